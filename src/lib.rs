@@ -1,0 +1,12 @@
+//! leadpipe: messy lead files in; clean, deduplicated, consent-checked leads in DuckDB out.
+//!
+//! Stages (one module each): [`sources`] read files into raw rows, [`normalise`] turns them
+//! into clean records, [`store`] lands everything in DuckDB. [`pipeline`] wires them
+//! together from a pipeline file. See README.md for the manual and DESIGN notes.
+
+pub mod gen;
+pub mod normalise;
+pub mod pipeline;
+pub mod record;
+pub mod sources;
+pub mod store;

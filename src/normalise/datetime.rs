@@ -1,0 +1,96 @@
+//! Timestamps in the shapes lead files use: RFC 3339, `YYYY-MM-DD HH:MM[:SS]`,
+//! `DD.MM.YYYY[ HH:MM[:SS]]`, `DD/MM/YYYY`, Unix seconds or milliseconds. A time without a
+//! zone is taken in the configured zone offset (Moscow, UTC+3, by default: Russian forms
+//! export local time without saying so).
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+/// Moscow has been UTC+3 all year since 2014.
+pub const MOSCOW_OFFSET_SECONDS: i32 = 3 * 3600;
+
+const NAIVE_FORMATS: [&str; 9] = [
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+];
+
+const DATE_FORMATS: [&str; 5] = ["%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y"];
+
+/// Parses `raw` into UTC; `None` when it is no timestamp we recognise.
+pub fn parse_timestamp(raw: &str, naive_offset: FixedOffset) -> Option<DateTime<Utc>> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    if let Ok(dt) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f %z") {
+        return Some(dt.with_timezone(&Utc));
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    if s.len() >= 9 && s.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = s.parse().ok()?;
+        // 13 digits: milliseconds (JavaScript exports); 9–10: seconds.
+        return if s.len() >= 13 {
+            DateTime::from_timestamp_millis(n)
+        } else {
+            DateTime::from_timestamp(n, 0)
+        };
+    }
+    let naive = NAIVE_FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            DATE_FORMATS
+                .iter()
+                .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    naive_offset
+        .from_local_datetime(&naive)
+        .single()
+        .map(|dt| dt.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn msk() -> FixedOffset {
+        FixedOffset::east_opt(MOSCOW_OFFSET_SECONDS).unwrap()
+    }
+
+    fn iso(s: &str) -> Option<String> {
+        parse_timestamp(s, msk()).map(|d| d.to_rfc3339())
+    }
+
+    #[test]
+    fn common_formats() {
+        assert_eq!(iso("2026-11-20T10:15:00Z").as_deref(), Some("2026-11-20T10:15:00+00:00"));
+        assert_eq!(iso("2026-11-20T13:15:00+03:00").as_deref(), Some("2026-11-20T10:15:00+00:00"));
+        assert_eq!(iso("2026-11-20 13:15:00").as_deref(), Some("2026-11-20T10:15:00+00:00"));
+        assert_eq!(iso("20.11.2026 13:15").as_deref(), Some("2026-11-20T10:15:00+00:00"));
+        assert_eq!(iso("20.11.2026").as_deref(), Some("2026-11-19T21:00:00+00:00"));
+        assert_eq!(iso("1763633700").as_deref(), Some("2025-11-20T10:15:00+00:00"));
+        assert_eq!(iso("1763633700000").as_deref(), Some("2025-11-20T10:15:00+00:00"));
+        assert_eq!(iso("вчера"), None);
+        assert_eq!(iso("31.02.2026"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,30}") {
+            let _ = parse_timestamp(&s, msk());
+        }
+    }
+}

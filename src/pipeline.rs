@@ -1,0 +1,648 @@
+//! Pipeline file → validated plan → stages run in one transaction, with progress.
+
+use crate::normalise::{phone::PhoneNormaliser, Normaliser};
+use crate::record::{Cell, CleanRecord, Origin, RawRow, Reject, Stage};
+use crate::sources::headers::{Mapper, MappingError};
+use crate::sources::{self, SourceError, SourceKind, SourceSpec};
+use crate::store::{BatchOrigin, RawLanding, Store, StoreError};
+use chrono::FixedOffset;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Rows per batch: large enough that appends are bulk, small enough that memory stays flat.
+const CHUNK_ROWS: usize = 65_536;
+
+/// The pipeline file as written (TOML).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineFile {
+    name: Option<String>,
+    /// DuckDB file; relative paths are relative to the pipeline file.
+    db: Option<PathBuf>,
+    #[serde(default)]
+    normalise: NormaliseSettings,
+    #[serde(alias = "source", default)]
+    sources: Vec<SourceEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NormaliseSettings {
+    /// Region assumed for phone numbers written without `+` (ISO code, default RU).
+    default_region: Option<String>,
+    /// Offset for timestamps written without a zone, like "+03:00" (default Moscow).
+    naive_time_offset: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceEntry {
+    name: Option<String>,
+    kind: Option<SourceKind>,
+    path: PathBuf,
+    origin: Origin,
+    encoding: Option<String>,
+    delimiter: Option<String>,
+    sheet: Option<String>,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+}
+
+/// A validated pipeline, ready to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub db: PathBuf,
+    pub sources: Vec<SourceSpec>,
+    pub normaliser: Normaliser,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("pipeline file {path}: not found")]
+    NotFound { path: PathBuf },
+    #[error("pipeline file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// What can stop a run. Every variant but `Store` and `Internal` is the input's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("source {source_name:?}: {error}")]
+    Mapping {
+        source_name: String,
+        error: MappingError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl RunError {
+    /// True when the user can fix it by changing the input or the pipeline file.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            RunError::Pipeline(_) | RunError::Source(_) | RunError::Mapping { .. }
+        )
+    }
+
+    pub fn is_missing_input(&self) -> bool {
+        matches!(
+            self,
+            RunError::Pipeline(PipelineError::NotFound { .. })
+                | RunError::Source(SourceError::NotFound { .. })
+        )
+    }
+}
+
+fn invalid(path: &Path, message: impl Into<String>) -> PipelineError {
+    PipelineError::Invalid {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Reads and validates a pipeline file. Relative paths in it are relative to its folder.
+pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => PipelineError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => invalid(path, e.to_string()),
+    })?;
+    let file: PipelineFile = toml::from_str(&text).map_err(|e| invalid(path, e.to_string()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let name = file.name.unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "pipeline".to_string())
+    });
+    let normaliser = normaliser_from(&file.normalise).map_err(|m| invalid(path, m))?;
+    if file.sources.is_empty() {
+        return Err(invalid(path, "no [[sources]] given: add at least one source"));
+    }
+    let mut sources = Vec::with_capacity(file.sources.len());
+    for (i, s) in file.sources.into_iter().enumerate() {
+        let full = base.join(&s.path);
+        let kind = match s.kind.or_else(|| SourceKind::from_path(&s.path)) {
+            Some(k) => k,
+            None => {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "source #{} ({}): cannot tell the kind from the file name; set kind = \"csv\" | \"xlsx\" | \"jsonl\"",
+                        i + 1,
+                        s.path.display()
+                    ),
+                ))
+            }
+        };
+        let delimiter = match s.delimiter.as_deref() {
+            None => None,
+            Some("\\t") | Some("tab") => Some(b'\t'),
+            Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+            Some(d) => {
+                return Err(invalid(
+                    path,
+                    format!("source #{}: delimiter {d:?} must be one ASCII character or \"tab\"", i + 1),
+                ))
+            }
+        };
+        Mapper::new(&s.columns).map_err(|e| invalid(path, format!("source #{}: {e}", i + 1)))?;
+        let name = s.name.unwrap_or_else(|| default_source_name(&s.path));
+        if sources.iter().any(|x: &SourceSpec| x.name == name) {
+            return Err(invalid(path, format!("two sources are named {name:?}; names must be unique")));
+        }
+        sources.push(SourceSpec {
+            name,
+            kind,
+            path: full,
+            origin: s.origin,
+            encoding: s.encoding,
+            delimiter,
+            sheet: s.sheet,
+            columns: s.columns,
+        });
+    }
+    Ok(Plan {
+        name,
+        db: base.join(file.db.unwrap_or_else(|| PathBuf::from("leadpipe.duckdb"))),
+        sources,
+        normaliser,
+    })
+}
+
+fn normaliser_from(s: &NormaliseSettings) -> Result<Normaliser, String> {
+    let mut n = Normaliser::default();
+    if let Some(region) = &s.default_region {
+        n.phone = PhoneNormaliser::for_region(region)
+            .ok_or_else(|| format!("normalise.default_region {region:?} is not a known region code (e.g. RU, KZ, BY)"))?;
+    }
+    if let Some(off) = &s.naive_time_offset {
+        n.naive_offset = off
+            .parse::<FixedOffset>()
+            .map_err(|_| format!("normalise.naive_time_offset {off:?} must look like \"+03:00\""))?;
+    }
+    Ok(n)
+}
+
+/// The source name a file gets when none is given: its file name.
+pub fn default_source_name(path: &Path) -> String {
+    path.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Which stages to run and how to show progress.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub only: Option<Stage>,
+    pub from: Option<Stage>,
+    pub progress: bool,
+    /// How the run was started, for the `runs` table (`run demo.toml`, `import x.csv`).
+    pub command: String,
+}
+
+impl RunOptions {
+    pub fn stages(&self) -> Vec<Stage> {
+        Stage::ALL
+            .into_iter()
+            .filter(|s| match (self.only, self.from) {
+                (Some(only), _) => *s == only,
+                (None, Some(from)) => *s >= from,
+                (None, None) => true,
+            })
+            .collect()
+    }
+}
+
+/// Per-source outcome of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceSummary {
+    pub source: String,
+    pub path: String,
+    pub kind: String,
+    pub origin: String,
+    /// `imported`, `unchanged` (same content already landed), or `renormalised`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchanged_since_run: Option<i64>,
+    pub encoding: Option<String>,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub rejects_by_reason: BTreeMap<String, u64>,
+    pub phones_valid: u64,
+    pub emails_valid: u64,
+}
+
+/// What a run did, for `--json` and the `runs` table.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub pipeline: String,
+    pub db: String,
+    pub stages: Vec<Stage>,
+    pub status: String,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub elapsed_ms: u64,
+    pub sources: Vec<SourceSummary>,
+}
+
+/// Runs the plan against its database (or `db_override`). All-or-nothing: on any error the
+/// transaction is rolled back and a `failed` row is written to `runs` on its own.
+pub fn run(plan: &Plan, opts: &RunOptions, db_override: Option<&Path>) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let db_path = db_override.unwrap_or(&plan.db);
+    let store = Store::open(db_path)?;
+    let stages = opts.stages();
+    let stages_text = stages.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+    store.begin()?;
+    let run_id = match store.next_run_id() {
+        Ok(id) => id,
+        Err(e) => {
+            store.rollback();
+            return Err(e.into());
+        }
+    };
+    let result = run_stages(&store, plan, opts, &stages, run_id);
+    match result {
+        Ok(sources) => {
+            let mut summary = RunSummary {
+                run_id,
+                pipeline: plan.name.clone(),
+                db: db_path.display().to_string(),
+                stages: stages.clone(),
+                status: "ok".to_string(),
+                rows_read: sources.iter().map(|s| s.rows_read).sum(),
+                rows_accepted: sources.iter().map(|s| s.rows_accepted).sum(),
+                rows_rejected: sources.iter().map(|s| s.rows_rejected).sum(),
+                elapsed_ms: 0,
+                sources,
+            };
+            summary.elapsed_ms = started.elapsed().as_millis() as u64;
+            let json = serde_json::to_string(&summary).map_err(|e| RunError::Internal(e.to_string()))?;
+            let finish = store
+                .insert_run(
+                    run_id,
+                    &plan.name,
+                    &opts.command,
+                    &stages_text,
+                    "ok",
+                    started_at,
+                    (summary.rows_read, summary.rows_accepted, summary.rows_rejected),
+                    &json,
+                    None,
+                )
+                .and_then(|_| store.commit());
+            if let Err(e) = finish {
+                store.rollback();
+                return Err(e.into());
+            }
+            Ok(summary)
+        }
+        Err(e) => {
+            store.rollback();
+            // Best effort: the failure itself is what the caller reports.
+            let _ = store.insert_run(
+                run_id,
+                &plan.name,
+                &opts.command,
+                &stages_text,
+                "failed",
+                started_at,
+                (0, 0, 0),
+                "{}",
+                Some(&e.to_string()),
+            );
+            Err(e)
+        }
+    }
+}
+
+fn run_stages(
+    store: &Store,
+    plan: &Plan,
+    opts: &RunOptions,
+    stages: &[Stage],
+    run_id: i64,
+) -> Result<Vec<SourceSummary>, RunError> {
+    let import = stages.contains(&Stage::Import);
+    let normalise = stages.contains(&Stage::Normalise);
+    let mut next_raw_id = store.next_raw_id()?;
+    let mut summaries = Vec::new();
+    for spec in &plan.sources {
+        let mut summary = SourceSummary {
+            source: spec.name.clone(),
+            path: spec.path.display().to_string(),
+            kind: spec.kind.as_str().to_string(),
+            origin: spec.origin.as_str().to_string(),
+            ..SourceSummary::default()
+        };
+        if import {
+            import_source(store, plan, spec, run_id, normalise, &mut next_raw_id, opts, &mut summary)?;
+        }
+        // Re-derive from landed raw rows when asked (`--only/--from normalise`), or when an
+        // earlier `--only import` run left rows waiting.
+        if normalise && (!import || store.count_unnormalised(&spec.name)? > 0) {
+            renormalise_source(store, plan, spec, run_id, opts, &mut summary)?;
+        }
+        summaries.push(summary);
+    }
+    if normalise {
+        check_conservation(store, run_id)?;
+    }
+    Ok(summaries)
+}
+
+fn progress_bar(opts: &RunOptions, label: &str) -> ProgressBar {
+    if !opts.progress || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix}: {human_pos} rows ({per_sec}) {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_source(
+    store: &Store,
+    plan: &Plan,
+    spec: &SourceSpec,
+    run_id: i64,
+    normalise: bool,
+    next_raw_id: &mut i64,
+    opts: &RunOptions,
+    summary: &mut SourceSummary,
+) -> Result<(), RunError> {
+    let mut opened = sources::open(spec)?;
+    summary.encoding = opened.encoding.map(str::to_string);
+    if let Some((first_run, first_source)) = store.find_file(&opened.content_hash)? {
+        tracing::info!(source = %spec.name, first_run, %first_source, "same content already imported; skipping");
+        summary.status = "unchanged".to_string();
+        summary.unchanged_since_run = Some(first_run);
+        return Ok(());
+    }
+    summary.status = "imported".to_string();
+    let at = BatchOrigin {
+        run_id,
+        source: &spec.name,
+        file_hash: &opened.content_hash,
+        origin: spec.origin.as_str(),
+    };
+    let bar = progress_bar(opts, &spec.name);
+    loop {
+        let chunk: Vec<RawRow> = opened.rows.by_ref().take(CHUNK_ROWS).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let first_id = *next_raw_id;
+        *next_raw_id += chunk.len() as i64;
+        let landings: Vec<RawLanding> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(i, row)| RawLanding {
+                raw_id: first_id + i as i64,
+                source_row: row.source_row,
+                values_json: row.values_json(),
+            })
+            .collect();
+        store.append_raw(&at, &landings)?;
+        drop(landings);
+        let mut rejects = Vec::new();
+        let mut ok_rows = Vec::with_capacity(chunk.len());
+        for (i, row) in chunk.iter().enumerate() {
+            let raw_id = first_id + i as i64;
+            match &row.problem {
+                Some(p) => rejects.push(Reject {
+                    raw_id,
+                    source_row: row.source_row,
+                    stage: Stage::Import,
+                    code: p.code,
+                    field: p.field.clone(),
+                    reason: p.reason.clone(),
+                }),
+                None => ok_rows.push((raw_id, row)),
+            }
+        }
+        summary.rows_read += chunk.len() as u64;
+        if normalise {
+            normalise_and_land(store, &plan.normaliser, &at, &ok_rows, rejects, summary)?;
+        } else {
+            count_rejects(summary, &rejects);
+            store.append_rejects(&at, &rejects)?;
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    store.insert_source_file(
+        &opened.content_hash,
+        &spec.name,
+        &spec.path.display().to_string(),
+        spec.kind.as_str(),
+        spec.origin.as_str(),
+        opened.encoding,
+        opened.delimiter,
+        run_id,
+        summary.rows_read,
+    )?;
+    tracing::info!(source = %spec.name, rows = summary.rows_read, accepted = summary.rows_accepted, rejected = summary.rows_rejected, "imported");
+    Ok(())
+}
+
+fn count_rejects(summary: &mut SourceSummary, rejects: &[Reject]) {
+    summary.rows_rejected += rejects.len() as u64;
+    for r in rejects {
+        *summary.rejects_by_reason.entry(r.code.to_string()).or_default() += 1;
+    }
+}
+
+/// Normalises rows in parallel and lands records and rejects (`rejects` may already hold
+/// this batch's import rejects).
+fn normalise_and_land(
+    store: &Store,
+    normaliser: &Normaliser,
+    at: &BatchOrigin,
+    rows: &[(i64, &RawRow)],
+    mut rejects: Vec<Reject>,
+    summary: &mut SourceSummary,
+) -> Result<(), RunError> {
+    let results: Vec<_> = rows
+        .par_iter()
+        .map(|(id, row)| (*id, row.source_row, normaliser.normalise(row)))
+        .collect();
+    let mut ids = Vec::with_capacity(results.len());
+    let mut records: Vec<CleanRecord> = Vec::with_capacity(results.len());
+    for (raw_id, source_row, result) in results {
+        match result {
+            Ok(rec) => {
+                summary.phones_valid += rec.phone_e164.is_some() as u64;
+                summary.emails_valid += rec.email.is_some() as u64;
+                ids.push(raw_id);
+                records.push(rec);
+            }
+            Err(refusal) => rejects.push(Reject {
+                raw_id,
+                source_row,
+                stage: Stage::Normalise,
+                code: refusal.code,
+                field: refusal.field.map(str::to_string),
+                reason: refusal.reason,
+            }),
+        }
+    }
+    summary.rows_accepted += records.len() as u64;
+    count_rejects(summary, &rejects);
+    store.append_records(at, &ids, &records)?;
+    store.append_rejects(at, &rejects)?;
+    Ok(())
+}
+
+/// Re-derives records for one source from its landed raw rows.
+fn renormalise_source(
+    store: &Store,
+    plan: &Plan,
+    spec: &SourceSpec,
+    run_id: i64,
+    opts: &RunOptions,
+    summary: &mut SourceSummary,
+) -> Result<(), RunError> {
+    let mapper = Mapper::new(&spec.columns).map_err(|error| RunError::Mapping {
+        source_name: spec.name.clone(),
+        error,
+    })?;
+    let stored = store.raw_rows_for_source(&spec.name)?;
+    store.clear_normalised(&spec.name)?;
+    if summary.status.is_empty() {
+        summary.status = "renormalised".to_string();
+    }
+    let bar = progress_bar(opts, &format!("{} (normalise)", spec.name));
+    let mut keys: BTreeMap<String, (Arc<str>, Option<crate::sources::headers::Field>)> = BTreeMap::new();
+    // Rows are grouped by file so each batch carries one file hash and origin.
+    let mut start = 0;
+    while start < stored.len() {
+        let file_hash = stored[start].file_hash.clone();
+        let origin = stored[start].origin.clone();
+        let mut end = start;
+        while end < stored.len()
+            && end - start < CHUNK_ROWS
+            && stored[end].file_hash == file_hash
+            && stored[end].origin == origin
+        {
+            end += 1;
+        }
+        let mut rows = Vec::with_capacity(end - start);
+        for s in &stored[start..end] {
+            let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&s.values_json)
+                .map_err(|e| RunError::Internal(format!("raw_records row {} holds bad JSON: {e}", s.raw_id)))?;
+            let cells = obj
+                .into_iter()
+                .map(|(k, v)| {
+                    let (key, field) = keys
+                        .entry(k.clone())
+                        .or_insert_with(|| (Arc::from(k.as_str()), mapper.field(&k)))
+                        .clone();
+                    Cell {
+                        key,
+                        field,
+                        value: match v {
+                            serde_json::Value::String(s) => s,
+                            other => other.to_string(),
+                        },
+                    }
+                })
+                .collect();
+            rows.push((
+                s.raw_id,
+                RawRow {
+                    source_row: s.source_row,
+                    cells,
+                    problem: None,
+                },
+            ));
+        }
+        let at = BatchOrigin {
+            run_id,
+            source: &spec.name,
+            file_hash: &file_hash,
+            origin: &origin,
+        };
+        let refs: Vec<(i64, &RawRow)> = rows.iter().map(|(id, r)| (*id, r)).collect();
+        normalise_and_land(store, &plan.normaliser, &at, &refs, Vec::new(), summary)?;
+        bar.inc((end - start) as u64);
+        start = end;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// Every raw row must have become a record or a reject. A breach is our bug, and failing
+/// the run (which rolls back) is better than landing a base that silently lost rows.
+fn check_conservation(store: &Store, run_id: i64) -> Result<(), RunError> {
+    let lost: i64 = store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM raw_records r WHERE r.run_id = ?
+               AND NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id)
+               AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)",
+            [run_id],
+            |r| r.get(0),
+        )
+        .map_err(|source| StoreError::Db {
+            context: "checking row conservation",
+            source,
+        })?;
+    if lost > 0 {
+        return Err(RunError::Internal(format!(
+            "{lost} raw rows of run {run_id} have neither a record nor a reject"
+        )));
+    }
+    Ok(())
+}
+
+/// A one-source plan for `leadpipe import FILE`.
+pub fn plan_for_file(
+    path: &Path,
+    origin: Origin,
+    source_name: Option<String>,
+    kind: Option<SourceKind>,
+    db: PathBuf,
+) -> Result<Plan, PipelineError> {
+    let kind = kind.or_else(|| SourceKind::from_path(path)).ok_or_else(|| {
+        invalid(path, "cannot tell the kind from the file name; pass --kind csv|xlsx|jsonl")
+    })?;
+    Ok(Plan {
+        name: "import".to_string(),
+        db,
+        sources: vec![SourceSpec {
+            name: source_name.unwrap_or_else(|| default_source_name(path)),
+            kind,
+            path: path.to_path_buf(),
+            origin,
+            encoding: None,
+            delimiter: None,
+            sheet: None,
+            columns: BTreeMap::new(),
+        }],
+        normaliser: Normaliser::default(),
+    })
+}

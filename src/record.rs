@@ -1,0 +1,251 @@
+//! The data model every stage shares: where a row came from, what it held, what we made of it.
+
+use crate::sources::headers::Field;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// How a lead reached us. It decides what consent a row can carry: forms bring proof,
+/// purchased lists bring at most a vendor's claim, open sources bring none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Form,
+    Purchased,
+    Open,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Form => "form",
+            Origin::Purchased => "purchased",
+            Origin::Open => "open",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Origin> {
+        match s {
+            "form" => Some(Origin::Form),
+            "purchased" => Some(Origin::Purchased),
+            "open" => Some(Origin::Open),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stages of a run, in order. `--only` and `--from` name these.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Read source files into `raw_records` (rows that cannot be read become rejects).
+    Import,
+    /// Turn raw rows into clean `records` (rows with no usable contact become rejects).
+    Normalise,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 2] = [Stage::Import, Stage::Normalise];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Import => "import",
+            Stage::Normalise => "normalise",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One cell as read, with the field its header maps to (if any).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Header (or JSON key). Shared between rows, hence `Arc`.
+    pub key: Arc<str>,
+    pub field: Option<Field>,
+    pub value: String,
+}
+
+/// One input row exactly as read, cells in file order. Values that had no header (a ragged
+/// row's extra cells) are kept under `_extra_N` so nothing is lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRow {
+    /// 1-based data row in the source (row after the header for CSV/XLSX, line for JSONL).
+    pub source_row: u64,
+    pub cells: Vec<Cell>,
+    /// Set when the row could not be read cleanly; the row is landed raw and rejected.
+    pub problem: Option<RowProblem>,
+}
+
+/// Why a row was refused at import, with the field at fault where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// Stable short code for grouping (`ragged_row`, `bad_json`, …); `reason` has the detail.
+    pub code: &'static str,
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+impl RawRow {
+    /// The raw values as a JSON object in file order, for `raw_records.raw_values` and
+    /// reject rows. Keys are unique per source (readers suffix repeated headers).
+    pub fn values_json(&self) -> String {
+        let mut out = String::with_capacity(16 + self.cells.len() * 24);
+        out.push('{');
+        for (i, cell) in self.cells.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_string(&mut out, &cell.key);
+            out.push(':');
+            push_json_string(&mut out, &cell.value);
+        }
+        out.push('}');
+        out
+    }
+
+    /// The value of the first cell mapped to `field`, if non-empty.
+    pub fn first(&self, field: Field) -> Option<&str> {
+        self.all(field).next()
+    }
+
+    /// Every non-empty value mapped to `field` (several phone columns, say).
+    pub fn all(&self, field: Field) -> impl Iterator<Item = &str> {
+        self.cells
+            .iter()
+            .filter(move |c| c.field == Some(field))
+            .map(|c| c.value.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn push_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A refused row: data, never a log line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reject {
+    pub raw_id: i64,
+    pub source_row: u64,
+    pub stage: Stage,
+    pub code: &'static str,
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+/// One accepted row after normalisation. Invalid or absent contacts are `None`; what was
+/// typed stays in the `*_raw` fields so a reviewer can see why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CleanRecord {
+    pub source_row: u64,
+
+    pub phone_raw: Option<String>,
+    pub phone_e164: Option<String>,
+    pub phone_type: Option<String>,
+    pub phone_ext: Option<String>,
+    pub phone_region: Option<String>,
+    /// Further valid numbers found in the same row (several in one cell, or a second column).
+    pub phones_extra: Vec<String>,
+    /// Why the phone was not accepted, when one was given.
+    pub phone_problem: Option<String>,
+
+    pub email_raw: Option<String>,
+    pub email: Option<String>,
+    pub email_is_role: bool,
+    pub email_is_disposable: bool,
+    /// Suggested address for a typo domain; recorded, never applied.
+    pub email_suggestion: Option<String>,
+    pub email_problem: Option<String>,
+
+    pub full_name: Option<String>,
+    pub last_name: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub gender: Option<String>,
+    pub name_key: Option<String>,
+
+    pub company: Option<String>,
+    pub position: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub address: Option<String>,
+    pub inn: Option<String>,
+    pub website: Option<String>,
+    pub comment: Option<String>,
+    /// When the lead was created at the source (form submission time), UTC.
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+
+    pub consent_raw: Option<String>,
+    pub consent_given: Option<bool>,
+    pub consent_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub consent_text_version: Option<String>,
+    pub form_url: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn row(cells: &[(&str, &str)]) -> RawRow {
+        RawRow {
+            source_row: 1,
+            cells: cells
+                .iter()
+                .map(|(k, v)| Cell {
+                    key: Arc::from(*k),
+                    field: None,
+                    value: v.to_string(),
+                })
+                .collect(),
+            problem: None,
+        }
+    }
+
+    proptest! {
+        /// The hand-rolled JSON writer must produce what serde_json parses back, in order.
+        #[test]
+        fn values_json_round_trips(kvs in proptest::collection::vec(("\\PC{0,8}", "\\PC{0,20}|[\\x00-\\x1f\"\\\\]{0,4}"), 0..6)) {
+            let mut seen = std::collections::HashSet::new();
+            let kvs: Vec<_> = kvs.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect();
+            let cells: Vec<(&str, &str)> = kvs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let json = row(&cells).values_json();
+            let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let obj = parsed.as_object().unwrap();
+            prop_assert_eq!(obj.len(), kvs.len());
+            for (k, v) in &kvs {
+                prop_assert_eq!(obj[k].as_str(), Some(v.as_str()));
+            }
+        }
+    }
+}

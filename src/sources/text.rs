@@ -1,0 +1,108 @@
+//! Decoding text files whose encoding nobody wrote down: BOM, then UTF-8 if it is valid,
+//! then chardetng's guess (CP1251 for most Russian lists).
+
+use super::SourceError;
+use encoding_rs::Encoding;
+use std::path::Path;
+
+pub struct Decoded {
+    pub text: String,
+    pub encoding: &'static Encoding,
+}
+
+/// Refuses files that are clearly not text: NUL bytes, or many control characters, in the
+/// first 64 KiB. UTF-16 files (which have NULs) are caught by their BOM before this.
+pub fn check_not_binary(path: &Path, bytes: &[u8], kind: &'static str) -> Result<(), SourceError> {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let mut controls = 0usize;
+    for (offset, &b) in head.iter().enumerate() {
+        let is_control = b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c);
+        if b == 0 {
+            return Err(SourceError::Binary {
+                path: path.to_path_buf(),
+                kind,
+                offset,
+            });
+        }
+        if is_control {
+            controls += 1;
+            if controls > 8 && controls * 20 > offset {
+                return Err(SourceError::Binary {
+                    path: path.to_path_buf(),
+                    kind,
+                    offset,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decodes `bytes` with the given label, or detects the encoding.
+pub fn decode(path: &Path, bytes: &[u8], label: Option<&str>) -> Result<Decoded, SourceError> {
+    let encoding = match label {
+        Some(label) => Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+            SourceError::UnknownEncoding {
+                path: path.to_path_buf(),
+                label: label.to_string(),
+            }
+        })?,
+        None => detect(bytes),
+    };
+    // A BOM wins over the label: it is the file speaking for itself.
+    let (text, used, _had_errors) = encoding.decode(bytes);
+    Ok(Decoded {
+        text: text.into_owned(),
+        encoding: used,
+    })
+}
+
+fn detect(bytes: &[u8]) -> &'static Encoding {
+    if let Some((enc, _)) = Encoding::for_bom(bytes) {
+        return enc;
+    }
+    if std::str::from_utf8(bytes).is_ok() {
+        return encoding_rs::UTF_8;
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    // The TLD hint tilts close calls towards Cyrillic encodings, which is what we get.
+    detector.guess(Some(b"ru"), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_cp1251_and_utf8_bom() {
+        let (cp, _, _) = encoding_rs::WINDOWS_1251.encode("ФИО;Телефон\nИванов Иван;89161234567\n");
+        let d = decode(Path::new("x"), &cp, None).unwrap();
+        assert_eq!(d.encoding, encoding_rs::WINDOWS_1251);
+        assert!(d.text.starts_with("ФИО;Телефон"));
+
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice("ФИО,Телефон\n".as_bytes());
+        let d = decode(Path::new("x"), &bom, None).unwrap();
+        assert_eq!(d.encoding, encoding_rs::UTF_8);
+        assert_eq!(d.text, "ФИО,Телефон\n");
+    }
+
+    #[test]
+    fn explicit_label_and_unknown_label() {
+        let (cp, _, _) = encoding_rs::WINDOWS_1251.encode("Город");
+        let d = decode(Path::new("x"), &cp, Some("cp1251")).unwrap();
+        assert_eq!(d.text, "Город");
+        assert!(matches!(
+            decode(Path::new("x"), &cp, Some("klingon")),
+            Err(SourceError::UnknownEncoding { .. })
+        ));
+    }
+
+    #[test]
+    fn binary_is_refused() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+        assert!(check_not_binary(Path::new("x"), &bytes, "CSV").is_err());
+        assert!(check_not_binary(Path::new("x"), "a;b\r\n1;2\n".as_bytes(), "CSV").is_ok());
+    }
+}

@@ -1,0 +1,546 @@
+//! DuckDB: the schema (the contract in DESIGN.md), bulk loading through Arrow appenders,
+//! and the few queries the stages need. No other module talks to DuckDB.
+
+use crate::record::{CleanRecord, Reject};
+use duckdb::arrow::array::{
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use duckdb::arrow::datatypes::{DataType, Field as ArrowField, Schema, TimeUnit};
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::{params, Connection};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: duckdb::Error,
+    },
+    #[error("database: {context}: {source}")]
+    Db {
+        context: &'static str,
+        source: duckdb::Error,
+    },
+    #[error("database: building a batch for {table}: {message}")]
+    Batch { table: &'static str, message: String },
+}
+
+fn db(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
+    move |source| StoreError::Db { context, source }
+}
+
+/// Tables in DESIGN.md's contract, plus `source_files` (content hashes for idempotent
+/// re-imports). Columns are only ever added, never renamed.
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS runs (
+    run_id BIGINT NOT NULL,
+    pipeline VARCHAR,
+    command VARCHAR,
+    stages VARCHAR,
+    status VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    rows_read BIGINT,
+    rows_accepted BIGINT,
+    rows_rejected BIGINT,
+    summary JSON,
+    error VARCHAR,
+    leadpipe_version VARCHAR
+);
+CREATE TABLE IF NOT EXISTS source_files (
+    content_hash VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    path VARCHAR,
+    kind VARCHAR,
+    origin VARCHAR,
+    encoding VARCHAR,
+    delimiter VARCHAR,
+    run_id BIGINT,
+    rows_read BIGINT,
+    imported_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS raw_records (
+    raw_id BIGINT NOT NULL,
+    run_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    file_hash VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    origin VARCHAR NOT NULL,
+    raw_values JSON
+);
+CREATE TABLE IF NOT EXISTS records (
+    record_id BIGINT NOT NULL,
+    raw_id BIGINT NOT NULL,
+    run_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    file_hash VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    origin VARCHAR NOT NULL,
+    lead_id BIGINT,
+    phone_raw VARCHAR,
+    phone_e164 VARCHAR,
+    phone_type VARCHAR,
+    phone_ext VARCHAR,
+    phone_region VARCHAR,
+    phones_extra VARCHAR[],
+    phone_problem VARCHAR,
+    email_raw VARCHAR,
+    email VARCHAR,
+    email_is_role BOOLEAN,
+    email_is_disposable BOOLEAN,
+    email_suggestion VARCHAR,
+    email_problem VARCHAR,
+    full_name VARCHAR,
+    last_name VARCHAR,
+    first_name VARCHAR,
+    middle_name VARCHAR,
+    gender VARCHAR,
+    name_key VARCHAR,
+    company VARCHAR,
+    position VARCHAR,
+    city VARCHAR,
+    region VARCHAR,
+    address VARCHAR,
+    inn VARCHAR,
+    website VARCHAR,
+    comment VARCHAR,
+    created_at TIMESTAMPTZ,
+    consent_raw VARCHAR,
+    consent_given BOOLEAN,
+    consent_at TIMESTAMPTZ,
+    consent_text_version VARCHAR,
+    form_url VARCHAR,
+    ip VARCHAR,
+    user_agent VARCHAR
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    raw_id BIGINT NOT NULL,
+    run_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    file_hash VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    stage VARCHAR NOT NULL,
+    reason_code VARCHAR NOT NULL,
+    field VARCHAR,
+    reason VARCHAR NOT NULL
+);
+"#;
+
+/// Where a batch of rows came from; shared by every row in it.
+#[derive(Debug, Clone)]
+pub struct BatchOrigin<'a> {
+    pub run_id: i64,
+    pub source: &'a str,
+    pub file_hash: &'a str,
+    pub origin: &'a str,
+}
+
+/// A raw row ready to land.
+pub struct RawLanding {
+    pub raw_id: i64,
+    pub source_row: u64,
+    pub values_json: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the database file and makes sure the schema exists.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        conn.execute_batch(SCHEMA).map_err(db("creating schema"))?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn begin(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("BEGIN TRANSACTION")
+            .map_err(db("starting the run's transaction"))
+    }
+
+    pub fn commit(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(db("committing the run"))
+    }
+
+    /// Undoes everything since `begin`; errors are ignored because the caller is already
+    /// reporting the error that made it roll back.
+    pub fn rollback(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
+    fn next_id(&self, sql: &'static str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map_err(db("reading the next id"))
+    }
+
+    pub fn next_run_id(&self) -> Result<i64, StoreError> {
+        self.next_id("SELECT coalesce(max(run_id), 0) + 1 FROM runs")
+    }
+
+    pub fn next_raw_id(&self) -> Result<i64, StoreError> {
+        self.next_id("SELECT coalesce(max(raw_id), 0) + 1 FROM raw_records")
+    }
+
+    /// The run and source that first imported this exact content, if any.
+    pub fn find_file(&self, content_hash: &str) -> Result<Option<(i64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id, source FROM source_files WHERE content_hash = ? LIMIT 1")
+            .map_err(db("looking up a file hash"))?;
+        let mut rows = stmt
+            .query_map(params![content_hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db("looking up a file hash"))?;
+        match rows.next() {
+            Some(r) => Ok(Some(r.map_err(db("looking up a file hash"))?)),
+            None => Ok(None),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_source_file(
+        &self,
+        content_hash: &str,
+        source: &str,
+        path: &str,
+        kind: &str,
+        origin: &str,
+        encoding: Option<&str>,
+        delimiter: Option<u8>,
+        run_id: i64,
+        rows_read: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                params![
+                    content_hash,
+                    source,
+                    path,
+                    kind,
+                    origin,
+                    encoding,
+                    delimiter.map(|d| (d as char).to_string()),
+                    run_id,
+                    rows_read as i64
+                ],
+            )
+            .map_err(db("recording the imported file"))?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_run(
+        &self,
+        run_id: i64,
+        pipeline: &str,
+        command: &str,
+        stages: &str,
+        status: &str,
+        started_at: chrono::DateTime<chrono::Utc>,
+        totals: (u64, u64, u64),
+        summary_json: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?::TIMESTAMPTZ, now(), ?, ?, ?, ?, ?, ?)",
+                params![
+                    run_id,
+                    pipeline,
+                    command,
+                    stages,
+                    status,
+                    started_at.to_rfc3339(),
+                    totals.0 as i64,
+                    totals.1 as i64,
+                    totals.2 as i64,
+                    summary_json,
+                    error,
+                    env!("CARGO_PKG_VERSION")
+                ],
+            )
+            .map_err(db("recording the run"))?;
+        Ok(())
+    }
+
+    fn append(&self, table: &'static str, batch: RecordBatch) -> Result<(), StoreError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let mut app = self.conn.appender(table).map_err(db("opening an appender"))?;
+        app.append_record_batch(batch)
+            .map_err(db("appending a batch"))?;
+        app.flush().map_err(db("flushing an appender"))
+    }
+
+    pub fn append_raw(&self, at: &BatchOrigin, rows: &[RawLanding]) -> Result<(), StoreError> {
+        let n = rows.len();
+        let mut raw_id = Int64Builder::with_capacity(n);
+        let mut source_row = Int64Builder::with_capacity(n);
+        let mut values = StringBuilder::with_capacity(n, n * 96);
+        for r in rows {
+            raw_id.append_value(r.raw_id);
+            source_row.append_value(r.source_row as i64);
+            values.append_value(&r.values_json);
+        }
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("raw_id", Arc::new(raw_id.finish())),
+            ("run_id", repeat_i64(at.run_id, n)),
+            ("source", repeat_str(at.source, n)),
+            ("file_hash", repeat_str(at.file_hash, n)),
+            ("source_row", Arc::new(source_row.finish())),
+            ("origin", repeat_str(at.origin, n)),
+            ("raw_values", Arc::new(values.finish())),
+        ];
+        self.append("raw_records", batch("raw_records", cols)?)
+    }
+
+    pub fn append_rejects(&self, at: &BatchOrigin, rejects: &[Reject]) -> Result<(), StoreError> {
+        let n = rejects.len();
+        let mut raw_id = Int64Builder::with_capacity(n);
+        let mut source_row = Int64Builder::with_capacity(n);
+        let mut stage = StringBuilder::new();
+        let mut code = StringBuilder::new();
+        let mut field = StringBuilder::new();
+        let mut reason = StringBuilder::new();
+        for r in rejects {
+            raw_id.append_value(r.raw_id);
+            source_row.append_value(r.source_row as i64);
+            stage.append_value(r.stage.as_str());
+            code.append_value(r.code);
+            field.append_option(r.field.as_deref());
+            reason.append_value(&r.reason);
+        }
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("raw_id", Arc::new(raw_id.finish())),
+            ("run_id", repeat_i64(at.run_id, n)),
+            ("source", repeat_str(at.source, n)),
+            ("file_hash", repeat_str(at.file_hash, n)),
+            ("source_row", Arc::new(source_row.finish())),
+            ("stage", Arc::new(stage.finish())),
+            ("reason_code", Arc::new(code.finish())),
+            ("field", Arc::new(field.finish())),
+            ("reason", Arc::new(reason.finish())),
+        ];
+        self.append("rejects", batch("rejects", cols)?)
+    }
+
+    /// Lands clean records; `ids[i]` is the raw_id of `records[i]`, which is also its
+    /// record_id (a record is a function of its raw row, so ids survive re-normalising)
+    /// and, until deduplication assigns leads, its lead_id.
+    pub fn append_records(
+        &self,
+        at: &BatchOrigin,
+        ids: &[i64],
+        records: &[CleanRecord],
+    ) -> Result<(), StoreError> {
+        let n = records.len();
+        let ids_array: ArrayRef = Arc::new(duckdb::arrow::array::Int64Array::from(ids.to_vec()));
+        let mut source_row = Int64Builder::with_capacity(n);
+        let mut extra = ListBuilder::new(StringBuilder::new());
+        for r in records {
+            source_row.append_value(r.source_row as i64);
+            for p in &r.phones_extra {
+                extra.values().append_value(p);
+            }
+            extra.append(true);
+        }
+        let s = |f: fn(&CleanRecord) -> Option<&str>| -> ArrayRef {
+            let mut b = StringBuilder::with_capacity(n, n * 12);
+            for r in records {
+                b.append_option(f(r));
+            }
+            Arc::new(b.finish())
+        };
+        let b = |f: fn(&CleanRecord) -> Option<bool>| -> ArrayRef {
+            let mut b = BooleanBuilder::with_capacity(n);
+            for r in records {
+                b.append_option(f(r));
+            }
+            Arc::new(b.finish())
+        };
+        let ts = |f: fn(&CleanRecord) -> Option<chrono::DateTime<chrono::Utc>>| -> ArrayRef {
+            let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+            for r in records {
+                b.append_option(f(r).map(|d| d.timestamp_micros()));
+            }
+            Arc::new(b.finish())
+        };
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("record_id", ids_array.clone()),
+            ("raw_id", ids_array.clone()),
+            ("run_id", repeat_i64(at.run_id, n)),
+            ("source", repeat_str(at.source, n)),
+            ("file_hash", repeat_str(at.file_hash, n)),
+            ("source_row", Arc::new(source_row.finish())),
+            ("origin", repeat_str(at.origin, n)),
+            ("lead_id", ids_array),
+            ("phone_raw", s(|r| r.phone_raw.as_deref())),
+            ("phone_e164", s(|r| r.phone_e164.as_deref())),
+            ("phone_type", s(|r| r.phone_type.as_deref())),
+            ("phone_ext", s(|r| r.phone_ext.as_deref())),
+            ("phone_region", s(|r| r.phone_region.as_deref())),
+            ("phones_extra", Arc::new(extra.finish())),
+            ("phone_problem", s(|r| r.phone_problem.as_deref())),
+            ("email_raw", s(|r| r.email_raw.as_deref())),
+            ("email", s(|r| r.email.as_deref())),
+            ("email_is_role", b(|r| Some(r.email_is_role))),
+            ("email_is_disposable", b(|r| Some(r.email_is_disposable))),
+            ("email_suggestion", s(|r| r.email_suggestion.as_deref())),
+            ("email_problem", s(|r| r.email_problem.as_deref())),
+            ("full_name", s(|r| r.full_name.as_deref())),
+            ("last_name", s(|r| r.last_name.as_deref())),
+            ("first_name", s(|r| r.first_name.as_deref())),
+            ("middle_name", s(|r| r.middle_name.as_deref())),
+            ("gender", s(|r| r.gender.as_deref())),
+            ("name_key", s(|r| r.name_key.as_deref())),
+            ("company", s(|r| r.company.as_deref())),
+            ("position", s(|r| r.position.as_deref())),
+            ("city", s(|r| r.city.as_deref())),
+            ("region", s(|r| r.region.as_deref())),
+            ("address", s(|r| r.address.as_deref())),
+            ("inn", s(|r| r.inn.as_deref())),
+            ("website", s(|r| r.website.as_deref())),
+            ("comment", s(|r| r.comment.as_deref())),
+            ("created_at", ts(|r| r.created_at)),
+            ("consent_raw", s(|r| r.consent_raw.as_deref())),
+            ("consent_given", b(|r| r.consent_given)),
+            ("consent_at", ts(|r| r.consent_at)),
+            ("consent_text_version", s(|r| r.consent_text_version.as_deref())),
+            ("form_url", s(|r| r.form_url.as_deref())),
+            ("ip", s(|r| r.ip.as_deref())),
+            ("user_agent", s(|r| r.user_agent.as_deref())),
+        ];
+        self.append("records", batch("records", cols)?)
+    }
+
+    /// Raw rows of the given sources that passed import, for re-normalising what an
+    /// earlier run landed: (raw_id, file_hash, source_row, origin, raw_values).
+    pub fn raw_rows_for_source(&self, source: &str) -> Result<Vec<StoredRaw>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT raw_id, file_hash, source_row, origin, raw_values::VARCHAR FROM raw_records r
+                 WHERE source = ? AND NOT EXISTS (
+                    SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id AND j.stage = 'import')
+                 ORDER BY raw_id",
+            )
+            .map_err(db("reading raw rows"))?;
+        let rows = stmt
+            .query_map(params![source], |r| {
+                Ok(StoredRaw {
+                    raw_id: r.get(0)?,
+                    file_hash: r.get(1)?,
+                    source_row: r.get::<_, i64>(2)? as u64,
+                    origin: r.get(3)?,
+                    values_json: r.get(4)?,
+                })
+            })
+            .map_err(db("reading raw rows"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(db("reading raw rows"))
+    }
+
+    /// Removes what the normalise stage derived for a source, before deriving it again.
+    pub fn clear_normalised(&self, source: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM records WHERE source = ?", params![source])
+            .map_err(db("clearing records"))?;
+        self.conn
+            .execute(
+                "DELETE FROM rejects WHERE source = ? AND stage <> 'import'",
+                params![source],
+            )
+            .map_err(db("clearing rejects"))?;
+        Ok(())
+    }
+
+    /// Raw rows that passed import but have neither a record nor a normalise reject yet
+    /// (landed by an `--only import` run).
+    pub fn count_unnormalised(&self, source: &str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM raw_records r WHERE source = ?
+                   AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)
+                   AND NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id)",
+                params![source],
+                |r| r.get(0),
+            )
+            .map_err(db("counting rows to normalise"))
+    }
+
+    /// Writes a checkpoint so the file on disk holds everything (and nothing deleted).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("CHECKPOINT")
+            .map_err(db("checkpointing"))
+    }
+}
+
+/// A raw row read back from the database.
+pub struct StoredRaw {
+    pub raw_id: i64,
+    pub file_hash: String,
+    pub source_row: u64,
+    pub origin: String,
+    pub values_json: String,
+}
+
+fn repeat_str(v: &str, n: usize) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(n, v.len() * n);
+    for _ in 0..n {
+        b.append_value(v);
+    }
+    Arc::new(b.finish())
+}
+
+fn repeat_i64(v: i64, n: usize) -> ArrayRef {
+    Arc::new(duckdb::arrow::array::Int64Array::from(vec![v; n]))
+}
+
+fn batch(table: &'static str, cols: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, StoreError> {
+    let fields: Vec<ArrowField> = cols
+        .iter()
+        .map(|(name, a)| ArrowField::new(*name, a.data_type().clone(), true))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    RecordBatch::try_new(schema, cols.into_iter().map(|(_, a)| a).collect()).map_err(|e| {
+        StoreError::Batch {
+            table,
+            message: e.to_string(),
+        }
+    })
+}
+
+#[allow(dead_code)]
+fn _assert_types() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}

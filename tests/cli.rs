@@ -1,0 +1,268 @@
+//! End-to-end tests through the real binary on the real fixtures, checked in a real DuckDB file.
+
+use duckdb::Connection;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_leadpipe"));
+    c.env("LEADPIPE_LOG", "warn");
+    c
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let conn = Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn demo(db: &Path, extra: &[&str]) -> Output {
+    let pipeline = root().join("pipelines/demo.toml");
+    let mut args = vec!["run", pipeline.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn demo_pipeline_lands_everything_and_conserves_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.duckdb");
+    let out = demo(&db, &["--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let read = summary["rows_read"].as_i64().unwrap();
+    assert_eq!(read, 15 + 6 + 7, "CSV 15 data rows (blank skipped), XLSX 6, JSONL 7 lines");
+
+    // Row conservation, overall and per source.
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_records"), read);
+    assert_eq!(
+        count(&db, "SELECT (SELECT count(*) FROM records) + (SELECT count(*) FROM rejects)"),
+        read
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM raw_records r WHERE NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id) AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)"),
+        0
+    );
+
+    let conn = Connection::open(&db).unwrap();
+    // The CP1251 list decoded, the phone normalised, the email lowercased.
+    let (phone, email, last, gender): (String, String, String, String) = conn
+        .query_row(
+            "SELECT phone_e164, email, last_name, gender FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!((phone.as_str(), email.as_str(), last.as_str(), gender.as_str()), ("+79161234567", "ivanov@mail.ru", "Иванов", "male"));
+    // 8-800 stays whole and is typed toll-free.
+    let (p, t): (String, String) = conn
+        .query_row("SELECT phone_e164, phone_type FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 3", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((p.as_str(), t.as_str()), ("+78005553535", "toll_free"));
+    // Extension and second number kept.
+    let (ext, extra): (String, String) = conn
+        .query_row("SELECT phone_ext, phones_extra::VARCHAR FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 2", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(ext, "123");
+    assert_eq!(extra, "[+79261112233]");
+    // Typo domain suggested, not applied.
+    let (email, suggestion): (String, String) = conn
+        .query_row("SELECT email, email_suggestion FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 4", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((email.as_str(), suggestion.as_str()), ("kuznetsova@gmial.com", "kuznetsova@gmail.com"));
+
+    // Rejects name source, row, stage and reason.
+    let rejects: Vec<(String, i64, String, String)> = conn
+        .prepare("SELECT source, source_row, stage, reason_code FROM rejects ORDER BY source, source_row")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expect = |s: &str, row: i64, stage: &str| {
+        assert!(
+            rejects.iter().any(|(a, b, c, _)| a == s && *b == row && c == stage),
+            "expected reject {s} row {row} at {stage}; got {rejects:?}"
+        )
+    };
+    expect("vendor-list-cp1251", 6, "normalise"); // "не звонить"
+    expect("vendor-list-cp1251", 9, "import"); // ragged
+    expect("vendor-list-cp1251", 16, "import"); // short row (blank row 13 counted in numbering)
+    expect("crm-export-xlsx", 4, "normalise"); // phone 123, no email
+    expect("site-form", 4, "import"); // truncated JSON
+    expect("site-form", 5, "normalise"); // no usable contact
+    expect("site-form", 7, "import"); // not an object
+
+    // XLSX: title rows skipped, numeric phone read as digits, separate name columns.
+    let (phone, name): (String, String) = conn
+        .query_row("SELECT phone_e164, full_name FROM records WHERE source = 'crm-export-xlsx' AND source_row = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((phone.as_str(), name.as_str()), ("+79161234567", "Иванов Иван Иванович"));
+
+    // Form consent fields mapped (explicit map in demo.toml) and parsed.
+    let (given, at, version, url): (bool, i64, String, String) = conn
+        .query_row("SELECT consent_given, CAST(epoch(consent_at) AS BIGINT), consent_text_version, form_url FROM records WHERE source = 'site-form' AND source_row = 1", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap();
+    assert!(given);
+    assert_eq!(at, 1_795_158_900, "2026-11-20T10:15+03:00 is 07:15 UTC");
+    assert_eq!((version.as_str(), url.as_str()), ("v3", "https://example.ru/landing"));
+    // Unknown keys survive in raw.
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM raw_records WHERE source = 'site-form' AND raw_values->>'utm_source' = 'yandex'"),
+        1
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM runs WHERE status = 'ok'"), 1);
+}
+
+#[test]
+fn rerunning_the_same_input_adds_only_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.duckdb");
+    assert!(demo(&db, &[]).status.success());
+    let tables = ["raw_records", "records", "rejects", "source_files"];
+    let before: Vec<i64> = tables.iter().map(|t| count(&db, &format!("SELECT count(*) FROM {t}"))).collect();
+    let out = demo(&db, &["--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["sources"].as_array().unwrap().iter().all(|s| s["status"] == "unchanged"));
+    let after: Vec<i64> = tables.iter().map(|t| count(&db, &format!("SELECT count(*) FROM {t}"))).collect();
+    assert_eq!(before, after);
+    assert_eq!(count(&db, "SELECT count(*) FROM runs"), 2);
+}
+
+#[test]
+fn import_single_file_with_auto_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leads.duckdb");
+    let file = root().join("fixtures/purchased_cp1251.csv");
+    let out = run(&["import", file.to_str().unwrap(), "--origin", "purchased", "--db", db.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("purchased_cp1251.csv"), "{text}");
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_records"), 15);
+    assert_eq!(count(&db, "SELECT count(DISTINCT origin) FROM records WHERE origin = 'purchased'"), 1);
+}
+
+#[test]
+fn only_import_then_only_normalise() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("staged.duckdb");
+    let out = demo(&db, &["--only", "import"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(count(&db, "SELECT count(*) FROM records"), 0);
+    let raw = count(&db, "SELECT count(*) FROM raw_records");
+    assert!(raw > 0);
+    let out = demo(&db, &["--only", "normalise"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let accepted = count(&db, "SELECT count(*) FROM records");
+    assert_eq!(accepted + count(&db, "SELECT count(*) FROM rejects"), raw);
+    // Re-normalising again replaces, never duplicates, and keeps record ids.
+    let ids = count(&db, "SELECT sum(record_id) FROM records");
+    assert!(demo(&db, &["--from", "normalise"]).status.success());
+    assert_eq!(count(&db, "SELECT count(*) FROM records"), accepted);
+    assert_eq!(count(&db, "SELECT sum(record_id) FROM records"), ids);
+}
+
+#[test]
+fn a_failing_run_leaves_the_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("atomic.duckdb");
+    let good = root().join("fixtures/purchased_cp1251.csv");
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "db = \"atomic.duckdb\"\n[[sources]]\npath = {:?}\norigin = \"purchased\"\n[[sources]]\npath = \"missing.csv\"\norigin = \"purchased\"\n",
+            good.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = run(&["run", pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(66), "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing.csv"), "{}", stderr(&out));
+    for t in ["raw_records", "records", "rejects", "source_files"] {
+        assert_eq!(count(&db, &format!("SELECT count(*) FROM {t}")), 0, "{t} must be empty");
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM runs WHERE status = 'failed'"), 1);
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bad.duckdb");
+    let dbs = db.to_str().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+
+    let missing = run(&["import", "/nonexistent/leads.csv", "--db", dbs]);
+    assert_eq!(missing.status.code(), Some(66));
+    assert!(stderr(&missing).contains("/nonexistent/leads.csv"));
+
+    let empty = write("empty.csv", b"");
+    let out = run(&["import", empty.to_str().unwrap(), "--db", dbs]);
+    assert_eq!(out.status.code(), Some(65));
+    assert!(stderr(&out).contains("empty"), "{}", stderr(&out));
+
+    let unmappable = write("odd.csv", b"foo;bar\n1;2\n");
+    let out = run(&["import", unmappable.to_str().unwrap(), "--db", dbs]);
+    assert_eq!(out.status.code(), Some(65));
+    let msg = stderr(&out);
+    assert!(msg.contains("odd.csv") && msg.contains("\"foo\", \"bar\"") && msg.contains("Телефон"), "{msg}");
+
+    let garbage: Vec<u8> = (0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let bin_file = write("garbage.csv", &garbage);
+    let out = run(&["import", bin_file.to_str().unwrap(), "--db", dbs]);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(stderr(&out).contains("binary"), "{}", stderr(&out));
+
+    let not_xlsx = write("fake.xlsx", b"ФИО;Телефон\n");
+    let out = run(&["import", not_xlsx.to_str().unwrap(), "--db", dbs]);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(stderr(&out).contains("XLSX"), "{}", stderr(&out));
+
+    let header_only = write("header.csv", "ФИО;Телефон\n".as_bytes());
+    let out = run(&["import", header_only.to_str().unwrap(), "--db", dbs, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["rows_read"], 0);
+
+    // A 10 MB field: the row is landed raw and rejected, the next row is fine.
+    let mut big = "ФИО;Телефон\n".as_bytes().to_vec();
+    big.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+    big.extend_from_slice(";89161234567\nИванов Иван;89161234567\n".as_bytes());
+    let big_file = write("big.csv", &big);
+    let out = run(&["import", big_file.to_str().unwrap(), "--db", dbs, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((s["rows_read"].as_i64(), s["rows_accepted"].as_i64(), s["rows_rejected"].as_i64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(count(&db, "SELECT count(*) FROM rejects WHERE reason_code = 'field_too_long' AND source = 'big.csv' AND source_row = 1"), 1);
+
+    let bad_toml = write("bad.toml", b"[[sources]]\npath = 3\n");
+    let out = run(&["run", bad_toml.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(65));
+    assert!(stderr(&out).contains("bad.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn help_teaches() {
+    let out = run(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Examples") && text.contains("leadpipe run pipelines/demo.toml"), "{text}");
+    let out = run(&["import", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--origin") && text.contains("ФИО"), "{text}");
+}
