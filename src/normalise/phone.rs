@@ -138,7 +138,7 @@ impl PhoneNormaliser {
             e164: Some(number.format_as(rlibphonenumber::PhoneNumberFormat::E164).into_owned()),
             line_type: LineType::from_lib(number.get_type()),
             extension,
-            region: number.get_region_code().map(|r| r.as_str().to_string()),
+            region: number.get_region_code().map(|r| r.to_string()),
         })
     }
 
@@ -175,10 +175,11 @@ impl PhoneNormaliser {
             _ => return None,
         };
         let national_number = national.iter().fold(0u64, |acc, &d| acc * 10 + d as u64);
-        let mut number = PhoneNumber::default();
-        number.set_country_code(7);
-        number.set_national_number(national_number);
-        Some(number)
+        Some(PhoneNumber {
+            country_code: 7,
+            national_number,
+            ..PhoneNumber::default()
+        })
     }
 
     /// Splits a cell that may hold several numbers and normalises each candidate.

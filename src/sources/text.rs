@@ -64,10 +64,10 @@ fn detect(bytes: &[u8]) -> &'static Encoding {
     if std::str::from_utf8(bytes).is_ok() {
         return encoding_rs::UTF_8;
     }
-    let mut detector = chardetng::EncodingDetector::new();
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(bytes, true);
     // The TLD hint tilts close calls towards Cyrillic encodings, which is what we get.
-    detector.guess(Some(b"ru"), true)
+    detector.guess(Some(b"ru"), chardetng::Utf8Detection::Allow)
 }
 
 #[cfg(test)]
