@@ -10,3 +10,4 @@ pub mod pipeline;
 pub mod record;
 pub mod sources;
 pub mod store;
+pub mod dedupe;

@@ -1,0 +1,445 @@
+//! Deduplication: records → people. Blocking finds candidate pairs, `compare` turns each
+//! into agreement levels, the Fellegi–Sunter `model` (weights fitted by EM) scores them,
+//! `cluster` merges the confident ones without chaining different people. Every merge
+//! keeps its evidence, so `leadpipe explain` can show why two records are one lead.
+
+pub mod block;
+pub mod cluster;
+pub mod compare;
+pub mod model;
+
+use crate::gen::Rng;
+use crate::normalise::name::{self, Gender};
+use compare::{Comparison, Veto};
+use model::{FieldWeight, PairEvidence, Weights};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// One record as deduplication sees it: match keys only, precomputed once.
+#[derive(Debug, Clone, Default)]
+pub struct MatchRecord {
+    pub record_id: i64,
+    /// The lead this record already belongs to (from an earlier run), if any.
+    pub lead_id: Option<i64>,
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    /// The e-mail with its typo domain corrected, when it has one.
+    pub email_alt: Option<String>,
+    pub last_key: Option<String>,
+    /// Folded Latin keys of every form of the first name, `|`-joined and sorted
+    /// (Саша → "aleksandr|aleksandra|sasha"); a single letter for an initial.
+    pub first_key: Option<String>,
+    pub middle_key: Option<String>,
+    pub gender: Option<Gender>,
+    pub city_key: Option<String>,
+}
+
+/// Everyday name forms → full names (data/names/diminutives.tsv), by folded key.
+static DIMINUTIVES: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for line in include_str!("../../data/names/diminutives.tsv").lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let Some((form, fulls)) = line.split_once('\t') else {
+            continue;
+        };
+        let form = name::name_key(form);
+        for full in fulls.split(',') {
+            let full = name::name_key(full);
+            if !full.is_empty() && !form.is_empty() {
+                map.entry(form.clone()).or_default().push(full);
+            }
+        }
+    }
+    map
+});
+
+fn first_name_key(first: &str) -> Option<String> {
+    let trimmed = first.trim().trim_end_matches('.');
+    let key = name::name_key(trimmed);
+    if key.is_empty() {
+        return None;
+    }
+    if trimmed.chars().count() == 1 {
+        return key.chars().next().map(|c| c.to_string());
+    }
+    let mut forms = vec![key.clone()];
+    if let Some(fulls) = DIMINUTIVES.get(&key) {
+        forms.extend(fulls.iter().cloned());
+    }
+    forms.sort();
+    forms.dedup();
+    Some(forms.join("|"))
+}
+
+/// City key: folded, without the "г." / "город" prefix.
+pub fn city_key(city: &str) -> Option<String> {
+    let folded = name::fold(city);
+    let trimmed = folded
+        .trim()
+        .trim_start_matches("город ")
+        .trim_start_matches("г.")
+        .trim_start_matches("г ")
+        .trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+impl MatchRecord {
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_fields(
+        record_id: i64,
+        lead_id: Option<i64>,
+        phones: Vec<String>,
+        email: Option<String>,
+        email_alt: Option<String>,
+        last: Option<&str>,
+        first: Option<&str>,
+        middle: Option<&str>,
+        gender: Option<&str>,
+        city: Option<&str>,
+    ) -> MatchRecord {
+        let key = |s: Option<&str>| s.map(name::name_key).filter(|k| !k.is_empty());
+        MatchRecord {
+            record_id,
+            lead_id,
+            phones,
+            email,
+            email_alt,
+            last_key: key(last),
+            first_key: first.and_then(first_name_key),
+            middle_key: key(middle),
+            gender: match gender {
+                Some("male") => Some(Gender::Male),
+                Some("female") => Some(Gender::Female),
+                _ => None,
+            },
+            city_key: city.and_then(city_key),
+        }
+    }
+
+    /// The value term-frequency adjustment counts: surname + main first-name form.
+    fn name_value(&self) -> Option<String> {
+        let first = self.first_key.as_deref()?;
+        if first.len() <= 1 {
+            return None;
+        }
+        Some(format!("{}|{}", self.last_key.as_deref()?, first))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DedupeSettings {
+    /// Pairs at or above this match probability are merged.
+    pub threshold: f64,
+    /// Fit weights on this data (EM) rather than reuse the stored ones.
+    pub estimate: bool,
+}
+
+impl Default for DedupeSettings {
+    fn default() -> Self {
+        DedupeSettings {
+            threshold: 0.95,
+            estimate: true,
+        }
+    }
+}
+
+/// The evidence for one merge.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Link {
+    pub record_a: i64,
+    pub record_b: i64,
+    pub probability: f64,
+    pub match_weight: f64,
+    pub comparison: Comparison,
+    pub fields: [FieldWeight; 4],
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DedupeStats {
+    pub records: usize,
+    pub blocking: block::BlockingStats,
+    pub vetoed_pairs: usize,
+    pub pairs_above_threshold: usize,
+    /// Merges refused because the groups held different people's names or genders.
+    pub refused_merges: usize,
+    pub em_iterations: usize,
+    pub leads: usize,
+    pub new_leads: usize,
+}
+
+pub struct DedupeOutcome {
+    /// Lead id per input record, same order.
+    pub lead_of: Vec<i64>,
+    pub links: Vec<Link>,
+    /// Existing leads absorbed into another (from, into).
+    pub merged_leads: Vec<(i64, i64)>,
+    pub weights: Weights,
+    pub stats: DedupeStats,
+}
+
+/// Random pairs used to estimate `u`.
+const U_SAMPLE_PAIRS: usize = 200_000;
+/// Below this many records, frequencies say little: the default weights are used and
+/// names are not term-frequency adjusted.
+pub const MIN_RECORDS_TO_FIT: usize = 1000;
+
+fn evidence(a: &MatchRecord, b: &MatchRecord, tf: &HashMap<String, f64>) -> PairEvidence {
+    let cmp = compare::compare(a, b);
+    let tf_u = match cmp.name {
+        Some(compare::NameLevel::Exact) => a.name_value().and_then(|v| tf.get(&v).copied()),
+        _ => None,
+    };
+    PairEvidence {
+        levels: model::levels(&cmp),
+        tf_u,
+    }
+}
+
+/// Links records into leads. `weights` are reused unless `settings.estimate`;
+/// new leads get ids from `next_lead_id` upwards.
+pub fn dedupe(
+    records: &[MatchRecord],
+    settings: &DedupeSettings,
+    weights: Option<Weights>,
+    next_lead_id: i64,
+) -> DedupeOutcome {
+    let n = records.len();
+    let mut stats = DedupeStats {
+        records: n,
+        ..DedupeStats::default()
+    };
+
+    let fit = settings.estimate && n >= MIN_RECORDS_TO_FIT;
+    // Term frequencies of names, over all records.
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for r in records.iter().filter(|_| fit) {
+        if let Some(v) = r.name_value() {
+            *counts.entry(v).or_default() += 1;
+        }
+    }
+    let tf: HashMap<String, f64> = counts
+        .into_iter()
+        .map(|(k, c)| (k, c as f64 / n.max(1) as f64))
+        .collect();
+
+    let incremental = records.iter().any(|r| r.lead_id.is_some());
+    let (pairs, blocking) = block::candidate_pairs(records, incremental);
+    stats.blocking = blocking;
+
+    let scored: Vec<(u32, u32, Result<PairEvidence, Veto>)> = pairs
+        .par_iter()
+        .map(|&(a, b)| {
+            let (ra, rb) = (&records[a as usize], &records[b as usize]);
+            match compare::veto(ra, rb) {
+                Some(v) => (a, b, Err(v)),
+                None => (a, b, Ok(evidence(ra, rb, &tf))),
+            }
+        })
+        .collect();
+    stats.vetoed_pairs = scored.iter().filter(|s| s.2.is_err()).count();
+
+    let mut weights = weights.unwrap_or_default();
+    if fit {
+        let mut rng = Rng::new(0x1ead_91e5);
+        let samples = U_SAMPLE_PAIRS;
+        let random: Vec<[Option<usize>; 4]> = (0..samples)
+            .map(|_| {
+                let a = rng.below(n);
+                let b = rng.below(n);
+                model::levels(&compare::compare(&records[a], &records[b]))
+            })
+            .collect();
+        weights.estimate_u(&random);
+        let blocked: Vec<PairEvidence> = scored
+            .iter()
+            .filter_map(|(_, _, e)| e.as_ref().ok().copied())
+            .collect();
+        stats.em_iterations = weights.estimate_m(&blocked);
+    }
+
+    let mut confident: Vec<(f64, u32, u32, PairEvidence)> = scored
+        .into_iter()
+        .filter_map(|(a, b, e)| {
+            let e = e.ok()?;
+            let p = weights.probability(&e);
+            (p >= settings.threshold).then_some((p, a, b, e))
+        })
+        .collect();
+    stats.pairs_above_threshold = confident.len();
+    // Strongest first; ties by index so runs are reproducible.
+    confident.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+
+    let mut clusters = cluster::Clusters::new(records);
+    let mut first_of_lead: HashMap<i64, u32> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(l) = r.lead_id {
+            match first_of_lead.get(&l) {
+                Some(&j) => clusters.join_existing(j, i as u32),
+                None => {
+                    first_of_lead.insert(l, i as u32);
+                }
+            }
+        }
+    }
+    let mut links = Vec::new();
+    for (p, a, b, e) in confident {
+        let (ra, rb) = (clusters.find(a), clusters.find(b));
+        if ra == rb {
+            continue;
+        }
+        if clusters.union(a, b) {
+            let cmp = compare::compare(&records[a as usize], &records[b as usize]);
+            links.push(Link {
+                record_a: records[a as usize].record_id,
+                record_b: records[b as usize].record_id,
+                probability: p,
+                match_weight: weights.match_weight(&e),
+                comparison: cmp,
+                fields: weights.field_weights(&e),
+            });
+        } else {
+            stats.refused_merges += 1;
+        }
+    }
+
+    // Lead ids: a group keeps the oldest lead it holds; otherwise it gets a new id.
+    let mut lead_of_root: HashMap<u32, i64> = HashMap::new();
+    let mut merged_leads = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(l) = r.lead_id {
+            let root = clusters.find(i as u32);
+            let e = lead_of_root.entry(root).or_insert(l);
+            if *e != l {
+                let (keep, gone) = ((*e).min(l), (*e).max(l));
+                *e = keep;
+                merged_leads.push((gone, keep));
+            }
+        }
+    }
+    merged_leads.sort_unstable();
+    merged_leads.dedup();
+    let mut next = next_lead_id;
+    let mut lead_of = Vec::with_capacity(n);
+    for i in 0..n {
+        let root = clusters.find(i as u32);
+        let id = *lead_of_root.entry(root).or_insert_with(|| {
+            let id = next;
+            next += 1;
+            id
+        });
+        lead_of.push(id);
+    }
+    stats.new_leads = (next - next_lead_id) as usize;
+    stats.leads = lead_of_root.len();
+    DedupeOutcome {
+        lead_of,
+        links,
+        merged_leads,
+        weights,
+        stats,
+    }
+}
+
+/// Pairwise precision / recall / F1 of a clustering against ground truth.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct PairwiseScores {
+    pub true_pairs: u64,
+    pub predicted_pairs: u64,
+    pub correct_pairs: u64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+/// Counts pairs without enumerating them: for each (truth, predicted) cell of size k,
+/// k·(k−1)/2 pairs are correct.
+pub fn pairwise_scores(truth: &[u64], predicted: &[i64]) -> PairwiseScores {
+    fn pairs(k: u64) -> u64 {
+        k * k.saturating_sub(1) / 2
+    }
+    let mut by_truth: HashMap<u64, u64> = HashMap::new();
+    let mut by_pred: HashMap<i64, u64> = HashMap::new();
+    let mut by_both: HashMap<(u64, i64), u64> = HashMap::new();
+    for (&t, &p) in truth.iter().zip(predicted) {
+        *by_truth.entry(t).or_default() += 1;
+        *by_pred.entry(p).or_default() += 1;
+        *by_both.entry((t, p)).or_default() += 1;
+    }
+    let true_pairs: u64 = by_truth.values().map(|&k| pairs(k)).sum();
+    let predicted_pairs: u64 = by_pred.values().map(|&k| pairs(k)).sum();
+    let correct_pairs: u64 = by_both.values().map(|&k| pairs(k)).sum();
+    let precision = if predicted_pairs == 0 { 1.0 } else { correct_pairs as f64 / predicted_pairs as f64 };
+    let recall = if true_pairs == 0 { 1.0 } else { correct_pairs as f64 / true_pairs as f64 };
+    let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+    PairwiseScores {
+        true_pairs,
+        predicted_pairs,
+        correct_pairs,
+        precision,
+        recall,
+        f1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: i64, last: &str, first: &str, phone: &str, email: &str, gender: &str) -> MatchRecord {
+        MatchRecord::from_fields(
+            id,
+            None,
+            phone.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            (!email.is_empty()).then(|| email.to_string()),
+            None,
+            Some(last),
+            Some(first).filter(|f| !f.is_empty()),
+            None,
+            Some(gender).filter(|g| !g.is_empty()),
+            Some("Москва"),
+        )
+    }
+
+    #[test]
+    fn merges_variants_keeps_family_apart() {
+        let records = vec![
+            rec(1, "Иванов", "Иван", "+79161234567", "ivanov@mail.ru", "male"),
+            rec(2, "Ivanov", "Ivan", "+79161234567", "", "male"),
+            rec(3, "Иванов", "И.", "", "ivanov@mail.ru", ""),
+            rec(4, "Иванова", "Мария", "+79161234567", "maria@mail.ru", "female"),
+            rec(5, "Петров", "Пётр", "+79031112233", "", "male"),
+        ];
+        let out = dedupe(&records, &DedupeSettings::default(), None, 100);
+        assert_eq!(out.lead_of[0], out.lead_of[1]);
+        assert_eq!(out.lead_of[0], out.lead_of[2]);
+        assert_ne!(out.lead_of[0], out.lead_of[3], "family member sharing the phone");
+        assert_ne!(out.lead_of[0], out.lead_of[4]);
+        assert_eq!(out.stats.leads, 3);
+        assert!(out.links.iter().all(|l| l.probability >= 0.95));
+    }
+
+    #[test]
+    fn incremental_keeps_ids_and_links_new_records() {
+        let mut records = vec![
+            rec(1, "Иванов", "Иван", "+79161234567", "", "male"),
+            rec(2, "Петров", "Пётр", "+79031112233", "", "male"),
+        ];
+        records[0].lead_id = Some(10);
+        records[1].lead_id = Some(11);
+        records.push(rec(3, "Ivanov", "Ivan", "+79161234567", "", "male"));
+        records.push(rec(4, "Сидоров", "Сидор", "+79035556677", "", "male"));
+        let out = dedupe(&records, &DedupeSettings::default(), None, 12);
+        assert_eq!(out.lead_of, vec![10, 11, 10, 12]);
+        assert_eq!(out.stats.new_leads, 1);
+    }
+
+    #[test]
+    fn pairwise_scores_count_pairs() {
+        let s = pairwise_scores(&[1, 1, 1, 2, 2], &[7, 7, 8, 9, 9]);
+        assert_eq!((s.true_pairs, s.predicted_pairs, s.correct_pairs), (4, 2, 2));
+        assert!((s.precision - 1.0).abs() < 1e-9 && (s.recall - 0.5).abs() < 1e-9);
+    }
+}

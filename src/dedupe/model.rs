@@ -1,0 +1,217 @@
+//! Fellegi–Sunter scoring: each field's agreement level carries a weight log2(m/u).
+//! `u` (how often non-matches agree this way) comes from random pairs; `m` (how often true
+//! matches do) and the match prior come from EM on the blocked pairs, without labels.
+//! Exact name agreement is term-frequency adjusted: sharing a rare name says more than
+//! sharing "Иванов Александр".
+
+use super::compare::Comparison;
+use serde::{Deserialize, Serialize};
+
+/// Number of levels per field, in `Comparison` order: name, phone, email, city.
+pub const LEVELS: [usize; 4] = [5, 2, 3, 2];
+pub const FIELD_NAMES: [&str; 4] = ["name", "phone", "email", "city"];
+
+const EM_ITERATIONS: usize = 25;
+const PROB_FLOOR: f64 = 1e-6;
+
+/// Comparison as level indices (None = no evidence).
+pub fn levels(c: &Comparison) -> [Option<usize>; 4] {
+    [
+        c.name.map(|l| l as usize),
+        c.phone.map(|l| l as usize),
+        c.email.map(|l| l as usize),
+        c.city.map(|l| l as usize),
+    ]
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    /// m[field][level]
+    pub m: Vec<Vec<f64>>,
+    /// u[field][level]
+    pub u: Vec<Vec<f64>>,
+    /// Prior probability that a blocked pair is a match.
+    pub lambda: f64,
+}
+
+impl Default for Weights {
+    /// Starting values for EM (and the model used when there is too little data to fit):
+    /// plausible for lead lists, deliberately not tuned to any test set.
+    fn default() -> Self {
+        Weights {
+            m: vec![
+                vec![0.70, 0.10, 0.10, 0.05, 0.05],
+                vec![0.90, 0.10],
+                vec![0.80, 0.10, 0.10],
+                vec![0.90, 0.10],
+            ],
+            u: vec![
+                vec![0.001, 0.001, 0.002, 0.01, 0.986],
+                vec![0.0001, 0.9999],
+                vec![0.0001, 0.0001, 0.9998],
+                vec![0.1, 0.9],
+            ],
+            lambda: 0.5,
+        }
+    }
+}
+
+/// A pair as the model sees it: levels plus the term-frequency `u` for exact names.
+#[derive(Debug, Clone, Copy)]
+pub struct PairEvidence {
+    pub levels: [Option<usize>; 4],
+    /// Frequency of the shared name among all records, for the name-exact level.
+    pub tf_u: Option<f64>,
+}
+
+/// Per-field contribution to a pair's score, for explanations.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldWeight {
+    pub field: &'static str,
+    pub level: Option<usize>,
+    pub weight: f64,
+}
+
+impl Weights {
+    fn field_u(&self, f: usize, level: usize, e: &PairEvidence) -> f64 {
+        match (f, level, e.tf_u) {
+            (0, 0, Some(tf)) => tf.max(PROB_FLOOR),
+            _ => self.u[f][level],
+        }
+    }
+
+    /// log2 Bayes factor per field.
+    pub fn field_weights(&self, e: &PairEvidence) -> [FieldWeight; 4] {
+        std::array::from_fn(|f| {
+            let weight = match e.levels[f] {
+                Some(l) => (self.m[f][l].max(PROB_FLOOR) / self.field_u(f, l, e)).log2(),
+                None => 0.0,
+            };
+            FieldWeight {
+                field: FIELD_NAMES[f],
+                level: e.levels[f],
+                weight,
+            }
+        })
+    }
+
+    /// Total match weight (log2 odds) including the prior.
+    pub fn match_weight(&self, e: &PairEvidence) -> f64 {
+        let prior = (self.lambda / (1.0 - self.lambda)).log2();
+        prior + self.field_weights(e).iter().map(|w| w.weight).sum::<f64>()
+    }
+
+    pub fn probability(&self, e: &PairEvidence) -> f64 {
+        1.0 / (1.0 + (-self.match_weight(e)).exp2())
+    }
+
+    /// Estimates `u` from comparison levels of random (almost surely non-matching) pairs,
+    /// with add-one smoothing so unseen agreement is rare, not impossible.
+    pub fn estimate_u(&mut self, random_pairs: &[[Option<usize>; 4]]) {
+        for f in 0..4 {
+            let mut counts = vec![1.0; LEVELS[f]];
+            for p in random_pairs {
+                if let Some(l) = p[f] {
+                    counts[l] += 1.0;
+                }
+            }
+            let total: f64 = counts.iter().sum();
+            self.u[f] = counts.iter().map(|c| c / total).collect();
+        }
+    }
+
+    /// EM for `m` and `lambda` with `u` held fixed (the Splink recipe). Returns the number
+    /// of iterations run.
+    pub fn estimate_m(&mut self, pairs: &[PairEvidence]) -> usize {
+        if pairs.len() < 50 {
+            return 0; // too little data: keep the defaults
+        }
+        let mut iterations = 0;
+        for _ in 0..EM_ITERATIONS {
+            iterations += 1;
+            let mut m_acc: Vec<Vec<f64>> = LEVELS.iter().map(|&n| vec![0.0; n]).collect();
+            let mut p_sum = 0.0;
+            for e in pairs {
+                let p = self.probability(e);
+                p_sum += p;
+                for f in 0..4 {
+                    if let Some(l) = e.levels[f] {
+                        m_acc[f][l] += p;
+                    }
+                }
+            }
+            let new_lambda = (p_sum / pairs.len() as f64).clamp(1e-4, 1.0 - 1e-4);
+            let mut delta: f64 = (new_lambda - self.lambda).abs();
+            for f in 0..4 {
+                let total: f64 = m_acc[f].iter().sum::<f64>() + LEVELS[f] as f64 * 1e-3;
+                for l in 0..LEVELS[f] {
+                    let m = ((m_acc[f][l] + 1e-3) / total).clamp(PROB_FLOOR, 1.0 - PROB_FLOOR);
+                    delta = delta.max((m - self.m[f][l]).abs());
+                    self.m[f][l] = m;
+                }
+            }
+            self.lambda = new_lambda;
+            if delta < 1e-5 {
+                break;
+            }
+        }
+        iterations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_have_the_expected_signs() {
+        let w = Weights::default();
+        let agree = PairEvidence {
+            levels: [Some(0), Some(0), Some(0), Some(0)],
+            tf_u: None,
+        };
+        let disagree = PairEvidence {
+            levels: [Some(4), Some(1), Some(2), Some(1)],
+            tf_u: None,
+        };
+        assert!(w.probability(&agree) > 0.99);
+        assert!(w.probability(&disagree) < 0.01);
+        // A common name is weaker evidence than a rare one.
+        let common = PairEvidence {
+            levels: [Some(0), None, None, None],
+            tf_u: Some(0.01),
+        };
+        let rare = PairEvidence {
+            levels: [Some(0), None, None, None],
+            tf_u: Some(0.00001),
+        };
+        assert!(w.match_weight(&rare) > w.match_weight(&common) + 5.0);
+    }
+
+    #[test]
+    fn em_recovers_a_planted_model() {
+        // Matches agree on everything 90% of the time; non-matches almost never.
+        let mut pairs = Vec::new();
+        for i in 0..2000 {
+            let is_match = i % 2 == 0;
+            let noisy = i % 10 == 1 || i % 10 == 2;
+            let levels = if is_match {
+                [Some(if noisy { 1 } else { 0 }), Some(0), Some(0), Some(0)]
+            } else {
+                [Some(4), Some(1), Some(if noisy { 0 } else { 2 }), Some(1)]
+            };
+            pairs.push(PairEvidence { levels, tf_u: None });
+        }
+        let mut w = Weights::default();
+        // Random pairs are non-matches, drawn from the same distribution as above.
+        let random: Vec<[Option<usize>; 4]> = pairs
+            .iter()
+            .filter(|p| p.levels[0] == Some(4))
+            .map(|p| p.levels)
+            .collect();
+        w.estimate_u(&random);
+        w.estimate_m(&pairs);
+        assert!((w.lambda - 0.5).abs() < 0.05, "lambda {}", w.lambda);
+        assert!(w.m[1][0] > 0.95, "phone m {:?}", w.m[1]);
+    }
+}
