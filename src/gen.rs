@@ -6,38 +6,314 @@
 use std::io::Write;
 use std::path::Path;
 
+/// Common surnames (drawn often) and roots for rarer ones: real lists have a long tail of
+/// surnames, and deduplication must get both the Ивановы and the rare names right.
 const SURNAMES: [&str; 40] = [
-    "Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Михайлов",
-    "Новиков", "Федоров", "Морозов", "Волков", "Алексеев", "Лебедев", "Семенов", "Егоров",
-    "Павлов", "Козлов", "Степанов", "Николаев", "Орлов", "Андреев", "Макаров", "Никитин",
-    "Захаров", "Зайцев", "Соловьев", "Борисов", "Яковлев", "Григорьев", "Романов", "Воробьев",
-    "Сергеев", "Кузьмин", "Фролов", "Александров", "Дмитриев", "Королев", "Гусев", "Киселев",
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Федоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семенов",
+    "Егоров",
+    "Павлов",
+    "Козлов",
+    "Степанов",
+    "Николаев",
+    "Орлов",
+    "Андреев",
+    "Макаров",
+    "Никитин",
+    "Захаров",
+    "Зайцев",
+    "Соловьев",
+    "Борисов",
+    "Яковлев",
+    "Григорьев",
+    "Романов",
+    "Воробьев",
+    "Сергеев",
+    "Кузьмин",
+    "Фролов",
+    "Александров",
+    "Дмитриев",
+    "Королев",
+    "Гусев",
+    "Киселев",
 ];
-const MALE: [&str; 20] = [
-    "Александр", "Сергей", "Дмитрий", "Андрей", "Алексей", "Максим", "Евгений", "Иван",
-    "Михаил", "Артем", "Николай", "Владимир", "Павел", "Роман", "Олег", "Юрий", "Виктор",
-    "Игорь", "Константин", "Денис",
+const ROOTS: [&str; 120] = [
+    "Абрам",
+    "Агап",
+    "Аксен",
+    "Алфер",
+    "Аникин",
+    "Анис",
+    "Арсен",
+    "Астах",
+    "Бабк",
+    "Багр",
+    "Бажен",
+    "Балаш",
+    "Барыш",
+    "Бегун",
+    "Белоус",
+    "Берез",
+    "Бирюк",
+    "Блин",
+    "Бобр",
+    "Богдан",
+    "Болот",
+    "Бонд",
+    "Брагин",
+    "Бурак",
+    "Быков",
+    "Вавил",
+    "Варлам",
+    "Вдовин",
+    "Вереш",
+    "Вилк",
+    "Власк",
+    "Вороб",
+    "Галк",
+    "Гаран",
+    "Глазк",
+    "Голуб",
+    "Горбун",
+    "Гордеев",
+    "Греч",
+    "Грош",
+    "Губан",
+    "Давыд",
+    "Дегт",
+    "Демид",
+    "Дорох",
+    "Дубк",
+    "Ерем",
+    "Ершк",
+    "Жаворонк",
+    "Жуков",
+    "Забел",
+    "Зайк",
+    "Зимин",
+    "Злобин",
+    "Зуб",
+    "Игнат",
+    "Исаак",
+    "Казак",
+    "Калач",
+    "Каргаш",
+    "Кирил",
+    "Клим",
+    "Колесн",
+    "Комар",
+    "Копыл",
+    "Корн",
+    "Кос",
+    "Кочет",
+    "Крюк",
+    "Кудр",
+    "Лапт",
+    "Ларион",
+    "Лемех",
+    "Лис",
+    "Лукаш",
+    "Мамонт",
+    "Маслен",
+    "Медвед",
+    "Мельник",
+    "Мирон",
+    "Моисе",
+    "Мух",
+    "Наум",
+    "Нестер",
+    "Овчинник",
+    "Окун",
+    "Осип",
+    "Пахом",
+    "Перепел",
+    "Плотник",
+    "Подкован",
+    "Полушк",
+    "Прохор",
+    "Пчел",
+    "Рогож",
+    "Рыбак",
+    "Сазон",
+    "Самсон",
+    "Сверчк",
+    "Селезн",
+    "Синиц",
+    "Скворц",
+    "Смолян",
+    "Снегир",
+    "Сорок",
+    "Стрелк",
+    "Сурк",
+    "Табак",
+    "Тарас",
+    "Тетерин",
+    "Тимофе",
+    "Ткач",
+    "Трофим",
+    "Устин",
+    "Филат",
+    "Фомич",
+    "Харитон",
+    "Цветк",
+    "Чайк",
+    "Шапк",
 ];
-const FEMALE: [&str; 20] = [
-    "Анна", "Елена", "Ольга", "Наталья", "Татьяна", "Ирина", "Мария", "Светлана", "Екатерина",
-    "Юлия", "Анастасия", "Марина", "Людмила", "Галина", "Дарья", "Ксения", "Виктория",
-    "Алина", "Валентина", "Надежда",
+const ROOT_SUFFIXES: [&str; 4] = ["ов", "ин", "ский", "енко"];
+const MALE: [&str; 32] = [
+    "Александр",
+    "Сергей",
+    "Дмитрий",
+    "Андрей",
+    "Алексей",
+    "Максим",
+    "Евгений",
+    "Иван",
+    "Михаил",
+    "Артем",
+    "Николай",
+    "Владимир",
+    "Павел",
+    "Роман",
+    "Олег",
+    "Юрий",
+    "Виктор",
+    "Игорь",
+    "Константин",
+    "Денис",
+    "Антон",
+    "Борис",
+    "Вадим",
+    "Валерий",
+    "Василий",
+    "Геннадий",
+    "Григорий",
+    "Илья",
+    "Кирилл",
+    "Леонид",
+    "Степан",
+    "Тимофей",
+];
+const FEMALE: [&str; 32] = [
+    "Анна",
+    "Елена",
+    "Ольга",
+    "Наталья",
+    "Татьяна",
+    "Ирина",
+    "Мария",
+    "Светлана",
+    "Екатерина",
+    "Юлия",
+    "Анастасия",
+    "Марина",
+    "Людмила",
+    "Галина",
+    "Дарья",
+    "Ксения",
+    "Виктория",
+    "Алина",
+    "Валентина",
+    "Надежда",
+    "Вера",
+    "Полина",
+    "Софья",
+    "Алёна",
+    "Лариса",
+    "Любовь",
+    "Маргарита",
+    "Кристина",
+    "Оксана",
+    "Евгения",
+    "Елизавета",
+    "Тамара",
 ];
 const FATHERS: [&str; 12] = [
-    "Иван", "Петр", "Сергей", "Александр", "Николай", "Владимир", "Андрей", "Михаил",
-    "Алексей", "Юрий", "Виктор", "Дмитрий",
+    "Иван",
+    "Петр",
+    "Сергей",
+    "Александр",
+    "Николай",
+    "Владимир",
+    "Андрей",
+    "Михаил",
+    "Алексей",
+    "Юрий",
+    "Виктор",
+    "Дмитрий",
 ];
 const CITIES: [&str; 12] = [
-    "Москва", "г. Москва", "Санкт-Петербург", "СПб", "Новосибирск", "Екатеринбург", "Казань",
-    "Нижний Новгород", "Самара", "Краснодар", "Владивосток", "Калининград",
+    "Москва",
+    "г. Москва",
+    "Санкт-Петербург",
+    "СПб",
+    "Новосибирск",
+    "Екатеринбург",
+    "Казань",
+    "Нижний Новгород",
+    "Самара",
+    "Краснодар",
+    "Владивосток",
+    "Калининград",
 ];
 const DOMAINS: [&str; 8] = [
-    "mail.ru", "yandex.ru", "gmail.com", "bk.ru", "list.ru", "inbox.ru", "rambler.ru", "ya.ru",
+    "mail.ru",
+    "yandex.ru",
+    "gmail.com",
+    "bk.ru",
+    "list.ru",
+    "inbox.ru",
+    "rambler.ru",
+    "ya.ru",
 ];
-const TYPO_DOMAINS: [&str; 6] = ["mial.ru", "gmial.com", "yandex.ry", "mail.ry", "gmai.com", "bk.ry"];
 const COMPANIES: [&str; 8] = [
-    "ООО \"Ромашка\"", "АО Вектор", "ИП Петров", "ООО «Стройинвест»", "ПАО Сигма", "", "", "",
+    "ООО \"Ромашка\"",
+    "АО Вектор",
+    "ИП Петров",
+    "ООО «Стройинвест»",
+    "ПАО Сигма",
+    "",
+    "",
+    "",
 ];
+
+/// A typing slip in a domain: two letters swapped, one dropped, or `.ru` → `.ry`.
+fn typo(domain: &str, rng: &mut Rng) -> String {
+    let (name, tld) = domain.rsplit_once('.').unwrap_or((domain, "ru"));
+    let chars: Vec<char> = name.chars().collect();
+    match rng.below(3) {
+        0 if chars.len() >= 3 => {
+            let i = rng.below(chars.len() - 1);
+            let mut c = chars.clone();
+            c.swap(i, i + 1);
+            format!("{}.{tld}", c.into_iter().collect::<String>())
+        }
+        1 if chars.len() >= 4 => {
+            let i = rng.below(chars.len());
+            let c: String = chars
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, c)| c)
+                .collect();
+            format!("{c}.{tld}")
+        }
+        _ => format!("{name}.{}", if tld == "ru" { "ry" } else { "con" }),
+    }
+}
 
 /// splitmix64: tiny, fast, reproducible; the generator needs nothing stronger.
 pub struct Rng(u64);
@@ -98,11 +374,39 @@ fn patronymic(father: &str, female: bool) -> String {
 }
 
 const TRANSLIT: [(char, &str); 33] = [
-    ('а', "a"), ('б', "b"), ('в', "v"), ('г', "g"), ('д', "d"), ('е', "e"), ('ё', "e"),
-    ('ж', "zh"), ('з', "z"), ('и', "i"), ('й', "y"), ('к', "k"), ('л', "l"), ('м', "m"),
-    ('н', "n"), ('о', "o"), ('п', "p"), ('р', "r"), ('с', "s"), ('т', "t"), ('у', "u"),
-    ('ф', "f"), ('х', "kh"), ('ц', "ts"), ('ч', "ch"), ('ш', "sh"), ('щ', "shch"), ('ъ', ""),
-    ('ы', "y"), ('ь', ""), ('э', "e"), ('ю', "yu"), ('я', "ya"),
+    ('а', "a"),
+    ('б', "b"),
+    ('в', "v"),
+    ('г', "g"),
+    ('д', "d"),
+    ('е', "e"),
+    ('ё', "e"),
+    ('ж', "zh"),
+    ('з', "z"),
+    ('и', "i"),
+    ('й', "y"),
+    ('к', "k"),
+    ('л', "l"),
+    ('м', "m"),
+    ('н', "n"),
+    ('о', "o"),
+    ('п', "p"),
+    ('р', "r"),
+    ('с', "s"),
+    ('т', "t"),
+    ('у', "u"),
+    ('ф', "f"),
+    ('х', "kh"),
+    ('ц', "ts"),
+    ('ч', "ch"),
+    ('ш', "sh"),
+    ('щ', "shch"),
+    ('ъ', ""),
+    ('ы', "y"),
+    ('ь', ""),
+    ('э', "e"),
+    ('ю', "yu"),
+    ('я', "ya"),
 ];
 
 /// Simple passport-style transliteration for generated Latin spellings.
@@ -128,9 +432,27 @@ pub fn latin(s: &str) -> String {
 impl Person {
     pub fn random(id: u64, rng: &mut Rng) -> Person {
         let female = rng.chance(50);
-        let surname = rng.pick(&SURNAMES);
-        let last = if female { feminine(surname) } else { surname.to_string() };
-        let first = if female { rng.pick(&FEMALE) } else { rng.pick(&MALE) }.to_string();
+        // A third of people carry a common surname; the rest spread over the long tail.
+        let surname = if rng.chance(33) {
+            rng.pick(&SURNAMES).to_string()
+        } else {
+            format!("{}{}", rng.pick(&ROOTS), rng.pick(&ROOT_SUFFIXES))
+        };
+        let last = if !female {
+            surname
+        } else if let Some(stem) = surname.strip_suffix("ский") {
+            format!("{stem}ская")
+        } else if surname.ends_with("енко") {
+            surname
+        } else {
+            feminine(&surname)
+        };
+        let first = if female {
+            rng.pick(&FEMALE)
+        } else {
+            rng.pick(&MALE)
+        }
+        .to_string();
         let middle = patronymic(rng.pick(&FATHERS), female);
         let code = [916, 915, 926, 903, 905, 985, 999, 921, 495, 812][rng.below(10)];
         let phone = format!("{code}{:07}", rng.next_u64() % 10_000_000);
@@ -165,7 +487,14 @@ impl Person {
             4 => format!("+7 {} {} {} {}", &p[..3], &p[3..6], &p[6..8], &p[8..]),
             5 => format!("8-{}-{}-{}-{}", &p[..3], &p[3..6], &p[6..8], &p[8..]),
             6 => p.to_string(),
-            7 => format!("+7 ({}) {}{}{} доб. {}", &p[..3], &p[3..6], &p[6..8], &p[8..], rng.below(900) + 100),
+            7 => format!(
+                "+7 ({}) {}{}{} доб. {}",
+                &p[..3],
+                &p[3..6],
+                &p[6..8],
+                &p[8..],
+                rng.below(900) + 100
+            ),
             8 => String::new(),
             9 => format!("8 ({}) {}-{}", &p[..3], &p[3..6], &p[6..8]), // truncated: invalid
             _ => format!("+7{p}"),
@@ -187,7 +516,7 @@ impl Person {
         let email = match rng.below(10) {
             0 | 1 => String::new(),
             2 => format!("{}@{}", self.email_local, self.domain).to_uppercase(),
-            3 => format!("{}@{}", self.email_local, rng.pick(&TYPO_DOMAINS)),
+            3 => format!("{}@{}", self.email_local, typo(self.domain, rng)),
             4 => format!("{}@", self.email_local), // broken
             _ => format!("{}@{}", self.email_local, self.domain),
         };
@@ -202,18 +531,14 @@ impl Person {
     }
 }
 
-/// Writes `rows` rows: people appear 1–3 times; one person in twenty has a relative with
-/// the same landline (a hard negative for deduplication).
-pub fn write_csv(path: &Path, rows: usize, seed: u64, cp1251: bool) -> std::io::Result<()> {
+/// Generates `rows` rows (entity_id, ФИО, Телефон, E-mail, Город, Компания): people
+/// appear 1–3 times; one person in twenty has a relative with the same landline (a hard
+/// negative for deduplication).
+pub fn rows(rows: usize, seed: u64) -> Vec<[String; 6]> {
     let mut rng = Rng::new(seed);
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    let sep = if cp1251 { ';' } else { ',' };
-    let mut buf = String::with_capacity(1 << 16);
-    buf.push_str(&["entity_id", "ФИО", "Телефон", "E-mail", "Город", "Компания"].join(&sep.to_string()));
-    buf.push('\n');
-    let mut written = 0;
+    let mut out = Vec::with_capacity(rows);
     let mut next_id = 1u64;
-    while written < rows {
+    while out.len() < rows {
         let person = Person::random(next_id, &mut rng);
         next_id += 1;
         let copies = 1 + rng.below(3);
@@ -222,35 +547,56 @@ pub fn write_csv(path: &Path, rows: usize, seed: u64, cp1251: bool) -> std::io::
             let mut relative = Person::random(next_id, &mut rng);
             next_id += 1;
             relative.phone = person.phone.clone();
-            relative.last = if relative.female {
-                feminine(person.last.trim_end_matches('а'))
-            } else {
+            // Same family name, in the relative's gender.
+            let male_form = if let Some(stem) = person.last.strip_suffix("ская") {
+                format!("{stem}ский")
+            } else if person.female && person.last.ends_with('а') {
                 person.last.trim_end_matches('а').to_string()
+            } else {
+                person.last.clone()
+            };
+            relative.last = match (relative.female, male_form.strip_suffix("ский")) {
+                (false, _) => male_form,
+                (true, Some(stem)) => format!("{stem}ская"),
+                (true, None) if male_form.ends_with("енко") => male_form,
+                (true, None) => feminine(&male_form),
             };
             people.push(relative);
         }
         for p in &people {
             for _ in 0..copies {
-                if written >= rows {
-                    break;
+                if out.len() < rows {
+                    out.push(p.row(&mut rng));
                 }
-                let fields = p.row(&mut rng);
-                for (i, f) in fields.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(sep);
-                    }
-                    if f.contains(sep) || f.contains('"') || f.contains('\n') {
-                        buf.push('"');
-                        buf.push_str(&f.replace('"', "\"\""));
-                        buf.push('"');
-                    } else {
-                        buf.push_str(f);
-                    }
-                }
-                buf.push('\n');
-                written += 1;
             }
         }
+    }
+    out
+}
+
+/// Writes [`rows`] as CSV: UTF-8 with `,`, or CP1251 with `;` like a purchased list.
+pub fn write_csv(path: &Path, rows: usize, seed: u64, cp1251: bool) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let sep = if cp1251 { ';' } else { ',' };
+    let mut buf = String::with_capacity(1 << 16);
+    buf.push_str(
+        &["entity_id", "ФИО", "Телефон", "E-mail", "Город", "Компания"].join(&sep.to_string()),
+    );
+    buf.push('\n');
+    for fields in self::rows(rows, seed) {
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                buf.push(sep);
+            }
+            if f.contains(sep) || f.contains('"') || f.contains('\n') {
+                buf.push('"');
+                buf.push_str(&f.replace('"', "\"\""));
+                buf.push('"');
+            } else {
+                buf.push_str(f);
+            }
+        }
+        buf.push('\n');
         if buf.len() > 1 << 16 {
             flush(&mut out, &mut buf, cp1251)?;
         }

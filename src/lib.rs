@@ -4,10 +4,10 @@
 //! into clean records, [`store`] lands everything in DuckDB. [`pipeline`] wires them
 //! together from a pipeline file. See README.md for the manual and DESIGN notes.
 
+pub mod dedupe;
 pub mod gen;
 pub mod normalise;
 pub mod pipeline;
 pub mod record;
 pub mod sources;
 pub mod store;
-pub mod dedupe;

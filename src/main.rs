@@ -161,7 +161,10 @@ fn main() -> ExitCode {
             kind,
             common,
         } => {
-            let db = common.db.clone().unwrap_or_else(|| PathBuf::from("leadpipe.duckdb"));
+            let db = common
+                .db
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("leadpipe.duckdb"));
             pipeline::plan_for_file(&file, origin, source, kind, db)
                 .map_err(RunError::from)
                 .and_then(|plan| {
@@ -203,7 +206,9 @@ fn main() -> ExitCode {
                 EXIT_INTERNAL
             };
             if code == EXIT_INTERNAL {
-                eprintln!("leadpipe: this is a bug; the database was left as it was before the run.");
+                eprintln!(
+                    "leadpipe: this is a bug; the database was left as it was before the run."
+                );
             }
             ExitCode::from(code)
         }
@@ -221,7 +226,11 @@ fn report(s: &RunSummary, json: bool) {
     println!(
         "run {} ({}) into {}: {} rows read, {} accepted, {} rejected in {:.1}s",
         s.run_id,
-        s.stages.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" → "),
+        s.stages
+            .iter()
+            .map(|x| x.as_str())
+            .collect::<Vec<_>>()
+            .join(" → "),
         s.db,
         s.rows_read,
         s.rows_accepted,

@@ -131,7 +131,10 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
     });
     let normaliser = normaliser_from(&file.normalise).map_err(|m| invalid(path, m))?;
     if file.sources.is_empty() {
-        return Err(invalid(path, "no [[sources]] given: add at least one source"));
+        return Err(invalid(
+            path,
+            "no [[sources]] given: add at least one source",
+        ));
     }
     let mut sources = Vec::with_capacity(file.sources.len());
     for (i, s) in file.sources.into_iter().enumerate() {
@@ -156,14 +159,20 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             Some(d) => {
                 return Err(invalid(
                     path,
-                    format!("source #{}: delimiter {d:?} must be one ASCII character or \"tab\"", i + 1),
+                    format!(
+                        "source #{}: delimiter {d:?} must be one ASCII character or \"tab\"",
+                        i + 1
+                    ),
                 ))
             }
         };
         Mapper::new(&s.columns).map_err(|e| invalid(path, format!("source #{}: {e}", i + 1)))?;
         let name = s.name.unwrap_or_else(|| default_source_name(&s.path));
         if sources.iter().any(|x: &SourceSpec| x.name == name) {
-            return Err(invalid(path, format!("two sources are named {name:?}; names must be unique")));
+            return Err(invalid(
+                path,
+                format!("two sources are named {name:?}; names must be unique"),
+            ));
         }
         sources.push(SourceSpec {
             name,
@@ -187,13 +196,16 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
 fn normaliser_from(s: &NormaliseSettings) -> Result<Normaliser, String> {
     let mut n = Normaliser::default();
     if let Some(region) = &s.default_region {
-        n.phone = PhoneNormaliser::for_region(region)
-            .ok_or_else(|| format!("normalise.default_region {region:?} is not a known region code (e.g. RU, KZ, BY)"))?;
+        n.phone = PhoneNormaliser::for_region(region).ok_or_else(|| {
+            format!(
+                "normalise.default_region {region:?} is not a known region code (e.g. RU, KZ, BY)"
+            )
+        })?;
     }
     if let Some(off) = &s.naive_time_offset {
-        n.naive_offset = off
-            .parse::<FixedOffset>()
-            .map_err(|_| format!("normalise.naive_time_offset {off:?} must look like \"+03:00\""))?;
+        n.naive_offset = off.parse::<FixedOffset>().map_err(|_| {
+            format!("normalise.naive_time_offset {off:?} must look like \"+03:00\"")
+        })?;
     }
     Ok(n)
 }
@@ -265,13 +277,21 @@ pub struct RunSummary {
 
 /// Runs the plan against its database (or `db_override`). All-or-nothing: on any error the
 /// transaction is rolled back and a `failed` row is written to `runs` on its own.
-pub fn run(plan: &Plan, opts: &RunOptions, db_override: Option<&Path>) -> Result<RunSummary, RunError> {
+pub fn run(
+    plan: &Plan,
+    opts: &RunOptions,
+    db_override: Option<&Path>,
+) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let db_path = db_override.unwrap_or(&plan.db);
     let store = Store::open(db_path)?;
     let stages = opts.stages();
-    let stages_text = stages.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+    let stages_text = stages
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
     store.begin()?;
     let run_id = match store.next_run_id() {
         Ok(id) => id,
@@ -296,7 +316,8 @@ pub fn run(plan: &Plan, opts: &RunOptions, db_override: Option<&Path>) -> Result
                 sources,
             };
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
-            let json = serde_json::to_string(&summary).map_err(|e| RunError::Internal(e.to_string()))?;
+            let json =
+                serde_json::to_string(&summary).map_err(|e| RunError::Internal(e.to_string()))?;
             let finish = store
                 .insert_run(
                     run_id,
@@ -305,7 +326,11 @@ pub fn run(plan: &Plan, opts: &RunOptions, db_override: Option<&Path>) -> Result
                     &stages_text,
                     "ok",
                     started_at,
-                    (summary.rows_read, summary.rows_accepted, summary.rows_rejected),
+                    (
+                        summary.rows_read,
+                        summary.rows_accepted,
+                        summary.rows_rejected,
+                    ),
                     &json,
                     None,
                 )
@@ -355,7 +380,16 @@ fn run_stages(
             ..SourceSummary::default()
         };
         if import {
-            import_source(store, plan, spec, run_id, normalise, &mut next_raw_id, opts, &mut summary)?;
+            import_source(
+                store,
+                plan,
+                spec,
+                run_id,
+                normalise,
+                &mut next_raw_id,
+                opts,
+                &mut summary,
+            )?;
         }
         // Re-derive from landed raw rows when asked (`--only/--from normalise`), or when an
         // earlier `--only import` run left rows waiting.
@@ -472,7 +506,10 @@ fn import_source(
 fn count_rejects(summary: &mut SourceSummary, rejects: &[Reject]) {
     summary.rows_rejected += rejects.len() as u64;
     for r in rejects {
-        *summary.rejects_by_reason.entry(r.code.to_string()).or_default() += 1;
+        *summary
+            .rejects_by_reason
+            .entry(r.code.to_string())
+            .or_default() += 1;
     }
 }
 
@@ -536,7 +573,8 @@ fn renormalise_source(
         summary.status = "renormalised".to_string();
     }
     let bar = progress_bar(opts, &format!("{} (normalise)", spec.name));
-    let mut keys: BTreeMap<String, (Arc<str>, Option<crate::sources::headers::Field>)> = BTreeMap::new();
+    let mut keys: BTreeMap<String, (Arc<str>, Option<crate::sources::headers::Field>)> =
+        BTreeMap::new();
     // Rows are grouped by file so each batch carries one file hash and origin.
     let mut start = 0;
     while start < stored.len() {
@@ -552,8 +590,10 @@ fn renormalise_source(
         }
         let mut rows = Vec::with_capacity(end - start);
         for s in &stored[start..end] {
-            let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&s.values_json)
-                .map_err(|e| RunError::Internal(format!("raw_records row {} holds bad JSON: {e}", s.raw_id)))?;
+            let obj: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&s.values_json).map_err(|e| {
+                    RunError::Internal(format!("raw_records row {} holds bad JSON: {e}", s.raw_id))
+                })?;
             let cells = obj
                 .into_iter()
                 .map(|(k, v)| {
@@ -627,9 +667,14 @@ pub fn plan_for_file(
     kind: Option<SourceKind>,
     db: PathBuf,
 ) -> Result<Plan, PipelineError> {
-    let kind = kind.or_else(|| SourceKind::from_path(path)).ok_or_else(|| {
-        invalid(path, "cannot tell the kind from the file name; pass --kind csv|xlsx|jsonl")
-    })?;
+    let kind = kind
+        .or_else(|| SourceKind::from_path(path))
+        .ok_or_else(|| {
+            invalid(
+                path,
+                "cannot tell the kind from the file name; pass --kind csv|xlsx|jsonl",
+            )
+        })?;
     Ok(Plan {
         name: "import".to_string(),
         db,

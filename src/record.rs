@@ -41,9 +41,7 @@ impl fmt::Display for Origin {
 }
 
 /// The stages of a run, in order. `--only` and `--from` name these.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Read source files into `raw_records` (rows that cannot be read become rejects).

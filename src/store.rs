@@ -3,8 +3,7 @@
 
 use crate::record::{CleanRecord, Reject};
 use duckdb::arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use duckdb::arrow::datatypes::{DataType, Field as ArrowField, Schema, TimeUnit};
 use duckdb::arrow::record_batch::RecordBatch;
@@ -25,7 +24,10 @@ pub enum StoreError {
         source: duckdb::Error,
     },
     #[error("database: building a batch for {table}: {message}")]
-    Batch { table: &'static str, message: String },
+    Batch {
+        table: &'static str,
+        message: String,
+    },
 }
 
 fn db(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
@@ -295,7 +297,10 @@ impl Store {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let mut app = self.conn.appender(table).map_err(db("opening an appender"))?;
+        let mut app = self
+            .conn
+            .appender(table)
+            .map_err(db("opening an appender"))?;
         app.append_record_batch(batch)
             .map_err(db("appending a batch"))?;
         app.flush().map_err(db("flushing an appender"))
@@ -434,7 +439,10 @@ impl Store {
             ("consent_raw", s(|r| r.consent_raw.as_deref())),
             ("consent_given", b(|r| r.consent_given)),
             ("consent_at", ts(|r| r.consent_at)),
-            ("consent_text_version", s(|r| r.consent_text_version.as_deref())),
+            (
+                "consent_text_version",
+                s(|r| r.consent_text_version.as_deref()),
+            ),
             ("form_url", s(|r| r.form_url.as_deref())),
             ("ip", s(|r| r.ip.as_deref())),
             ("user_agent", s(|r| r.user_agent.as_deref())),

@@ -18,33 +18,48 @@ pub struct BlockingStats {
     pub pairs: usize,
 }
 
-fn keys(r: &MatchRecord, out: &mut Vec<String>) {
+/// Which kind of key brought a pair together (bit flags).
+pub const BY_PHONE: u8 = 1;
+pub const BY_EMAIL: u8 = 2;
+pub const BY_NAME: u8 = 4;
+
+fn keys(r: &MatchRecord, out: &mut Vec<(String, u8)>) {
     out.clear();
     for p in &r.phones {
-        out.push(format!("p:{p}"));
+        out.push((format!("p:{p}"), BY_PHONE));
     }
     if let Some(e) = &r.email {
-        out.push(format!("e:{e}"));
+        out.push((format!("e:{e}"), BY_EMAIL));
     }
     if let Some(e) = &r.email_alt {
-        out.push(format!("e:{e}"));
+        out.push((format!("e:{e}"), BY_EMAIL));
     }
+    // Name blocks: surname + each form of the first name (an initial stays an initial) +
+    // city. Namesakes in other cities, and people who only share an initial, are left to
+    // the phone and e-mail keys.
     if let (Some(last), Some(first)) = (&r.last_key, &r.first_key) {
-        if let Some(initial) = first.chars().next() {
-            out.push(format!("n:{last}:{initial}"));
+        let city = r.city_key.as_deref().unwrap_or("-");
+        for form in first.split('|') {
+            out.push((format!("n:{last}:{form}:{city}"), BY_NAME));
         }
     }
 }
 
-/// Candidate pairs (i < j, indices into `records`). With `only_new`, a pair is kept only
-/// if at least one side has no lead yet (incremental runs).
-pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<(u32, u32)>, BlockingStats) {
-    let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
+/// A candidate pair (i < j, indices into the records) and the kinds of key it shares.
+pub type Pair = (u32, u32, u8);
+
+/// Candidate pairs, sorted and unique. With `only_new`, a pair is kept only if at least
+/// one side has no lead yet (incremental runs).
+pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, BlockingStats) {
+    let mut blocks: HashMap<String, (u8, Vec<u32>)> = HashMap::new();
     let mut buf = Vec::new();
     for (i, r) in records.iter().enumerate() {
         keys(r, &mut buf);
-        for k in buf.drain(..) {
-            blocks.entry(k).or_default().push(i as u32);
+        for (k, kind) in buf.drain(..) {
+            let entry = blocks.entry(k).or_insert((kind, Vec::new()));
+            if entry.1.last() != Some(&(i as u32)) {
+                entry.1.push(i as u32);
+            }
         }
     }
     let mut stats = BlockingStats {
@@ -55,21 +70,22 @@ pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<(u32, u3
     let wanted = |a: u32, b: u32| {
         !only_new || records[a as usize].lead_id.is_none() || records[b as usize].lead_id.is_none()
     };
-    let emit = |members: &[u32], pairs: &mut Vec<(u32, u32)>| {
+    let emit = |members: &[u32], kind: u8, pairs: &mut Vec<Pair>| {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
                 if wanted(a, b) {
-                    pairs.push((a.min(b), a.max(b)));
+                    pairs.push((a.min(b), a.max(b), kind));
                 }
             }
         }
     };
-    for members in blocks.values() {
+    for (kind, members) in blocks.values() {
+        let kind = *kind;
         if members.len() < 2 {
             continue;
         }
         if members.len() <= MAX_BLOCK {
-            emit(members, &mut pairs);
+            emit(members, kind, &mut pairs);
             continue;
         }
         stats.oversized_blocks += 1;
@@ -83,14 +99,22 @@ pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<(u32, u3
         }
         for sub in by_surname.values() {
             if sub.len() <= MAX_BLOCK {
-                emit(sub, &mut pairs);
+                emit(sub, kind, &mut pairs);
             } else {
                 stats.skipped_records += sub.len();
             }
         }
     }
+    // One entry per pair, with the kinds of every key it shares.
     pairs.sort_unstable();
-    pairs.dedup();
+    let mut merged: Vec<Pair> = Vec::with_capacity(pairs.len());
+    for (a, b, k) in pairs {
+        match merged.last_mut() {
+            Some(last) if last.0 == a && last.1 == b => last.2 |= k,
+            _ => merged.push((a, b, k)),
+        }
+    }
+    let pairs = merged;
     stats.pairs = pairs.len();
     (pairs, stats)
 }

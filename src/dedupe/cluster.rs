@@ -29,7 +29,12 @@ impl Clusters {
                 .collect(),
             genders: records
                 .iter()
-                .map(|r| (r.gender == Some(Gender::Male), r.gender == Some(Gender::Female)))
+                .map(|r| {
+                    (
+                        r.gender == Some(Gender::Male),
+                        r.gender == Some(Gender::Female),
+                    )
+                })
                 .collect(),
         }
     }

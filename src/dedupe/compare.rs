@@ -37,8 +37,19 @@ pub enum PhoneLevel {
 #[serde(rename_all = "snake_case")]
 pub enum EmailLevel {
     Equal = 0,
-    /// Equal once a typo domain is corrected (ivanov@mial.ru ~ ivanov@mail.ru).
+    /// Equal once a typo domain is corrected (ivanov@mial.ru ~ ivanov@mail.ru), or the
+    /// same mailbox name at domains a typo or two apart.
     Typo = 1,
+    Differ = 2,
+}
+
+/// Patronymics: a strong tie-breaker between namesakes (Иван Петрович vs Иван Сергеевич).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MiddleLevel {
+    Equal = 0,
+    /// One is an initial that fits the other.
+    Initial = 1,
     Differ = 2,
 }
 
@@ -54,6 +65,7 @@ pub enum CityLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Comparison {
     pub name: Option<NameLevel>,
+    pub middle: Option<MiddleLevel>,
     pub phone: Option<PhoneLevel>,
     pub email: Option<EmailLevel>,
     pub city: Option<CityLevel>,
@@ -131,7 +143,7 @@ pub fn compare(a: &MatchRecord, b: &MatchRecord) -> Comparison {
         (Some(x), Some(y)) if x == y => Some(EmailLevel::Equal),
         (Some(x), Some(y)) => {
             let fixed = |e: &str, alt: &Option<String>| alt.as_deref().unwrap_or(e).to_string();
-            if fixed(x, &a.email_alt) == fixed(y, &b.email_alt) {
+            if fixed(x, &a.email_alt) == fixed(y, &b.email_alt) || same_mailbox(x, y) {
                 Some(EmailLevel::Typo)
             } else {
                 Some(EmailLevel::Differ)
@@ -144,11 +156,33 @@ pub fn compare(a: &MatchRecord, b: &MatchRecord) -> Comparison {
         (Some(_), Some(_)) => Some(CityLevel::Differ),
         _ => None,
     };
+    let middle = match (a.middle_key.as_deref(), b.middle_key.as_deref()) {
+        (Some(x), Some(y)) if x == y => Some(MiddleLevel::Equal),
+        (Some(x), Some(y))
+            if (x.len() == 1 && y.starts_with(x)) || (y.len() == 1 && x.starts_with(y)) =>
+        {
+            Some(MiddleLevel::Initial)
+        }
+        (Some(_), Some(_)) => Some(MiddleLevel::Differ),
+        _ => None,
+    };
     Comparison {
         name: compare_names(a, b),
+        middle,
         phone,
         email,
         city,
+    }
+}
+
+/// Same local part (at least 4 chars, so `info@` and `a@` do not count) at domains at most
+/// two edits apart: `ivanov@mail.ru` and `ivanov@mail.ry`.
+fn same_mailbox(x: &str, y: &str) -> bool {
+    match (x.split_once('@'), y.split_once('@')) {
+        (Some((lx, dx)), Some((ly, dy))) => {
+            lx == ly && lx.chars().count() >= 4 && strsim::damerau_levenshtein(dx, dy) <= 2
+        }
+        _ => false,
     }
 }
 
@@ -186,7 +220,11 @@ mod tests {
         MatchRecord::from_fields(
             0,
             None,
-            phone.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            phone
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
             (!email.is_empty()).then(|| email.to_string()),
             None,
             Some(last),

@@ -119,6 +119,24 @@ impl MatchRecord {
         }
     }
 
+    /// Match keys of a clean record that has no lead yet.
+    pub fn from_clean(record_id: i64, r: &crate::record::CleanRecord) -> MatchRecord {
+        let mut phones: Vec<String> = r.phone_e164.iter().cloned().collect();
+        phones.extend(r.phones_extra.iter().cloned());
+        MatchRecord::from_fields(
+            record_id,
+            None,
+            phones,
+            r.email.clone(),
+            r.email_suggestion.clone(),
+            r.last_name.as_deref(),
+            r.first_name.as_deref(),
+            r.middle_name.as_deref(),
+            r.gender.as_deref(),
+            r.city.as_deref(),
+        )
+    }
+
     /// The value term-frequency adjustment counts: surname + main first-name form.
     fn name_value(&self) -> Option<String> {
         let first = self.first_key.as_deref()?;
@@ -154,7 +172,7 @@ pub struct Link {
     pub probability: f64,
     pub match_weight: f64,
     pub comparison: Comparison,
-    pub fields: [FieldWeight; 4],
+    pub fields: [FieldWeight; model::FIELDS],
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -229,23 +247,23 @@ pub fn dedupe(
     let (pairs, blocking) = block::candidate_pairs(records, incremental);
     stats.blocking = blocking;
 
-    let scored: Vec<(u32, u32, Result<PairEvidence, Veto>)> = pairs
+    let scored: Vec<(u32, u32, u8, Result<PairEvidence, Veto>)> = pairs
         .par_iter()
-        .map(|&(a, b)| {
+        .map(|&(a, b, kind)| {
             let (ra, rb) = (&records[a as usize], &records[b as usize]);
             match compare::veto(ra, rb) {
-                Some(v) => (a, b, Err(v)),
-                None => (a, b, Ok(evidence(ra, rb, &tf))),
+                Some(v) => (a, b, kind, Err(v)),
+                None => (a, b, kind, Ok(evidence(ra, rb, &tf))),
             }
         })
         .collect();
-    stats.vetoed_pairs = scored.iter().filter(|s| s.2.is_err()).count();
+    stats.vetoed_pairs = scored.iter().filter(|s| s.3.is_err()).count();
 
     let mut weights = weights.unwrap_or_default();
     if fit {
         let mut rng = Rng::new(0x1ead_91e5);
         let samples = U_SAMPLE_PAIRS;
-        let random: Vec<[Option<usize>; 4]> = (0..samples)
+        let random: Vec<[Option<usize>; model::FIELDS]> = (0..samples)
             .map(|_| {
                 let a = rng.below(n);
                 let b = rng.below(n);
@@ -253,16 +271,29 @@ pub fn dedupe(
             })
             .collect();
         weights.estimate_u(&random);
-        let blocked: Vec<PairEvidence> = scored
+        let session = |kind: u8, fixed_field: usize| model::Session {
+            fixed_field,
+            pairs: scored
+                .iter()
+                .filter(|s| s.2 & kind != 0)
+                .filter_map(|s| s.3.as_ref().ok().copied())
+                .collect(),
+        };
+        let sessions = [
+            session(block::BY_PHONE, model::PHONE),
+            session(block::BY_EMAIL, model::EMAIL),
+        ];
+        let strong: Vec<PairEvidence> = scored
             .iter()
-            .filter_map(|(_, _, e)| e.as_ref().ok().copied())
+            .filter(|s| s.2 & (block::BY_PHONE | block::BY_EMAIL) != 0)
+            .filter_map(|s| s.3.as_ref().ok().copied())
             .collect();
-        stats.em_iterations = weights.estimate_m(&blocked);
+        stats.em_iterations = weights.fit(&sessions, &strong, n);
     }
 
     let mut confident: Vec<(f64, u32, u32, PairEvidence)> = scored
         .into_iter()
-        .filter_map(|(a, b, e)| {
+        .filter_map(|(a, b, _, e)| {
             let e = e.ok()?;
             let p = weights.probability(&e);
             (p >= settings.threshold).then_some((p, a, b, e))
@@ -371,9 +402,21 @@ pub fn pairwise_scores(truth: &[u64], predicted: &[i64]) -> PairwiseScores {
     let true_pairs: u64 = by_truth.values().map(|&k| pairs(k)).sum();
     let predicted_pairs: u64 = by_pred.values().map(|&k| pairs(k)).sum();
     let correct_pairs: u64 = by_both.values().map(|&k| pairs(k)).sum();
-    let precision = if predicted_pairs == 0 { 1.0 } else { correct_pairs as f64 / predicted_pairs as f64 };
-    let recall = if true_pairs == 0 { 1.0 } else { correct_pairs as f64 / true_pairs as f64 };
-    let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+    let precision = if predicted_pairs == 0 {
+        1.0
+    } else {
+        correct_pairs as f64 / predicted_pairs as f64
+    };
+    let recall = if true_pairs == 0 {
+        1.0
+    } else {
+        correct_pairs as f64 / true_pairs as f64
+    };
+    let f1 = if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    };
     PairwiseScores {
         true_pairs,
         predicted_pairs,
@@ -388,11 +431,22 @@ pub fn pairwise_scores(truth: &[u64], predicted: &[i64]) -> PairwiseScores {
 mod tests {
     use super::*;
 
-    fn rec(id: i64, last: &str, first: &str, phone: &str, email: &str, gender: &str) -> MatchRecord {
+    fn rec(
+        id: i64,
+        last: &str,
+        first: &str,
+        phone: &str,
+        email: &str,
+        gender: &str,
+    ) -> MatchRecord {
         MatchRecord::from_fields(
             id,
             None,
-            phone.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            phone
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
             (!email.is_empty()).then(|| email.to_string()),
             None,
             Some(last),
@@ -406,16 +460,33 @@ mod tests {
     #[test]
     fn merges_variants_keeps_family_apart() {
         let records = vec![
-            rec(1, "Иванов", "Иван", "+79161234567", "ivanov@mail.ru", "male"),
+            rec(
+                1,
+                "Иванов",
+                "Иван",
+                "+79161234567",
+                "ivanov@mail.ru",
+                "male",
+            ),
             rec(2, "Ivanov", "Ivan", "+79161234567", "", "male"),
             rec(3, "Иванов", "И.", "", "ivanov@mail.ru", ""),
-            rec(4, "Иванова", "Мария", "+79161234567", "maria@mail.ru", "female"),
+            rec(
+                4,
+                "Иванова",
+                "Мария",
+                "+79161234567",
+                "maria@mail.ru",
+                "female",
+            ),
             rec(5, "Петров", "Пётр", "+79031112233", "", "male"),
         ];
         let out = dedupe(&records, &DedupeSettings::default(), None, 100);
         assert_eq!(out.lead_of[0], out.lead_of[1]);
         assert_eq!(out.lead_of[0], out.lead_of[2]);
-        assert_ne!(out.lead_of[0], out.lead_of[3], "family member sharing the phone");
+        assert_ne!(
+            out.lead_of[0], out.lead_of[3],
+            "family member sharing the phone"
+        );
         assert_ne!(out.lead_of[0], out.lead_of[4]);
         assert_eq!(out.stats.leads, 3);
         assert!(out.links.iter().all(|l| l.probability >= 0.95));
@@ -439,7 +510,10 @@ mod tests {
     #[test]
     fn pairwise_scores_count_pairs() {
         let s = pairwise_scores(&[1, 1, 1, 2, 2], &[7, 7, 8, 9, 9]);
-        assert_eq!((s.true_pairs, s.predicted_pairs, s.correct_pairs), (4, 2, 2));
+        assert_eq!(
+            (s.true_pairs, s.predicted_pairs, s.correct_pairs),
+            (4, 2, 2)
+        );
         assert!((s.precision - 1.0).abs() < 1e-9 && (s.recall - 0.5).abs() < 1e-9);
     }
 }

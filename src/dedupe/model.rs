@@ -7,17 +7,22 @@
 use super::compare::Comparison;
 use serde::{Deserialize, Serialize};
 
-/// Number of levels per field, in `Comparison` order: name, phone, email, city.
-pub const LEVELS: [usize; 4] = [5, 2, 3, 2];
-pub const FIELD_NAMES: [&str; 4] = ["name", "phone", "email", "city"];
+/// Number of levels per field, in `Comparison` order: name, middle name, phone, email, city.
+pub const LEVELS: [usize; FIELDS] = [5, 3, 2, 3, 2];
+pub const FIELD_NAMES: [&str; FIELDS] = ["name", "middle_name", "phone", "email", "city"];
+pub const FIELDS: usize = 5;
+/// Field indices, for sessions.
+pub const PHONE: usize = 2;
+pub const EMAIL: usize = 3;
 
 const EM_ITERATIONS: usize = 25;
 const PROB_FLOOR: f64 = 1e-6;
 
 /// Comparison as level indices (None = no evidence).
-pub fn levels(c: &Comparison) -> [Option<usize>; 4] {
+pub fn levels(c: &Comparison) -> [Option<usize>; FIELDS] {
     [
         c.name.map(|l| l as usize),
+        c.middle.map(|l| l as usize),
         c.phone.map(|l| l as usize),
         c.email.map(|l| l as usize),
         c.city.map(|l| l as usize),
@@ -41,17 +46,20 @@ impl Default for Weights {
         Weights {
             m: vec![
                 vec![0.70, 0.10, 0.10, 0.05, 0.05],
+                vec![0.85, 0.10, 0.05],
                 vec![0.90, 0.10],
                 vec![0.80, 0.10, 0.10],
                 vec![0.90, 0.10],
             ],
             u: vec![
                 vec![0.001, 0.001, 0.002, 0.01, 0.986],
+                vec![0.03, 0.01, 0.96],
                 vec![0.0001, 0.9999],
                 vec![0.0001, 0.0001, 0.9998],
                 vec![0.1, 0.9],
             ],
-            lambda: 0.5,
+            // Prior that two records match: small, so a shared name or phone alone is not enough.
+            lambda: 1e-4,
         }
     }
 }
@@ -59,7 +67,7 @@ impl Default for Weights {
 /// A pair as the model sees it: levels plus the term-frequency `u` for exact names.
 #[derive(Debug, Clone, Copy)]
 pub struct PairEvidence {
-    pub levels: [Option<usize>; 4],
+    pub levels: [Option<usize>; FIELDS],
     /// Frequency of the shared name among all records, for the name-exact level.
     pub tf_u: Option<f64>,
 }
@@ -81,7 +89,7 @@ impl Weights {
     }
 
     /// log2 Bayes factor per field.
-    pub fn field_weights(&self, e: &PairEvidence) -> [FieldWeight; 4] {
+    pub fn field_weights(&self, e: &PairEvidence) -> [FieldWeight; FIELDS] {
         std::array::from_fn(|f| {
             let weight = match e.levels[f] {
                 Some(l) => (self.m[f][l].max(PROB_FLOOR) / self.field_u(f, l, e)).log2(),
@@ -107,8 +115,8 @@ impl Weights {
 
     /// Estimates `u` from comparison levels of random (almost surely non-matching) pairs,
     /// with add-one smoothing so unseen agreement is rare, not impossible.
-    pub fn estimate_u(&mut self, random_pairs: &[[Option<usize>; 4]]) {
-        for f in 0..4 {
+    pub fn estimate_u(&mut self, random_pairs: &[[Option<usize>; FIELDS]]) {
+        for f in 0..FIELDS {
             let mut counts = vec![1.0; LEVELS[f]];
             for p in random_pairs {
                 if let Some(l) = p[f] {
@@ -120,43 +128,96 @@ impl Weights {
         }
     }
 
-    /// EM for `m` and `lambda` with `u` held fixed (the Splink recipe). Returns the number
-    /// of iterations run.
-    pub fn estimate_m(&mut self, pairs: &[PairEvidence]) -> usize {
-        if pairs.len() < 50 {
-            return 0; // too little data: keep the defaults
+    /// EM for `m` with `u` held fixed, in sessions (the Splink recipe): each session is the
+    /// pairs found by one blocking key, and the field that key is made of is not estimated
+    /// there (pairs that share a phone say nothing about how often matches share phones).
+    /// Estimates from sessions are averaged per field. Then `lambda`, the prior that two
+    /// random records match, is set from the expected number of matches among the pairs
+    /// sharing a phone or e-mail, over all possible pairs: a name shared by chance among
+    /// millions must not outweigh that. Returns the total EM iterations.
+    pub fn fit(
+        &mut self,
+        sessions: &[Session],
+        strong_pairs: &[PairEvidence],
+        n_records: usize,
+    ) -> usize {
+        let mut iterations = 0;
+        let mut sums: Vec<Vec<f64>> = LEVELS.iter().map(|&n| vec![0.0; n]).collect();
+        let mut used = [0usize; FIELDS];
+        let mut lambdas = Vec::new();
+        for session in sessions {
+            if session.pairs.len() < 50 {
+                continue; // too little data: keep the defaults for what it would estimate
+            }
+            let (m, lambda, its) = self.em_session(session);
+            iterations += its;
+            lambdas.push(lambda);
+            for f in 0..FIELDS {
+                if f != session.fixed_field {
+                    used[f] += 1;
+                    for l in 0..LEVELS[f] {
+                        sums[f][l] += m[f][l];
+                    }
+                }
+            }
         }
+        for f in 0..FIELDS {
+            if used[f] > 0 {
+                self.m[f] = sums[f].iter().map(|s| s / used[f] as f64).collect();
+            }
+        }
+        if !lambdas.is_empty() && n_records > 1 {
+            let local = Weights {
+                lambda: lambdas.iter().sum::<f64>() / lambdas.len() as f64,
+                ..self.clone()
+            };
+            let expected: f64 = strong_pairs.iter().map(|e| local.probability(e)).sum();
+            let all_pairs = n_records as f64 * (n_records as f64 - 1.0) / 2.0;
+            self.lambda = (expected / all_pairs).clamp(1e-12, 0.5);
+        }
+        iterations
+    }
+
+    fn em_session(&self, session: &Session) -> (Vec<Vec<f64>>, f64, usize) {
+        let mut w = self.clone();
+        w.lambda = 0.5;
         let mut iterations = 0;
         for _ in 0..EM_ITERATIONS {
             iterations += 1;
             let mut m_acc: Vec<Vec<f64>> = LEVELS.iter().map(|&n| vec![0.0; n]).collect();
             let mut p_sum = 0.0;
-            for e in pairs {
-                let p = self.probability(e);
+            for e in &session.pairs {
+                let p = w.probability(e);
                 p_sum += p;
-                for f in 0..4 {
-                    if let Some(l) = e.levels[f] {
-                        m_acc[f][l] += p;
+                for (acc, level) in m_acc.iter_mut().zip(e.levels) {
+                    if let Some(l) = level {
+                        acc[l] += p;
                     }
                 }
             }
-            let new_lambda = (p_sum / pairs.len() as f64).clamp(1e-4, 1.0 - 1e-4);
-            let mut delta: f64 = (new_lambda - self.lambda).abs();
-            for f in 0..4 {
+            let new_lambda = (p_sum / session.pairs.len() as f64).clamp(1e-4, 1.0 - 1e-4);
+            let mut delta: f64 = (new_lambda - w.lambda).abs();
+            for f in (0..FIELDS).filter(|&f| f != session.fixed_field) {
                 let total: f64 = m_acc[f].iter().sum::<f64>() + LEVELS[f] as f64 * 1e-3;
-                for l in 0..LEVELS[f] {
-                    let m = ((m_acc[f][l] + 1e-3) / total).clamp(PROB_FLOOR, 1.0 - PROB_FLOOR);
-                    delta = delta.max((m - self.m[f][l]).abs());
-                    self.m[f][l] = m;
+                for (acc, old) in m_acc[f].iter().zip(w.m[f].iter_mut()) {
+                    let m = ((acc + 1e-3) / total).clamp(PROB_FLOOR, 1.0 - PROB_FLOOR);
+                    delta = delta.max((m - *old).abs());
+                    *old = m;
                 }
             }
-            self.lambda = new_lambda;
+            w.lambda = new_lambda;
             if delta < 1e-5 {
                 break;
             }
         }
-        iterations
+        (w.m, w.lambda, iterations)
     }
+}
+
+/// The pairs one blocking key produced, and the field that key is made of.
+pub struct Session {
+    pub fixed_field: usize,
+    pub pairs: Vec<PairEvidence>,
 }
 
 #[cfg(test)]
@@ -167,22 +228,22 @@ mod tests {
     fn weights_have_the_expected_signs() {
         let w = Weights::default();
         let agree = PairEvidence {
-            levels: [Some(0), Some(0), Some(0), Some(0)],
+            levels: [Some(0), Some(0), Some(0), Some(0), Some(0)],
             tf_u: None,
         };
         let disagree = PairEvidence {
-            levels: [Some(4), Some(1), Some(2), Some(1)],
+            levels: [Some(4), Some(2), Some(1), Some(2), Some(1)],
             tf_u: None,
         };
         assert!(w.probability(&agree) > 0.99);
         assert!(w.probability(&disagree) < 0.01);
         // A common name is weaker evidence than a rare one.
         let common = PairEvidence {
-            levels: [Some(0), None, None, None],
+            levels: [Some(0), None, None, None, None],
             tf_u: Some(0.01),
         };
         let rare = PairEvidence {
-            levels: [Some(0), None, None, None],
+            levels: [Some(0), None, None, None, None],
             tf_u: Some(0.00001),
         };
         assert!(w.match_weight(&rare) > w.match_weight(&common) + 5.0);
@@ -196,22 +257,46 @@ mod tests {
             let is_match = i % 2 == 0;
             let noisy = i % 10 == 1 || i % 10 == 2;
             let levels = if is_match {
-                [Some(if noisy { 1 } else { 0 }), Some(0), Some(0), Some(0)]
+                [
+                    Some(if noisy { 1 } else { 0 }),
+                    None,
+                    Some(0),
+                    Some(0),
+                    Some(0),
+                ]
             } else {
-                [Some(4), Some(1), Some(if noisy { 0 } else { 2 }), Some(1)]
+                [
+                    Some(4),
+                    None,
+                    Some(1),
+                    Some(if noisy { 0 } else { 2 }),
+                    Some(1),
+                ]
             };
             pairs.push(PairEvidence { levels, tf_u: None });
         }
         let mut w = Weights::default();
         // Random pairs are non-matches, drawn from the same distribution as above.
-        let random: Vec<[Option<usize>; 4]> = pairs
+        let random: Vec<[Option<usize>; FIELDS]> = pairs
             .iter()
             .filter(|p| p.levels[0] == Some(4))
             .map(|p| p.levels)
             .collect();
         w.estimate_u(&random);
-        w.estimate_m(&pairs);
-        assert!((w.lambda - 0.5).abs() < 0.05, "lambda {}", w.lambda);
-        assert!(w.m[1][0] > 0.95, "phone m {:?}", w.m[1]);
+        let session = Session {
+            fixed_field: 4,
+            pairs: pairs.clone(),
+        };
+        let (m, lambda, _) = w.em_session(&session);
+        assert!((lambda - 0.5).abs() < 0.05, "lambda {lambda}");
+        assert!(m[2][0] > 0.95, "phone m {:?}", m[2]);
+        assert!((m[0][1] - 0.2).abs() < 0.03, "name m {:?}", m[0]);
+        // The global prior: 1000 expected matches among 2000·1999/2 possible pairs.
+        w.fit(&[session], &pairs, 2000);
+        assert!(
+            (w.lambda - 1000.0 / 1_999_000.0).abs() < 1e-4,
+            "{}",
+            w.lambda
+        );
     }
 }

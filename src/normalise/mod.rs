@@ -13,9 +13,32 @@ use phone::PhoneNormaliser;
 
 /// Answers a form's consent checkbox can hold. Anything else is kept raw, status unknown.
 const CONSENT_YES: [&str; 14] = [
-    "1", "true", "yes", "y", "on", "checked", "да", "д", "+", "v", "✓", "✔", "согласен", "согласна",
+    "1",
+    "true",
+    "yes",
+    "y",
+    "on",
+    "checked",
+    "да",
+    "д",
+    "+",
+    "v",
+    "✓",
+    "✔",
+    "согласен",
+    "согласна",
 ];
-const CONSENT_NO: [&str; 9] = ["0", "false", "no", "n", "off", "нет", "н", "-", "не согласен"];
+const CONSENT_NO: [&str; 9] = [
+    "0",
+    "false",
+    "no",
+    "n",
+    "off",
+    "нет",
+    "н",
+    "-",
+    "не согласен",
+];
 
 /// Settings for the stage, from the pipeline file.
 #[derive(Debug, Clone, Copy)]
@@ -189,7 +212,11 @@ fn names(row: &RawRow, rec: &mut CleanRecord) {
     let first = row.first(Field::FirstName);
     let middle = row.first(Field::MiddleName);
     let parts = if last.is_some() || first.is_some() || middle.is_some() {
-        name::from_parts(last.unwrap_or(""), first.unwrap_or(""), middle.unwrap_or(""))
+        name::from_parts(
+            last.unwrap_or(""),
+            first.unwrap_or(""),
+            middle.unwrap_or(""),
+        )
     } else if let Some(full) = row.first(Field::FullName) {
         name::parse_full_name(full)
     } else {
@@ -265,7 +292,11 @@ mod tests {
         let rec = Normaliser::default()
             .normalise(&row(&[
                 ("ФИО", Field::FullName, "ИВАНОВ иван иванович"),
-                ("Телефон", Field::Phone, "8 (916) 123-45-67, 8 495 123 45 67"),
+                (
+                    "Телефон",
+                    Field::Phone,
+                    "8 (916) 123-45-67, 8 495 123 45 67",
+                ),
                 ("E-mail", Field::Email, " IVANOV@MAIL.RU "),
                 ("Город", Field::City, "  г. Москва "),
                 ("ИНН", Field::Inn, "7707 083893"),
@@ -300,11 +331,20 @@ mod tests {
     fn no_contact_is_refused_with_reasons() {
         let n = Normaliser::default();
         let r = n
-            .normalise(&row(&[("phone", Field::Phone, "12345"), ("email", Field::Email, "user@domain")]))
+            .normalise(&row(&[
+                ("phone", Field::Phone, "12345"),
+                ("email", Field::Email, "user@domain"),
+            ]))
             .unwrap_err();
         assert_eq!(r.field, Some("phone"));
-        assert!(r.reason.contains("12345") && r.reason.contains("user@domain"), "{}", r.reason);
-        let r = n.normalise(&row(&[("ФИО", Field::FullName, "Иванов Иван")])).unwrap_err();
+        assert!(
+            r.reason.contains("12345") && r.reason.contains("user@domain"),
+            "{}",
+            r.reason
+        );
+        let r = n
+            .normalise(&row(&[("ФИО", Field::FullName, "Иванов Иван")]))
+            .unwrap_err();
         assert!(r.reason.contains("no phone and no email"));
     }
 

@@ -135,7 +135,11 @@ impl PhoneNormaliser {
             (!ext.is_empty()).then(|| ext.to_string())
         });
         Ok(PhoneInfo {
-            e164: Some(number.format_as(rlibphonenumber::PhoneNumberFormat::E164).into_owned()),
+            e164: Some(
+                number
+                    .format_as(rlibphonenumber::PhoneNumberFormat::E164)
+                    .into_owned(),
+            ),
             line_type: LineType::from_lib(number.get_type()),
             extension,
             region: number.get_region_code().map(|r| r.to_string()),
@@ -266,7 +270,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn e164(s: &str) -> Option<String> {
-        PhoneNormaliser::default().normalise(s).ok().and_then(|i| i.e164)
+        PhoneNormaliser::default()
+            .normalise(s)
+            .ok()
+            .and_then(|i| i.e164)
     }
 
     #[test]
@@ -287,7 +294,9 @@ mod tests {
 
     #[test]
     fn toll_free_8800_is_kept_whole() {
-        let info = PhoneNormaliser::default().normalise("8-800-555-35-35").unwrap();
+        let info = PhoneNormaliser::default()
+            .normalise("8-800-555-35-35")
+            .unwrap();
         assert_eq!(info.e164.as_deref(), Some("+78005553535"));
         assert_eq!(info.line_type, LineType::TollFree);
         assert_eq!(e164("+78005553535").as_deref(), Some("+78005553535"));
@@ -297,7 +306,10 @@ mod tests {
     #[test]
     fn line_types_and_regions() {
         let n = PhoneNormaliser::default();
-        assert_eq!(n.normalise("+7 916 123-45-67").unwrap().line_type, LineType::Mobile);
+        assert_eq!(
+            n.normalise("+7 916 123-45-67").unwrap().line_type,
+            LineType::Mobile
+        );
         let moscow = n.normalise("+7 495 123-45-67").unwrap();
         assert_eq!(moscow.line_type, LineType::FixedLine);
         assert_eq!(moscow.region.as_deref(), Some("RU"));
@@ -334,10 +346,16 @@ mod tests {
 
     #[test]
     fn several_numbers_in_one_cell() {
-        let parts = split_phones("8 916 123-45-67, +7 495 765 43 21; моб. 89261112233 или 8 800 555 35 35");
+        let parts =
+            split_phones("8 916 123-45-67, +7 495 765 43 21; моб. 89261112233 или 8 800 555 35 35");
         assert_eq!(
             parts,
-            vec!["8 916 123-45-67", "+7 495 765 43 21", "моб. 89261112233", "8 800 555 35 35"]
+            vec![
+                "8 916 123-45-67",
+                "+7 495 765 43 21",
+                "моб. 89261112233",
+                "8 800 555 35 35"
+            ]
         );
         let n = PhoneNormaliser::default();
         let got: Vec<_> = n
@@ -351,7 +369,10 @@ mod tests {
     #[test]
     fn other_default_region() {
         let n = PhoneNormaliser::for_region("de").unwrap();
-        assert_eq!(n.normalise("030 901820").unwrap().e164.as_deref(), Some("+4930901820"));
+        assert_eq!(
+            n.normalise("030 901820").unwrap().e164.as_deref(),
+            Some("+4930901820")
+        );
         assert!(PhoneNormaliser::for_region("QQ").is_none());
     }
 

@@ -66,7 +66,11 @@ pub fn open(
 /// Picks the candidate that splits the first lines into the same, largest number of
 /// fields. Quotes are respected so a `,` inside `"Иванов, Иван"` does not vote.
 pub fn detect_delimiter(text: &str) -> u8 {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(50).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(50)
+        .collect();
     let mut best = (b',', 0usize, 0usize); // (delimiter, lines agreeing, fields)
     for &d in &CANDIDATE_DELIMITERS {
         let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, d)).collect();
@@ -146,7 +150,10 @@ impl CsvRows {
         for (i, value) in self.record.iter().enumerate() {
             let (key, field) = match self.keys.get(i) {
                 Some(k) => (k.clone(), self.fields[i]),
-                None => (Arc::from(format!("_extra_{}", i + 1 - expected).as_str()), None),
+                None => (
+                    Arc::from(format!("_extra_{}", i + 1 - expected).as_str()),
+                    None,
+                ),
             };
             cells.push(Cell {
                 key,
@@ -155,7 +162,11 @@ impl CsvRows {
             });
         }
         // Trailing empty cells (`a;b;c;`) are a common export quirk, not a broken row.
-        let extra_non_empty = self.record.iter().skip(expected).any(|v| !v.trim().is_empty());
+        let extra_non_empty = self
+            .record
+            .iter()
+            .skip(expected)
+            .any(|v| !v.trim().is_empty());
         let problem = (n < expected || extra_non_empty).then(|| RowProblem {
             code: "ragged_row",
             field: None,
@@ -201,7 +212,10 @@ mod tests {
         assert_eq!(detect_delimiter("a;b;c\n1;2;3\n"), b';');
         assert_eq!(detect_delimiter("a,b,c\n1,2,3\n"), b',');
         assert_eq!(detect_delimiter("a\tb\n1\t2\n"), b'\t');
-        assert_eq!(detect_delimiter("ФИО;Город\n\"Иванов, Иван\";Москва\n"), b';');
+        assert_eq!(
+            detect_delimiter("ФИО;Город\n\"Иванов, Иван\";Москва\n"),
+            b';'
+        );
     }
 
     #[test]
@@ -215,11 +229,24 @@ mod tests {
         assert_eq!(rows[0].cells[0].value, "Иванов\nИван");
         assert_eq!(rows[0].first(Field::Phone), Some("89161234567"));
         assert!(rows[0].problem.is_none());
-        assert!(rows[1].problem.as_ref().unwrap().reason.contains("4 fields"));
+        assert!(rows[1]
+            .problem
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("4 fields"));
         assert_eq!(rows[1].cells[3].key.as_ref(), "_extra_1");
-        assert!(rows[2].problem.as_ref().unwrap().reason.contains("2 fields"));
+        assert!(rows[2]
+            .problem
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("2 fields"));
         assert_eq!(rows[3].source_row, 5, "row numbers count the blank row too");
-        assert!(rows[3].problem.is_none(), "trailing empty cell is tolerated");
+        assert!(
+            rows[3].problem.is_none(),
+            "trailing empty cell is tolerated"
+        );
     }
 
     #[test]
@@ -238,7 +265,12 @@ mod tests {
         text.push_str(",89161234567\nИванов,89161234567\n");
         let (_, rows) = read(text.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
-        assert!(rows[0].problem.as_ref().unwrap().reason.contains("bytes long"));
+        assert!(rows[0]
+            .problem
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("bytes long"));
         assert_eq!(rows[0].cells[0].value.len(), 10_000_000);
         assert!(rows[1].problem.is_none());
     }
@@ -251,7 +283,12 @@ mod tests {
         bytes.extend_from_slice(b"\xff\xfe\xfa,89161234567\n");
         let mut src = open(&s, bytes, &Mapper::default(), "h".into()).unwrap();
         let rows: Vec<_> = src.rows.by_ref().collect();
-        assert!(rows[0].problem.as_ref().unwrap().reason.contains("not valid UTF-8"));
+        assert!(rows[0]
+            .problem
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("not valid UTF-8"));
     }
 
     proptest! {

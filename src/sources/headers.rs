@@ -148,7 +148,9 @@ impl ColumnMap {
 /// An explicit mapping from the pipeline file was wrong, or nothing in the file could be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
-    #[error("column map names field {field:?}, which leadpipe does not know; known fields: {known}")]
+    #[error(
+        "column map names field {field:?}, which leadpipe does not know; known fields: {known}"
+    )]
     UnknownField { field: String, known: String },
     #[error(
         "no column could be mapped to a name, phone, email or company. Headers found: {found}. \
@@ -171,10 +173,12 @@ impl Mapper {
         for (header, name) in overrides {
             let field = match name.trim() {
                 "" | "ignore" => None,
-                name => Some(Field::from_name(name).ok_or_else(|| MappingError::UnknownField {
-                    field: name.to_string(),
-                    known: Field::ALL.map(Field::name).join(", "),
-                })?),
+                name => Some(
+                    Field::from_name(name).ok_or_else(|| MappingError::UnknownField {
+                        field: name.to_string(),
+                        known: Field::ALL.map(Field::name).join(", "),
+                    })?,
+                ),
             };
             folded.insert(fold_header(header), field);
         }
@@ -246,7 +250,15 @@ mod tests {
     #[test]
     fn maps_russian_and_english_headers() {
         let map = map_headers(
-            &hdrs(&["ФИО", "Моб. телефон", "E-mail", "Организация", "Город", "ИНН", "Что-то"]),
+            &hdrs(&[
+                "ФИО",
+                "Моб. телефон",
+                "E-mail",
+                "Организация",
+                "Город",
+                "ИНН",
+                "Что-то",
+            ]),
             &BTreeMap::new(),
         )
         .unwrap();
@@ -265,14 +277,21 @@ mod tests {
         let map = map_headers(&hdrs(&["Name", "PHONE", "e_mail"]), &BTreeMap::new()).unwrap();
         assert_eq!(
             map.columns,
-            vec![Some(Field::FullName), Some(Field::Phone), Some(Field::Email)]
+            vec![
+                Some(Field::FullName),
+                Some(Field::Phone),
+                Some(Field::Email)
+            ]
         );
     }
 
     #[test]
     fn split_name_columns_and_yo_folding() {
-        let map = map_headers(&hdrs(&["Фамилия", "Имя", "Отчество", "Телефон"]), &BTreeMap::new())
-            .unwrap();
+        let map = map_headers(
+            &hdrs(&["Фамилия", "Имя", "Отчество", "Телефон"]),
+            &BTreeMap::new(),
+        )
+        .unwrap();
         assert_eq!(
             map.columns,
             vec![
@@ -282,7 +301,10 @@ mod tests {
                 Some(Field::Phone)
             ]
         );
-        assert_eq!(fold_header("Населённый пункт"), fold_header("населенный_пункт"));
+        assert_eq!(
+            fold_header("Населённый пункт"),
+            fold_header("населенный_пункт")
+        );
     }
 
     #[test]

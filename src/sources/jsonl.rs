@@ -24,7 +24,11 @@ pub fn open(
 
     // Keys seen in the first lines, in order, to check the file is usable before landing it.
     let mut keys: Vec<String> = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()).take(PROBE_LINES) {
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(PROBE_LINES)
+    {
         if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(line) {
             for k in obj.keys() {
                 if !keys.contains(k) {
@@ -129,8 +133,18 @@ impl Iterator for JsonlRows {
                         problem: None,
                     }
                 }
-                Ok(other) => raw_line(source_row, line, "bad_json", format!("line is JSON but not an object (found {})", kind(&other))),
-                Err(e) => raw_line(source_row, line, "bad_json", format!("line is not valid JSON: {e}")),
+                Ok(other) => raw_line(
+                    source_row,
+                    line,
+                    "bad_json",
+                    format!("line is JSON but not an object (found {})", kind(&other)),
+                ),
+                Err(e) => raw_line(
+                    source_row,
+                    line,
+                    "bad_json",
+                    format!("line is not valid JSON: {e}"),
+                ),
             };
             check_cells(&mut row, Some("UTF-8"));
             return Some(row);
@@ -182,7 +196,12 @@ mod tests {
             sheet: None,
             columns: Default::default(),
         };
-        let src = open(&spec, text.as_bytes().to_vec(), &Mapper::default(), "h".into())?;
+        let src = open(
+            &spec,
+            text.as_bytes().to_vec(),
+            &Mapper::default(),
+            "h".into(),
+        )?;
         Ok(src.rows.collect())
     }
 
@@ -202,10 +221,28 @@ mod tests {
         assert_eq!(rows[0].first(Field::Consent), Some("true"));
         assert!(rows[0].cells.iter().any(|c| &*c.key == "utm_source"));
         assert_eq!(rows[1].source_row, 3);
-        assert!(rows[1].problem.as_ref().unwrap().reason.contains("not valid JSON"));
-        assert!(rows[2].problem.as_ref().unwrap().reason.contains("an array"));
+        assert!(rows[1]
+            .problem
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("not valid JSON"));
+        assert!(rows[2]
+            .problem
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("an array"));
         assert_eq!(rows[3].source_row, 5);
-        assert_eq!(rows[3].cells.iter().find(|c| &*c.key == "extra").unwrap().value, "{\"a\":1}");
+        assert_eq!(
+            rows[3]
+                .cells
+                .iter()
+                .find(|c| &*c.key == "extra")
+                .unwrap()
+                .value,
+            "{\"a\":1}"
+        );
     }
 
     #[test]

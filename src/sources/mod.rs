@@ -82,7 +82,9 @@ pub enum SourceError {
         kind: &'static str,
         offset: usize,
     },
-    #[error("{path}: unknown encoding {label:?}; use a WHATWG label such as utf-8 or windows-1251")]
+    #[error(
+        "{path}: unknown encoding {label:?}; use a WHATWG label such as utf-8 or windows-1251"
+    )]
     UnknownEncoding { path: PathBuf, label: String },
     #[error("{path}: {source}")]
     Mapping { path: PathBuf, source: MappingError },
