@@ -5,6 +5,7 @@
 //! together from a pipeline file. See README.md for the manual and DESIGN notes.
 
 pub mod dedupe;
+pub mod enrich;
 pub mod gen;
 pub mod normalise;
 pub mod pipeline;

@@ -89,6 +89,23 @@ For anything else, write a pipeline file with a [sources.columns] map.")]
         #[command(flatten)]
         common: Common,
     },
+    /// Show why a lead is what it is: golden record, member records, merge evidence.
+    #[command(after_help = "Examples:
+  leadpipe explain 42 --db demo.duckdb
+  leadpipe explain 42 --db demo.duckdb --json
+
+Each merge shows the match probability and, field by field, the weight (log2 odds) that
+the agreement level contributed: positive pulls together, negative pushes apart.")]
+    Explain {
+        /// The lead id (records.lead_id / leads.lead_id).
+        lead_id: i64,
+        /// DuckDB file to read.
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write synthetic Russian leads with realistic corruptions (for benchmarks).
     #[command(hide = true)]
     Gen {
@@ -135,6 +152,18 @@ fn init_logging(verbose: u8, quiet: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
+    // A panic is a bug: say so, and exit as an internal error (the run's transaction is
+    // never committed, so the database is unchanged).
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(cli))) {
+        Ok(code) => code,
+        Err(_) => {
+            eprintln!("leadpipe: internal error (panic); the database was left as it was before the run. Please report this.");
+            ExitCode::from(EXIT_INTERNAL)
+        }
+    }
+}
+
+fn execute(cli: Cli) -> ExitCode {
     let progress = !cli.quiet;
     let outcome = match cli.command {
         Command::Run {
@@ -177,6 +206,9 @@ fn main() -> ExitCode {
                 })
                 .map(|s| report(&s, common.json))
         }
+        Command::Explain { lead_id, db, json } => {
+            return explain(lead_id, &db, json);
+        }
         Command::Gen {
             rows,
             out,
@@ -213,6 +245,62 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
+    if !db.exists() {
+        eprintln!("leadpipe: error: {}: database not found", db.display());
+        return ExitCode::from(EXIT_NO_INPUT);
+    }
+    let found = leadpipe::store::Store::open(db).and_then(|s| s.explain_lead(lead_id));
+    let e = match found {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            eprintln!("leadpipe: error: lead {lead_id} not found in {}", db.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        Err(err) => {
+            eprintln!("leadpipe: error: {err}");
+            return ExitCode::from(EXIT_DB);
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    let field = |k: &str| e.lead.get(k).map(|v| v.to_string()).unwrap_or_default();
+    println!("lead {lead_id}: {}", field("full_name"));
+    for k in ["phone_e164", "phones", "email", "emails", "city", "company", "sources", "origins", "record_count"] {
+        println!("  {k:<13} {}", field(k));
+    }
+    println!("members ({}):", e.members.len());
+    for m in &e.members {
+        let g = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
+        println!(
+            "  record {:>6}  {}:{}  {}  {}  {}",
+            g("record_id"),
+            g("source"),
+            g("source_row"),
+            g("full_name"),
+            g("phone_e164"),
+            g("email")
+        );
+    }
+    println!("merges ({}):", e.links.len());
+    for l in &e.links {
+        let g = |k: &str| l.get(k).map(|v| v.to_string()).unwrap_or_default();
+        let p = l.get("probability").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        println!("  {} + {}  p = {p:.4}", g("record_a"), g("record_b"));
+        if let Some(fields) = l.get("fields").and_then(|f| f.as_array()) {
+            for f in fields {
+                let name = f.get("field").and_then(|v| v.as_str()).unwrap_or("?");
+                let w = f.get("weight").and_then(|v| v.as_f64()).unwrap_or(0.0);
+                let level = f.get("level").map(|v| v.to_string()).unwrap_or_default();
+                println!("      {name:<12} level {level:<5} {w:+.1}");
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn report(s: &RunSummary, json: bool) {
@@ -255,6 +343,12 @@ fn report(s: &RunSummary, json: bool) {
         for (reason, n) in &src.rejects_by_reason {
             println!("  {:<28} {:<13} {:>9}", "", format!("  {reason}"), n);
         }
+    }
+    if let Some(d) = &s.dedupe {
+        println!(
+            "  dedupe: {} records → {} leads ({} new); {} candidate pairs, {} vetoed (different people), {} merges refused",
+            d.records, d.leads, d.new_leads, d.blocking.pairs, d.vetoed_pairs, d.refused_merges
+        );
     }
 }
 

@@ -1,5 +1,6 @@
 //! Pipeline file → validated plan → stages run in one transaction, with progress.
 
+use crate::dedupe::{dedupe, model::Weights, DedupeSettings, DedupeStats};
 use crate::normalise::{phone::PhoneNormaliser, Normaliser};
 use crate::record::{Cell, CleanRecord, Origin, RawRow, Reject, Stage};
 use crate::sources::headers::{Mapper, MappingError};
@@ -9,7 +10,7 @@ use chrono::FixedOffset;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +28,8 @@ struct PipelineFile {
     db: Option<PathBuf>,
     #[serde(default)]
     normalise: NormaliseSettings,
+    #[serde(default)]
+    dedupe: DedupeFileSettings,
     #[serde(alias = "source", default)]
     sources: Vec<SourceEntry>,
 }
@@ -38,6 +41,15 @@ struct NormaliseSettings {
     default_region: Option<String>,
     /// Offset for timestamps written without a zone, like "+03:00" (default Moscow).
     naive_time_offset: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DedupeFileSettings {
+    /// Match probability at or above which two records are one lead (default 0.95).
+    threshold: Option<f64>,
+    /// Which origin's data wins in the golden record (default form, purchased, open).
+    origin_priority: Option<Vec<Origin>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,6 +73,23 @@ pub struct Plan {
     pub db: PathBuf,
     pub sources: Vec<SourceSpec>,
     pub normaliser: Normaliser,
+    pub dedupe: DedupePlan,
+}
+
+/// Deduplication settings of a plan.
+#[derive(Debug, Clone)]
+pub struct DedupePlan {
+    pub threshold: f64,
+    pub origin_priority: Vec<String>,
+}
+
+impl Default for DedupePlan {
+    fn default() -> Self {
+        DedupePlan {
+            threshold: DedupeSettings::default().threshold,
+            origin_priority: vec!["form".into(), "purchased".into(), "open".into()],
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +159,16 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             .unwrap_or_else(|| "pipeline".to_string())
     });
     let normaliser = normaliser_from(&file.normalise).map_err(|m| invalid(path, m))?;
+    let mut dedupe = DedupePlan::default();
+    if let Some(t) = file.dedupe.threshold {
+        if !(0.5..1.0).contains(&t) {
+            return Err(invalid(path, format!("dedupe.threshold {t} must be at least 0.5 and below 1")));
+        }
+        dedupe.threshold = t;
+    }
+    if let Some(order) = &file.dedupe.origin_priority {
+        dedupe.origin_priority = order.iter().map(|o| o.as_str().to_string()).collect();
+    }
     if file.sources.is_empty() {
         return Err(invalid(
             path,
@@ -190,6 +229,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         db: base.join(file.db.unwrap_or_else(|| PathBuf::from("leadpipe.duckdb"))),
         sources,
         normaliser,
+        dedupe,
     })
 }
 
@@ -273,6 +313,8 @@ pub struct RunSummary {
     pub rows_rejected: u64,
     pub elapsed_ms: u64,
     pub sources: Vec<SourceSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedupe: Option<DedupeStats>,
 }
 
 /// Runs the plan against its database (or `db_override`). All-or-nothing: on any error the
@@ -302,7 +344,7 @@ pub fn run(
     };
     let result = run_stages(&store, plan, opts, &stages, run_id);
     match result {
-        Ok(sources) => {
+        Ok((sources, dedupe)) => {
             let mut summary = RunSummary {
                 run_id,
                 pipeline: plan.name.clone(),
@@ -314,6 +356,7 @@ pub fn run(
                 rows_rejected: sources.iter().map(|s| s.rows_rejected).sum(),
                 elapsed_ms: 0,
                 sources,
+                dedupe,
             };
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             let json =
@@ -337,6 +380,17 @@ pub fn run(
                 .and_then(|_| store.commit());
             if let Err(e) = finish {
                 store.rollback();
+                let _ = store.insert_run(
+                    run_id,
+                    &plan.name,
+                    &opts.command,
+                    &stages_text,
+                    "failed",
+                    started_at,
+                    (0, 0, 0),
+                    "{}",
+                    Some(&e.to_string()),
+                );
                 return Err(e.into());
             }
             Ok(summary)
@@ -366,7 +420,7 @@ fn run_stages(
     opts: &RunOptions,
     stages: &[Stage],
     run_id: i64,
-) -> Result<Vec<SourceSummary>, RunError> {
+) -> Result<(Vec<SourceSummary>, Option<DedupeStats>), RunError> {
     let import = stages.contains(&Stage::Import);
     let normalise = stages.contains(&Stage::Normalise);
     let mut next_raw_id = store.next_raw_id()?;
@@ -394,14 +448,65 @@ fn run_stages(
         // Re-derive from landed raw rows when asked (`--only/--from normalise`), or when an
         // earlier `--only import` run left rows waiting.
         if normalise && (!import || store.count_unnormalised(&spec.name)? > 0) {
+            // Re-normalising covers the whole source, including rows just imported:
+            // count them once, there.
+            summary.rows_accepted = 0;
+            summary.rows_rejected = 0;
+            summary.rejects_by_reason.clear();
+            summary.phones_valid = 0;
+            summary.emails_valid = 0;
             renormalise_source(store, plan, spec, run_id, opts, &mut summary)?;
         }
         summaries.push(summary);
     }
     if normalise {
-        check_conservation(store, run_id)?;
+        let names: Vec<&str> = plan.sources.iter().map(|s| s.name.as_str()).collect();
+        check_conservation(store, &names)?;
     }
-    Ok(summaries)
+    let renormalised = summaries.iter().any(|s| s.status == "renormalised");
+    let dedupe = if stages.contains(&Stage::Dedupe) {
+        Some(run_dedupe(store, plan, run_id, opts, renormalised)?)
+    } else {
+        None
+    };
+    Ok((summaries, dedupe))
+}
+
+/// Links every record without a lead to new or existing leads, and rebuilds golden records.
+fn run_dedupe(
+    store: &Store,
+    plan: &Plan,
+    run_id: i64,
+    opts: &RunOptions,
+    renormalised: bool,
+) -> Result<DedupeStats, RunError> {
+    let bar = progress_bar(opts, "dedupe");
+    let records = store.load_match_records()?;
+    let new = records.iter().filter(|r| r.lead_id.is_none()).count();
+    if new == 0 {
+        // Nothing to link; golden records only change if their members were re-derived.
+        if renormalised {
+            store.rebuild_leads(run_id, &plan.dedupe.origin_priority)?;
+        }
+        bar.finish_and_clear();
+        return Ok(DedupeStats {
+            records: records.len(),
+            ..DedupeStats::default()
+        });
+    }
+    // Fit weights on this data when there is enough of it; otherwise reuse the last fit.
+    let stored = store
+        .latest_weights()?
+        .and_then(|json| serde_json::from_str::<Weights>(&json).ok());
+    let settings = DedupeSettings {
+        threshold: plan.dedupe.threshold,
+        estimate: new >= crate::dedupe::MIN_RECORDS_TO_FIT || stored.is_none(),
+    };
+    let outcome = dedupe(&records, &settings, stored, store.next_lead_id()?);
+    store.land_dedupe(run_id, &records, &outcome, &plan.dedupe.origin_priority)?;
+    bar.finish_and_clear();
+    tracing::info!(records = records.len(), new, leads = outcome.stats.leads, "deduplicated");
+    Ok(outcome.stats)
 }
 
 fn progress_bar(opts: &RunOptions, label: &str) -> ProgressBar {
@@ -480,7 +585,7 @@ fn import_source(
         }
         summary.rows_read += chunk.len() as u64;
         if normalise {
-            normalise_and_land(store, &plan.normaliser, &at, &ok_rows, rejects, summary)?;
+            normalise_and_land(store, &plan.normaliser, &at, &ok_rows, rejects, &HashMap::new(), summary)?;
         } else {
             count_rejects(summary, &rejects);
             store.append_rejects(&at, &rejects)?;
@@ -521,6 +626,7 @@ fn normalise_and_land(
     at: &BatchOrigin,
     rows: &[(i64, &RawRow)],
     mut rejects: Vec<Reject>,
+    previous_leads: &HashMap<i64, i64>,
     summary: &mut SourceSummary,
 ) -> Result<(), RunError> {
     let results: Vec<_> = rows
@@ -549,7 +655,8 @@ fn normalise_and_land(
     }
     summary.rows_accepted += records.len() as u64;
     count_rejects(summary, &rejects);
-    store.append_records(at, &ids, &records)?;
+    let leads: Vec<Option<i64>> = ids.iter().map(|id| previous_leads.get(id).copied()).collect();
+    store.append_records(at, &ids, &leads, &records)?;
     store.append_rejects(at, &rejects)?;
     Ok(())
 }
@@ -568,6 +675,8 @@ fn renormalise_source(
         error,
     })?;
     let stored = store.raw_rows_for_source(&spec.name)?;
+    // Records are re-derived with the same ids; they keep the leads they had.
+    let previous_leads = store.lead_ids_for_source(&spec.name)?;
     store.clear_normalised(&spec.name)?;
     if summary.status.is_empty() {
         summary.status = "renormalised".to_string();
@@ -627,7 +736,7 @@ fn renormalise_source(
             origin: &origin,
         };
         let refs: Vec<(i64, &RawRow)> = rows.iter().map(|(id, r)| (*id, r)).collect();
-        normalise_and_land(store, &plan.normaliser, &at, &refs, Vec::new(), summary)?;
+        normalise_and_land(store, &plan.normaliser, &at, &refs, Vec::new(), &previous_leads, summary)?;
         bar.inc((end - start) as u64);
         start = end;
     }
@@ -635,25 +744,38 @@ fn renormalise_source(
     Ok(())
 }
 
-/// Every raw row must have become a record or a reject. A breach is our bug, and failing
-/// the run (which rolls back) is better than landing a base that silently lost rows.
-fn check_conservation(store: &Store, run_id: i64) -> Result<(), RunError> {
-    let lost: i64 = store
-        .connection()
-        .query_row(
-            "SELECT count(*) FROM raw_records r WHERE r.run_id = ?
-               AND NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id)
-               AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)",
-            [run_id],
-            |r| r.get(0),
-        )
-        .map_err(|source| StoreError::Db {
-            context: "checking row conservation",
-            source,
-        })?;
-    if lost > 0 {
+/// Every raw row must have become exactly one record or reject. A breach is our bug, and
+/// failing the run (which rolls back) is better than landing a base that lost rows.
+fn check_conservation(store: &Store, sources: &[&str]) -> Result<(), RunError> {
+    let list = sources
+        .iter()
+        .map(|s| format!("'{}'", s.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let query = |sql: String| -> Result<i64, RunError> {
+        Ok(store
+            .connection()
+            .query_row(&sql, [], |r| r.get(0))
+            .map_err(|source| StoreError::Db {
+                context: "checking row conservation",
+                source,
+            })?)
+    };
+    let lost = query(format!(
+        "SELECT count(*) FROM raw_records r WHERE r.source IN ({list})
+           AND NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id)
+           AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)"
+    ))?;
+    let doubled = query(format!(
+        "SELECT count(*) FROM (
+            SELECT raw_id FROM (SELECT raw_id FROM records WHERE source IN ({list})
+                                UNION ALL SELECT raw_id FROM rejects WHERE source IN ({list}))
+            GROUP BY raw_id HAVING count(*) > 1)"
+    ))?;
+    if lost > 0 || doubled > 0 {
         return Err(RunError::Internal(format!(
-            "{lost} raw rows of run {run_id} have neither a record nor a reject"
+            "row conservation broken: {lost} raw rows have neither a record nor a reject, \
+             {doubled} have more than one"
         )));
     }
     Ok(())
@@ -689,5 +811,6 @@ pub fn plan_for_file(
             columns: BTreeMap::new(),
         }],
         normaliser: Normaliser::default(),
+        dedupe: DedupePlan::default(),
     })
 }

@@ -48,15 +48,18 @@ pub enum Stage {
     Import,
     /// Turn raw rows into clean `records` (rows with no usable contact become rejects).
     Normalise,
+    /// Link records into leads (`records.lead_id`, `leads`, `lead_links`), incrementally.
+    Dedupe,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 2] = [Stage::Import, Stage::Normalise];
+    pub const ALL: [Stage; 3] = [Stage::Import, Stage::Normalise, Stage::Dedupe];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Import => "import",
             Stage::Normalise => "normalise",
+            Stage::Dedupe => "dedupe",
         }
     }
 }
@@ -126,6 +129,31 @@ impl RawRow {
             .filter(move |c| c.field == Some(field))
             .map(|c| c.value.trim())
             .filter(|v| !v.is_empty())
+    }
+}
+
+/// A JSON object's entries in document order. serde_json's own map sorts keys (its
+/// `preserve_order` feature is off), and file order decides which of two phone columns is
+/// the main one, so raw values are read back through this instead.
+pub struct OrderedObject(pub Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for OrderedObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrderedObject;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedObject, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    entries.push((k, v));
+                }
+                Ok(OrderedObject(entries))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }
 

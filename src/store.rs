@@ -1,11 +1,12 @@
 //! DuckDB: the schema (the contract in DESIGN.md), bulk loading through Arrow appenders,
 //! and the few queries the stages need. No other module talks to DuckDB.
 
+use crate::dedupe::{DedupeOutcome, MatchRecord};
 use crate::record::{CleanRecord, Reject};
 use duckdb::arrow::array::{
     ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
 };
-use duckdb::arrow::datatypes::{DataType, Field as ArrowField, Schema, TimeUnit};
+use duckdb::arrow::datatypes::{Field as ArrowField, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{params, Connection};
 use std::path::{Path, PathBuf};
@@ -117,6 +118,54 @@ CREATE TABLE IF NOT EXISTS records (
     form_url VARCHAR,
     ip VARCHAR,
     user_agent VARCHAR
+);
+CREATE TABLE IF NOT EXISTS leads (
+    lead_id BIGINT NOT NULL,
+    phone_e164 VARCHAR,
+    phones VARCHAR[],
+    email VARCHAR,
+    emails VARCHAR[],
+    full_name VARCHAR,
+    last_name VARCHAR,
+    first_name VARCHAR,
+    middle_name VARCHAR,
+    gender VARCHAR,
+    company VARCHAR,
+    city VARCHAR,
+    region VARCHAR,
+    inn VARCHAR,
+    record_count BIGINT,
+    sources VARCHAR[],
+    origins VARCHAR[],
+    first_seen_at TIMESTAMPTZ,
+    last_seen_at TIMESTAMPTZ,
+    warmth_score INTEGER,
+    warmth_tier VARCHAR,
+    call_consent VARCHAR,
+    updated_run_id BIGINT
+);
+CREATE TABLE IF NOT EXISTS lead_links (
+    run_id BIGINT NOT NULL,
+    lead_id BIGINT,
+    record_a BIGINT NOT NULL,
+    record_b BIGINT NOT NULL,
+    probability DOUBLE,
+    match_weight DOUBLE,
+    name_level VARCHAR,
+    middle_name_level VARCHAR,
+    phone_level VARCHAR,
+    email_level VARCHAR,
+    city_level VARCHAR,
+    field_weights JSON
+);
+CREATE TABLE IF NOT EXISTS lead_merges (
+    run_id BIGINT NOT NULL,
+    from_lead BIGINT NOT NULL,
+    into_lead BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS match_weights (
+    run_id BIGINT NOT NULL,
+    weights JSON NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rejects (
     raw_id BIGINT NOT NULL,
@@ -359,16 +408,20 @@ impl Store {
     }
 
     /// Lands clean records; `ids[i]` is the raw_id of `records[i]`, which is also its
-    /// record_id (a record is a function of its raw row, so ids survive re-normalising)
-    /// and, until deduplication assigns leads, its lead_id.
+    /// record_id (a record is a function of its raw row, so ids survive re-normalising).
+    /// `lead_ids` is NULL for new records (deduplication assigns them) and the earlier
+    /// lead for re-normalised ones, so lead ids stay stable.
     pub fn append_records(
         &self,
         at: &BatchOrigin,
         ids: &[i64],
+        lead_ids: &[Option<i64>],
         records: &[CleanRecord],
     ) -> Result<(), StoreError> {
         let n = records.len();
         let ids_array: ArrayRef = Arc::new(duckdb::arrow::array::Int64Array::from(ids.to_vec()));
+        let lead_array: ArrayRef =
+            Arc::new(duckdb::arrow::array::Int64Array::from(lead_ids.to_vec()));
         let mut source_row = Int64Builder::with_capacity(n);
         let mut extra = ListBuilder::new(StringBuilder::new());
         for r in records {
@@ -407,7 +460,7 @@ impl Store {
             ("file_hash", repeat_str(at.file_hash, n)),
             ("source_row", Arc::new(source_row.finish())),
             ("origin", repeat_str(at.origin, n)),
-            ("lead_id", ids_array),
+            ("lead_id", lead_array),
             ("phone_raw", s(|r| r.phone_raw.as_deref())),
             ("phone_e164", s(|r| r.phone_e164.as_deref())),
             ("phone_type", s(|r| r.phone_type.as_deref())),
@@ -477,6 +530,21 @@ impl Store {
             .map_err(db("reading raw rows"))
     }
 
+    /// Lead ids of a source's records, to carry over when they are derived again.
+    pub fn lead_ids_for_source(
+        &self,
+        source: &str,
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record_id, lead_id FROM records WHERE source = ? AND lead_id IS NOT NULL")
+            .map_err(db("reading lead ids"))?;
+        let rows = stmt
+            .query_map(params![source], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db("reading lead ids"))?;
+        rows.collect::<Result<_, _>>().map_err(db("reading lead ids"))
+    }
+
     /// Removes what the normalise stage derived for a source, before deriving it again.
     pub fn clear_normalised(&self, source: &str) -> Result<(), StoreError> {
         self.conn
@@ -505,12 +573,302 @@ impl Store {
             .map_err(db("counting rows to normalise"))
     }
 
+    /// Match keys of every record, in record_id order, read in bulk through Arrow.
+    pub fn load_match_records(&self) -> Result<Vec<MatchRecord>, StoreError> {
+        use duckdb::arrow::array::{Array, AsArray};
+        use duckdb::arrow::datatypes::Int64Type;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT record_id, lead_id,
+                        list_filter(list_prepend(phone_e164, coalesce(phones_extra, [])), x -> x IS NOT NULL) AS phones,
+                        email, email_suggestion, last_name, first_name, middle_name, gender, city
+                 FROM records ORDER BY record_id",
+            )
+            .map_err(db("reading records for deduplication"))?;
+        let batches: Vec<RecordBatch> = stmt
+            .query_arrow([])
+            .map_err(db("reading records for deduplication"))?
+            .collect();
+        let mut out = Vec::new();
+        for b in &batches {
+            let ids = b.column(0).as_primitive::<Int64Type>();
+            let leads = b.column(1).as_primitive::<Int64Type>();
+            let phones = b.column(2).as_list::<i32>();
+            let text = |c: usize, i: usize| -> Option<String> {
+                let col = b.column(c).as_string::<i32>();
+                (!col.is_null(i)).then(|| col.value(i).to_string())
+            };
+            for i in 0..b.num_rows() {
+                let list = phones.value(i);
+                let list = list.as_string::<i32>();
+                let ph: Vec<String> = (0..list.len())
+                    .filter(|&j| !list.is_null(j))
+                    .map(|j| list.value(j).to_string())
+                    .collect();
+                out.push(MatchRecord::from_fields(
+                    ids.value(i),
+                    (!leads.is_null(i)).then(|| leads.value(i)),
+                    ph,
+                    text(3, i),
+                    text(4, i),
+                    text(5, i).as_deref(),
+                    text(6, i).as_deref(),
+                    text(7, i).as_deref(),
+                    text(8, i).as_deref(),
+                    text(9, i).as_deref(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The id the next new lead gets.
+    pub fn next_lead_id(&self) -> Result<i64, StoreError> {
+        self.next_id(
+            "SELECT greatest((SELECT coalesce(max(lead_id), 0) FROM records),
+                             (SELECT coalesce(max(from_lead), 0) FROM lead_merges)) + 1",
+        )
+    }
+
+    /// Weights fitted by the latest run, to reuse when a run brings too few records to fit.
+    pub fn latest_weights(&self) -> Result<Option<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT weights::VARCHAR FROM match_weights ORDER BY run_id DESC LIMIT 1")
+            .map_err(db("reading match weights"))?;
+        let mut rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db("reading match weights"))?;
+        rows.next()
+            .transpose()
+            .map_err(db("reading match weights"))
+    }
+
+    /// Writes deduplication's results: lead ids on records, merge evidence, absorbed leads,
+    /// the weights used, and the golden records rebuilt from their members.
+    pub fn land_dedupe(
+        &self,
+        run_id: i64,
+        records: &[MatchRecord],
+        outcome: &DedupeOutcome,
+        origin_priority: &[String],
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "CREATE OR REPLACE TEMP TABLE lead_map (record_id BIGINT, lead_id BIGINT)",
+            )
+            .map_err(db("preparing lead ids"))?;
+        let changed: Vec<(i64, i64)> = records
+            .iter()
+            .zip(&outcome.lead_of)
+            .filter(|(r, &l)| r.lead_id != Some(l))
+            .map(|(r, &l)| (r.record_id, l))
+            .collect();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                "record_id",
+                Arc::new(duckdb::arrow::array::Int64Array::from_iter_values(
+                    changed.iter().map(|c| c.0),
+                )),
+            ),
+            (
+                "lead_id",
+                Arc::new(duckdb::arrow::array::Int64Array::from_iter_values(
+                    changed.iter().map(|c| c.1),
+                )),
+            ),
+        ];
+        self.append("lead_map", batch("lead_map", cols)?)?;
+        self.conn
+            .execute_batch(
+                "UPDATE records SET lead_id = m.lead_id FROM lead_map m
+                 WHERE records.record_id = m.record_id;
+                 DROP TABLE lead_map;",
+            )
+            .map_err(db("writing lead ids"))?;
+
+        let lead_of_record: std::collections::HashMap<i64, i64> = records
+            .iter()
+            .zip(&outcome.lead_of)
+            .map(|(r, &l)| (r.record_id, l))
+            .collect();
+        let n = outcome.links.len();
+        let mut lead = Int64Builder::with_capacity(n);
+        let mut a = Int64Builder::with_capacity(n);
+        let mut b = Int64Builder::with_capacity(n);
+        let mut p = duckdb::arrow::array::Float64Builder::with_capacity(n);
+        let mut w = duckdb::arrow::array::Float64Builder::with_capacity(n);
+        let mut levels: Vec<StringBuilder> = (0..5).map(|_| StringBuilder::new()).collect();
+        let mut fields = StringBuilder::new();
+        for link in &outcome.links {
+            lead.append_option(lead_of_record.get(&link.record_a).copied());
+            a.append_value(link.record_a);
+            b.append_value(link.record_b);
+            p.append_value(link.probability);
+            w.append_value(link.match_weight);
+            let c = serde_json::to_value(link.comparison).unwrap_or_default();
+            for (builder, key) in levels
+                .iter_mut()
+                .zip(["name", "middle", "phone", "email", "city"])
+            {
+                builder.append_option(c.get(key).and_then(|v| v.as_str()));
+            }
+            fields.append_value(serde_json::to_string(&link.fields).unwrap_or_default());
+        }
+        let mut cols: Vec<(&str, ArrayRef)> = vec![
+            ("run_id", repeat_i64(run_id, n)),
+            ("lead_id", Arc::new(lead.finish())),
+            ("record_a", Arc::new(a.finish())),
+            ("record_b", Arc::new(b.finish())),
+            ("probability", Arc::new(p.finish())),
+            ("match_weight", Arc::new(w.finish())),
+        ];
+        for (name, mut builder) in [
+            "name_level",
+            "middle_name_level",
+            "phone_level",
+            "email_level",
+            "city_level",
+        ]
+        .into_iter()
+        .zip(levels)
+        {
+            cols.push((name, Arc::new(builder.finish())));
+        }
+        cols.push(("field_weights", Arc::new(fields.finish())));
+        self.append("lead_links", batch("lead_links", cols)?)?;
+
+        for (from, into) in &outcome.merged_leads {
+            self.conn
+                .execute(
+                    "INSERT INTO lead_merges VALUES (?, ?, ?)",
+                    params![run_id, from, into],
+                )
+                .map_err(db("recording merged leads"))?;
+            self.conn
+                .execute(
+                    "UPDATE lead_links SET lead_id = ? WHERE lead_id = ?",
+                    params![into, from],
+                )
+                .map_err(db("recording merged leads"))?;
+        }
+        let weights = serde_json::to_string(&outcome.weights).unwrap_or_default();
+        self.conn
+            .execute(
+                "INSERT INTO match_weights VALUES (?, ?)",
+                params![run_id, weights],
+            )
+            .map_err(db("saving match weights"))?;
+        self.rebuild_leads(run_id, origin_priority)
+    }
+
+    /// Golden records, one per lead, by survivorship: for each field the value from the best
+    /// member that has one, where best means the preferred origin (form data beats purchased
+    /// data by default), then the most recent, then the latest landed. The name comes whole
+    /// from the member with the most complete name (Cyrillic preferred over Latin).
+    pub fn rebuild_leads(&self, run_id: i64, origin_priority: &[String]) -> Result<(), StoreError> {
+        let mut rank = String::from("CASE origin");
+        for (i, o) in origin_priority.iter().enumerate() {
+            rank.push_str(&format!(
+                " WHEN '{}' THEN {}",
+                o.replace('\'', "''"),
+                origin_priority.len() - i
+            ));
+        }
+        rank.push_str(" ELSE 0 END");
+        let order = format!("{rank} DESC, created_at DESC NULLS LAST, record_id DESC");
+        let name_order = format!(
+            "(last_name IS NOT NULL)::INT + coalesce(length(first_name) > 2, false)::INT \
+             + (middle_name IS NOT NULL)::INT DESC, \
+             coalesce(regexp_matches(full_name, '[А-Яа-яЁё]'), false) DESC, {order}"
+        );
+        let sql = format!(
+            "DELETE FROM leads;
+             INSERT INTO leads
+             SELECT lead_id, phone_e164, phones, email, emails,
+                    nm.full_name, nm.last_name, nm.first_name, nm.middle_name,
+                    gender, company, city, region, inn, record_count, sources, origins,
+                    first_seen_at, last_seen_at, NULL, NULL, NULL, {run_id}
+             FROM (
+                SELECT lead_id,
+                    first(phone_e164 ORDER BY {order}) FILTER (WHERE phone_e164 IS NOT NULL) AS phone_e164,
+                    list_sort(list_distinct(flatten(list(list_prepend(phone_e164, coalesce(phones_extra, [])))))) AS phones,
+                    first(email ORDER BY {order}) FILTER (WHERE email IS NOT NULL) AS email,
+                    list_sort(list_distinct(list(email))) AS emails,
+                    first({{'full_name': full_name, 'last_name': last_name,
+                            'first_name': first_name, 'middle_name': middle_name}}
+                          ORDER BY {name_order}) FILTER (WHERE full_name IS NOT NULL) AS nm,
+                    first(gender ORDER BY {order}) FILTER (WHERE gender IS NOT NULL) AS gender,
+                    first(company ORDER BY {order}) FILTER (WHERE company IS NOT NULL) AS company,
+                    first(city ORDER BY {order}) FILTER (WHERE city IS NOT NULL) AS city,
+                    first(region ORDER BY {order}) FILTER (WHERE region IS NOT NULL) AS region,
+                    first(inn ORDER BY {order}) FILTER (WHERE inn IS NOT NULL) AS inn,
+                    count(*) AS record_count,
+                    list_sort(list_distinct(list(source))) AS sources,
+                    list_sort(list_distinct(list(origin))) AS origins,
+                    min(created_at) AS first_seen_at,
+                    max(created_at) AS last_seen_at
+                FROM records WHERE lead_id IS NOT NULL
+                GROUP BY lead_id
+             );"
+        );
+        self.conn
+            .execute_batch(&sql)
+            .map_err(db("rebuilding golden records"))
+    }
+
+    /// Everything a reviewer needs to see why a lead is what it is: the golden record, its
+    /// member records with their sources, and the pairwise evidence of every merge.
+    pub fn explain_lead(&self, lead_id: i64) -> Result<Option<LeadExplanation>, StoreError> {
+        let json_rows = |sql: &str| -> Result<Vec<serde_json::Value>, StoreError> {
+            let mut stmt = self.conn.prepare(sql).map_err(db("explaining a lead"))?;
+            let rows = stmt
+                .query_map(params![lead_id], |r| r.get::<_, String>(0))
+                .map_err(db("explaining a lead"))?;
+            rows.map(|r| {
+                r.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
+                    .map_err(db("explaining a lead"))
+            })
+            .collect()
+        };
+        let lead = json_rows("SELECT to_json(l)::VARCHAR FROM leads l WHERE lead_id = ?")?;
+        let Some(lead) = lead.into_iter().next() else {
+            return Ok(None);
+        };
+        let members = json_rows(
+            "SELECT to_json({'record_id': record_id, 'source': source, 'source_row': source_row,
+                             'origin': origin, 'full_name': full_name, 'phone_e164': phone_e164,
+                             'email': email, 'city': city, 'company': company})::VARCHAR
+             FROM records WHERE lead_id = ? ORDER BY record_id",
+        )?;
+        let links = json_rows(
+            "SELECT to_json({'run_id': run_id, 'record_a': record_a, 'record_b': record_b,
+                             'probability': probability, 'match_weight': match_weight,
+                             'fields': field_weights::JSON})::VARCHAR
+             FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC",
+        )?;
+        Ok(Some(LeadExplanation {
+            lead,
+            members,
+            links,
+        }))
+    }
+
     /// Writes a checkpoint so the file on disk holds everything (and nothing deleted).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn
             .execute_batch("CHECKPOINT")
             .map_err(db("checkpointing"))
     }
+}
+
+/// See [`Store::explain_lead`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LeadExplanation {
+    pub lead: serde_json::Value,
+    pub members: Vec<serde_json::Value>,
+    pub links: Vec<serde_json::Value>,
 }
 
 /// A raw row read back from the database.
@@ -546,9 +904,4 @@ fn batch(table: &'static str, cols: Vec<(&str, ArrayRef)>) -> Result<RecordBatch
             message: e.to_string(),
         }
     })
-}
-
-#[allow(dead_code)]
-fn _assert_types() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, None)
 }

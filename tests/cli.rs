@@ -167,7 +167,7 @@ fn rerunning_the_same_input_adds_only_a_run() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.duckdb");
     assert!(demo(&db, &[]).status.success());
-    let tables = ["raw_records", "records", "rejects", "source_files"];
+    let tables = ["raw_records", "records", "rejects", "source_files", "leads", "lead_links", "match_weights"];
     let before: Vec<i64> = tables
         .iter()
         .map(|t| count(&db, &format!("SELECT count(*) FROM {t}")))
@@ -227,6 +227,13 @@ fn only_import_then_only_normalise() {
     assert!(out.status.success(), "{}", stderr(&out));
     let accepted = count(&db, "SELECT count(*) FROM records");
     assert_eq!(accepted + count(&db, "SELECT count(*) FROM rejects"), raw);
+    // Re-read raw values keep file order: the first phone column stays the main number.
+    let conn = Connection::open(&db).unwrap();
+    let (phone, ext): (String, String) = conn
+        .query_row("SELECT phone_e164, phone_ext FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 2", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((phone.as_str(), ext.as_str()), ("+74957654321", "123"));
+    drop(conn);
     // Re-normalising again replaces, never duplicates, and keeps record ids.
     let ids = count(&db, "SELECT sum(record_id) FROM records");
     assert!(demo(&db, &["--from", "normalise"]).status.success());
@@ -353,4 +360,87 @@ fn help_teaches() {
     let out = run(&["import", "--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("--origin") && text.contains("ФИО"), "{text}");
+}
+
+#[test]
+fn dedupe_links_one_person_across_sources_and_keeps_family_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leads.duckdb");
+    let out = demo(&db, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let conn = Connection::open(&db).unwrap();
+    let lead_of = |source: &str, row: i64| -> i64 {
+        conn.query_row(
+            "SELECT lead_id FROM records WHERE source = ? AND source_row = ?",
+            duckdb::params![source, row],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // Иванов Иван: CP1251 list rows 1 and 15 (typo domain), the XLSX row 1, the form line 1.
+    let ivanov = lead_of("vendor-list-cp1251", 1);
+    assert_eq!(lead_of("vendor-list-cp1251", 15), ivanov);
+    assert_eq!(lead_of("crm-export-xlsx", 1), ivanov);
+    assert_eq!(lead_of("site-form", 1), ivanov);
+    // Морозова Ольга shares his landline-style number but is someone else.
+    assert_ne!(lead_of("vendor-list-cp1251", 8), ivanov);
+    assert_eq!(count(&db, "SELECT count(*) FROM records WHERE lead_id IS NULL"), 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM leads"),
+        count(&db, "SELECT count(DISTINCT lead_id) FROM records")
+    );
+    // Golden record: the fullest name, the form's e-mail (form beats purchased), all phones.
+    let (name, email, n, origins): (String, String, i64, String) = conn
+        .query_row(
+            "SELECT full_name, email, record_count, origins::VARCHAR FROM leads WHERE lead_id = ?",
+            [ivanov],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(name, "Иванов Иван Иванович");
+    assert_eq!(email, "ivanov@mail.ru");
+    assert_eq!(n, 4);
+    assert_eq!(origins, "[form, purchased]");
+
+    // explain shows the merges field by field.
+    let out = run(&["explain", &ivanov.to_string(), "--db", db.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("members (4)") && text.contains("merges (3)"), "{text}");
+    assert!(text.contains("phone") && text.contains("equal"), "{text}");
+    let missing = run(&["explain", "999999", "--db", db.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(65));
+}
+
+#[test]
+fn dedupe_is_incremental_and_ids_are_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inc.duckdb");
+    assert!(demo(&db, &[]).status.success());
+    let before: Vec<(i64, i64)> = {
+        let conn = Connection::open(&db).unwrap();
+        let mut stmt = conn.prepare("SELECT record_id, lead_id FROM records ORDER BY record_id").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let file = dir.path().join("new.csv");
+    std::fs::write(&file, "ФИО,Телефон,Город\nIvan Ivanov,+7 916 123-45-67,Москва\nНовиков Пётр,+7 903 765 43 21,Тула\n").unwrap();
+    let out = run(&["import", file.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let conn = Connection::open(&db).unwrap();
+    for (record, lead) in &before {
+        let now: i64 = conn.query_row("SELECT lead_id FROM records WHERE record_id = ?", [record], |r| r.get(0)).unwrap();
+        assert_eq!(now, *lead, "record {record} changed lead");
+    }
+    let ivanov: i64 = conn
+        .query_row("SELECT lead_id FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 1", [], |r| r.get(0))
+        .unwrap();
+    let new_ivan: i64 = conn
+        .query_row("SELECT lead_id FROM records WHERE source = 'new.csv' AND source_row = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(new_ivan, ivanov, "the new Latin-spelled record joins the existing lead");
+    let max_before = before.iter().map(|b| b.1).max().unwrap();
+    let novikov: i64 = conn
+        .query_row("SELECT lead_id FROM records WHERE source = 'new.csv' AND source_row = 2", [], |r| r.get(0))
+        .unwrap();
+    assert!(novikov > max_before, "a new person gets a new id");
 }

@@ -23,16 +23,28 @@ pub const BY_PHONE: u8 = 1;
 pub const BY_EMAIL: u8 = 2;
 pub const BY_NAME: u8 = 4;
 
-fn keys(r: &MatchRecord, out: &mut Vec<(String, u8)>) {
+/// Keys are hashed to 64 bits rather than stored: a collision (odds ~1e-8 for millions of
+/// keys) only adds a candidate pair, which scoring then judges like any other.
+fn key_hash(kind: u8, parts: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    kind.hash(&mut h);
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn keys(r: &MatchRecord, out: &mut Vec<(u64, u8)>) {
     out.clear();
     for p in &r.phones {
-        out.push((format!("p:{p}"), BY_PHONE));
+        out.push((key_hash(BY_PHONE, &[p]), BY_PHONE));
     }
     if let Some(e) = &r.email {
-        out.push((format!("e:{e}"), BY_EMAIL));
+        out.push((key_hash(BY_EMAIL, &[e]), BY_EMAIL));
     }
     if let Some(e) = &r.email_alt {
-        out.push((format!("e:{e}"), BY_EMAIL));
+        out.push((key_hash(BY_EMAIL, &[e]), BY_EMAIL));
     }
     // Name blocks: surname + each form of the first name (an initial stays an initial) +
     // city. Namesakes in other cities, and people who only share an initial, are left to
@@ -40,7 +52,7 @@ fn keys(r: &MatchRecord, out: &mut Vec<(String, u8)>) {
     if let (Some(last), Some(first)) = (&r.last_key, &r.first_key) {
         let city = r.city_key.as_deref().unwrap_or("-");
         for form in first.split('|') {
-            out.push((format!("n:{last}:{form}:{city}"), BY_NAME));
+            out.push((key_hash(BY_NAME, &[last, form, city]), BY_NAME));
         }
     }
 }
@@ -51,7 +63,7 @@ pub type Pair = (u32, u32, u8);
 /// Candidate pairs, sorted and unique. With `only_new`, a pair is kept only if at least
 /// one side has no lead yet (incremental runs).
 pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, BlockingStats) {
-    let mut blocks: HashMap<String, (u8, Vec<u32>)> = HashMap::new();
+    let mut blocks: HashMap<u64, (u8, Vec<u32>)> = HashMap::with_capacity(records.len() * 2);
     let mut buf = Vec::new();
     for (i, r) in records.iter().enumerate() {
         keys(r, &mut buf);

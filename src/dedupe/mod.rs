@@ -74,8 +74,12 @@ fn first_name_key(first: &str) -> Option<String> {
     Some(forms.join("|"))
 }
 
-/// City key: folded, without the "г." / "город" prefix.
+/// City key: the gazetteer's canonical name when it knows the place (СПб, Питер and
+/// Санкт-Петербург are one city), else the folded text without the "г." prefix.
 pub fn city_key(city: &str) -> Option<String> {
+    if let Some(place) = crate::enrich::gazetteer::lookup_city(city) {
+        return Some(name::fold(&place.city));
+    }
     let folded = name::fold(city);
     let trimmed = folded
         .trim()
@@ -186,6 +190,8 @@ pub struct DedupeStats {
     pub em_iterations: usize,
     pub leads: usize,
     pub new_leads: usize,
+    /// Wall time per phase, milliseconds, in order.
+    pub phase_ms: Vec<(&'static str, u64)>,
 }
 
 pub struct DedupeOutcome {
@@ -229,6 +235,11 @@ pub fn dedupe(
         records: n,
         ..DedupeStats::default()
     };
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stats: &mut DedupeStats, phase: &'static str| {
+        stats.phase_ms.push((phase, clock.elapsed().as_millis() as u64));
+        clock = std::time::Instant::now();
+    };
 
     let fit = settings.estimate && n >= MIN_RECORDS_TO_FIT;
     // Term frequencies of names, over all records.
@@ -243,9 +254,11 @@ pub fn dedupe(
         .map(|(k, c)| (k, c as f64 / n.max(1) as f64))
         .collect();
 
+    lap(&mut stats, "term_frequencies");
     let incremental = records.iter().any(|r| r.lead_id.is_some());
     let (pairs, blocking) = block::candidate_pairs(records, incremental);
     stats.blocking = blocking;
+    lap(&mut stats, "blocking");
 
     let scored: Vec<(u32, u32, u8, Result<PairEvidence, Veto>)> = pairs
         .par_iter()
@@ -258,6 +271,7 @@ pub fn dedupe(
         })
         .collect();
     stats.vetoed_pairs = scored.iter().filter(|s| s.3.is_err()).count();
+    lap(&mut stats, "comparing");
 
     let mut weights = weights.unwrap_or_default();
     if fit {
@@ -290,6 +304,7 @@ pub fn dedupe(
             .collect();
         stats.em_iterations = weights.fit(&sessions, &strong, n);
     }
+    lap(&mut stats, "fitting");
 
     let mut confident: Vec<(f64, u32, u32, PairEvidence)> = scored
         .into_iter()
@@ -336,6 +351,7 @@ pub fn dedupe(
         }
     }
 
+    lap(&mut stats, "clustering");
     // Lead ids: a group keeps the oldest lead it holds; otherwise it gets a new id.
     let mut lead_of_root: HashMap<u32, i64> = HashMap::new();
     let mut merged_leads = Vec::new();

@@ -11,6 +11,14 @@ use serde::{Deserialize, Serialize};
 pub const LEVELS: [usize; FIELDS] = [5, 3, 2, 3, 2];
 pub const FIELD_NAMES: [&str; FIELDS] = ["name", "middle_name", "phone", "email", "city"];
 pub const FIELDS: usize = 5;
+/// Level names per field, for explanations (same order as the enums in `compare`).
+pub const LEVEL_NAMES: [&[&str]; FIELDS] = [
+    &["exact", "initial", "fuzzy", "surname_only", "differ"],
+    &["equal", "initial", "differ"],
+    &["equal", "differ"],
+    &["equal", "typo", "differ"],
+    &["equal", "differ"],
+];
 /// Field indices, for sessions.
 pub const PHONE: usize = 2;
 pub const EMAIL: usize = 3;
@@ -76,7 +84,8 @@ pub struct PairEvidence {
 #[derive(Debug, Clone, Serialize)]
 pub struct FieldWeight {
     pub field: &'static str,
-    pub level: Option<usize>,
+    /// Agreement level, or None when either record lacks the field.
+    pub level: Option<&'static str>,
     pub weight: f64,
 }
 
@@ -97,7 +106,7 @@ impl Weights {
             };
             FieldWeight {
                 field: FIELD_NAMES[f],
-                level: e.levels[f],
+                level: e.levels[f].and_then(|l| LEVEL_NAMES[f].get(l).copied()),
                 weight,
             }
         })
@@ -171,7 +180,10 @@ impl Weights {
                 lambda: lambdas.iter().sum::<f64>() / lambdas.len() as f64,
                 ..self.clone()
             };
-            let expected: f64 = strong_pairs.iter().map(|e| local.probability(e)).sum();
+            let expected: f64 = aggregate(strong_pairs)
+                .iter()
+                .map(|(e, count)| local.probability(e) * count)
+                .sum();
             let all_pairs = n_records as f64 * (n_records as f64 - 1.0) / 2.0;
             self.lambda = (expected / all_pairs).clamp(1e-12, 0.5);
         }
@@ -182,12 +194,14 @@ impl Weights {
         let mut w = self.clone();
         w.lambda = 0.5;
         let mut iterations = 0;
+        // Millions of pairs fall into a few thousand distinct evidence patterns.
+        let patterns = aggregate(&session.pairs);
         for _ in 0..EM_ITERATIONS {
             iterations += 1;
             let mut m_acc: Vec<Vec<f64>> = LEVELS.iter().map(|&n| vec![0.0; n]).collect();
             let mut p_sum = 0.0;
-            for e in &session.pairs {
-                let p = w.probability(e);
+            for (e, count) in &patterns {
+                let p = w.probability(e) * count;
                 p_sum += p;
                 for (acc, level) in m_acc.iter_mut().zip(e.levels) {
                     if let Some(l) = level {
@@ -212,6 +226,20 @@ impl Weights {
         }
         (w.m, w.lambda, iterations)
     }
+}
+
+/// Distinct evidence patterns with how many pairs show each.
+fn aggregate(pairs: &[PairEvidence]) -> Vec<(PairEvidence, f64)> {
+    let mut map: std::collections::HashMap<([u8; FIELDS], u64), (PairEvidence, f64)> =
+        std::collections::HashMap::new();
+    for e in pairs {
+        let key = (
+            e.levels.map(|l| l.map_or(u8::MAX, |l| l as u8)),
+            e.tf_u.map_or(u64::MAX, f64::to_bits),
+        );
+        map.entry(key).or_insert((*e, 0.0)).1 += 1.0;
+    }
+    map.into_values().collect()
 }
 
 /// The pairs one blocking key produced, and the field that key is made of.

@@ -51,7 +51,7 @@ pub fn open(
         keys: unique_headers(&headers),
         fields: map.columns,
         row: 0,
-        encoding_name: decoded.encoding.name(),
+        undecodable_in: decoded.had_errors.then_some(decoded.encoding.name()),
         record: csv::StringRecord::new(),
     };
     Ok(OpenedSource {
@@ -71,7 +71,9 @@ pub fn detect_delimiter(text: &str) -> u8 {
         .filter(|l| !l.trim().is_empty())
         .take(50)
         .collect();
-    let mut best = (b',', 0usize, 0usize); // (delimiter, lines agreeing, fields)
+    // When no candidate appears in the header, the file has one column: split on a byte
+    // that never occurs in text, so a cell like "8 916…, 8 495…" stays whole.
+    let mut best = (0x1F, 0usize, 0usize); // (delimiter, lines agreeing, fields)
     for &d in &CANDIDATE_DELIMITERS {
         let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, d)).collect();
         let Some(&header_count) = counts.first() else {
@@ -106,7 +108,8 @@ struct CsvRows {
     keys: Vec<Arc<str>>,
     fields: Vec<Option<Field>>,
     row: u64,
-    encoding_name: &'static str,
+    /// The encoding, when decoding hit bytes invalid in it (rows holding U+FFFD are refused).
+    undecodable_in: Option<&'static str>,
     record: csv::StringRecord,
 }
 
@@ -115,8 +118,25 @@ impl Iterator for CsvRows {
 
     fn next(&mut self) -> Option<RawRow> {
         loop {
+            let before = self.reader.position().line();
             let read = self.reader.read_record(&mut self.record);
-            self.row += 1;
+            // The csv parser skips empty lines; count them so row numbers match what a
+            // person sees in a spreadsheet (multi-line cells still count as one row).
+            // Lines consumed = the record's own lines (1 + newlines inside quoted cells) +
+            // the empty lines skipped before it.
+            let skipped_empty_lines = match &read {
+                Ok(true) => {
+                    let consumed = self.reader.position().line().saturating_sub(before);
+                    let own = 1 + self
+                        .record
+                        .iter()
+                        .map(|f| f.matches('\n').count() as u64)
+                        .sum::<u64>();
+                    consumed.saturating_sub(own)
+                }
+                _ => 0,
+            };
+            self.row += 1 + skipped_empty_lines;
             let source_row = self.row;
             match read {
                 Ok(false) => return None,
@@ -177,7 +197,7 @@ impl CsvRows {
             cells,
             problem,
         };
-        check_cells(&mut row, Some(self.encoding_name));
+        check_cells(&mut row, self.undecodable_in);
         row
     }
 }
@@ -247,6 +267,15 @@ mod tests {
             rows[3].problem.is_none(),
             "trailing empty cell is tolerated"
         );
+    }
+
+    #[test]
+    fn empty_lines_count_in_row_numbers_and_single_column_stays_whole() {
+        let (_, rows) = read("Телефон\n89161234567\n\n\n8 916 123-45-67, 8 495 123 45 67\n".as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].source_row, 4);
+        assert!(rows[1].problem.is_none());
+        assert_eq!(rows[1].cells.len(), 1);
     }
 
     #[test]

@@ -155,7 +155,7 @@ pub enum MappingError {
     #[error(
         "no column could be mapped to a name, phone, email or company. Headers found: {found}. \
          Expected headers such as ФИО, Фамилия, Имя, Телефон, E-mail, Компания (or name, phone, email, company); \
-         map them in the pipeline file under [source.columns]"
+         map them in the pipeline file under [sources.columns]"
     )]
     NothingMapped { found: String },
 }
@@ -189,7 +189,16 @@ impl Mapper {
         let key = fold_header(header);
         match self.overrides.get(&key) {
             Some(f) => *f,
-            None => SYNONYMS.get(&key).copied(),
+            None => match SYNONYMS.get(&key) {
+                Some(f) => Some(*f),
+                // A repeated header was landed as `Телефон_2`: map it as `Телефон`.
+                None => header
+                    .rsplit_once('_')
+                    .filter(|(base, n)| {
+                        !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                    })
+                    .and_then(|(base, _)| self.field(base)),
+            },
         }
     }
 
@@ -231,9 +240,15 @@ pub fn unique_headers(headers: &[String]) -> Vec<std::sync::Arc<str>> {
                 "" => format!("_col_{}", i + 1),
                 t => t.to_string(),
             };
-            let n = seen.entry(base.clone()).or_insert(0);
-            *n += 1;
-            let name = if *n == 1 { base } else { format!("{base}_{n}") };
+            // Suffix until the name is free: "Телефон, Телефон, Телефон_2" must not clash.
+            let mut n = *seen.get(&base).unwrap_or(&0);
+            let mut name = base.clone();
+            while seen.contains_key(&name) {
+                n += 1;
+                name = format!("{base}_{}", n + 1);
+            }
+            seen.insert(base, n);
+            seen.insert(name.clone(), 0);
             std::sync::Arc::from(name.as_str())
         })
         .collect()
@@ -326,6 +341,12 @@ mod tests {
         let got = unique_headers(&hdrs(&["Телефон", "", "Телефон", " Телефон "]));
         let got: Vec<&str> = got.iter().map(|s| &**s).collect();
         assert_eq!(got, vec!["Телефон", "_col_2", "Телефон_2", "Телефон_3"]);
+        let got = unique_headers(&hdrs(&["Телефон", "Телефон", "Телефон_2"]));
+        let set: std::collections::HashSet<&str> = got.iter().map(|s| &**s).collect();
+        assert_eq!(set.len(), 3, "{got:?}");
+        // Renamed repeats still map to their field.
+        assert_eq!(Mapper::default().field("Телефон_2"), Some(Field::Phone));
+        assert_eq!(Mapper::default().field("Моб. телефон_3"), Some(Field::Phone));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::headers::{Field, Mapper};
 use super::{check_cells, text, OpenedSource, SourceError, SourceSpec};
-use crate::record::{Cell, RawRow, RowProblem};
+use crate::record::{Cell, OrderedObject, RawRow, RowProblem};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,10 +29,10 @@ pub fn open(
         .filter(|l| !l.trim().is_empty())
         .take(PROBE_LINES)
     {
-        if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(line) {
-            for k in obj.keys() {
-                if !keys.contains(k) {
-                    keys.push(k.clone());
+        if let Ok(OrderedObject(entries)) = serde_json::from_str::<OrderedObject>(line) {
+            for (k, _) in entries {
+                if !keys.contains(&k) {
+                    keys.push(k);
                 }
             }
         }
@@ -54,6 +54,7 @@ pub fn open(
             })?;
     }
     let rows = JsonlRows {
+        undecodable_in: decoded.had_errors.then_some(decoded.encoding.name()),
         text,
         pos: 0,
         line: 0,
@@ -70,6 +71,8 @@ pub fn open(
 }
 
 struct JsonlRows {
+    /// The encoding, when decoding hit bytes invalid in it (rows holding U+FFFD are refused).
+    undecodable_in: Option<&'static str>,
     text: String,
     pos: usize,
     line: u64,
@@ -116,10 +119,14 @@ impl Iterator for JsonlRows {
                 continue;
             }
             let source_row = self.line;
-            let mut row = match serde_json::from_str::<Value>(&line) {
-                Ok(Value::Object(obj)) => {
-                    let mut cells = Vec::with_capacity(obj.len());
-                    for (k, v) in obj {
+            // Keys keep the order they have in the line (file order matters downstream).
+            let parsed = serde_json::from_str::<OrderedObject>(&line)
+                .map(|o| o.0)
+                .map_err(|_| serde_json::from_str::<Value>(&line));
+            let mut row = match parsed {
+                Ok(entries) => {
+                    let mut cells = Vec::with_capacity(entries.len());
+                    for (k, v) in entries {
                         let (key, field) = self.key(&k);
                         cells.push(Cell {
                             key,
@@ -133,20 +140,20 @@ impl Iterator for JsonlRows {
                         problem: None,
                     }
                 }
-                Ok(other) => raw_line(
+                Err(Ok(other)) => raw_line(
                     source_row,
                     line,
                     "bad_json",
                     format!("line is JSON but not an object (found {})", kind(&other)),
                 ),
-                Err(e) => raw_line(
+                Err(Err(e)) => raw_line(
                     source_row,
                     line,
                     "bad_json",
                     format!("line is not valid JSON: {e}"),
                 ),
             };
-            check_cells(&mut row, Some("UTF-8"));
+            check_cells(&mut row, self.undecodable_in);
             return Some(row);
         }
     }

@@ -53,10 +53,13 @@ pub fn open(
             path: spec.path.clone(),
         });
     };
+    // Title lines have one filled cell; the header is the first row with more, or the
+    // first that maps (a one-column sheet). Only one-cell rows are ever passed over.
+    let filled = |r: usize| row_texts(r).iter().filter(|c| !c.is_empty()).count();
     let header_index = candidates
         .iter()
         .copied()
-        .find(|&r| mapper.map_headers(&row_texts(r)).is_ok())
+        .find(|&r| filled(r) >= 2 || mapper.map_headers(&row_texts(r)).is_ok())
         .unwrap_or(first_non_blank);
     let headers = row_texts(header_index);
     let map = mapper
