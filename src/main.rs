@@ -256,7 +256,10 @@ fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
     let e = match found {
         Ok(Some(e)) => e,
         Ok(None) => {
-            eprintln!("leadpipe: error: lead {lead_id} not found in {}", db.display());
+            eprintln!(
+                "leadpipe: error: lead {lead_id} not found in {}",
+                db.display()
+            );
             return ExitCode::from(EXIT_BAD_INPUT);
         }
         Err(err) => {
@@ -270,7 +273,17 @@ fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
     }
     let field = |k: &str| e.lead.get(k).map(|v| v.to_string()).unwrap_or_default();
     println!("lead {lead_id}: {}", field("full_name"));
-    for k in ["phone_e164", "phones", "email", "emails", "city", "company", "sources", "origins", "record_count"] {
+    for k in [
+        "phone_e164",
+        "phones",
+        "email",
+        "emails",
+        "city",
+        "company",
+        "sources",
+        "origins",
+        "record_count",
+    ] {
         println!("  {k:<13} {}", field(k));
     }
     println!("members ({}):", e.members.len());

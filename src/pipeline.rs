@@ -2,7 +2,7 @@
 
 use crate::dedupe::{dedupe, model::Weights, DedupeSettings, DedupeStats};
 use crate::normalise::{phone::PhoneNormaliser, Normaliser};
-use crate::record::{Cell, CleanRecord, Origin, RawRow, Reject, Stage};
+use crate::record::{Cell, CleanRecord, OrderedObject, Origin, RawRow, Reject, Stage};
 use crate::sources::headers::{Mapper, MappingError};
 use crate::sources::{self, SourceError, SourceKind, SourceSpec};
 use crate::store::{BatchOrigin, RawLanding, Store, StoreError};
@@ -162,7 +162,10 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
     let mut dedupe = DedupePlan::default();
     if let Some(t) = file.dedupe.threshold {
         if !(0.5..1.0).contains(&t) {
-            return Err(invalid(path, format!("dedupe.threshold {t} must be at least 0.5 and below 1")));
+            return Err(invalid(
+                path,
+                format!("dedupe.threshold {t} must be at least 0.5 and below 1"),
+            ));
         }
         dedupe.threshold = t;
     }
@@ -287,7 +290,8 @@ pub struct SourceSummary {
     pub path: String,
     pub kind: String,
     pub origin: String,
-    /// `imported`, `unchanged` (same content already landed), or `renormalised`.
+    /// `imported`, `unchanged` (same content already landed), `reimported` (same content,
+    /// new encoding/delimiter/sheet settings: old rows replaced) or `renormalised`.
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unchanged_since_run: Option<i64>,
@@ -312,6 +316,8 @@ pub struct RunSummary {
     pub rows_accepted: u64,
     pub rows_rejected: u64,
     pub elapsed_ms: u64,
+    /// Wall time per part of the run, milliseconds.
+    pub timings_ms: BTreeMap<&'static str, u64>,
     pub sources: Vec<SourceSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<DedupeStats>,
@@ -342,7 +348,8 @@ pub fn run(
             return Err(e.into());
         }
     };
-    let result = run_stages(&store, plan, opts, &stages, run_id);
+    let mut timings = BTreeMap::new();
+    let result = run_stages(&store, plan, opts, &stages, run_id, &mut timings);
     match result {
         Ok((sources, dedupe)) => {
             let mut summary = RunSummary {
@@ -355,12 +362,14 @@ pub fn run(
                 rows_accepted: sources.iter().map(|s| s.rows_accepted).sum(),
                 rows_rejected: sources.iter().map(|s| s.rows_rejected).sum(),
                 elapsed_ms: 0,
+                timings_ms: timings,
                 sources,
                 dedupe,
             };
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             let json =
                 serde_json::to_string(&summary).map_err(|e| RunError::Internal(e.to_string()))?;
+            let commit_started = Instant::now();
             let finish = store
                 .insert_run(
                     run_id,
@@ -393,6 +402,10 @@ pub fn run(
                 );
                 return Err(e.into());
             }
+            summary
+                .timings_ms
+                .insert("commit", commit_started.elapsed().as_millis() as u64);
+            summary.elapsed_ms = started.elapsed().as_millis() as u64;
             Ok(summary)
         }
         Err(e) => {
@@ -420,7 +433,9 @@ fn run_stages(
     opts: &RunOptions,
     stages: &[Stage],
     run_id: i64,
+    timings: &mut BTreeMap<&'static str, u64>,
 ) -> Result<(Vec<SourceSummary>, Option<DedupeStats>), RunError> {
+    let mut clock = Instant::now();
     let import = stages.contains(&Stage::Import);
     let normalise = stages.contains(&Stage::Normalise);
     let mut next_raw_id = store.next_raw_id()?;
@@ -459,13 +474,19 @@ fn run_stages(
         }
         summaries.push(summary);
     }
+    timings.insert("import_normalise_land", clock.elapsed().as_millis() as u64);
+    clock = Instant::now();
     if normalise {
         let names: Vec<&str> = plan.sources.iter().map(|s| s.name.as_str()).collect();
         check_conservation(store, &names)?;
+        timings.insert("conservation_check", clock.elapsed().as_millis() as u64);
+        clock = Instant::now();
     }
     let renormalised = summaries.iter().any(|s| s.status == "renormalised");
     let dedupe = if stages.contains(&Stage::Dedupe) {
-        Some(run_dedupe(store, plan, run_id, opts, renormalised)?)
+        let stats = run_dedupe(store, plan, run_id, opts, renormalised)?;
+        timings.insert("dedupe", clock.elapsed().as_millis() as u64);
+        Some(stats)
     } else {
         None
     };
@@ -481,7 +502,9 @@ fn run_dedupe(
     renormalised: bool,
 ) -> Result<DedupeStats, RunError> {
     let bar = progress_bar(opts, "dedupe");
+    let started = Instant::now();
     let records = store.load_match_records()?;
+    let load_ms = started.elapsed().as_millis() as u64;
     let new = records.iter().filter(|r| r.lead_id.is_none()).count();
     if new == 0 {
         // Nothing to link; golden records only change if their members were re-derived.
@@ -503,10 +526,21 @@ fn run_dedupe(
         estimate: new >= crate::dedupe::MIN_RECORDS_TO_FIT || stored.is_none(),
     };
     let outcome = dedupe(&records, &settings, stored, store.next_lead_id()?);
+    let landing = Instant::now();
     store.land_dedupe(run_id, &records, &outcome, &plan.dedupe.origin_priority)?;
     bar.finish_and_clear();
-    tracing::info!(records = records.len(), new, leads = outcome.stats.leads, "deduplicated");
-    Ok(outcome.stats)
+    tracing::info!(
+        records = records.len(),
+        new,
+        leads = outcome.stats.leads,
+        "deduplicated"
+    );
+    let mut stats = outcome.stats;
+    stats.phase_ms.insert(0, ("load_records", load_ms));
+    stats
+        .phase_ms
+        .push(("land_leads", landing.elapsed().as_millis() as u64));
+    Ok(stats)
 }
 
 fn progress_bar(opts: &RunOptions, label: &str) -> ProgressBar {
@@ -535,13 +569,27 @@ fn import_source(
 ) -> Result<(), RunError> {
     let mut opened = sources::open(spec)?;
     summary.encoding = opened.encoding.map(str::to_string);
-    if let Some((first_run, first_source)) = store.find_file(&opened.content_hash)? {
-        tracing::info!(source = %spec.name, first_run, %first_source, "same content already imported; skipping");
-        summary.status = "unchanged".to_string();
-        summary.unchanged_since_run = Some(first_run);
-        return Ok(());
-    }
+    // Settings given explicitly change how the same bytes read: a file landed with a wrong
+    // encoding is read again (its old rows removed) when the pipeline file corrects it.
+    let settings = format!(
+        "kind={};encoding={:?};delimiter={:?};sheet={:?}",
+        spec.kind.as_str(),
+        spec.encoding,
+        spec.delimiter.map(char::from),
+        spec.sheet
+    );
     summary.status = "imported".to_string();
+    if let Some((first_run, first_source, old)) = store.find_file(&opened.content_hash)? {
+        if old.as_deref() == Some(settings.as_str()) {
+            tracing::info!(source = %spec.name, first_run, %first_source, "same content already imported; skipping");
+            summary.status = "unchanged".to_string();
+            summary.unchanged_since_run = Some(first_run);
+            return Ok(());
+        }
+        tracing::info!(source = %spec.name, first_run, "same content, new read settings; reading it again");
+        store.forget_file(&opened.content_hash)?;
+        summary.status = "reimported".to_string();
+    }
     let at = BatchOrigin {
         run_id,
         source: &spec.name,
@@ -585,7 +633,15 @@ fn import_source(
         }
         summary.rows_read += chunk.len() as u64;
         if normalise {
-            normalise_and_land(store, &plan.normaliser, &at, &ok_rows, rejects, &HashMap::new(), summary)?;
+            normalise_and_land(
+                store,
+                &plan.normaliser,
+                &at,
+                &ok_rows,
+                rejects,
+                &HashMap::new(),
+                summary,
+            )?;
         } else {
             count_rejects(summary, &rejects);
             store.append_rejects(&at, &rejects)?;
@@ -603,6 +659,7 @@ fn import_source(
         opened.delimiter,
         run_id,
         summary.rows_read,
+        &settings,
     )?;
     tracing::info!(source = %spec.name, rows = summary.rows_read, accepted = summary.rows_accepted, rejected = summary.rows_rejected, "imported");
     Ok(())
@@ -655,7 +712,10 @@ fn normalise_and_land(
     }
     summary.rows_accepted += records.len() as u64;
     count_rejects(summary, &rejects);
-    let leads: Vec<Option<i64>> = ids.iter().map(|id| previous_leads.get(id).copied()).collect();
+    let leads: Vec<Option<i64>> = ids
+        .iter()
+        .map(|id| previous_leads.get(id).copied())
+        .collect();
     store.append_records(at, &ids, &leads, &records)?;
     store.append_rejects(at, &rejects)?;
     Ok(())
@@ -699,10 +759,10 @@ fn renormalise_source(
         }
         let mut rows = Vec::with_capacity(end - start);
         for s in &stored[start..end] {
-            let obj: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&s.values_json).map_err(|e| {
-                    RunError::Internal(format!("raw_records row {} holds bad JSON: {e}", s.raw_id))
-                })?;
+            // Document order, not serde_json's sorted map: column order picks the main phone.
+            let OrderedObject(obj) = serde_json::from_str(&s.values_json).map_err(|e| {
+                RunError::Internal(format!("raw_records row {} holds bad JSON: {e}", s.raw_id))
+            })?;
             let cells = obj
                 .into_iter()
                 .map(|(k, v)| {
@@ -736,7 +796,15 @@ fn renormalise_source(
             origin: &origin,
         };
         let refs: Vec<(i64, &RawRow)> = rows.iter().map(|(id, r)| (*id, r)).collect();
-        normalise_and_land(store, &plan.normaliser, &at, &refs, Vec::new(), &previous_leads, summary)?;
+        normalise_and_land(
+            store,
+            &plan.normaliser,
+            &at,
+            &refs,
+            Vec::new(),
+            &previous_leads,
+            summary,
+        )?;
         bar.inc((end - start) as u64);
         start = end;
     }

@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS source_files (
     delimiter VARCHAR,
     run_id BIGINT,
     rows_read BIGINT,
-    imported_at TIMESTAMPTZ
+    imported_at TIMESTAMPTZ,
+    read_settings VARCHAR
 );
 CREATE TABLE IF NOT EXISTS raw_records (
     raw_id BIGINT NOT NULL,
@@ -260,14 +261,19 @@ impl Store {
         self.next_id("SELECT coalesce(max(raw_id), 0) + 1 FROM raw_records")
     }
 
-    /// The run and source that first imported this exact content, if any.
-    pub fn find_file(&self, content_hash: &str) -> Result<Option<(i64, String)>, StoreError> {
+    /// The run, source and read settings that first imported this exact content, if any.
+    pub fn find_file(
+        &self,
+        content_hash: &str,
+    ) -> Result<Option<(i64, String, Option<String>)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT run_id, source FROM source_files WHERE content_hash = ? LIMIT 1")
+            .prepare("SELECT run_id, source, read_settings FROM source_files WHERE content_hash = ? LIMIT 1")
             .map_err(db("looking up a file hash"))?;
         let mut rows = stmt
-            .query_map(params![content_hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![content_hash], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .map_err(db("looking up a file hash"))?;
         match rows.next() {
             Some(r) => Ok(Some(r.map_err(db("looking up a file hash"))?)),
@@ -287,10 +293,11 @@ impl Store {
         delimiter: Option<u8>,
         run_id: i64,
         rows_read: u64,
+        read_settings: &str,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                "INSERT INTO source_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
                 params![
                     content_hash,
                     source,
@@ -300,10 +307,31 @@ impl Store {
                     encoding,
                     delimiter.map(|d| (d as char).to_string()),
                     run_id,
-                    rows_read as i64
+                    rows_read as i64,
+                    read_settings
                 ],
             )
             .map_err(db("recording the imported file"))?;
+        Ok(())
+    }
+
+    /// Removes every row landed from one file's content, so it can be read again with
+    /// different settings (encoding, delimiter, sheet).
+    pub fn forget_file(&self, content_hash: &str) -> Result<(), StoreError> {
+        for table in ["records", "rejects", "raw_records"] {
+            self.conn
+                .execute(
+                    &format!("DELETE FROM {table} WHERE file_hash = ?"),
+                    params![content_hash],
+                )
+                .map_err(db("removing a file's rows to read it again"))?;
+        }
+        self.conn
+            .execute(
+                "DELETE FROM source_files WHERE content_hash = ?",
+                params![content_hash],
+            )
+            .map_err(db("removing a file's rows to read it again"))?;
         Ok(())
     }
 
@@ -537,12 +565,15 @@ impl Store {
     ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT record_id, lead_id FROM records WHERE source = ? AND lead_id IS NOT NULL")
+            .prepare(
+                "SELECT record_id, lead_id FROM records WHERE source = ? AND lead_id IS NOT NULL",
+            )
             .map_err(db("reading lead ids"))?;
         let rows = stmt
             .query_map(params![source], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(db("reading lead ids"))?;
-        rows.collect::<Result<_, _>>().map_err(db("reading lead ids"))
+        rows.collect::<Result<_, _>>()
+            .map_err(db("reading lead ids"))
     }
 
     /// Removes what the normalise stage derived for a source, before deriving it again.
@@ -581,7 +612,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT record_id, lead_id,
-                        list_filter(list_prepend(phone_e164, coalesce(phones_extra, [])), x -> x IS NOT NULL) AS phones,
+                        list_prepend(phone_e164, coalesce(phones_extra, [])) AS phones,
                         email, email_suggestion, last_name, first_name, middle_name, gender, city
                  FROM records ORDER BY record_id",
             )
@@ -590,7 +621,10 @@ impl Store {
             .query_arrow([])
             .map_err(db("reading records for deduplication"))?
             .collect();
-        let mut out = Vec::new();
+        // Raw fields first (cheap), then match keys on all cores (name folding and the
+        // gazetteer cost a few microseconds a record).
+        type Fields = (i64, Option<i64>, Vec<String>, [Option<String>; 7]);
+        let mut fields: Vec<Fields> = Vec::new();
         for b in &batches {
             let ids = b.column(0).as_primitive::<Int64Type>();
             let leads = b.column(1).as_primitive::<Int64Type>();
@@ -606,20 +640,34 @@ impl Store {
                     .filter(|&j| !list.is_null(j))
                     .map(|j| list.value(j).to_string())
                     .collect();
-                out.push(MatchRecord::from_fields(
+                fields.push((
                     ids.value(i),
                     (!leads.is_null(i)).then(|| leads.value(i)),
                     ph,
-                    text(3, i),
-                    text(4, i),
-                    text(5, i).as_deref(),
-                    text(6, i).as_deref(),
-                    text(7, i).as_deref(),
-                    text(8, i).as_deref(),
-                    text(9, i).as_deref(),
+                    std::array::from_fn(|k| text(3 + k, i)),
                 ));
             }
         }
+        use rayon::prelude::*;
+        let out: Vec<MatchRecord> = fields
+            .into_par_iter()
+            .map(
+                |(id, lead, phones, [email, alt, last, first, middle, gender, city])| {
+                    MatchRecord::from_fields(
+                        id,
+                        lead,
+                        phones,
+                        email,
+                        alt,
+                        last.as_deref(),
+                        first.as_deref(),
+                        middle.as_deref(),
+                        gender.as_deref(),
+                        city.as_deref(),
+                    )
+                },
+            )
+            .collect();
         Ok(out)
     }
 
@@ -640,9 +688,7 @@ impl Store {
         let mut rows = stmt
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(db("reading match weights"))?;
-        rows.next()
-            .transpose()
-            .map_err(db("reading match weights"))
+        rows.next().transpose().map_err(db("reading match weights"))
     }
 
     /// Writes deduplication's results: lead ids on records, merge evidence, absorbed leads,

@@ -167,7 +167,15 @@ fn rerunning_the_same_input_adds_only_a_run() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.duckdb");
     assert!(demo(&db, &[]).status.success());
-    let tables = ["raw_records", "records", "rejects", "source_files", "leads", "lead_links", "match_weights"];
+    let tables = [
+        "raw_records",
+        "records",
+        "rejects",
+        "source_files",
+        "leads",
+        "lead_links",
+        "match_weights",
+    ];
     let before: Vec<i64> = tables
         .iter()
         .map(|t| count(&db, &format!("SELECT count(*) FROM {t}")))
@@ -384,7 +392,10 @@ fn dedupe_links_one_person_across_sources_and_keeps_family_apart() {
     assert_eq!(lead_of("site-form", 1), ivanov);
     // Морозова Ольга shares his landline-style number but is someone else.
     assert_ne!(lead_of("vendor-list-cp1251", 8), ivanov);
-    assert_eq!(count(&db, "SELECT count(*) FROM records WHERE lead_id IS NULL"), 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM records WHERE lead_id IS NULL"),
+        0
+    );
     assert_eq!(
         count(&db, "SELECT count(*) FROM leads"),
         count(&db, "SELECT count(DISTINCT lead_id) FROM records")
@@ -406,7 +417,10 @@ fn dedupe_links_one_person_across_sources_and_keeps_family_apart() {
     let out = run(&["explain", &ivanov.to_string(), "--db", db.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("members (4)") && text.contains("merges (3)"), "{text}");
+    assert!(
+        text.contains("members (4)") && text.contains("merges (3)"),
+        "{text}"
+    );
     assert!(text.contains("phone") && text.contains("equal"), "{text}");
     let missing = run(&["explain", "999999", "--db", db.to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(65));
@@ -419,28 +433,101 @@ fn dedupe_is_incremental_and_ids_are_stable() {
     assert!(demo(&db, &[]).status.success());
     let before: Vec<(i64, i64)> = {
         let conn = Connection::open(&db).unwrap();
-        let mut stmt = conn.prepare("SELECT record_id, lead_id FROM records ORDER BY record_id").unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        let mut stmt = conn
+            .prepare("SELECT record_id, lead_id FROM records ORDER BY record_id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     let file = dir.path().join("new.csv");
     std::fs::write(&file, "ФИО,Телефон,Город\nIvan Ivanov,+7 916 123-45-67,Москва\nНовиков Пётр,+7 903 765 43 21,Тула\n").unwrap();
-    let out = run(&["import", file.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    let out = run(&[
+        "import",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let conn = Connection::open(&db).unwrap();
     for (record, lead) in &before {
-        let now: i64 = conn.query_row("SELECT lead_id FROM records WHERE record_id = ?", [record], |r| r.get(0)).unwrap();
+        let now: i64 = conn
+            .query_row(
+                "SELECT lead_id FROM records WHERE record_id = ?",
+                [record],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(now, *lead, "record {record} changed lead");
     }
     let ivanov: i64 = conn
-        .query_row("SELECT lead_id FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT lead_id FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     let new_ivan: i64 = conn
-        .query_row("SELECT lead_id FROM records WHERE source = 'new.csv' AND source_row = 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT lead_id FROM records WHERE source = 'new.csv' AND source_row = 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert_eq!(new_ivan, ivanov, "the new Latin-spelled record joins the existing lead");
+    assert_eq!(
+        new_ivan, ivanov,
+        "the new Latin-spelled record joins the existing lead"
+    );
     let max_before = before.iter().map(|b| b.1).max().unwrap();
     let novikov: i64 = conn
-        .query_row("SELECT lead_id FROM records WHERE source = 'new.csv' AND source_row = 2", [], |r| r.get(0))
+        .query_row(
+            "SELECT lead_id FROM records WHERE source = 'new.csv' AND source_row = 2",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(novikov > max_before, "a new person gets a new id");
+}
+
+#[test]
+fn correcting_the_encoding_reads_the_file_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("list.csv");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode("name;phone\nПетров Пётр;89161234567\n");
+    std::fs::write(&csv, &bytes).unwrap();
+    let write_pipeline = |encoding: &str| {
+        let p = dir.path().join("p.toml");
+        std::fs::write(
+            &p,
+            format!("db = \"x.duckdb\"\n[[sources]]\npath = \"list.csv\"\norigin = \"purchased\"\nencoding = \"{encoding}\"\n"),
+        )
+        .unwrap();
+        p
+    };
+    // Wrong encoding: the name lands garbled.
+    let p = write_pipeline("koi8-r");
+    assert!(run(&["run", p.to_str().unwrap()]).status.success());
+    let db = dir.path().join("x.duckdb");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM records WHERE last_name = 'Петров'"
+        ),
+        0
+    );
+    // Corrected: the same bytes are read again, replacing the old rows.
+    let p = write_pipeline("windows-1251");
+    let out = run(&["run", p.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["sources"][0]["status"], "reimported");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM records WHERE last_name = 'Петров'"
+        ),
+        1
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_records"), 1);
 }

@@ -237,7 +237,9 @@ pub fn dedupe(
     };
     let mut clock = std::time::Instant::now();
     let mut lap = |stats: &mut DedupeStats, phase: &'static str| {
-        stats.phase_ms.push((phase, clock.elapsed().as_millis() as u64));
+        stats
+            .phase_ms
+            .push((phase, clock.elapsed().as_millis() as u64));
         clock = std::time::Instant::now();
     };
 

@@ -271,7 +271,9 @@ mod tests {
 
     #[test]
     fn empty_lines_count_in_row_numbers_and_single_column_stays_whole() {
-        let (_, rows) = read("Телефон\n89161234567\n\n\n8 916 123-45-67, 8 495 123 45 67\n".as_bytes()).unwrap();
+        let (_, rows) =
+            read("Телефон\n89161234567\n\n\n8 916 123-45-67, 8 495 123 45 67\n".as_bytes())
+                .unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].source_row, 4);
         assert!(rows[1].problem.is_none());

@@ -346,7 +346,10 @@ mod tests {
         assert_eq!(set.len(), 3, "{got:?}");
         // Renamed repeats still map to their field.
         assert_eq!(Mapper::default().field("Телефон_2"), Some(Field::Phone));
-        assert_eq!(Mapper::default().field("Моб. телефон_3"), Some(Field::Phone));
+        assert_eq!(
+            Mapper::default().field("Моб. телефон_3"),
+            Some(Field::Phone)
+        );
     }
 
     #[test]

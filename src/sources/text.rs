@@ -146,7 +146,9 @@ mod tests {
         let d = decode(Path::new("x"), &utf16, None).unwrap();
         assert_eq!(d.text, "ФИО\tТелефон\n");
 
-        let mut bytes = "ФИО;Телефон\nИванов Иван Иванович;89161234567\n".repeat(5).into_bytes();
+        let mut bytes = "ФИО;Телефон\nИванов Иван Иванович;89161234567\n"
+            .repeat(5)
+            .into_bytes();
         bytes.push(0xFF);
         let d = decode(Path::new("x"), &bytes, None).unwrap();
         assert_eq!(d.encoding, encoding_rs::UTF_8);
