@@ -526,8 +526,7 @@ fn run_dedupe(
         estimate: new >= crate::dedupe::MIN_RECORDS_TO_FIT || stored.is_none(),
     };
     let outcome = dedupe(&records, &settings, stored, store.next_lead_id()?);
-    let landing = Instant::now();
-    store.land_dedupe(run_id, &records, &outcome, &plan.dedupe.origin_priority)?;
+    let landing = store.land_dedupe(run_id, &records, &outcome, &plan.dedupe.origin_priority)?;
     bar.finish_and_clear();
     tracing::info!(
         records = records.len(),
@@ -537,9 +536,7 @@ fn run_dedupe(
     );
     let mut stats = outcome.stats;
     stats.phase_ms.insert(0, ("load_records", load_ms));
-    stats
-        .phase_ms
-        .push(("land_leads", landing.elapsed().as_millis() as u64));
+    stats.phase_ms.extend(landing);
     Ok(stats)
 }
 

@@ -699,7 +699,13 @@ impl Store {
         records: &[MatchRecord],
         outcome: &DedupeOutcome,
         origin_priority: &[String],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let mut timings = Vec::new();
+        let mut clock = std::time::Instant::now();
+        let mut lap = |timings: &mut Vec<(&'static str, u64)>, what: &'static str| {
+            timings.push((what, clock.elapsed().as_millis() as u64));
+            clock = std::time::Instant::now();
+        };
         self.conn
             .execute_batch(
                 "CREATE OR REPLACE TEMP TABLE lead_map (record_id BIGINT, lead_id BIGINT)",
@@ -733,6 +739,7 @@ impl Store {
                  DROP TABLE lead_map;",
             )
             .map_err(db("writing lead ids"))?;
+        lap(&mut timings, "land_lead_ids");
 
         let lead_of_record: std::collections::HashMap<i64, i64> = records
             .iter()
@@ -784,6 +791,7 @@ impl Store {
         }
         cols.push(("field_weights", Arc::new(fields.finish())));
         self.append("lead_links", batch("lead_links", cols)?)?;
+        lap(&mut timings, "land_links");
 
         for (from, into) in &outcome.merged_leads {
             self.conn
@@ -806,7 +814,9 @@ impl Store {
                 params![run_id, weights],
             )
             .map_err(db("saving match weights"))?;
-        self.rebuild_leads(run_id, origin_priority)
+        self.rebuild_leads(run_id, origin_priority)?;
+        lap(&mut timings, "land_golden_records");
+        Ok(timings)
     }
 
     /// Golden records, one per lead, by survivorship: for each field the value from the best

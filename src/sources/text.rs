@@ -83,6 +83,10 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
                     .map(|s| s.chars().filter(|c| !c.is_ascii()).count())
                     .unwrap_or(0);
                 errors += 1;
+                // Clearly not UTF-8 (a CP1251 list): stop counting early.
+                if errors > 20 && errors * 100 > valid_multibyte {
+                    return false;
+                }
                 let skip = e.error_len().unwrap_or(bad.len()).max(1);
                 rest = &bad[skip.min(bad.len())..];
                 if rest.is_empty() {
@@ -101,8 +105,11 @@ fn detect(bytes: &[u8]) -> &'static Encoding {
     if std::str::from_utf8(bytes).is_ok() || mostly_utf8(bytes) {
         return encoding_rs::UTF_8;
     }
+    // The first megabyte decides: chardetng over a whole 100 MB list costs seconds and
+    // says nothing more.
+    let sample = &bytes[..bytes.len().min(1 << 20)];
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(bytes, true);
+    detector.feed(sample, true);
     // The TLD hint tilts close calls towards Cyrillic encodings, which is what we get.
     detector.guess(Some(b"ru"), chardetng::Utf8Detection::Allow)
 }
