@@ -594,56 +594,32 @@ fn import_source(
         origin: spec.origin.as_str(),
     };
     let bar = progress_bar(opts, &spec.name);
+    // Two-stage pipeline: while this thread lands batch k in DuckDB (one connection, one
+    // thread), a worker reads batch k+1, writes its raw JSON and normalises it on the
+    // other cores. Landing order and ids are the same as doing it in sequence.
+    let mut pending: Option<PreparedBatch> = None;
     loop {
-        let chunk: Vec<RawRow> = opened.rows.by_ref().take(CHUNK_ROWS).collect();
-        if chunk.is_empty() {
-            break;
-        }
         let first_id = *next_raw_id;
-        *next_raw_id += chunk.len() as i64;
-        let landings: Vec<RawLanding> = chunk
-            .par_iter()
-            .enumerate()
-            .map(|(i, row)| RawLanding {
-                raw_id: first_id + i as i64,
-                source_row: row.source_row,
-                values_json: row.values_json(),
-            })
-            .collect();
-        store.append_raw(&at, &landings)?;
-        drop(landings);
-        let mut rejects = Vec::new();
-        let mut ok_rows = Vec::with_capacity(chunk.len());
-        for (i, row) in chunk.iter().enumerate() {
-            let raw_id = first_id + i as i64;
-            match &row.problem {
-                Some(p) => rejects.push(Reject {
-                    raw_id,
-                    source_row: row.source_row,
-                    stage: Stage::Import,
-                    code: p.code,
-                    field: p.field.clone(),
-                    reason: p.reason.clone(),
-                }),
-                None => ok_rows.push((raw_id, row)),
+        let rows = &mut opened.rows;
+        let normaliser = normalise.then_some(&plan.normaliser);
+        let (next, landed) = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || prepare_batch(rows, first_id, normaliser));
+            let landed = match pending.take() {
+                Some(batch) => land_batch(store, &at, batch, summary),
+                None => Ok(()),
+            };
+            (worker.join(), landed)
+        });
+        landed?;
+        let next = next.map_err(|_| RunError::Internal("a normalising thread panicked".into()))?;
+        match next {
+            Some(batch) => {
+                *next_raw_id += batch.rows as i64;
+                bar.inc(batch.rows as u64);
+                pending = Some(batch);
             }
+            None => break,
         }
-        summary.rows_read += chunk.len() as u64;
-        if normalise {
-            normalise_and_land(
-                store,
-                &plan.normaliser,
-                &at,
-                &ok_rows,
-                rejects,
-                &HashMap::new(),
-                summary,
-            )?;
-        } else {
-            count_rejects(summary, &rejects);
-            store.append_rejects(&at, &rejects)?;
-        }
-        bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
     store.insert_source_file(
@@ -674,15 +650,67 @@ fn count_rejects(summary: &mut SourceSummary, rejects: &[Reject]) {
 
 /// Normalises rows in parallel and lands records and rejects (`rejects` may already hold
 /// this batch's import rejects).
-fn normalise_and_land(
-    store: &Store,
+/// One batch, read and normalised, ready to land.
+struct PreparedBatch {
+    rows: usize,
+    landings: Vec<RawLanding>,
+    /// Import rejects, then (when normalising) normalise rejects.
+    rejects: Vec<Reject>,
+    /// `None` when the run does not normalise.
+    records: Option<(Vec<i64>, Vec<CleanRecord>)>,
+}
+
+/// Reads up to a batch of rows and does all the CPU work on them (no database): raw JSON,
+/// import rejects, normalisation. `None` at the end of the source.
+fn prepare_batch(
+    rows: &mut (dyn Iterator<Item = RawRow> + Send),
+    first_id: i64,
+    normaliser: Option<&Normaliser>,
+) -> Option<PreparedBatch> {
+    let chunk: Vec<RawRow> = rows.take(CHUNK_ROWS).collect();
+    if chunk.is_empty() {
+        return None;
+    }
+    let landings: Vec<RawLanding> = chunk
+        .par_iter()
+        .enumerate()
+        .map(|(i, row)| RawLanding {
+            raw_id: first_id + i as i64,
+            source_row: row.source_row,
+            values_json: row.values_json(),
+        })
+        .collect();
+    let mut rejects = Vec::new();
+    let mut ok_rows = Vec::with_capacity(chunk.len());
+    for (i, row) in chunk.iter().enumerate() {
+        let raw_id = first_id + i as i64;
+        match &row.problem {
+            Some(p) => rejects.push(Reject {
+                raw_id,
+                source_row: row.source_row,
+                stage: Stage::Import,
+                code: p.code,
+                field: p.field.clone(),
+                reason: p.reason.clone(),
+            }),
+            None => ok_rows.push((raw_id, row)),
+        }
+    }
+    let records = normaliser.map(|n| normalise_rows(n, &ok_rows, &mut rejects));
+    Some(PreparedBatch {
+        rows: chunk.len(),
+        landings,
+        rejects,
+        records,
+    })
+}
+
+/// Normalises rows on all cores; refused rows are added to `rejects`.
+fn normalise_rows(
     normaliser: &Normaliser,
-    at: &BatchOrigin,
     rows: &[(i64, &RawRow)],
-    mut rejects: Vec<Reject>,
-    previous_leads: &HashMap<i64, i64>,
-    summary: &mut SourceSummary,
-) -> Result<(), RunError> {
+    rejects: &mut Vec<Reject>,
+) -> (Vec<i64>, Vec<CleanRecord>) {
     let results: Vec<_> = rows
         .par_iter()
         .map(|(id, row)| (*id, row.source_row, normaliser.normalise(row)))
@@ -692,8 +720,6 @@ fn normalise_and_land(
     for (raw_id, source_row, result) in results {
         match result {
             Ok(rec) => {
-                summary.phones_valid += rec.phone_e164.is_some() as u64;
-                summary.emails_valid += rec.email.is_some() as u64;
                 ids.push(raw_id);
                 records.push(rec);
             }
@@ -707,14 +733,45 @@ fn normalise_and_land(
             }),
         }
     }
+    (ids, records)
+}
+
+/// Lands a prepared batch and counts it in the summary.
+fn land_batch(
+    store: &Store,
+    at: &BatchOrigin,
+    batch: PreparedBatch,
+    summary: &mut SourceSummary,
+) -> Result<(), RunError> {
+    store.append_raw(at, &batch.landings)?;
+    summary.rows_read += batch.rows as u64;
+    if let Some((ids, records)) = &batch.records {
+        land_records(store, at, ids, records, &HashMap::new(), summary)?;
+    }
+    count_rejects(summary, &batch.rejects);
+    store.append_rejects(at, &batch.rejects)?;
+    Ok(())
+}
+
+/// Lands clean records (keeping earlier lead ids) and counts them.
+fn land_records(
+    store: &Store,
+    at: &BatchOrigin,
+    ids: &[i64],
+    records: &[CleanRecord],
+    previous_leads: &HashMap<i64, i64>,
+    summary: &mut SourceSummary,
+) -> Result<(), RunError> {
+    for rec in records {
+        summary.phones_valid += rec.phone_e164.is_some() as u64;
+        summary.emails_valid += rec.email.is_some() as u64;
+    }
     summary.rows_accepted += records.len() as u64;
-    count_rejects(summary, &rejects);
     let leads: Vec<Option<i64>> = ids
         .iter()
         .map(|id| previous_leads.get(id).copied())
         .collect();
-    store.append_records(at, &ids, &leads, &records)?;
-    store.append_rejects(at, &rejects)?;
+    store.append_records(at, ids, &leads, records)?;
     Ok(())
 }
 
@@ -793,15 +850,11 @@ fn renormalise_source(
             origin: &origin,
         };
         let refs: Vec<(i64, &RawRow)> = rows.iter().map(|(id, r)| (*id, r)).collect();
-        normalise_and_land(
-            store,
-            &plan.normaliser,
-            &at,
-            &refs,
-            Vec::new(),
-            &previous_leads,
-            summary,
-        )?;
+        let mut rejects = Vec::new();
+        let (ids, records) = normalise_rows(&plan.normaliser, &refs, &mut rejects);
+        land_records(store, &at, &ids, &records, &previous_leads, summary)?;
+        count_rejects(summary, &rejects);
+        store.append_rejects(&at, &rejects)?;
         bar.inc((end - start) as u64);
         start = end;
     }
