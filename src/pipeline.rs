@@ -348,6 +348,22 @@ pub fn run(
             return Err(e.into());
         }
     };
+    // Rolls back, then writes a `failed` row on its own; best effort, since the failure
+    // itself is what the caller reports.
+    let record_failure = |e: &RunError| {
+        store.rollback();
+        let _ = store.insert_run(
+            run_id,
+            &plan.name,
+            &opts.command,
+            &stages_text,
+            "failed",
+            started_at,
+            (0, 0, 0),
+            "{}",
+            Some(&e.to_string()),
+        );
+    };
     let mut timings = BTreeMap::new();
     let result = run_stages(&store, plan, opts, &stages, run_id, &mut timings);
     match result {
@@ -388,19 +404,9 @@ pub fn run(
                 )
                 .and_then(|_| store.commit());
             if let Err(e) = finish {
-                store.rollback();
-                let _ = store.insert_run(
-                    run_id,
-                    &plan.name,
-                    &opts.command,
-                    &stages_text,
-                    "failed",
-                    started_at,
-                    (0, 0, 0),
-                    "{}",
-                    Some(&e.to_string()),
-                );
-                return Err(e.into());
+                let e = RunError::from(e);
+                record_failure(&e);
+                return Err(e);
             }
             summary
                 .timings_ms
@@ -409,19 +415,7 @@ pub fn run(
             Ok(summary)
         }
         Err(e) => {
-            store.rollback();
-            // Best effort: the failure itself is what the caller reports.
-            let _ = store.insert_run(
-                run_id,
-                &plan.name,
-                &opts.command,
-                &stages_text,
-                "failed",
-                started_at,
-                (0, 0, 0),
-                "{}",
-                Some(&e.to_string()),
-            );
+            record_failure(&e);
             Err(e)
         }
     }

@@ -214,25 +214,9 @@ fn max_similarity(a: &str, b: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedupe::MatchRecord;
 
     fn rec(last: &str, first: &str, phone: &str, email: &str) -> MatchRecord {
-        MatchRecord::from_fields(
-            0,
-            None,
-            phone
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect(),
-            (!email.is_empty()).then(|| email.to_string()),
-            None,
-            Some(last),
-            Some(first).filter(|f| !f.is_empty()),
-            None,
-            None,
-            None,
-        )
+        crate::dedupe::test_record(last, first, phone, email)
     }
 
     #[test]

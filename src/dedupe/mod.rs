@@ -392,6 +392,27 @@ pub fn dedupe(
     }
 }
 
+/// A record from a few fields, for tests (phones comma-separated, "" for none).
+#[cfg(test)]
+pub(crate) fn test_record(last: &str, first: &str, phones: &str, email: &str) -> MatchRecord {
+    MatchRecord::from_fields(
+        0,
+        None,
+        phones
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+        (!email.is_empty()).then(|| email.to_string()),
+        None,
+        Some(last),
+        Some(first).filter(|f| !f.is_empty()),
+        None,
+        None,
+        None,
+    )
+}
+
 /// Pairwise precision / recall / F1 of a clustering against ground truth.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct PairwiseScores {
@@ -457,22 +478,15 @@ mod tests {
         email: &str,
         gender: &str,
     ) -> MatchRecord {
-        MatchRecord::from_fields(
-            id,
-            None,
-            phone
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect(),
-            (!email.is_empty()).then(|| email.to_string()),
-            None,
-            Some(last),
-            Some(first).filter(|f| !f.is_empty()),
-            None,
-            Some(gender).filter(|g| !g.is_empty()),
-            Some("Москва"),
-        )
+        let mut r = test_record(last, first, phone, email);
+        r.record_id = id;
+        r.gender = match gender {
+            "male" => Some(Gender::Male),
+            "female" => Some(Gender::Female),
+            _ => None,
+        };
+        r.city_key = city_key("Москва");
+        r
     }
 
     #[test]
@@ -523,6 +537,62 @@ mod tests {
         let out = dedupe(&records, &DedupeSettings::default(), None, 12);
         assert_eq!(out.lead_of, vec![10, 11, 10, 12]);
         assert_eq!(out.stats.new_leads, 1);
+    }
+
+    #[test]
+    fn switchboard_shared_by_many_is_not_one_person() {
+        // 100 employees behind one company number, plus one of them listed twice.
+        const FIRST: [&str; 10] = [
+            "Иван",
+            "Мария",
+            "Олег",
+            "Анна",
+            "Пётр",
+            "Ольга",
+            "Денис",
+            "Юлия",
+            "Игорь",
+            "Вера",
+        ];
+        const ROOT: [&str; 10] = [
+            "Кузнец",
+            "Петр",
+            "Сидор",
+            "Козл",
+            "Волк",
+            "Зайц",
+            "Медвед",
+            "Орл",
+            "Сокол",
+            "Голуб",
+        ];
+        const END: [&str; 10] = [
+            "ов",
+            "ин",
+            "ский",
+            "енко",
+            "ович",
+            "ук",
+            "ян",
+            "швили",
+            "ман",
+            "ер",
+        ];
+        let mut records: Vec<MatchRecord> = (0..100)
+            .map(|i| {
+                let surname = format!("{}{}", ROOT[i / 10], END[i % 10]);
+                let mut r = test_record(&surname, FIRST[i % 10], "+74951234567", "");
+                r.record_id = i as i64;
+                r
+            })
+            .collect();
+        let mut again = test_record("Кузнецшвили", "Юля", "+74951234567", "");
+        again.record_id = 100;
+        records.push(again);
+        let out = dedupe(&records, &DedupeSettings::default(), None, 1);
+        assert_eq!(out.stats.blocking.oversized_blocks, 1);
+        assert_eq!(out.stats.leads, 100, "only the repeated employee merges");
+        assert_eq!(out.lead_of[7], out.lead_of[100]);
     }
 
     #[test]
