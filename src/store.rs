@@ -157,7 +157,11 @@ CREATE TABLE IF NOT EXISTS lead_links (
     phone_level VARCHAR,
     email_level VARCHAR,
     city_level VARCHAR,
-    field_weights JSON
+    name_weight DOUBLE,
+    middle_name_weight DOUBLE,
+    phone_weight DOUBLE,
+    email_weight DOUBLE,
+    city_weight DOUBLE
 );
 CREATE TABLE IF NOT EXISTS lead_merges (
     run_id BIGINT NOT NULL,
@@ -374,14 +378,30 @@ impl Store {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        // Columns that are NULL throughout the batch (consent fields in a purchased list,
+        // say) are left out: the appender copies every cell of every string column one by
+        // one, and DuckDB fills the missing columns with NULL itself.
+        let schema = batch.schema();
+        let keep: Vec<usize> = (0..batch.num_columns())
+            .filter(|&i| batch.column(i).null_count() < batch.num_rows())
+            .collect();
+        let names: Vec<&str> = keep
+            .iter()
+            .map(|&i| schema.field(i).name().as_str())
+            .collect();
+        let dense = batch.project(&keep).map_err(|e| StoreError::Batch {
+            table,
+            message: e.to_string(),
+        })?;
         let mut app = self
             .conn
-            .appender(table)
+            .appender_with_columns(table, &names)
             .map_err(db("opening an appender"))?;
-        app.append_record_batch(batch)
+        app.append_record_batch(dense)
             .map_err(db("appending a batch"))?;
         app.flush().map_err(db("flushing an appender"))
     }
+
 
     pub fn append_raw(&self, at: &BatchOrigin, rows: &[RawLanding]) -> Result<(), StoreError> {
         let n = rows.len();
@@ -752,22 +772,21 @@ impl Store {
         let mut b = Int64Builder::with_capacity(n);
         let mut p = duckdb::arrow::array::Float64Builder::with_capacity(n);
         let mut w = duckdb::arrow::array::Float64Builder::with_capacity(n);
+        // Per field: the agreement level and the weight (log2 odds) it contributed.
         let mut levels: Vec<StringBuilder> = (0..5).map(|_| StringBuilder::new()).collect();
-        let mut fields = StringBuilder::new();
+        let mut field_weights: Vec<duckdb::arrow::array::Float64Builder> = (0..5)
+            .map(|_| duckdb::arrow::array::Float64Builder::with_capacity(n))
+            .collect();
         for link in &outcome.links {
             lead.append_option(lead_of_record.get(&link.record_a).copied());
             a.append_value(link.record_a);
             b.append_value(link.record_b);
             p.append_value(link.probability);
             w.append_value(link.match_weight);
-            let c = serde_json::to_value(link.comparison).unwrap_or_default();
-            for (builder, key) in levels
-                .iter_mut()
-                .zip(["name", "middle", "phone", "email", "city"])
-            {
-                builder.append_option(c.get(key).and_then(|v| v.as_str()));
+            for ((level, weight), f) in levels.iter_mut().zip(&mut field_weights).zip(&link.fields) {
+                level.append_option(f.level);
+                weight.append_option(f.level.map(|_| f.weight));
             }
-            fields.append_value(serde_json::to_string(&link.fields).unwrap_or_default());
         }
         let mut cols: Vec<(&str, ArrayRef)> = vec![
             ("run_id", repeat_i64(run_id, n)),
@@ -789,7 +808,18 @@ impl Store {
         {
             cols.push((name, Arc::new(builder.finish())));
         }
-        cols.push(("field_weights", Arc::new(fields.finish())));
+        for (name, mut builder) in [
+            "name_weight",
+            "middle_name_weight",
+            "phone_weight",
+            "email_weight",
+            "city_weight",
+        ]
+        .into_iter()
+        .zip(field_weights)
+        {
+            cols.push((name, Arc::new(builder.finish())));
+        }
         self.append("lead_links", batch("lead_links", cols)?)?;
         lap(&mut timings, "land_links");
 
@@ -901,7 +931,12 @@ impl Store {
         let links = json_rows(
             "SELECT to_json({'run_id': run_id, 'record_a': record_a, 'record_b': record_b,
                              'probability': probability, 'match_weight': match_weight,
-                             'fields': field_weights::JSON})::VARCHAR
+                             'fields': [
+                                {'field': 'name', 'level': name_level, 'weight': name_weight},
+                                {'field': 'middle_name', 'level': middle_name_level, 'weight': middle_name_weight},
+                                {'field': 'phone', 'level': phone_level, 'weight': phone_weight},
+                                {'field': 'email', 'level': email_level, 'weight': email_weight},
+                                {'field': 'city', 'level': city_level, 'weight': city_weight}]})::VARCHAR
              FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC",
         )?;
         Ok(Some(LeadExplanation {
