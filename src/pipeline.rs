@@ -699,7 +699,7 @@ fn prepare_batch(
     })
 }
 
-/// Normalises rows on all cores; refused rows are added to `rejects`.
+/// Normalises and enriches rows on all cores; refused rows are added to `rejects`.
 fn normalise_rows(
     normaliser: &Normaliser,
     rows: &[(i64, &RawRow)],
@@ -707,7 +707,13 @@ fn normalise_rows(
 ) -> (Vec<i64>, Vec<CleanRecord>) {
     let results: Vec<_> = rows
         .par_iter()
-        .map(|(id, row)| (*id, row.source_row, normaliser.normalise(row)))
+        .map(|(id, row)| {
+            let result = normaliser.normalise(row).map(|mut rec| {
+                crate::enrich::enrich(&mut rec);
+                rec
+            });
+            (*id, row.source_row, result)
+        })
         .collect();
     let mut ids = Vec::with_capacity(results.len());
     let mut records: Vec<CleanRecord> = Vec::with_capacity(results.len());

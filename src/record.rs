@@ -249,6 +249,30 @@ pub struct CleanRecord {
     pub form_url: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+
+    /// What enrichment inferred (see `enrich`); `enrichment_source` says from what.
+    pub enriched: Enrichment,
+}
+
+/// Values inferred from a record's own data, never typed by the person.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Enrichment {
+    pub city_canonical: Option<String>,
+    pub region_code: Option<String>,
+    pub timezone: Option<String>,
+    pub utc_offset_minutes: Option<i32>,
+    pub phone_geo: Option<String>,
+    pub company_legal_form: Option<String>,
+    pub company_key: Option<String>,
+    pub inn_valid: Option<bool>,
+    /// `company`, `sole_trader` (a private person for consent) or `person`.
+    pub subject_type: Option<String>,
+    /// `free`, `corporate`, `disposable` or `role`.
+    pub email_kind: Option<String>,
+    pub website_hint: Option<String>,
+    /// Field → where its value came from (`phone_prefix`, `city`, `region`, `company_name`,
+    /// `inn`, `email_domain`, …), as a JSON object.
+    pub sources: Vec<(&'static str, &'static str)>,
 }
 
 #[cfg(test)]

@@ -118,7 +118,19 @@ CREATE TABLE IF NOT EXISTS records (
     consent_text_version VARCHAR,
     form_url VARCHAR,
     ip VARCHAR,
-    user_agent VARCHAR
+    user_agent VARCHAR,
+    city_canonical VARCHAR,
+    region_code VARCHAR,
+    timezone VARCHAR,
+    utc_offset_minutes INTEGER,
+    phone_geo VARCHAR,
+    company_legal_form VARCHAR,
+    company_key VARCHAR,
+    inn_valid BOOLEAN,
+    subject_type VARCHAR,
+    email_kind VARCHAR,
+    website_hint VARCHAR,
+    enrichment_source JSON
 );
 CREATE TABLE IF NOT EXISTS leads (
     lead_id BIGINT NOT NULL,
@@ -135,6 +147,11 @@ CREATE TABLE IF NOT EXISTS leads (
     city VARCHAR,
     region VARCHAR,
     inn VARCHAR,
+    region_code VARCHAR,
+    timezone VARCHAR,
+    utc_offset_minutes INTEGER,
+    subject_type VARCHAR,
+    company_legal_form VARCHAR,
     record_count BIGINT,
     sources VARCHAR[],
     origins VARCHAR[],
@@ -402,7 +419,6 @@ impl Store {
         app.flush().map_err(db("flushing an appender"))
     }
 
-
     pub fn append_raw(&self, at: &BatchOrigin, rows: &[RawLanding]) -> Result<(), StoreError> {
         let n = rows.len();
         let mut raw_id = Int64Builder::with_capacity(n);
@@ -547,6 +563,46 @@ impl Store {
             ("form_url", s(|r| r.form_url.as_deref())),
             ("ip", s(|r| r.ip.as_deref())),
             ("user_agent", s(|r| r.user_agent.as_deref())),
+            (
+                "city_canonical",
+                s(|r| r.enriched.city_canonical.as_deref()),
+            ),
+            ("region_code", s(|r| r.enriched.region_code.as_deref())),
+            ("timezone", s(|r| r.enriched.timezone.as_deref())),
+            ("utc_offset_minutes", {
+                let mut b = duckdb::arrow::array::Int32Builder::with_capacity(n);
+                for r in records {
+                    b.append_option(r.enriched.utc_offset_minutes);
+                }
+                Arc::new(b.finish())
+            }),
+            ("phone_geo", s(|r| r.enriched.phone_geo.as_deref())),
+            (
+                "company_legal_form",
+                s(|r| r.enriched.company_legal_form.as_deref()),
+            ),
+            ("company_key", s(|r| r.enriched.company_key.as_deref())),
+            ("inn_valid", b(|r| r.enriched.inn_valid)),
+            ("subject_type", s(|r| r.enriched.subject_type.as_deref())),
+            ("email_kind", s(|r| r.enriched.email_kind.as_deref())),
+            ("website_hint", s(|r| r.enriched.website_hint.as_deref())),
+            ("enrichment_source", {
+                let mut b = StringBuilder::with_capacity(n, n * 48);
+                for r in records {
+                    if r.enriched.sources.is_empty() {
+                        b.append_null();
+                    } else {
+                        let map: serde_json::Map<String, serde_json::Value> = r
+                            .enriched
+                            .sources
+                            .iter()
+                            .map(|(f, src)| (f.to_string(), serde_json::Value::from(*src)))
+                            .collect();
+                        b.append_value(serde_json::Value::Object(map).to_string());
+                    }
+                }
+                Arc::new(b.finish())
+            }),
         ];
         self.append("records", batch("records", cols)?)
     }
@@ -783,7 +839,8 @@ impl Store {
             b.append_value(link.record_b);
             p.append_value(link.probability);
             w.append_value(link.match_weight);
-            for ((level, weight), f) in levels.iter_mut().zip(&mut field_weights).zip(&link.fields) {
+            for ((level, weight), f) in levels.iter_mut().zip(&mut field_weights).zip(&link.fields)
+            {
                 level.append_option(f.level);
                 weight.append_option(f.level.map(|_| f.weight));
             }
@@ -874,7 +931,8 @@ impl Store {
              INSERT INTO leads
              SELECT lead_id, phone_e164, phones, email, emails,
                     nm.full_name, nm.last_name, nm.first_name, nm.middle_name,
-                    gender, company, city, region, inn, record_count, sources, origins,
+                    gender, company, city, region, inn, region_code, tzs.tz, tzs.off,
+                    subject_type, company_legal_form, record_count, sources, origins,
                     first_seen_at, last_seen_at, NULL, NULL, NULL, {run_id}
              FROM (
                 SELECT lead_id,
@@ -890,6 +948,11 @@ impl Store {
                     first(city ORDER BY {order}) FILTER (WHERE city IS NOT NULL) AS city,
                     first(region ORDER BY {order}) FILTER (WHERE region IS NOT NULL) AS region,
                     first(inn ORDER BY {order}) FILTER (WHERE inn IS NOT NULL) AS inn,
+                    first(region_code ORDER BY {order}) FILTER (WHERE region_code IS NOT NULL) AS region_code,
+                    first({{'tz': timezone, 'off': utc_offset_minutes}} ORDER BY {order})
+                        FILTER (WHERE timezone IS NOT NULL) AS tzs,
+                    first(subject_type ORDER BY {order}) FILTER (WHERE subject_type IS NOT NULL) AS subject_type,
+                    first(company_legal_form ORDER BY {order}) FILTER (WHERE company_legal_form IS NOT NULL) AS company_legal_form,
                     count(*) AS record_count,
                     list_sort(list_distinct(list(source))) AS sources,
                     list_sort(list_distinct(list(origin))) AS origins,

@@ -160,6 +160,27 @@ fn demo_pipeline_lands_everything_and_conserves_rows() {
         count(&db, "SELECT count(*) FROM runs WHERE status = 'ok'"),
         1
     );
+
+    // Enrichment: inferred values with where they came from.
+    let (subject, tz, src): (String, String, String) = conn
+        .query_row(
+            "SELECT s.subject_type, k.timezone, k.enrichment_source->>'timezone'
+             FROM records s, records k
+             WHERE s.source = 'vendor-list-cp1251' AND s.source_row = 3
+               AND k.source = 'vendor-list-cp1251' AND k.source_row = 11",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(subject, "sole_trader", "ИП is a private person for consent");
+    assert_eq!(
+        (tz.as_str(), src.as_str()),
+        ("Europe/Kaliningrad", "phone_prefix")
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM records WHERE source = 'vendor-list-cp1251' AND source_row = 1 AND inn_valid AND company_legal_form = 'ООО'"),
+        1
+    );
 }
 
 #[test]

@@ -95,6 +95,16 @@ pub fn lookup_region(raw: &str) -> Option<&'static Region> {
     lookup_parts(raw, |part| r.exact(part), |part| r.fuzzy(part)).and_then(|i| r.regions.get(i))
 }
 
+/// Standard UTC offset of a Russian IANA zone ("Asia/Kamchatka" → 720), from the
+/// regions table.
+pub fn offset_minutes(tz: &str) -> Option<i32> {
+    let r = &*REGIONS;
+    r.regions
+        .iter()
+        .find(|region| region.tz == tz)
+        .map(|region| region.utc_offset_minutes)
+}
+
 /// Exact on the whole text, exact on each part, then fuzzy on each part.
 /// A definite "ambiguous" stops the search: a later part must not override
 /// it with a guess.

@@ -123,6 +123,12 @@ pub fn normalise_email(raw: &str) -> Result<EmailInfo, EmailError> {
 /// Split a cell that may hold several addresses (`a@x.ru; b@y.ru`,
 /// `a@x.ru, b@y.ru`, whitespace or newline separated) into trimmed,
 /// non-empty candidates. Candidates are not validated.
+/// Is this a public mailbox provider (mail.ru, gmail.com, …) rather than a company's
+/// own domain? Uses the popular-domain list kept as data.
+pub fn is_free_mail_domain(domain: &str) -> bool {
+    POPULAR_DOMAINS.set.contains(domain)
+}
+
 pub fn split_emails(cell: &str) -> Vec<&str> {
     cell.split(|c: char| c == ';' || c == ',' || c.is_whitespace())
         .map(trim_junk)
