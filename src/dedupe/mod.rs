@@ -595,6 +595,54 @@ mod tests {
         assert_eq!(out.lead_of[7], out.lead_of[100]);
     }
 
+    proptest::proptest! {
+        /// However records are linked by shared phones and e-mails, no lead ever holds two
+        /// incompatible full first names or two genders: one bad link cannot chain people.
+        #[test]
+        fn leads_never_chain_different_people(
+            picks in proptest::collection::vec((0usize..6, 0usize..4, 0usize..3, 0usize..3), 2..60)
+        ) {
+            const PEOPLE: [(&str, &str, &str); 6] = [
+                ("Иванов", "Иван", "male"),
+                ("Иванова", "Мария", "female"),
+                ("Иванов", "Ваня", "male"),
+                ("Ivanov", "Ivan", "male"),
+                ("Иванов", "Пётр", "male"),
+                ("Иванов", "И.", ""),
+            ];
+            const PHONES: [&str; 3] = ["+79161234567", "+74951234567", ""];
+            const EMAILS: [&str; 3] = ["ivanov@mail.ru", "family@mail.ru", ""];
+            let records: Vec<MatchRecord> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, &(p, _, ph, em))| rec(i as i64, PEOPLE[p].0, PEOPLE[p].1, PHONES[ph], EMAILS[em], PEOPLE[p].2))
+                .collect();
+            let out = dedupe(&records, &DedupeSettings::default(), None, 1);
+            let mut by_lead: HashMap<i64, Vec<&MatchRecord>> = HashMap::new();
+            for (r, l) in records.iter().zip(&out.lead_of) {
+                by_lead.entry(*l).or_default().push(r);
+            }
+            for members in by_lead.values() {
+                let males = members.iter().any(|r| r.gender == Some(Gender::Male));
+                let females = members.iter().any(|r| r.gender == Some(Gender::Female));
+                proptest::prop_assert!(!(males && females), "genders mixed in one lead");
+                let firsts: Vec<&str> = members
+                    .iter()
+                    .filter_map(|r| r.first_key.as_deref())
+                    .filter(|k| k.len() > 1)
+                    .collect();
+                for a in &firsts {
+                    for b in &firsts {
+                        proptest::prop_assert!(
+                            compare::first_names_compatible(a, b),
+                            "{a} and {b} in one lead"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn pairwise_scores_count_pairs() {
         let s = pairwise_scores(&[1, 1, 1, 2, 2], &[7, 7, 8, 9, 9]);
