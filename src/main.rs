@@ -111,6 +111,21 @@ the agreement level contributed: positive pulls together, negative pushes apart.
         #[arg(long)]
         json: bool,
     },
+    /// List run history from the `runs` table, newest first.
+    #[command(after_help = "Examples:
+  leadpipe runs --db demo.duckdb
+  leadpipe runs --db demo.duckdb --limit 5 --json")]
+    Runs {
+        /// DuckDB file to read.
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        /// How many runs to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write synthetic Russian leads with realistic corruptions (for benchmarks).
     #[command(hide = true)]
     Gen {
@@ -214,6 +229,9 @@ fn execute(cli: Cli) -> ExitCode {
         Command::Explain { lead_id, db, json } => {
             return explain(lead_id, &db, json);
         }
+        Command::Runs { db, limit, json } => {
+            return runs(&db, limit, json);
+        }
         Command::Gen {
             rows,
             out,
@@ -316,6 +334,48 @@ fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
                 let level = f.get("level").map(|v| v.to_string()).unwrap_or_default();
                 println!("      {name:<12} level {level:<5} {w:+.1}");
             }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn runs(db: &std::path::Path, limit: usize, json: bool) -> ExitCode {
+    if !db.exists() {
+        eprintln!("leadpipe: error: {}: database not found", db.display());
+        return ExitCode::from(EXIT_NO_INPUT);
+    }
+    let rows = match leadpipe::store::Store::open(db).and_then(|s| s.list_runs(limit)) {
+        Ok(rows) => rows,
+        Err(err) => {
+            eprintln!("leadpipe: error: {err}");
+            return ExitCode::from(EXIT_DB);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{:>5}  {:<26} {:<7} {:<28} {:>9} {:>9} {:>9} {:>8}",
+        "run", "started", "status", "stages", "read", "accepted", "rejected", "seconds"
+    );
+    for r in rows {
+        println!(
+            "{:>5}  {:<26} {:<7} {:<28} {:>9} {:>9} {:>9} {:>8.1}",
+            r.run_id,
+            truncate(&r.started_at, 26),
+            r.status,
+            truncate(&r.stages, 28),
+            r.rows_read,
+            r.rows_accepted,
+            r.rows_rejected,
+            r.elapsed_ms as f64 / 1000.0
+        );
+        if let Some(e) = r.error {
+            println!("       error: {e}");
         }
     }
     ExitCode::SUCCESS

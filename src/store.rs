@@ -967,6 +967,39 @@ impl Store {
             .map_err(db("rebuilding golden records"))
     }
 
+    /// Run history, newest first.
+    pub fn list_runs(&self, limit: usize) -> Result<Vec<RunRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT run_id, started_at::VARCHAR, coalesce(pipeline, ''), coalesce(command, ''),
+                        coalesce(stages, ''), status, coalesce(rows_read, 0),
+                        coalesce(rows_accepted, 0), coalesce(rows_rejected, 0),
+                        coalesce(TRY_CAST(summary->>'elapsed_ms' AS BIGINT), 0),
+                        error
+                 FROM runs ORDER BY run_id DESC LIMIT ?",
+            )
+            .map_err(db("listing runs"))?;
+        let rows = stmt
+            .query_map(params![limit as i64], |r| {
+                Ok(RunRow {
+                    run_id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    pipeline: r.get(2)?,
+                    command: r.get(3)?,
+                    stages: r.get(4)?,
+                    status: r.get(5)?,
+                    rows_read: r.get(6)?,
+                    rows_accepted: r.get(7)?,
+                    rows_rejected: r.get(8)?,
+                    elapsed_ms: r.get(9)?,
+                    error: r.get(10)?,
+                })
+            })
+            .map_err(db("listing runs"))?;
+        rows.collect::<Result<_, _>>().map_err(db("listing runs"))
+    }
+
     /// Everything a reviewer needs to see why a lead is what it is: the golden record, its
     /// member records with their sources, and the pairwise evidence of every merge.
     pub fn explain_lead(&self, lead_id: i64) -> Result<Option<LeadExplanation>, StoreError> {
@@ -1015,6 +1048,22 @@ impl Store {
             .execute_batch("CHECKPOINT")
             .map_err(db("checkpointing"))
     }
+}
+
+/// One row of `runs`, for `leadpipe runs`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunRow {
+    pub run_id: i64,
+    pub started_at: String,
+    pub pipeline: String,
+    pub command: String,
+    pub stages: String,
+    pub status: String,
+    pub rows_read: i64,
+    pub rows_accepted: i64,
+    pub rows_rejected: i64,
+    pub elapsed_ms: i64,
+    pub error: Option<String>,
 }
 
 /// See [`Store::explain_lead`].

@@ -215,6 +215,14 @@ fn rerunning_the_same_input_adds_only_a_run() {
         .collect();
     assert_eq!(before, after);
     assert_eq!(count(&db, "SELECT count(*) FROM runs"), 2);
+    let out = run(&["runs", "--db", db.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["run_id"], 2, "newest first");
+    assert_eq!(runs[0]["rows_read"], 0, "the re-run read nothing new");
+    assert_eq!(runs[1]["status"], "ok");
 }
 
 #[test]
