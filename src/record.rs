@@ -257,6 +257,8 @@ pub struct CleanRecord {
 /// Values inferred from a record's own data, never typed by the person.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Enrichment {
+    /// Full form of an everyday first name (Ваня → Иван).
+    pub first_name_canonical: Option<String>,
     pub city_canonical: Option<String>,
     pub region_code: Option<String>,
     pub timezone: Option<String>,

@@ -119,6 +119,7 @@ CREATE TABLE IF NOT EXISTS records (
     form_url VARCHAR,
     ip VARCHAR,
     user_agent VARCHAR,
+    first_name_canonical VARCHAR,
     city_canonical VARCHAR,
     region_code VARCHAR,
     timezone VARCHAR,

@@ -53,9 +53,55 @@ fn cached<V: Clone>(
     })
 }
 
+/// Everyday name forms → full names, as written (data/names/diminutives.tsv), by folded form.
+static FULL_FIRST_NAMES: std::sync::LazyLock<HashMap<String, Vec<&'static str>>> =
+    std::sync::LazyLock::new(|| {
+        let mut map: HashMap<String, Vec<&'static str>> = HashMap::new();
+        for line in include_str!("../../data/names/diminutives.tsv").lines() {
+            if line.starts_with('#') {
+                continue;
+            }
+            if let Some((form, fulls)) = line.split_once('\t') {
+                map.entry(crate::normalise::name::fold(form.trim()))
+                    .or_default()
+                    .extend(fulls.split(',').map(str::trim).filter(|f| !f.is_empty()));
+            }
+        }
+        map
+    });
+
+/// The full form of an everyday first name (Саша → Александр for a man, Александра for a
+/// woman); `None` when the name is already full or the form is ambiguous.
+pub fn canonical_first_name(first: &str, gender: Option<&str>) -> Option<String> {
+    let fulls = FULL_FIRST_NAMES.get(&crate::normalise::name::fold(first))?;
+    let feminine = |n: &str| n.ends_with('а') || n.ends_with('я');
+    let fitting: Vec<&str> = fulls
+        .iter()
+        .copied()
+        .filter(|f| match gender {
+            Some("male") => !feminine(f),
+            Some("female") => feminine(f),
+            _ => true,
+        })
+        .collect();
+    match fitting.as_slice() {
+        [one] if crate::normalise::name::fold(one) != crate::normalise::name::fold(first) => {
+            Some(one.to_string())
+        }
+        _ => None,
+    }
+}
+
 /// Fills `rec.enriched` from the record's own fields.
 pub fn enrich(rec: &mut CleanRecord) {
     let mut e = Enrichment::default();
+
+    if let Some(first) = rec.first_name.as_deref() {
+        e.first_name_canonical = canonical_first_name(first, rec.gender.as_deref());
+        if e.first_name_canonical.is_some() {
+            e.sources.push(("first_name_canonical", "first_name"));
+        }
+    }
 
     // Where the person is: the city they gave, else their region; the phone's geographic
     // prefix, when it has one, is the better guess for a landline's time zone.
@@ -188,6 +234,33 @@ mod tests {
         k.region = Some("Камчатский край".into());
         enrich(&mut k);
         assert_eq!(k.enriched.timezone.as_deref(), Some("Asia/Kamchatka"));
+    }
+
+    #[test]
+    fn canonical_first_names() {
+        assert_eq!(
+            canonical_first_name("Саша", Some("male")).as_deref(),
+            Some("Александр")
+        );
+        assert_eq!(
+            canonical_first_name("Саша", Some("female")).as_deref(),
+            Some("Александра")
+        );
+        assert_eq!(
+            canonical_first_name("Саша", None),
+            None,
+            "ambiguous without a gender"
+        );
+        assert_eq!(
+            canonical_first_name("Наталия", None).as_deref(),
+            Some("Наталья")
+        );
+        assert_eq!(canonical_first_name("Ваня", None).as_deref(), Some("Иван"));
+        assert_eq!(
+            canonical_first_name("Иван", Some("male")),
+            None,
+            "already full"
+        );
     }
 
     #[test]
