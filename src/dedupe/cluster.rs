@@ -70,6 +70,13 @@ impl Clusters {
         if self.conflict(ra, rb) {
             return false;
         }
+        self.merge_roots(ra, rb);
+        true
+    }
+
+    /// Joins two groups; the smaller root index survives and takes the other's names and
+    /// genders.
+    fn merge_roots(&mut self, ra: u32, rb: u32) {
         let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
         self.parent[gone as usize] = keep;
         let moved = std::mem::take(&mut self.names[gone as usize]);
@@ -81,20 +88,13 @@ impl Clusters {
         let g = self.genders[gone as usize];
         let k = &mut self.genders[keep as usize];
         *k = (k.0 || g.0, k.1 || g.1);
-        true
     }
 
     /// Forces two records together (they already share a lead from an earlier run).
     pub fn join_existing(&mut self, a: u32, b: u32) {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra != rb {
-            let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
-            self.parent[gone as usize] = keep;
-            let moved = std::mem::take(&mut self.names[gone as usize]);
-            self.names[keep as usize].extend(moved);
-            let g = self.genders[gone as usize];
-            let k = &mut self.genders[keep as usize];
-            *k = (k.0 || g.0, k.1 || g.1);
+            self.merge_roots(ra, rb);
         }
     }
 }

@@ -38,15 +38,9 @@ pub struct MatchRecord {
 /// Everyday name forms → full names (data/names/diminutives.tsv), by folded key.
 static DIMINUTIVES: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
-    for line in include_str!("../../data/names/diminutives.tsv").lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let Some((form, fulls)) = line.split_once('\t') else {
-            continue;
-        };
+    for (form, fulls) in name::diminutives() {
         let form = name::name_key(form);
-        for full in fulls.split(',') {
+        for full in fulls {
             let full = name::name_key(full);
             if !full.is_empty() && !form.is_empty() {
                 map.entry(form.clone()).or_default().push(full);

@@ -57,15 +57,10 @@ fn cached<V: Clone>(
 static FULL_FIRST_NAMES: std::sync::LazyLock<HashMap<String, Vec<&'static str>>> =
     std::sync::LazyLock::new(|| {
         let mut map: HashMap<String, Vec<&'static str>> = HashMap::new();
-        for line in include_str!("../../data/names/diminutives.tsv").lines() {
-            if line.starts_with('#') {
-                continue;
-            }
-            if let Some((form, fulls)) = line.split_once('\t') {
-                map.entry(crate::normalise::name::fold(form.trim()))
-                    .or_default()
-                    .extend(fulls.split(',').map(str::trim).filter(|f| !f.is_empty()));
-            }
+        for (form, fulls) in crate::normalise::name::diminutives() {
+            map.entry(crate::normalise::name::fold(form))
+                .or_default()
+                .extend(fulls);
         }
         map
     });

@@ -755,6 +755,25 @@ pub fn from_parts(last: &str, first: &str, middle: &str) -> NameParts {
     parts
 }
 
+/// Everyday first-name forms and the full names they stand for, as written in
+/// `data/names/diminutives.tsv` (Саша → [Александр, Александра]).
+pub fn diminutives() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
+    include_str!("../../data/names/diminutives.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(form, fulls)| {
+            (
+                form.trim(),
+                fulls
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty())
+                    .collect(),
+            )
+        })
+}
+
 /// Key of surname + first name only, for matching a full Russian name
 /// against a Latin "First Last" that has no patronymic.
 pub fn first_last_key(p: &NameParts) -> String {
