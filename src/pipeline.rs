@@ -1,6 +1,7 @@
 //! Pipeline file → validated plan → stages run in one transaction, with progress.
 
 use crate::dedupe::{dedupe, model::Weights, DedupeSettings, DedupeStats};
+use crate::enrich::provider::ProviderConfig;
 use crate::normalise::{phone::PhoneNormaliser, Normaliser};
 use crate::record::{Cell, CleanRecord, OrderedObject, Origin, RawRow, Reject, Stage};
 use crate::sources::headers::{Mapper, MappingError};
@@ -29,6 +30,8 @@ struct PipelineFile {
     #[serde(default)]
     normalise: NormaliseSettings,
     #[serde(default)]
+    enrich: EnrichFileSettings,
+    #[serde(default)]
     dedupe: DedupeFileSettings,
     #[serde(alias = "source", default)]
     sources: Vec<SourceEntry>,
@@ -41,6 +44,14 @@ struct NormaliseSettings {
     default_region: Option<String>,
     /// Offset for timestamps written without a zone, like "+03:00" (default Moscow).
     naive_time_offset: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrichFileSettings {
+    /// External providers, tried in this order per record (waterfall).
+    #[serde(default)]
+    providers: Vec<ProviderConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +84,8 @@ pub struct Plan {
     pub db: PathBuf,
     pub sources: Vec<SourceSpec>,
     pub normaliser: Normaliser,
+    /// External enrichment providers with their resolved headers (empty: stage is a no-op).
+    pub providers: Vec<(ProviderConfig, BTreeMap<String, String>)>,
     pub dedupe: DedupePlan,
 }
 
@@ -169,6 +182,11 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         }
         dedupe.threshold = t;
     }
+    let mut providers = Vec::new();
+    for p in file.enrich.providers {
+        let headers = p.validate().map_err(|e| invalid(path, e.to_string()))?;
+        providers.push((p, headers));
+    }
     if let Some(order) = &file.dedupe.origin_priority {
         dedupe.origin_priority = order.iter().map(|o| o.as_str().to_string()).collect();
     }
@@ -232,6 +250,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         db: base.join(file.db.unwrap_or_else(|| PathBuf::from("leadpipe.duckdb"))),
         sources,
         normaliser,
+        providers,
         dedupe,
     })
 }
@@ -320,7 +339,24 @@ pub struct RunSummary {
     pub timings_ms: BTreeMap<&'static str, u64>,
     pub sources: Vec<SourceSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrich: Option<EnrichStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<DedupeStats>,
+}
+
+/// Per-source summaries, and what enrichment and deduplication did (if they ran).
+type StageOutcomes = (Vec<SourceSummary>, Option<EnrichStats>, Option<DedupeStats>);
+
+/// What external enrichment did in a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EnrichStats {
+    /// Records a provider was asked about (from cache or over HTTP).
+    pub looked_up: u64,
+    pub fetched: u64,
+    pub from_cache: u64,
+    pub fields_filled: u64,
+    /// Requests that failed (logged; tried again next run).
+    pub errors: u64,
 }
 
 /// Runs the plan against its database (or `db_override`). All-or-nothing: on any error the
@@ -367,7 +403,7 @@ pub fn run(
     let mut timings = BTreeMap::new();
     let result = run_stages(&store, plan, opts, &stages, run_id, &mut timings);
     match result {
-        Ok((sources, dedupe)) => {
+        Ok((sources, enrich, dedupe)) => {
             let mut summary = RunSummary {
                 run_id,
                 pipeline: plan.name.clone(),
@@ -380,6 +416,7 @@ pub fn run(
                 elapsed_ms: 0,
                 timings_ms: timings,
                 sources,
+                enrich,
                 dedupe,
             };
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -428,7 +465,7 @@ fn run_stages(
     stages: &[Stage],
     run_id: i64,
     timings: &mut BTreeMap<&'static str, u64>,
-) -> Result<(Vec<SourceSummary>, Option<DedupeStats>), RunError> {
+) -> Result<StageOutcomes, RunError> {
     let mut clock = Instant::now();
     let import = stages.contains(&Stage::Import);
     let normalise = stages.contains(&Stage::Normalise);
@@ -477,6 +514,16 @@ fn run_stages(
         clock = Instant::now();
     }
     let renormalised = summaries.iter().any(|s| s.status == "renormalised");
+    let enrich = if stages.contains(&Stage::Enrich) && !plan.providers.is_empty() {
+        // A full run asks about new records; `--only/--from enrich` about all of them.
+        let only_new = stages.contains(&Stage::Import);
+        let stats = run_external_enrichment(store, plan, only_new)?;
+        timings.insert("enrich_external", clock.elapsed().as_millis() as u64);
+        clock = Instant::now();
+        Some(stats)
+    } else {
+        None
+    };
     let dedupe = if stages.contains(&Stage::Dedupe) {
         let stats = run_dedupe(store, plan, run_id, opts, renormalised)?;
         timings.insert("dedupe", clock.elapsed().as_millis() as u64);
@@ -484,7 +531,74 @@ fn run_stages(
     } else {
         None
     };
-    Ok((summaries, dedupe))
+    Ok((summaries, enrich, dedupe))
+}
+
+/// Asks each provider, in order, about records that lack what it fills; a record that got a
+/// usable answer is not asked again further down the list.
+fn run_external_enrichment(
+    store: &Store,
+    plan: &Plan,
+    only_new: bool,
+) -> Result<EnrichStats, RunError> {
+    let mut stats = EnrichStats::default();
+    let mut answered: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    for (provider, headers) in &plan.providers {
+        let fill: Vec<&str> = provider.fill.keys().map(String::as_str).collect();
+        let wanted: Vec<(i64, String)> = store
+            .records_to_enrich(&provider.key, &fill, only_new)?
+            .into_iter()
+            .filter(|(id, _)| !answered.contains(id))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let mut answers = store.cached_answers(&provider.name)?;
+        let mut to_fetch: Vec<String> = wanted
+            .iter()
+            .map(|(_, k)| k.clone())
+            .filter(|k| !answers.contains_key(k))
+            .collect();
+        to_fetch.sort();
+        to_fetch.dedup();
+        let fetched_now: std::collections::HashSet<String> = to_fetch.iter().cloned().collect();
+        for (key, result) in crate::enrich::provider::fetch_all(provider, headers, &to_fetch) {
+            match result {
+                Ok(answer) => {
+                    stats.fetched += 1;
+                    store.cache_answer(&provider.name, &key, answer.status, &answer.body)?;
+                    answers.insert(key, (answer.status, answer.body));
+                }
+                Err(e) => {
+                    stats.errors += 1;
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+        for (record_id, key) in &wanted {
+            let Some((status, body)) = answers.get(key) else {
+                continue;
+            };
+            stats.looked_up += 1;
+            if !fetched_now.contains(key) {
+                stats.from_cache += 1;
+            }
+            if *status != 200 {
+                continue;
+            }
+            let values = provider.extract(body);
+            if values.is_empty() {
+                continue;
+            }
+            answered.insert(*record_id);
+            for (field, value) in values {
+                if store.fill_from_provider(*record_id, &field, &value, &provider.name)? {
+                    stats.fields_filled += 1;
+                }
+            }
+        }
+    }
+    Ok(stats)
 }
 
 /// Links every record without a lead to new or existing leads, and rebuilds golden records.
@@ -929,6 +1043,7 @@ pub fn plan_for_file(
             columns: BTreeMap::new(),
         }],
         normaliser: Normaliser::default(),
+        providers: Vec::new(),
         dedupe: DedupePlan::default(),
     })
 }

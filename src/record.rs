@@ -47,18 +47,27 @@ pub enum Stage {
     /// Read source files into `raw_records` (rows that cannot be read become rejects).
     Import,
     /// Turn raw rows into clean `records` (rows with no usable contact become rejects).
+    /// Local enrichment (time zones, legal forms, …) happens in the same pass.
     Normalise,
+    /// Ask external providers listed in the pipeline file to fill empty fields (cached).
+    Enrich,
     /// Link records into leads (`records.lead_id`, `leads`, `lead_links`), incrementally.
     Dedupe,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 3] = [Stage::Import, Stage::Normalise, Stage::Dedupe];
+    pub const ALL: [Stage; 4] = [
+        Stage::Import,
+        Stage::Normalise,
+        Stage::Enrich,
+        Stage::Dedupe,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Import => "import",
             Stage::Normalise => "normalise",
+            Stage::Enrich => "enrich",
             Stage::Dedupe => "dedupe",
         }
     }

@@ -16,6 +16,7 @@
 pub mod company;
 pub mod gazetteer;
 pub mod phone_geo;
+pub mod provider;
 
 use crate::normalise::email;
 use crate::record::{CleanRecord, Enrichment};
