@@ -273,6 +273,8 @@ pub struct Enrichment {
     pub timezone: Option<String>,
     pub utc_offset_minutes: Option<i32>,
     pub phone_geo: Option<String>,
+    /// Operator the mobile number's range was allocated to.
+    pub phone_operator_range: Option<String>,
     pub company_legal_form: Option<String>,
     pub company_key: Option<String>,
     pub inn_valid: Option<bool>,

@@ -125,6 +125,7 @@ CREATE TABLE IF NOT EXISTS records (
     timezone VARCHAR,
     utc_offset_minutes INTEGER,
     phone_geo VARCHAR,
+    phone_operator_range VARCHAR,
     company_legal_form VARCHAR,
     company_key VARCHAR,
     inn_valid BOOLEAN,
@@ -585,6 +586,10 @@ impl Store {
                 Arc::new(b.finish())
             }),
             ("phone_geo", s(|r| r.enriched.phone_geo.as_deref())),
+            (
+                "phone_operator_range",
+                s(|r| r.enriched.phone_operator_range.as_deref()),
+            ),
             (
                 "company_legal_form",
                 s(|r| r.enriched.company_legal_form.as_deref()),

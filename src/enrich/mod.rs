@@ -122,6 +122,14 @@ pub fn enrich(rec: &mut CleanRecord) {
         e.sources
             .extend([("region_code", "region"), ("timezone", "region")]);
     }
+    if let Some(op) = rec
+        .phone_e164
+        .as_deref()
+        .and_then(phone_geo::operator_range)
+    {
+        e.phone_operator_range = Some(op.to_string());
+        e.sources.push(("phone_operator_range", "phone_prefix"));
+    }
     if let Some(geo) = rec.phone_e164.as_deref().and_then(phone_geo::lookup) {
         e.phone_geo = Some(geo.region_name.clone());
         e.sources.push(("phone_geo", "phone_prefix"));

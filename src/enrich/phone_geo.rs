@@ -25,6 +25,28 @@ pub struct PhoneGeo {
     pub tz: Option<String>,
 }
 
+/// Mobile ranges → the operator they were allocated to (data/enrich/phone_carriers_ru.tsv).
+static CARRIERS: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static str>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("../../data/enrich/phone_carriers_ru.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .collect()
+    });
+
+/// The operator a Russian mobile number's range belongs to ("+79031234567" → Билайн).
+/// Numbers are portable, so this is the range holder, not necessarily today's operator.
+pub fn operator_range(e164: &str) -> Option<&'static str> {
+    let digits = e164.strip_prefix('+')?;
+    if !digits.starts_with("79") || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    (3..=digits.len().min(11))
+        .rev()
+        .find_map(|n| CARRIERS.get(&digits[..n]).copied())
+}
+
 /// Region of a Russian landline given as E.164 ("+74951234567"; spaces,
 /// dashes, dots and brackets are tolerated). Longest prefix wins.
 pub fn lookup(e164: &str) -> Option<PhoneGeo> {
@@ -94,6 +116,23 @@ fn data_rows() -> impl Iterator<Item = Vec<&'static str>> {
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| l.split('\t').collect())
+}
+
+#[cfg(test)]
+mod carrier_tests {
+    use super::operator_range;
+
+    #[test]
+    fn mobile_ranges_name_their_operator() {
+        assert_eq!(operator_range("+79031234567"), Some("Билайн"));
+        assert_eq!(operator_range("+79261234567"), Some("МегаФон"));
+        assert_eq!(
+            operator_range("+74951234567"),
+            None,
+            "landlines have no range holder here"
+        );
+        assert_eq!(operator_range("79031234567"), None);
+    }
 }
 
 #[cfg(test)]
