@@ -246,6 +246,7 @@ pub struct CleanRecord {
     pub region: Option<String>,
     pub address: Option<String>,
     pub inn: Option<String>,
+    pub ogrn: Option<String>,
     pub website: Option<String>,
     pub comment: Option<String>,
     /// When the lead was created at the source (form submission time), UTC.
@@ -278,6 +279,8 @@ pub struct Enrichment {
     pub company_legal_form: Option<String>,
     pub company_key: Option<String>,
     pub inn_valid: Option<bool>,
+    /// ОГРН (13 digits) or ОГРНИП (15) passes its check digit.
+    pub ogrn_valid: Option<bool>,
     /// `company`, `sole_trader` (a private person for consent) or `person`.
     pub subject_type: Option<String>,
     /// `free`, `corporate`, `disposable` or `role`.

@@ -162,7 +162,10 @@ pub fn enrich(rec: &mut CleanRecord) {
         e.company_key = (!info.name_normalised.is_empty()).then(|| info.name_normalised.clone());
         e.sources.push(("company_key", "company_name"));
     }
-    let sole_trader_inn = matches!(inn, Some(Ok(company::InnKind::Person))) && info.is_some();
+    let ogrn = rec.ogrn.as_deref().map(company::validate_ogrn);
+    e.ogrn_valid = ogrn.as_ref().map(Result::is_ok);
+    let sole_trader_inn = (matches!(inn, Some(Ok(company::InnKind::Person))) && info.is_some())
+        || matches!(ogrn, Some(Ok(company::OgrnKind::SoleTrader)));
     e.subject_type = if info.as_ref().is_some_and(|i| i.is_sole_trader) {
         e.sources.push(("subject_type", "company_name"));
         Some("sole_trader")
@@ -283,6 +286,13 @@ mod tests {
         assert_eq!(org.enriched.inn_valid, Some(true));
         assert_eq!(org.enriched.company_legal_form.as_deref(), Some("ООО"));
         assert_eq!(org.enriched.company_key.as_deref(), Some("ромашка"));
+
+        let mut ogrnip = rec();
+        ogrnip.last_name = Some("Петров".into());
+        ogrnip.ogrn = Some("304500116000157".into());
+        enrich(&mut ogrnip);
+        assert_eq!(ogrnip.enriched.ogrn_valid, Some(true));
+        assert_eq!(ogrnip.enriched.subject_type.as_deref(), Some("sole_trader"));
 
         let mut bad = rec();
         bad.inn = Some("7707083894".into());

@@ -114,6 +114,10 @@ impl Normaliser {
             .first(Field::Inn)
             .map(|v| v.chars().filter(char::is_ascii_digit).collect::<String>())
             .filter(|v| !v.is_empty());
+        rec.ogrn = row
+            .first(Field::Ogrn)
+            .map(|v| v.chars().filter(char::is_ascii_digit).collect::<String>())
+            .filter(|v| !v.is_empty());
         rec.website = text(Field::Website);
         rec.comment = text(Field::Comment);
         rec.created_at = row

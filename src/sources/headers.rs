@@ -19,6 +19,7 @@ pub enum Field {
     Region,
     Address,
     Inn,
+    Ogrn,
     Website,
     Comment,
     CreatedAt,
@@ -31,7 +32,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 21] = [
+    pub const ALL: [Field; 22] = [
         Field::FullName,
         Field::LastName,
         Field::FirstName,
@@ -44,6 +45,7 @@ impl Field {
         Field::Region,
         Field::Address,
         Field::Inn,
+        Field::Ogrn,
         Field::Website,
         Field::Comment,
         Field::CreatedAt,
@@ -69,6 +71,7 @@ impl Field {
             Field::Region => "region",
             Field::Address => "address",
             Field::Inn => "inn",
+            Field::Ogrn => "ogrn",
             Field::Website => "website",
             Field::Comment => "comment",
             Field::CreatedAt => "created_at",
