@@ -270,12 +270,23 @@ fn execute(cli: Cli) -> ExitCode {
     }
 }
 
-fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
+/// Opens a database that must already exist (read commands never create one).
+fn open_existing(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCode> {
     if !db.exists() {
         eprintln!("leadpipe: error: {}: database not found", db.display());
-        return ExitCode::from(EXIT_NO_INPUT);
+        return Err(ExitCode::from(EXIT_NO_INPUT));
     }
-    let found = leadpipe::store::Store::open(db).and_then(|s| s.explain_lead(lead_id));
+    leadpipe::store::Store::open(db).map_err(|err| {
+        eprintln!("leadpipe: error: {err}");
+        ExitCode::from(EXIT_DB)
+    })
+}
+
+fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
+    let found = match open_existing(db) {
+        Ok(store) => store.explain_lead(lead_id),
+        Err(code) => return code,
+    };
     let e = match found {
         Ok(Some(e)) => e,
         Ok(None) => {
@@ -340,11 +351,11 @@ fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
 }
 
 fn runs(db: &std::path::Path, limit: usize, json: bool) -> ExitCode {
-    if !db.exists() {
-        eprintln!("leadpipe: error: {}: database not found", db.display());
-        return ExitCode::from(EXIT_NO_INPUT);
-    }
-    let rows = match leadpipe::store::Store::open(db).and_then(|s| s.list_runs(limit)) {
+    let found = match open_existing(db) {
+        Ok(store) => store.list_runs(limit),
+        Err(code) => return code,
+    };
+    let rows = match found {
         Ok(rows) => rows,
         Err(err) => {
             eprintln!("leadpipe: error: {err}");

@@ -23,15 +23,6 @@ impl Origin {
             Origin::Open => "open",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Origin> {
-        match s {
-            "form" => Some(Origin::Form),
-            "purchased" => Some(Origin::Purchased),
-            "open" => Some(Origin::Open),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for Origin {

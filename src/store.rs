@@ -231,7 +231,6 @@ pub struct RawLanding {
 
 pub struct Store {
     conn: Connection,
-    path: PathBuf,
 }
 
 impl Store {
@@ -247,14 +246,7 @@ impl Store {
             source,
         })?;
         conn.execute_batch(SCHEMA).map_err(db("creating schema"))?;
-        Ok(Store {
-            conn,
-            path: path.to_path_buf(),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Store { conn })
     }
 
     pub fn connection(&self) -> &Connection {
@@ -1148,13 +1140,6 @@ impl Store {
             members,
             links,
         }))
-    }
-
-    /// Writes a checkpoint so the file on disk holds everything (and nothing deleted).
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("CHECKPOINT")
-            .map_err(db("checkpointing"))
     }
 }
 
