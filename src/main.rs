@@ -1,6 +1,9 @@
 //! The CLI: parse arguments, call the library, turn errors into messages and exit codes.
 
 use clap::{Args, Parser, Subcommand};
+use leadpipe::consent::commands::{self as consent_cmd, CommandError, Withdrawal};
+use leadpipe::consent::{Channel, ContactKind, Purpose};
+use leadpipe::normalise::Normaliser;
 use leadpipe::pipeline::{self, RunError, RunOptions, RunSummary};
 use leadpipe::record::{Origin, Stage};
 use leadpipe::sources::SourceKind;
@@ -69,6 +72,10 @@ Re-running on unchanged files adds nothing but a row in `runs`.")]
         /// Run this stage and every later one.
         #[arg(long, value_enum)]
         from: Option<Stage>,
+        /// Judge consent expiry at this time instead of now (reproducible runs), e.g.
+        /// 2026-11-23T09:00:00+03:00.
+        #[arg(long, value_parser = parse_time)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Import one file, mapping its headers automatically.
     #[command(after_help = "Examples:
@@ -126,6 +133,71 @@ the agreement level contributed: positive pulls together, negative pushes apart.
         #[arg(long)]
         json: bool,
     },
+    /// Write who may be called now: only valid numbers with call consent granted, in force
+    /// and given for that number, never suppressed, never erased.
+    #[command(
+        name = "call-list",
+        after_help = "Examples:
+  leadpipe call-list --db demo.duckdb --out calls.csv
+  leadpipe call-list --db demo.duckdb --out calls.csv --as-of 2026-12-01 --json
+
+Consent is derived from the full history at the moment of the call list (not from what
+`leads.call_consent` said at the last run), so a withdrawal recorded a minute ago counts.
+The CSV is UTF-8 with a BOM (Excel opens it as is); --json prints counts and reasons."
+    )]
+    CallList {
+        /// DuckDB file to read.
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        /// CSV file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Advertising calls need prior consent; service calls rest on a contract.
+        #[arg(long, value_enum, default_value_t = Purpose::Advertising)]
+        purpose: Purpose,
+        /// Judge consent at this time instead of now.
+        #[arg(long, value_parser = parse_time)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        /// Print counts and blocked reasons as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erase a person: every record, raw row, reject and consent event holding the number
+    /// or address (and the rest of that person's lead) is removed and the file rewritten.
+    #[command(after_help = "Examples:
+  leadpipe erase --phone '8 (916) 123-45-67' --db leads.duckdb --dry-run
+  leadpipe erase --email ivanov@mail.ru --db leads.duckdb
+
+Only salted hashes of the person's numbers and addresses stay (suppressions, list
+\"erasure\"): a later file that brings them back has those rows refused as
+`erased_person`, and they are never called. The database file is rewritten so no old
+page keeps the data; keep no other copies (backups, exported call lists) either.")]
+    Erase {
+        /// The person's phone, in any format.
+        #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+        phone: Option<String>,
+        /// The person's e-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// DuckDB file to change.
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        /// Show what would be erased (counts), change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suppression lists: do-not-call registers, opt-outs, complaints.
+    #[command(subcommand)]
+    Suppress(SuppressCommand),
+    /// Consent history: record withdrawals.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Reports for compliance reviewers.
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
     /// Write synthetic Russian leads with realistic corruptions (for benchmarks).
     #[command(hide = true)]
     Gen {
@@ -142,6 +214,130 @@ the agreement level contributed: positive pulls together, negative pushes apart.
         #[arg(long)]
         cp1251: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum SuppressCommand {
+    /// Load a list of numbers and/or addresses (CSV/TXT in any encoding, or XLSX; with or
+    /// without a header). The list remembers when it was loaded.
+    #[command(after_help = "Examples:
+  leadpipe suppress import dnc.csv --list rkn-dnc --db leads.duckdb
+  leadpipe suppress import unsub.xlsx --list unsubscribed --reason opt_out --channel email
+
+A suppressed number or address is never in a call list, whichever source brings it back.
+Loading the same file into the same list again changes nothing.")]
+    Import {
+        /// The list file.
+        file: PathBuf,
+        /// Name of the list (e.g. dnc, complaints-2026).
+        #[arg(long)]
+        list: String,
+        /// Why these contacts are suppressed.
+        #[arg(long, value_enum, default_value_t = SuppressReason::DoNotCall)]
+        reason: SuppressReason,
+        /// Only for this channel (default: every channel).
+        #[arg(long, value_enum)]
+        channel: Option<Channel>,
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SuppressReason {
+    DoNotCall,
+    OptOut,
+    Complaint,
+    Withdrawal,
+}
+
+impl SuppressReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            SuppressReason::DoNotCall => "do_not_call",
+            SuppressReason::OptOut => "opt_out",
+            SuppressReason::Complaint => "complaint",
+            SuppressReason::Withdrawal => "withdrawal",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ConsentCommand {
+    /// Record that a person withdrew consent. Honoured by the next call list, always.
+    #[command(after_help = "Examples:
+  leadpipe consent withdraw --phone '+7 916 123-45-67' --db leads.duckdb
+  leadpipe consent withdraw --email a@b.ru --channel email --via 'reply to mailing'
+  leadpipe consent withdraw --file withdrawals.csv --source 'call-centre 2026-11'
+
+Applies to every lead holding the number or address, now or when it turns up later.
+Default: every channel and purpose. A contact no lead holds is also added to the
+`withdrawals` suppression list. A file may carry a date column (when they withdrew).")]
+    Withdraw {
+        /// The person's phone, in any format (repeatable).
+        #[arg(long)]
+        phone: Vec<String>,
+        /// The person's e-mail (repeatable).
+        #[arg(long)]
+        email: Vec<String>,
+        /// A file of withdrawals: phones and/or e-mails, optional date column.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Channels withdrawn (default: all).
+        #[arg(long, value_enum)]
+        channel: Vec<Channel>,
+        /// Purposes withdrawn (default: all).
+        #[arg(long, value_enum)]
+        purpose: Vec<Purpose>,
+        /// When they withdrew (default: now).
+        #[arg(long, value_parser = parse_time)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Who passed the withdrawal on (ticket, team, file).
+        #[arg(long, default_value = "command line")]
+        source: String,
+        /// How the person withdrew (phone call, e-mail, letter …).
+        #[arg(long)]
+        via: Option<String>,
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ComplianceCommand {
+    /// Consent coverage, who would be called and on what basis, who is blocked and why,
+    /// suppression lists, and one lead's audit trail. HTML (self-contained) or CSV.
+    #[command(after_help = "Examples:
+  leadpipe compliance report --db demo.duckdb --out report.html
+  leadpipe compliance report --db demo.duckdb --out decisions.csv
+  leadpipe compliance report --db demo.duckdb --out lead.html --lead 3
+
+The CSV has one row per lead and number with the decision and its reason.")]
+    Report {
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        /// report.html or report.csv.
+        #[arg(long)]
+        out: PathBuf,
+        /// Add this lead's consent history and audit trail.
+        #[arg(long)]
+        lead: Option<i64>,
+        #[arg(long, value_enum, default_value_t = Purpose::Advertising)]
+        purpose: Purpose,
+        #[arg(long, value_parser = parse_time)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+/// Timestamps on the command line: RFC 3339, `YYYY-MM-DD[ HH:MM]`, `DD.MM.YYYY`; no zone
+/// means Moscow time.
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    leadpipe::normalise::datetime::parse_timestamp(s, Normaliser::default().naive_offset)
+        .ok_or_else(|| format!("{s:?} is not a time; use e.g. 2026-11-23T09:00:00+03:00 or 23.11.2026"))
 }
 
 #[derive(Args)]
@@ -191,6 +387,7 @@ fn execute(cli: Cli) -> ExitCode {
             common,
             only,
             from,
+            as_of,
         } => pipeline::load_pipeline(&path)
             .map_err(RunError::from)
             .and_then(|plan| {
@@ -199,6 +396,7 @@ fn execute(cli: Cli) -> ExitCode {
                     from,
                     progress,
                     command: format!("run {}", path.display()),
+                    as_of,
                 };
                 pipeline::run(&plan, &opts, common.db.as_deref())
             })
@@ -232,6 +430,64 @@ fn execute(cli: Cli) -> ExitCode {
         Command::Runs { db, limit, json } => {
             return runs(&db, limit, json);
         }
+        Command::CallList {
+            db,
+            out,
+            purpose,
+            as_of,
+            json,
+        } => return call_list(&db, &out, purpose, as_of, json),
+        Command::Erase {
+            phone,
+            email,
+            db,
+            dry_run,
+            json,
+        } => return erase(&db, phone.as_deref(), email.as_deref(), dry_run, json),
+        Command::Suppress(SuppressCommand::Import {
+            file,
+            list,
+            reason,
+            channel,
+            db,
+            json,
+        }) => return suppress_import(&db, &file, &list, reason, channel, json),
+        Command::Consent(ConsentCommand::Withdraw {
+            phone,
+            email,
+            file,
+            channel,
+            purpose,
+            at,
+            source,
+            via,
+            db,
+            json,
+        }) => {
+            let w = Withdrawal {
+                channels: if channel.is_empty() {
+                    Channel::ALL.to_vec()
+                } else {
+                    channel
+                },
+                purposes: if purpose.is_empty() {
+                    Purpose::ALL.to_vec()
+                } else {
+                    purpose
+                },
+                at,
+                source,
+                via,
+            };
+            return withdraw(&db, &phone, &email, file.as_deref(), &w, json);
+        }
+        Command::Compliance(ComplianceCommand::Report {
+            db,
+            out,
+            lead,
+            purpose,
+            as_of,
+        }) => return compliance_report(&db, &out, lead, purpose, as_of),
         Command::Gen {
             rows,
             out,
@@ -280,6 +536,252 @@ fn open_existing(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCod
         eprintln!("leadpipe: error: {err}");
         ExitCode::from(EXIT_DB)
     })
+}
+
+/// Prints a library command's error and picks the exit code.
+fn fail(err: &CommandError) -> ExitCode {
+    eprintln!("leadpipe: error: {err}");
+    ExitCode::from(match err {
+        CommandError::BadInput(_) => EXIT_BAD_INPUT,
+        CommandError::Source(e) if matches!(e, leadpipe::sources::SourceError::NotFound { .. }) => {
+            EXIT_NO_INPUT
+        }
+        CommandError::Source(_) => EXIT_BAD_INPUT,
+        CommandError::Store(_) | CommandError::Io { .. } => EXIT_DB,
+    })
+}
+
+fn print_json<T: serde::Serialize>(v: &T) {
+    match serde_json::to_string_pretty(v) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("leadpipe: cannot print JSON: {e}"),
+    }
+}
+
+fn call_list(
+    db: &std::path::Path,
+    out: &std::path::Path,
+    purpose: Purpose,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    json: bool,
+) -> ExitCode {
+    let store = match open_existing(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let now = as_of.unwrap_or_else(chrono::Utc::now);
+    let result = consent_cmd::call_list(&store, purpose, now, &Normaliser::default())
+        .and_then(|list| leadpipe::export::write_call_list_csv(&store, &list, out).map(|_| list));
+    let list = match result {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
+    let leads: std::collections::BTreeSet<i64> = list.callable.iter().map(|d| d.lead_id).collect();
+    if json {
+        print_json(&serde_json::json!({
+            "out": out.display().to_string(),
+            "as_of": list.as_of,
+            "purpose": list.purpose,
+            "numbers": list.callable.len(),
+            "leads": leads.len(),
+            "blocked_by_reason": list.blocked_by_reason,
+        }));
+    } else {
+        println!(
+            "{}: {} numbers of {} leads may be called ({} purpose, as of {})",
+            out.display(),
+            list.callable.len(),
+            leads.len(),
+            list.purpose.as_str(),
+            list.as_of.format("%Y-%m-%d %H:%M UTC")
+        );
+        for (reason, n) in &list.blocked_by_reason {
+            println!("  blocked: {reason:<30} {n:>8}");
+        }
+        println!("  (leads with no consent history at all are not listed)");
+    }
+    ExitCode::SUCCESS
+}
+
+fn erase(
+    db: &std::path::Path,
+    phone: Option<&str>,
+    email: Option<&str>,
+    dry_run: bool,
+    json: bool,
+) -> ExitCode {
+    let normaliser = Normaliser::default();
+    let phone = match phone.map(|p| consent_cmd::parse_contact(ContactKind::Phone, p, &normaliser)) {
+        Some(Err(e)) => return fail(&e),
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    let email = match email.map(|m| consent_cmd::parse_contact(ContactKind::Email, m, &normaliser)) {
+        Some(Err(e)) => return fail(&e),
+        Some(Ok(m)) => Some(m),
+        None => None,
+    };
+    let store = match open_existing(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let plan = match consent_cmd::erase(
+        store,
+        db,
+        phone.as_deref(),
+        email.as_deref(),
+        dry_run,
+        "erase",
+    ) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    if json {
+        print_json(&serde_json::json!({"dry_run": dry_run, "plan": plan}));
+    } else {
+        println!(
+            "{} {} lead(s), {} record(s), {} raw row(s); {} phone(s) and {} e-mail(s) {} kept as salted hashes only",
+            if dry_run { "would erase" } else { "erased" },
+            plan.lead_ids.len(),
+            plan.record_ids.len(),
+            plan.raw_ids.len(),
+            plan.phones_hashed,
+            plan.emails_hashed,
+            if dry_run { "would be" } else { "are" },
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn suppress_import(
+    db: &std::path::Path,
+    file: &std::path::Path,
+    list: &str,
+    reason: SuppressReason,
+    channel: Option<Channel>,
+    json: bool,
+) -> ExitCode {
+    let store = match leadpipe::store::Store::open(db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("leadpipe: error: {e}");
+            return ExitCode::from(EXIT_DB);
+        }
+    };
+    let actor = format!("suppress import {}", file.display());
+    let load = match consent_cmd::suppress_import(
+        &store,
+        file,
+        list,
+        reason.as_str(),
+        channel,
+        &Normaliser::default(),
+        &actor,
+    ) {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
+    if json {
+        print_json(&load);
+        return ExitCode::SUCCESS;
+    }
+    if load.unchanged {
+        println!("{}: already loaded into list {list:?}; nothing changed", file.display());
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{}: list {list:?} ({}): {} rows read, {} contacts suppressed, {} rows rejected",
+        file.display(),
+        load.reason,
+        load.rows_read,
+        load.contacts,
+        load.rows_rejected
+    );
+    for (row, why) in load.rejects.iter().take(20) {
+        println!("  {}: row {row}: {why}", file.display());
+    }
+    if load.rejects.len() > 20 {
+        println!("  … {} more (all in suppression_lists.rejects)", load.rejects.len() - 20);
+    }
+    ExitCode::SUCCESS
+}
+
+fn withdraw(
+    db: &std::path::Path,
+    phones: &[String],
+    emails: &[String],
+    file: Option<&std::path::Path>,
+    w: &Withdrawal,
+    json: bool,
+) -> ExitCode {
+    let normaliser = Normaliser::default();
+    let mut contacts = Vec::new();
+    for p in phones {
+        match consent_cmd::parse_contact(ContactKind::Phone, p, &normaliser) {
+            Ok(v) => contacts.push((ContactKind::Phone, v)),
+            Err(e) => return fail(&e),
+        }
+    }
+    for m in emails {
+        match consent_cmd::parse_contact(ContactKind::Email, m, &normaliser) {
+            Ok(v) => contacts.push((ContactKind::Email, v)),
+            Err(e) => return fail(&e),
+        }
+    }
+    let store = match leadpipe::store::Store::open(db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("leadpipe: error: {e}");
+            return ExitCode::from(EXIT_DB);
+        }
+    };
+    let outcome =
+        match consent_cmd::withdraw(&store, &contacts, file, w, &normaliser, "consent withdraw") {
+            Ok(o) => o,
+            Err(e) => return fail(&e),
+        };
+    if json {
+        print_json(&outcome);
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "withdrawal recorded for {} contact(s) ({} held by no lead, added to list \"withdrawals\"); {} consent status change(s)",
+        outcome.contacts, outcome.unknown_contacts, outcome.refresh.status_changes
+    );
+    for (row, why) in &outcome.rows_rejected {
+        let name = file.map(|f| f.display().to_string()).unwrap_or_default();
+        println!("  {name}: row {row}: {why}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn compliance_report(
+    db: &std::path::Path,
+    out: &std::path::Path,
+    lead: Option<i64>,
+    purpose: Purpose,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> ExitCode {
+    let store = match open_existing(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let now = as_of.unwrap_or_else(chrono::Utc::now);
+    let result = leadpipe::compliance::build(&store, purpose, now, lead, &Normaliser::default())
+        .and_then(|report| leadpipe::compliance::write(&report, out).map(|_| report));
+    match result {
+        Ok(r) => {
+            println!(
+                "{}: {} leads; {} numbers may be called, {} blocked",
+                out.display(),
+                r.total_leads,
+                r.callable_numbers,
+                r.blocked_numbers
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {

@@ -1,5 +1,6 @@
 //! Pipeline file → validated plan → stages run in one transaction, with progress.
 
+use crate::consent::{events_for_record, ConsentPolicy, ErasedContacts};
 use crate::dedupe::{dedupe, model::Weights, DedupeSettings, DedupeStats};
 use crate::enrich::provider::ProviderConfig;
 use crate::normalise::{phone::PhoneNormaliser, Normaliser};
@@ -75,6 +76,8 @@ struct SourceEntry {
     sheet: Option<String>,
     #[serde(default)]
     columns: BTreeMap<String, String>,
+    /// How this source's consent fields are read (channels, purpose, validity).
+    consent: Option<ConsentPolicy>,
 }
 
 /// A validated pipeline, ready to run.
@@ -87,6 +90,8 @@ pub struct Plan {
     /// External enrichment providers with their resolved headers (empty: stage is a no-op).
     pub providers: Vec<(ProviderConfig, BTreeMap<String, String>)>,
     pub dedupe: DedupePlan,
+    /// Consent policy per source name (sources not listed use the default policy).
+    pub consent: HashMap<String, ConsentPolicy>,
 }
 
 /// Deduplication settings of a plan.
@@ -197,6 +202,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         ));
     }
     let mut sources = Vec::with_capacity(file.sources.len());
+    let mut consent = HashMap::new();
     for (i, s) in file.sources.into_iter().enumerate() {
         let full = base.join(&s.path);
         let kind = match s.kind.or_else(|| SourceKind::from_path(&s.path)) {
@@ -234,6 +240,15 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
                 format!("two sources are named {name:?}; names must be unique"),
             ));
         }
+        if let Some(policy) = s.consent {
+            if policy.channels.is_empty() {
+                return Err(invalid(
+                    path,
+                    format!("source {name:?}: consent.channels is empty; list at least one of call, sms, email"),
+                ));
+            }
+            consent.insert(name.clone(), policy);
+        }
         sources.push(SourceSpec {
             name,
             kind,
@@ -252,6 +267,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         normaliser,
         providers,
         dedupe,
+        consent,
     })
 }
 
@@ -287,6 +303,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// How the run was started, for the `runs` table (`run demo.toml`, `import x.csv`).
     pub command: String,
+    /// The moment consent expiry is judged at (default: now), for reproducible runs.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl RunOptions {
@@ -342,10 +360,26 @@ pub struct RunSummary {
     pub enrich: Option<EnrichStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<DedupeStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentStats>,
 }
 
-/// Per-source summaries, and what enrichment and deduplication did (if they ran).
-type StageOutcomes = (Vec<SourceSummary>, Option<EnrichStats>, Option<DedupeStats>);
+/// What the consent stage did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConsentStats {
+    /// Events added to `consents` from new records.
+    pub events_added: u64,
+    #[serde(flatten)]
+    pub refresh: crate::store::consent::ConsentRefresh,
+}
+
+/// Per-source summaries, and what the later stages did (if they ran).
+struct StageOutcomes {
+    sources: Vec<SourceSummary>,
+    enrich: Option<EnrichStats>,
+    dedupe: Option<DedupeStats>,
+    consent: Option<ConsentStats>,
+}
 
 /// What external enrichment did in a run.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -403,7 +437,12 @@ pub fn run(
     let mut timings = BTreeMap::new();
     let result = run_stages(&store, plan, opts, &stages, run_id, &mut timings);
     match result {
-        Ok((sources, enrich, dedupe)) => {
+        Ok(StageOutcomes {
+            sources,
+            enrich,
+            dedupe,
+            consent,
+        }) => {
             let mut summary = RunSummary {
                 run_id,
                 pipeline: plan.name.clone(),
@@ -418,6 +457,7 @@ pub fn run(
                 sources,
                 enrich,
                 dedupe,
+                consent,
             };
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             let json =
@@ -471,6 +511,8 @@ fn run_stages(
     let normalise = stages.contains(&Stage::Normalise);
     let mut next_raw_id = store.next_raw_id()?;
     let mut summaries = Vec::new();
+    // An erased person's rows are refused at import; hashing only happens if anyone was.
+    let erased = ErasedContacts::new(store.contact_hasher()?, store.erased_hashes()?);
     for spec in &plan.sources {
         let mut summary = SourceSummary {
             source: spec.name.clone(),
@@ -488,6 +530,7 @@ fn run_stages(
                 normalise,
                 &mut next_raw_id,
                 opts,
+                &erased,
                 &mut summary,
             )?;
         }
@@ -527,11 +570,47 @@ fn run_stages(
     let dedupe = if stages.contains(&Stage::Dedupe) {
         let stats = run_dedupe(store, plan, run_id, opts, renormalised)?;
         timings.insert("dedupe", clock.elapsed().as_millis() as u64);
+        clock = Instant::now();
         Some(stats)
     } else {
         None
     };
-    Ok((summaries, enrich, dedupe))
+    // Golden records were rebuilt, or consent asked for: statuses are derived again, so
+    // `leads` never shows a status its history no longer supports.
+    let consent = if stages.contains(&Stage::Consent) || stages.contains(&Stage::Dedupe) {
+        let events_added = if stages.contains(&Stage::Consent) {
+            record_consent_events(store, plan, run_id)?
+        } else {
+            0
+        };
+        let now = opts.as_of.unwrap_or_else(chrono::Utc::now);
+        let refresh = store.refresh_consent_status(now, &format!("run {run_id}"), Some(run_id))?;
+        timings.insert("consent", clock.elapsed().as_millis() as u64);
+        Some(ConsentStats {
+            events_added,
+            refresh,
+        })
+    } else {
+        None
+    };
+    Ok(StageOutcomes {
+        sources: summaries,
+        enrich,
+        dedupe,
+        consent,
+    })
+}
+
+/// Turns the consent fields of records that have no event yet into `consents` rows.
+fn record_consent_events(store: &Store, plan: &Plan, run_id: i64) -> Result<u64, RunError> {
+    let default = ConsentPolicy::default();
+    let mut events = Vec::new();
+    for rec in store.records_needing_consent()? {
+        let policy = plan.consent.get(&rec.source).unwrap_or(&default);
+        events.extend(events_for_record(&rec, policy));
+    }
+    store.append_consents(&mut events, Some(run_id), &format!("run {run_id}"))?;
+    Ok(events.len() as u64)
 }
 
 /// Asks each provider, in order, about records that lack what it fills; a record that got a
@@ -670,6 +749,7 @@ fn import_source(
     normalise: bool,
     next_raw_id: &mut i64,
     opts: &RunOptions,
+    erased: &ErasedContacts,
     summary: &mut SourceSummary,
 ) -> Result<(), RunError> {
     let mut opened = sources::open(spec)?;
@@ -710,8 +790,10 @@ fn import_source(
         let first_id = *next_raw_id;
         let rows = &mut opened.rows;
         let normaliser = normalise.then_some(&plan.normaliser);
+        let phones = &plan.normaliser.phone;
         let (next, landed) = std::thread::scope(|scope| {
-            let worker = scope.spawn(move || prepare_batch(rows, first_id, normaliser));
+            let worker =
+                scope.spawn(move || prepare_batch(rows, first_id, normaliser, erased, phones));
             let landed = match pending.take() {
                 Some(batch) => land_batch(store, &at, batch, summary),
                 None => Ok(()),
@@ -774,24 +856,53 @@ fn prepare_batch(
     rows: &mut (dyn Iterator<Item = RawRow> + Send),
     first_id: i64,
     normaliser: Option<&Normaliser>,
+    erased: &ErasedContacts,
+    phones: &PhoneNormaliser,
 ) -> Option<PreparedBatch> {
     let chunk: Vec<RawRow> = rows.take(CHUNK_ROWS).collect();
     if chunk.is_empty() {
         return None;
     }
+    let erased_rows: Vec<bool> = if erased.is_empty() {
+        Vec::new()
+    } else {
+        chunk
+            .par_iter()
+            .map(|row| erased.matches(row, phones))
+            .collect()
+    };
+    let is_erased = |i: usize| erased_rows.get(i).copied().unwrap_or(false);
     let landings: Vec<RawLanding> = chunk
         .par_iter()
         .enumerate()
         .map(|(i, row)| RawLanding {
             raw_id: first_id + i as i64,
             source_row: row.source_row,
-            values_json: row.values_json(),
+            // An erased person's data must not come back, not even raw.
+            values_json: if is_erased(i) {
+                r#"{"_redacted":"erased person"}"#.to_string()
+            } else {
+                row.values_json()
+            },
         })
         .collect();
     let mut rejects = Vec::new();
     let mut ok_rows = Vec::with_capacity(chunk.len());
     for (i, row) in chunk.iter().enumerate() {
         let raw_id = first_id + i as i64;
+        if is_erased(i) {
+            rejects.push(Reject {
+                raw_id,
+                source_row: row.source_row,
+                stage: Stage::Import,
+                code: "erased_person",
+                field: None,
+                reason: "a phone or e-mail in this row belongs to a person who was erased; \
+                         the row was not imported (its values were not kept)"
+                    .to_string(),
+            });
+            continue;
+        }
         match &row.problem {
             Some(p) => rejects.push(Reject {
                 raw_id,
@@ -1045,5 +1156,6 @@ pub fn plan_for_file(
         normaliser: Normaliser::default(),
         providers: Vec::new(),
         dedupe: DedupePlan::default(),
+        consent: HashMap::new(),
     })
 }

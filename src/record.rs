@@ -44,14 +44,18 @@ pub enum Stage {
     Enrich,
     /// Link records into leads (`records.lead_id`, `leads`, `lead_links`), incrementally.
     Dedupe,
+    /// Record consent events from new records (`consents`) and derive each lead's current
+    /// status (`consent_status`, `leads.call_consent`), auditing every change.
+    Consent,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [
+    pub const ALL: [Stage; 5] = [
         Stage::Import,
         Stage::Normalise,
         Stage::Enrich,
         Stage::Dedupe,
+        Stage::Consent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl Stage {
             Stage::Normalise => "normalise",
             Stage::Enrich => "enrich",
             Stage::Dedupe => "dedupe",
+            Stage::Consent => "consent",
         }
     }
 }

@@ -153,3 +153,26 @@ impl Iterator for XlsxRows {
         None
     }
 }
+
+/// Every row of the first sheet as text, blank rows included (row numbers stay true).
+/// For simple lists (suppression and withdrawal files) that need no header mapping.
+pub fn read_grid(path: &std::path::Path, bytes: Vec<u8>) -> Result<Vec<Vec<String>>, SourceError> {
+    let xlsx_err = |e: &dyn std::fmt::Display| SourceError::Xlsx {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| xlsx_err(&e))?;
+    let Some(sheet) = book.sheet_names().first().cloned() else {
+        return Err(SourceError::Empty {
+            path: path.to_path_buf(),
+        });
+    };
+    let range = book.worksheet_range(&sheet).map_err(|e| xlsx_err(&e))?;
+    Ok((0..range.height())
+        .map(|r| {
+            (0..range.width())
+                .map(|c| cell_text(range.get((r, c))))
+                .collect()
+        })
+        .collect())
+}

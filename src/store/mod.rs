@@ -12,6 +12,8 @@ use duckdb::{params, Connection};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub mod consent;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
@@ -246,6 +248,8 @@ impl Store {
             source,
         })?;
         conn.execute_batch(SCHEMA).map_err(db("creating schema"))?;
+        conn.execute_batch(consent::SCHEMA)
+            .map_err(db("creating the consent tables"))?;
         Ok(Store { conn })
     }
 
@@ -937,12 +941,20 @@ impl Store {
         );
         let sql = format!(
             "DELETE FROM leads;
-             INSERT INTO leads
-             SELECT lead_id, phone_e164, phones, email, emails,
+             INSERT INTO leads (lead_id, phone_e164, phones, email, emails, full_name,
+                    last_name, first_name, middle_name, gender, company, city, region, inn,
+                    region_code, timezone, utc_offset_minutes, subject_type,
+                    company_legal_form, record_count, sources, origins, first_seen_at,
+                    last_seen_at, call_consent, call_consent_basis, call_consent_since,
+                    call_consent_expires_at, sms_consent, email_consent, updated_run_id)
+             SELECT g.lead_id, phone_e164, phones, email, emails,
                     nm.full_name, nm.last_name, nm.first_name, nm.middle_name,
                     gender, company, city, region, inn, region_code, tzs.tz, tzs.off,
                     subject_type, company_legal_form, record_count, sources, origins,
-                    first_seen_at, last_seen_at, NULL, NULL, NULL, {run_id}
+                    first_seen_at, last_seen_at,
+                    -- Consent as last derived (the consent stage refreshes it after this).
+                    coalesce(cs.status, 'none'), cs.basis, cs.since, cs.expires_at,
+                    coalesce(ss.status, 'none'), coalesce(es.status, 'none'), {run_id}
              FROM (
                 SELECT lead_id,
                     first(phone_e164 ORDER BY {order}) FILTER (WHERE phone_e164 IS NOT NULL) AS phone_e164,
@@ -969,7 +981,10 @@ impl Store {
                     max(created_at) AS last_seen_at
                 FROM records WHERE lead_id IS NOT NULL
                 GROUP BY lead_id
-             );"
+             ) g
+             LEFT JOIN consent_status cs ON cs.lead_id = g.lead_id AND cs.channel = 'call' AND cs.purpose = 'advertising'
+             LEFT JOIN consent_status ss ON ss.lead_id = g.lead_id AND ss.channel = 'sms' AND ss.purpose = 'advertising'
+             LEFT JOIN consent_status es ON es.lead_id = g.lead_id AND es.channel = 'email' AND es.purpose = 'advertising';"
         );
         self.conn
             .execute_batch(&sql)

@@ -1,0 +1,290 @@
+//! What the consent commands do (`consent withdraw`, `suppress import`, `erase`,
+//! `call-list`), as library calls the binary wraps. Each runs in one transaction.
+
+use super::contacts::read_contact_list;
+use super::gate::{decide, Blocked, PhoneDecision};
+use super::{Channel, ConsentEvent, ContactKind, Purpose, Status};
+use crate::normalise::email::normalise_email;
+use crate::normalise::Normaliser;
+use crate::sources::SourceError;
+use crate::store::consent::{ConsentRefresh, ErasurePlan, SuppressionListLoad};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The user gave something unusable (a phone that is no number, an empty file).
+    #[error("{0}")]
+    BadInput(String),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A contact typed on the command line, normalised the way records are.
+pub fn parse_contact(
+    kind: ContactKind,
+    raw: &str,
+    normaliser: &Normaliser,
+) -> Result<String, CommandError> {
+    match kind {
+        ContactKind::Phone => normaliser
+            .phone
+            .normalise(raw)
+            .ok()
+            .and_then(|i| i.e164)
+            .ok_or_else(|| {
+                CommandError::BadInput(format!(
+                    "--phone {raw:?} is not a valid phone number (try +7XXXXXXXXXX)"
+                ))
+            }),
+        ContactKind::Email => normalise_email(raw)
+            .map(|i| i.email)
+            .map_err(|e| CommandError::BadInput(format!("--email: {e}"))),
+    }
+}
+
+/// Runs `f` in a transaction: committed when it returns Ok, rolled back otherwise.
+pub fn in_transaction<T>(
+    store: &Store,
+    f: impl FnOnce(&Store) -> Result<T, CommandError>,
+) -> Result<T, CommandError> {
+    store.begin()?;
+    match f(store) {
+        Ok(v) => {
+            store.commit()?;
+            Ok(v)
+        }
+        Err(e) => {
+            store.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// What a withdrawal did.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithdrawOutcome {
+    /// Contacts the withdrawal was recorded for.
+    pub contacts: usize,
+    /// Of those, held by no lead: also put on the `withdrawals` suppression list.
+    pub unknown_contacts: usize,
+    pub events_added: usize,
+    /// Rows of a withdrawal file with no usable contact: (row, why).
+    pub rows_rejected: Vec<(u64, String)>,
+    pub refresh: ConsentRefresh,
+}
+
+/// How to record a withdrawal.
+#[derive(Debug, Clone)]
+pub struct Withdrawal {
+    pub channels: Vec<Channel>,
+    pub purposes: Vec<Purpose>,
+    /// When the person withdrew (default: now); a file's date column wins per row.
+    pub at: Option<DateTime<Utc>>,
+    /// Who passed it on (a ticket, a call-centre, a file name).
+    pub source: String,
+    /// How the person withdrew (phone call, e-mail, form …).
+    pub via: Option<String>,
+}
+
+/// Records withdrawals for contacts (typed, or read from a file). A withdrawal applies to
+/// every lead that holds the number or address, now or later. One for a contact nobody
+/// holds is also put on the `withdrawals` suppression list: with no person to attach it
+/// to, only a list entry keeps the number from being called when it turns up.
+pub fn withdraw(
+    store: &Store,
+    contacts: &[(ContactKind, String)],
+    file: Option<&Path>,
+    w: &Withdrawal,
+    normaliser: &Normaliser,
+    actor: &str,
+) -> Result<WithdrawOutcome, CommandError> {
+    let now = Utc::now();
+    let mut list: Vec<(ContactKind, String, Option<DateTime<Utc>>)> = contacts
+        .iter()
+        .map(|(k, v)| (*k, v.clone(), None))
+        .collect();
+    let mut rows_rejected = Vec::new();
+    if let Some(path) = file {
+        let read = read_contact_list(path, normaliser)?;
+        for row in read.rows {
+            if let Some(p) = row.problem {
+                rows_rejected.push((row.row, p));
+                continue;
+            }
+            for p in row.phones {
+                list.push((ContactKind::Phone, p, row.at));
+            }
+            for e in row.emails {
+                list.push((ContactKind::Email, e, row.at));
+            }
+        }
+    }
+    if list.is_empty() {
+        return Err(CommandError::BadInput(
+            "nothing to withdraw: give --phone, --email or a --file with at least one valid contact"
+                .into(),
+        ));
+    }
+    in_transaction(store, |store| {
+        let mut events = Vec::new();
+        let mut unknown = 0;
+        for (kind, value, at) in &list {
+            let at = at.or(w.at).unwrap_or(now);
+            if !store.contact_known(*kind, value)? {
+                unknown += 1;
+                store.suppress_one("withdrawals", "withdrawal", *kind, value, at)?;
+            }
+            for &channel in &w.channels {
+                for &purpose in &w.purposes {
+                    events.push(ConsentEvent {
+                        phone_e164: (*kind == ContactKind::Phone).then(|| value.clone()),
+                        email: (*kind == ContactKind::Email).then(|| value.clone()),
+                        channel: Some(channel),
+                        purpose: Some(purpose),
+                        status: Some(Status::Withdrawn),
+                        legal_basis: "withdrawal".into(),
+                        captured_at: Some(at),
+                        withdrawn_at: Some(at),
+                        withdrawal_channel: w.via.clone(),
+                        source: Some(w.source.clone()),
+                        method: Some("request".into()),
+                        ..ConsentEvent::default()
+                    });
+                }
+            }
+        }
+        store.append_consents(&mut events, None, actor)?;
+        let refresh = store.refresh_consent_status(now, actor, None)?;
+        Ok(WithdrawOutcome {
+            contacts: list.len(),
+            unknown_contacts: unknown,
+            events_added: events.len(),
+            rows_rejected: rows_rejected.clone(),
+            refresh,
+        })
+    })
+}
+
+/// Loads a do-not-call / opt-out / complaint list.
+pub fn suppress_import(
+    store: &Store,
+    path: &Path,
+    list: &str,
+    reason: &str,
+    channel: Option<Channel>,
+    normaliser: &Normaliser,
+    actor: &str,
+) -> Result<SuppressionListLoad, CommandError> {
+    if list.trim().is_empty() {
+        return Err(CommandError::BadInput("--list must name the list".into()));
+    }
+    let contacts = read_contact_list(path, normaliser)?;
+    in_transaction(store, |store| {
+        let load = store.load_suppression_list(list, reason, channel, path, &contacts, actor)?;
+        if !load.unchanged {
+            store.audit_action(
+                actor,
+                None,
+                &format!(
+                    "suppression list {list:?} loaded from {}: {} contacts, {} rows rejected",
+                    path.display(),
+                    load.contacts,
+                    load.rows_rejected
+                ),
+            )?;
+        }
+        Ok(load)
+    })
+}
+
+/// Plans an erasure, and unless `dry_run`, carries it out and rewrites the file.
+pub fn erase(
+    store: Store,
+    db_path: &Path,
+    phone: Option<&str>,
+    email: Option<&str>,
+    dry_run: bool,
+    actor: &str,
+) -> Result<ErasurePlan, CommandError> {
+    let plan = store.plan_erasure(phone, email)?;
+    if dry_run {
+        return Ok(plan);
+    }
+    in_transaction(&store, |store| {
+        store.erase(&plan, actor)?;
+        store.refresh_consent_status(Utc::now(), actor, None)?;
+        Ok(())
+    })?;
+    store.compact(db_path)?;
+    Ok(plan)
+}
+
+/// Who may be called now, and why the rest may not.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallList {
+    pub as_of: DateTime<Utc>,
+    pub purpose: Purpose,
+    /// Numbers that pass the gate, by lead id then number.
+    pub callable: Vec<PhoneDecision>,
+    /// Numbers of leads with consent history that did not pass, and why.
+    pub blocked: Vec<PhoneDecision>,
+    /// Blocked numbers by reason code.
+    pub blocked_by_reason: BTreeMap<String, u64>,
+}
+
+/// Runs the gate over every lead with consent history (a lead without any cannot pass).
+pub fn call_list(
+    store: &Store,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+    normaliser: &Normaliser,
+) -> Result<CallList, CommandError> {
+    let suppressions = store.suppressions()?;
+    let leads = store.gate_leads(None)?;
+    let mut callable = Vec::new();
+    let mut blocked = Vec::new();
+    let mut by_reason = BTreeMap::new();
+    for lead in &leads {
+        for d in decide(lead, purpose, &suppressions, &normaliser.phone, now) {
+            match &d.blocked {
+                None => callable.push(d),
+                Some(b) => {
+                    *by_reason.entry(b.code()).or_default() += 1;
+                    blocked.push(d);
+                }
+            }
+        }
+    }
+    Ok(CallList {
+        as_of: now,
+        purpose,
+        callable,
+        blocked,
+        blocked_by_reason: by_reason,
+    })
+}
+
+/// A short human reason for a blocked number.
+pub fn blocked_text(b: &Blocked) -> String {
+    match b {
+        Blocked::InvalidPhone => "not a valid phone number".into(),
+        Blocked::NoConsent { status } => format!("call consent is {status}"),
+        Blocked::NumberNotCovered => "consent was given for another number".into(),
+        Blocked::Suppressed {
+            list,
+            reason,
+            contact,
+        } => format!("{} on suppression list {list:?} ({reason})", contact.as_str()),
+    }
+}

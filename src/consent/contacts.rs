@@ -1,0 +1,277 @@
+//! Contact lists: do-not-call registers, opt-out exports, complaint lists and withdrawal
+//! files. Often one column of numbers with no header, sometimes a sheet with Телефон,
+//! E-mail and a date. Every row comes back, with what was found in it or why nothing was.
+
+use crate::normalise::email::{normalise_email, split_emails};
+use crate::normalise::Normaliser;
+use crate::sources::headers::{Field, Mapper};
+use crate::sources::{text, xlsx, SourceError, SourceKind};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// One data row of a contact list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactRow {
+    /// 1-based data row (after the header, when there is one).
+    pub row: u64,
+    /// Valid numbers, E.164.
+    pub phones: Vec<String>,
+    /// Valid addresses, normalised.
+    pub emails: Vec<String>,
+    /// A date column (withdrawal or listing time), when the file has one.
+    pub at: Option<DateTime<Utc>>,
+    /// Why the row gave nothing usable (`None` when it gave a contact).
+    pub problem: Option<String>,
+}
+
+/// A contact list read whole.
+#[derive(Debug, Clone)]
+pub struct ContactList {
+    pub content_hash: String,
+    pub had_header: bool,
+    pub rows: Vec<ContactRow>,
+}
+
+/// Reads a CSV/TXT (any encoding and delimiter) or XLSX contact list.
+pub fn read_contact_list(
+    path: &Path,
+    normaliser: &Normaliser,
+) -> Result<ContactList, SourceError> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => SourceError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => SourceError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
+    if bytes.is_empty() {
+        return Err(SourceError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let content_hash = hex::encode(Sha256::digest(&bytes));
+    let grid = if SourceKind::from_path(path) == Some(SourceKind::Xlsx) {
+        xlsx::read_grid(path, bytes)?
+    } else {
+        text::check_not_binary(path, &bytes, "CSV")?;
+        let decoded = text::decode(path, &bytes, None)?;
+        let delimiter = crate::sources::csv::detect_delimiter(&decoded.text);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(decoded.text.as_bytes());
+        let mut grid = Vec::new();
+        for (i, rec) in reader.records().enumerate() {
+            match rec {
+                Ok(r) => grid.push(r.iter().map(str::to_string).collect()),
+                // Keep the row's place so row numbers stay true; it becomes a problem row.
+                Err(e) => grid.push(vec![format!("\u{0}unreadable line {}: {e}", i + 1)]),
+            }
+        }
+        grid
+    };
+    Ok(parse_grid(grid, normaliser, content_hash))
+}
+
+/// Turns rows of cells into contacts. The first non-blank row is a header when nothing in
+/// it is a phone or an address; its phone, e-mail and date columns are then used.
+pub fn parse_grid(
+    grid: Vec<Vec<String>>,
+    normaliser: &Normaliser,
+    content_hash: String,
+) -> ContactList {
+    let mapper = Mapper::default();
+    let mut iter = grid
+        .into_iter()
+        .skip_while(|r| r.iter().all(|c| c.trim().is_empty()))
+        .peekable();
+    let mut had_header = false;
+    let mut columns: Option<Vec<Option<Field>>> = None;
+    if let Some(first) = iter.peek() {
+        let any_contact = first.iter().any(|c| {
+            let (p, e, _) = contacts_in(c, normaliser);
+            !p.is_empty() || !e.is_empty()
+        });
+        if !any_contact && !first.iter().all(|c| c.trim().is_empty()) {
+            let mapped: Vec<Option<Field>> = first.iter().map(|h| mapper.field(h)).collect();
+            if mapped
+                .iter()
+                .any(|f| matches!(f, Some(Field::Phone | Field::Email)))
+            {
+                columns = Some(mapped);
+            }
+            had_header = true;
+            iter.next();
+        }
+    }
+    let mut rows = Vec::new();
+    for (i, cells) in iter.enumerate() {
+        let mut row = ContactRow {
+            row: i as u64 + 1,
+            ..ContactRow::default()
+        };
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            row.problem = Some("empty row".into());
+            rows.push(row);
+            continue;
+        }
+        if let Some(msg) = cells.first().and_then(|c| c.strip_prefix('\u{0}')) {
+            row.problem = Some(msg.to_string());
+            rows.push(row);
+            continue;
+        }
+        let mut why = Vec::new();
+        for (c, cell) in cells.iter().enumerate() {
+            let field = columns.as_ref().and_then(|m| m.get(c).copied().flatten());
+            let use_for_contacts = match &columns {
+                Some(_) => matches!(field, Some(Field::Phone | Field::Email)),
+                None => true,
+            };
+            if matches!(field, Some(Field::ConsentAt | Field::CreatedAt)) || date_like(cell) {
+                if let Some(at) =
+                    crate::normalise::datetime::parse_timestamp(cell, normaliser.naive_offset)
+                {
+                    row.at.get_or_insert(at);
+                    continue;
+                }
+            }
+            if !use_for_contacts || cell.trim().is_empty() {
+                continue;
+            }
+            let (phones, emails, problems) = contacts_in(cell, normaliser);
+            row.phones.extend(phones);
+            row.emails.extend(emails);
+            why.extend(problems);
+        }
+        row.phones.dedup();
+        row.emails.dedup();
+        if row.phones.is_empty() && row.emails.is_empty() {
+            row.problem = Some(if why.is_empty() {
+                "no phone number or e-mail address in this row".into()
+            } else {
+                format!("no valid phone or e-mail: {}", why.join("; "))
+            });
+        }
+        rows.push(row);
+    }
+    ContactList {
+        content_hash,
+        had_header,
+        rows,
+    }
+}
+
+fn date_like(cell: &str) -> bool {
+    let s = cell.trim();
+    // 2026-11-20, 20.11.2026: a date, not a number. Ten digits alone are a phone.
+    s.len() >= 8
+        && s.chars().filter(|c| matches!(c, '-' | '.' | '/' | ':')).count() >= 2
+        && !s.starts_with('+')
+        && !s.contains('@')
+        && s.chars().filter(char::is_ascii_digit).count() <= 14
+        && s.split(['-', '.', '/', ' ', 'T', ':'])
+            .next()
+            .is_some_and(|p| p.len() == 4 || p.len() <= 2)
+}
+
+/// Valid phones and e-mails in one cell, and what was wrong with the rest.
+fn contacts_in(cell: &str, normaliser: &Normaliser) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let mut phones = Vec::new();
+    let mut emails = Vec::new();
+    let mut problems = Vec::new();
+    if cell.contains('@') {
+        for part in split_emails(cell) {
+            match normalise_email(part) {
+                Ok(info) => emails.push(info.email),
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        return (phones, emails, problems);
+    }
+    if cell.chars().filter(char::is_ascii_digit).count() < 5 {
+        if !cell.trim().is_empty() {
+            problems.push(format!("{:?} is neither a phone nor an e-mail", cell.trim()));
+        }
+        return (phones, emails, problems);
+    }
+    for (part, result) in normaliser.phone.normalise_cell(cell) {
+        match result {
+            Ok(info) => match info.e164 {
+                Some(e) => phones.push(e),
+                None => problems.push(format!("{part:?} is not a valid number")),
+            },
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    (phones, emails, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn headerless_single_column_of_numbers() {
+        let list = parse_grid(
+            grid(&[&["8 (916) 123-45-67"], &["+7 903 111 22 33"], &["12"]]),
+            &Normaliser::default(),
+            String::new(),
+        );
+        assert!(!list.had_header);
+        assert_eq!(list.rows[0].phones, vec!["+79161234567"]);
+        assert_eq!(list.rows[1].phones, vec!["+79031112233"]);
+        assert_eq!(list.rows[2].row, 3);
+        assert!(list.rows[2].problem.as_deref().unwrap().contains("\"12\""));
+    }
+
+    #[test]
+    fn header_picks_columns_and_dates() {
+        let list = parse_grid(
+            grid(&[
+                &["Телефон", "E-mail", "Дата отказа", "Комментарий"],
+                &["89161234567", "IVANOV@MAIL.RU", "20.11.2026 10:00", "звонить 89031112233"],
+                &["", "", "", "пусто"],
+            ]),
+            &Normaliser::default(),
+            String::new(),
+        );
+        assert!(list.had_header);
+        let r = &list.rows[0];
+        assert_eq!(r.phones, vec!["+79161234567"]);
+        assert_eq!(r.emails, vec!["ivanov@mail.ru"]);
+        assert_eq!(
+            r.at.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2026-11-20T07:00:00+00:00")
+        );
+        assert_eq!(list.rows[1].row, 2);
+        assert!(list.rows[1].problem.is_some());
+    }
+
+    proptest! {
+        /// Whatever the cells, every row comes back exactly once, in order, with either a
+        /// contact or a reason.
+        #[test]
+        fn every_row_accounted_for(cells in proptest::collection::vec(proptest::collection::vec("\\PC{0,16}|\\+7 9[0-9]{2} [0-9]{7}", 1..3), 1..12)) {
+            let n_nonblank_lead = cells.iter().position(|r| !r.iter().all(|c| c.trim().is_empty()));
+            let list = parse_grid(cells.clone(), &Normaliser::default(), String::new());
+            let Some(start) = n_nonblank_lead else { prop_assert!(list.rows.is_empty()); return Ok(()); };
+            let expected = cells.len() - start - usize::from(list.had_header);
+            prop_assert_eq!(list.rows.len(), expected);
+            for (i, r) in list.rows.iter().enumerate() {
+                prop_assert_eq!(r.row, i as u64 + 1);
+                prop_assert!(r.problem.is_some() != (!r.phones.is_empty() || !r.emails.is_empty()));
+            }
+        }
+    }
+}

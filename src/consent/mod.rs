@@ -1,0 +1,597 @@
+//! The consent stage: consent events from records, current status from history, and the
+//! gate that decides who may be called. Pure functions here; `store` reads and writes the
+//! tables (`consents`, `consent_status`, `consent_audit`, `suppressions`).
+//!
+//! Rules, in one place (README "Consent" explains them for reviewers):
+//! - A form's ticked checkbox with a capture time is `granted`; without any time it is only
+//!   `claimed` (the operator could not prove when consent was given).
+//! - A purchased list's "yes" is the vendor's `claimed`, never `granted`; open sources carry
+//!   no consent at all.
+//! - Status per lead, channel and purpose: the latest *decisive* event (granted, withdrawn,
+//!   expired) wins; on a tie the safer one (withdrawn, then expired) wins. `claimed` and
+//!   `none` are not acts of the person and never override a grant or a withdrawal. A grant
+//!   past its `expires_at` is `expired`. Grants and claims dated after "now" do not count
+//!   yet; withdrawals count as soon as they are on record, whatever their date.
+
+pub mod commands;
+pub mod contacts;
+pub mod gate;
+
+use crate::record::{CleanRecord, Origin};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// How a lead may be contacted. The advertising law's prior-consent rule is per channel.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Call,
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Call, Channel::Sms, Channel::Email];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Call => "call",
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "call" | "calls" | "phone" => Some(Channel::Call),
+            "sms" => Some(Channel::Sms),
+            "email" | "e-mail" | "mail" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+/// What the contact is for: advertising needs prior consent; service contact (about an
+/// order or contract) rests on the contract.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    Advertising,
+    Service,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 2] = [Purpose::Advertising, Purpose::Service];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Advertising => "advertising",
+            Purpose::Service => "service",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Purpose> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "advertising" | "marketing" | "ads" => Some(Purpose::Advertising),
+            "service" => Some(Purpose::Service),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Granted,
+    Withdrawn,
+    Expired,
+    /// Someone else (a list vendor) says the person agreed; not proof.
+    Claimed,
+    None,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Granted => "granted",
+            Status::Withdrawn => "withdrawn",
+            Status::Expired => "expired",
+            Status::Claimed => "claimed",
+            Status::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "granted" => Some(Status::Granted),
+            "withdrawn" => Some(Status::Withdrawn),
+            "expired" => Some(Status::Expired),
+            "claimed" => Some(Status::Claimed),
+            "none" => Some(Status::None),
+            _ => None,
+        }
+    }
+
+    /// An act of the person (or the end of one): these decide the status.
+    fn is_decisive(self) -> bool {
+        matches!(self, Status::Granted | Status::Withdrawn | Status::Expired)
+    }
+
+    /// On equal times the safer event wins.
+    fn tie_rank(self) -> u8 {
+        match self {
+            Status::Withdrawn => 3,
+            Status::Expired => 2,
+            Status::Granted => 1,
+            Status::Claimed | Status::None => 0,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of the append-only `consents` history. The fields follow what an operator
+/// must be able to show under 152-FZ art. 9 (who, to what, when, how, in which wording)
+/// and the advertising law's prior-consent rule (per subscriber number and channel).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConsentEvent {
+    pub consent_id: i64,
+    /// The record that brought it; `None` for commands and withdrawal files.
+    pub record_id: Option<i64>,
+    /// The number (call, sms) or address (email) the event is about.
+    pub phone_e164: Option<String>,
+    pub email: Option<String>,
+    pub channel: Option<Channel>,
+    pub purpose: Option<Purpose>,
+    pub status: Option<Status>,
+    /// `consent`, `vendor_claim`, `withdrawal`, `none`.
+    pub legal_basis: String,
+    pub captured_at: Option<DateTime<Utc>>,
+    /// Form URL, list vendor (source name), page URL or the command.
+    pub source: Option<String>,
+    /// `checkbox`, `double_opt_in`, `call_recording`, `vendor_list`, `request`, …
+    pub method: Option<String>,
+    pub text_version: Option<String>,
+    pub evidence_ip: Option<String>,
+    pub evidence_user_agent: Option<String>,
+    /// SHA-256 of the raw row as received, so the row can be shown unaltered.
+    pub evidence_hash: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub withdrawal_channel: Option<String>,
+    pub subject_type: Option<String>,
+    /// What the source said (`да`, `maybe`), verbatim.
+    pub raw_value: Option<String>,
+    pub note: Option<String>,
+    /// When leadpipe wrote it; orders events that have no time of their own.
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl ConsentEvent {
+    /// When the event took effect: the withdrawal time for a withdrawal, the capture time
+    /// otherwise, and when it was recorded if the source gave no time.
+    pub fn effective_at(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            Some(Status::Withdrawn) => self.withdrawn_at.or(self.captured_at),
+            _ => self.captured_at,
+        }
+        .or(self.recorded_at)
+    }
+}
+
+/// How a source's consent fields are read (pipeline file `[sources.consent]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentPolicy {
+    /// Channels the consent text of this source covers (default: call, sms, email).
+    #[serde(default = "all_channels")]
+    pub channels: Vec<Channel>,
+    /// What the consent is for (default: advertising).
+    #[serde(default = "advertising")]
+    pub purpose: Purpose,
+    /// How long a consent stays valid; none means until withdrawn.
+    pub valid_days: Option<u32>,
+    /// How the source captures consent (default: checkbox for forms).
+    pub method: Option<String>,
+}
+
+fn all_channels() -> Vec<Channel> {
+    Channel::ALL.to_vec()
+}
+
+fn advertising() -> Purpose {
+    Purpose::Advertising
+}
+
+impl Default for ConsentPolicy {
+    fn default() -> Self {
+        ConsentPolicy {
+            channels: all_channels(),
+            purpose: Purpose::Advertising,
+            valid_days: None,
+            method: None,
+        }
+    }
+}
+
+/// A record's consent fields as `store` reads them back.
+#[derive(Debug, Clone, Default)]
+pub struct RecordConsent {
+    pub record_id: i64,
+    pub source: String,
+    pub origin: Option<Origin>,
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    pub consent_raw: Option<String>,
+    pub consent_given: Option<bool>,
+    pub consent_at: Option<DateTime<Utc>>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub text_version: Option<String>,
+    pub form_url: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub subject_type: Option<String>,
+    /// SHA-256 of the raw row.
+    pub raw_hash: Option<String>,
+}
+
+impl RecordConsent {
+    /// For tests and callers that hold a `CleanRecord`.
+    pub fn from_clean(record_id: i64, source: &str, origin: Origin, r: &CleanRecord) -> Self {
+        RecordConsent {
+            record_id,
+            source: source.to_string(),
+            origin: Some(origin),
+            phones: r
+                .phone_e164
+                .iter()
+                .chain(r.phones_extra.iter())
+                .cloned()
+                .collect(),
+            email: r.email.clone(),
+            consent_raw: r.consent_raw.clone(),
+            consent_given: r.consent_given,
+            consent_at: r.consent_at,
+            created_at: r.created_at,
+            text_version: r.consent_text_version.clone(),
+            form_url: r.form_url.clone(),
+            ip: r.ip.clone(),
+            user_agent: r.user_agent.clone(),
+            subject_type: r.enriched.subject_type.clone(),
+            raw_hash: None,
+        }
+    }
+}
+
+/// The consent events one record brings: one per channel the source's consent covers, and
+/// per number for calls and SMS (consent is the subscriber's, number by number). Rows with
+/// no consent field bring none; open sources never bring consent, whatever a column says.
+pub fn events_for_record(rec: &RecordConsent, policy: &ConsentPolicy) -> Vec<ConsentEvent> {
+    let Some(raw) = rec.consent_raw.as_deref() else {
+        return Vec::new();
+    };
+    let captured_at = rec.consent_at.or(rec.created_at);
+    let (status, basis, note): (Status, &str, Option<String>) = match (rec.origin, rec.consent_given)
+    {
+        (Some(Origin::Open), _) => (
+            Status::None,
+            "none",
+            Some("open sources cannot carry consent".into()),
+        ),
+        (Some(Origin::Form), Some(true)) if captured_at.is_some() => {
+            (Status::Granted, "consent", None)
+        }
+        (Some(Origin::Form), Some(true)) => (
+            Status::Claimed,
+            "none",
+            Some("consent ticked but no time given: cannot prove when it was given".into()),
+        ),
+        (Some(Origin::Purchased), Some(true)) => (
+            Status::Claimed,
+            "vendor_claim",
+            Some("a list vendor's claim is not the person's consent".into()),
+        ),
+        (_, Some(false)) => (
+            Status::None,
+            "none",
+            Some("consent not given at the source".into()),
+        ),
+        (_, None) => (
+            Status::None,
+            "none",
+            Some(format!("unrecognised consent value {raw:?}")),
+        ),
+        (None, Some(true)) => (Status::Claimed, "none", Some("unknown origin".into())),
+    };
+    let method = match rec.origin {
+        Some(Origin::Form) => policy.method.clone().unwrap_or_else(|| "checkbox".into()),
+        Some(Origin::Purchased) => "vendor_list".into(),
+        _ => "none".into(),
+    };
+    let expires_at = match (status, policy.valid_days, captured_at) {
+        (Status::Granted, Some(days), Some(at)) => Some(at + Duration::days(i64::from(days))),
+        _ => None,
+    };
+    let base = ConsentEvent {
+        record_id: Some(rec.record_id),
+        purpose: Some(policy.purpose),
+        status: Some(status),
+        legal_basis: basis.to_string(),
+        captured_at,
+        source: rec.form_url.clone().or_else(|| Some(rec.source.clone())),
+        method: Some(method),
+        text_version: rec.text_version.clone(),
+        evidence_ip: rec.ip.clone(),
+        evidence_user_agent: rec.user_agent.clone(),
+        evidence_hash: rec.raw_hash.clone(),
+        expires_at,
+        subject_type: rec.subject_type.clone(),
+        raw_value: Some(raw.to_string()),
+        note,
+        ..ConsentEvent::default()
+    };
+    let mut out = Vec::new();
+    for &channel in &policy.channels {
+        match channel {
+            Channel::Call | Channel::Sms => {
+                if rec.phones.is_empty() {
+                    out.push(ConsentEvent {
+                        channel: Some(channel),
+                        ..base.clone()
+                    });
+                }
+                for phone in &rec.phones {
+                    out.push(ConsentEvent {
+                        channel: Some(channel),
+                        phone_e164: Some(phone.clone()),
+                        ..base.clone()
+                    });
+                }
+            }
+            Channel::Email => out.push(ConsentEvent {
+                channel: Some(channel),
+                email: rec.email.clone(),
+                ..base.clone()
+            }),
+        }
+    }
+    out
+}
+
+/// Current status of one lead on one channel and purpose, and the event that decided it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Current {
+    pub status: Status,
+    /// Since when the status holds.
+    pub since: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The deciding event (`consent_id`), if any.
+    pub consent_id: Option<i64>,
+    pub basis: String,
+}
+
+/// Derives the current status from a lead's events on one channel and purpose (callers
+/// filter). See the module comment for the rules.
+pub fn current_status(events: &[&ConsentEvent], now: DateTime<Utc>) -> Current {
+    let in_effect = || events.iter().filter(move |e| counts_at(e, now));
+    let latest = in_effect()
+        .filter(|e| e.status.is_some_and(Status::is_decisive))
+        .max_by_key(|e| {
+            (
+                e.effective_at(),
+                e.status.map(Status::tie_rank),
+                e.consent_id,
+            )
+        });
+    if let Some(e) = latest {
+        let status = e.status.unwrap_or(Status::None);
+        return match status {
+            Status::Granted if e.expires_at.is_some_and(|x| x <= now) => Current {
+                status: Status::Expired,
+                since: e.expires_at,
+                expires_at: e.expires_at,
+                consent_id: Some(e.consent_id),
+                basis: format!("consent expired: {}", describe(e)),
+            },
+            Status::Granted => Current {
+                status,
+                since: e.effective_at(),
+                expires_at: e.expires_at,
+                consent_id: Some(e.consent_id),
+                basis: describe(e),
+            },
+            _ => Current {
+                status,
+                since: e.effective_at(),
+                expires_at: None,
+                consent_id: Some(e.consent_id),
+                basis: describe(e),
+            },
+        };
+    }
+    if let Some(e) = in_effect()
+        .filter(|e| e.status == Some(Status::Claimed))
+        .max_by_key(|e| (e.effective_at(), e.consent_id))
+    {
+        return Current {
+            status: Status::Claimed,
+            since: e.effective_at(),
+            expires_at: None,
+            consent_id: Some(e.consent_id),
+            basis: describe(e),
+        };
+    }
+    Current {
+        status: Status::None,
+        since: None,
+        expires_at: None,
+        consent_id: None,
+        basis: "no consent on record".into(),
+    }
+}
+
+fn is_stop(e: &ConsentEvent) -> bool {
+    matches!(e.status, Some(Status::Withdrawn | Status::Expired))
+}
+
+/// Whether an event counts when judging at `now`. A withdrawal (or an explicit expiry)
+/// counts as soon as it is on record, whatever date it carries: a call list made "as of"
+/// last week must still honour yesterday's withdrawal. Anything else counts from its time.
+fn counts_at(e: &ConsentEvent, now: DateTime<Utc>) -> bool {
+    is_stop(e) || e.effective_at().is_some_and(|t| t <= now)
+}
+
+/// Grants still in force at `now`: later than the last withdrawal or expiry, not expired,
+/// not dated in the future. A number is callable only if one of these covers it.
+pub fn grants_in_force<'a>(
+    events: &[&'a ConsentEvent],
+    now: DateTime<Utc>,
+) -> Vec<&'a ConsentEvent> {
+    let last_stop = events
+        .iter()
+        .filter(|e| is_stop(e) && counts_at(e, now))
+        .filter_map(|e| e.effective_at())
+        .max();
+    events
+        .iter()
+        .copied()
+        .filter(|e| e.status == Some(Status::Granted))
+        .filter(|e| {
+            e.effective_at()
+                .is_some_and(|t| t <= now && last_stop.is_none_or(|stop| t > stop))
+        })
+        .filter(|e| e.expires_at.is_none_or(|x| x > now))
+        .collect()
+}
+
+/// One line a reviewer can read: what, how, where, when, which wording, which evidence.
+pub fn describe(e: &ConsentEvent) -> String {
+    let mut s = String::new();
+    s.push_str(match e.status {
+        Some(Status::Granted) => "consent",
+        Some(Status::Withdrawn) => "withdrawn",
+        Some(Status::Expired) => "expired",
+        Some(Status::Claimed) => "claimed",
+        _ => "no consent",
+    });
+    if let Some(m) = &e.method {
+        s.push_str(&format!(" by {m}"));
+    }
+    if let Some(src) = &e.source {
+        s.push_str(&format!(" at {src}"));
+    }
+    if let Some(t) = e.effective_at() {
+        s.push_str(&format!(" on {}", t.format("%Y-%m-%d %H:%M UTC")));
+    }
+    if let Some(v) = &e.text_version {
+        s.push_str(&format!(", text {v}"));
+    }
+    if let Some(ip) = &e.evidence_ip {
+        s.push_str(&format!(", IP {ip}"));
+    }
+    if let Some(x) = e.expires_at {
+        s.push_str(&format!(", valid until {}", x.format("%Y-%m-%d")));
+    }
+    s.push_str(&format!(" (consent #{})", e.consent_id));
+    s
+}
+
+/// Salted hashes of contacts, for erased people: the salt lives in the database
+/// (`leadpipe_meta`), so the same contact always hashes the same way in one base.
+#[derive(Debug, Clone)]
+pub struct ContactHasher {
+    salt: Vec<u8>,
+}
+
+/// What a contact is; part of the hashed text so a phone never collides with an email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactKind {
+    Phone,
+    Email,
+}
+
+impl ContactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Phone => "phone",
+            ContactKind::Email => "email",
+        }
+    }
+}
+
+impl ContactHasher {
+    pub fn new(salt: Vec<u8>) -> Self {
+        ContactHasher { salt }
+    }
+
+    /// Hex SHA-256 of salt, kind and the normalised value (E.164 or lowercased address).
+    pub fn hash(&self, kind: ContactKind, value: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(&self.salt);
+        h.update(kind.as_str().as_bytes());
+        h.update(b":");
+        h.update(value.as_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+/// Erased people's contacts, as hashes: an import checks every row against them so a
+/// person who was erased is not brought back silently by a later file.
+#[derive(Debug, Clone)]
+pub struct ErasedContacts {
+    hasher: ContactHasher,
+    hashes: std::collections::HashSet<String>,
+}
+
+impl ErasedContacts {
+    pub fn new(hasher: ContactHasher, hashes: std::collections::HashSet<String>) -> Self {
+        ErasedContacts { hasher, hashes }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// True when a phone or e-mail column of the row holds an erased contact.
+    pub fn matches(
+        &self,
+        row: &crate::record::RawRow,
+        phones: &crate::normalise::phone::PhoneNormaliser,
+    ) -> bool {
+        use crate::sources::headers::Field;
+        if self.hashes.is_empty() {
+            return false;
+        }
+        let phone_hit = row.all(Field::Phone).any(|cell| {
+            phones.normalise_cell(cell).into_iter().any(|(_, r)| {
+                r.ok()
+                    .and_then(|i| i.e164)
+                    .is_some_and(|e| self.hashes.contains(&self.hasher.hash(ContactKind::Phone, &e)))
+            })
+        });
+        phone_hit
+            || row.all(Field::Email).any(|cell| {
+                crate::normalise::email::split_emails(cell)
+                    .into_iter()
+                    .filter_map(|m| crate::normalise::email::normalise_email(m).ok())
+                    .any(|m| {
+                        self.hashes
+                            .contains(&self.hasher.hash(ContactKind::Email, &m.email))
+                    })
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;

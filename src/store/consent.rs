@@ -1,0 +1,1293 @@
+//! Consent tables: the append-only `consents` history, the derived `consent_status`, the
+//! `consent_audit` trail, `suppressions` and their `suppression_lists`, and erasure.
+
+use super::{batch, db, Store, StoreError};
+use crate::consent::gate::{GateLead, SuppressionEntry, Suppressions};
+use crate::consent::{
+    current_status, Channel, ConsentEvent, ContactHasher, ContactKind, Current, Purpose,
+    RecordConsent, Status,
+};
+use crate::record::Origin;
+use chrono::{DateTime, Utc};
+use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use duckdb::params;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS leadpipe_meta (
+    key VARCHAR NOT NULL,
+    value VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consents (
+    consent_id BIGINT NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    run_id BIGINT,
+    actor VARCHAR NOT NULL,
+    record_id BIGINT,
+    phone_e164 VARCHAR,
+    email VARCHAR,
+    channel VARCHAR NOT NULL,
+    purpose VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    legal_basis VARCHAR NOT NULL,
+    captured_at TIMESTAMPTZ,
+    source VARCHAR,
+    method VARCHAR,
+    text_version VARCHAR,
+    evidence_ip VARCHAR,
+    evidence_user_agent VARCHAR,
+    evidence_hash VARCHAR,
+    expires_at TIMESTAMPTZ,
+    withdrawn_at TIMESTAMPTZ,
+    withdrawal_channel VARCHAR,
+    subject_type VARCHAR,
+    raw_value VARCHAR,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS consent_status (
+    lead_id BIGINT NOT NULL,
+    channel VARCHAR NOT NULL,
+    purpose VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    since TIMESTAMPTZ,
+    expires_at TIMESTAMPTZ,
+    consent_id BIGINT,
+    basis VARCHAR,
+    derived_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consent_audit (
+    logged_at TIMESTAMPTZ NOT NULL,
+    actor VARCHAR NOT NULL,
+    run_id BIGINT,
+    lead_id BIGINT,
+    channel VARCHAR,
+    purpose VARCHAR,
+    old_status VARCHAR,
+    new_status VARCHAR,
+    consent_id BIGINT,
+    detail VARCHAR
+);
+CREATE TABLE IF NOT EXISTS suppression_lists (
+    list_name VARCHAR NOT NULL,
+    path VARCHAR,
+    content_hash VARCHAR,
+    reason VARCHAR NOT NULL,
+    channel VARCHAR,
+    loaded_at TIMESTAMPTZ NOT NULL,
+    actor VARCHAR,
+    rows_read BIGINT,
+    contacts BIGINT,
+    rows_rejected BIGINT,
+    rejects JSON
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    list_name VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    value VARCHAR,
+    value_hash VARCHAR NOT NULL,
+    channel VARCHAR,
+    reason VARCHAR NOT NULL,
+    source_row BIGINT,
+    listed_at TIMESTAMPTZ,
+    loaded_at TIMESTAMPTZ NOT NULL
+);
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS call_consent_basis VARCHAR;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS call_consent_since TIMESTAMPTZ;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS call_consent_expires_at TIMESTAMPTZ;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS sms_consent VARCHAR;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS email_consent VARCHAR;
+"#;
+
+/// The suppression list erased people's hashes go to.
+pub const ERASURE_LIST: &str = "erasure";
+
+/// What a run or command changed in consent status.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConsentRefresh {
+    /// Leads that have any consent event.
+    pub leads_with_events: u64,
+    /// (lead, channel, purpose) whose status changed; each is a row in `consent_audit`.
+    pub status_changes: u64,
+    /// Leads whose advertising call consent is granted now.
+    pub call_granted: u64,
+}
+
+/// One loaded suppression list.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuppressionListLoad {
+    pub list: String,
+    pub reason: String,
+    pub channel: Option<String>,
+    pub rows_read: u64,
+    pub contacts: u64,
+    pub rows_rejected: u64,
+    /// (row, why) for rows with no usable contact.
+    pub rejects: Vec<(u64, String)>,
+    /// True when the same file was already loaded into this list.
+    pub unchanged: bool,
+}
+
+/// What an erasure will remove (`--dry-run` prints this) and did remove.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ErasurePlan {
+    pub lead_ids: Vec<i64>,
+    pub record_ids: Vec<i64>,
+    pub raw_ids: Vec<i64>,
+    /// Every contact of the erased people; hashed into `suppressions`, never printed.
+    #[serde(skip)]
+    pub phones: Vec<String>,
+    #[serde(skip)]
+    pub emails: Vec<String>,
+    pub phones_hashed: usize,
+    pub emails_hashed: usize,
+}
+
+fn ids_sql(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "NULL".into();
+    }
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn strs_sql(vals: &[String]) -> String {
+    if vals.is_empty() {
+        return "NULL".into();
+    }
+    vals.iter()
+        .map(|v| format!("'{}'", v.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn ts_col(vals: impl Iterator<Item = Option<DateTime<Utc>>>, n: usize) -> ArrayRef {
+    let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    for v in vals {
+        b.append_option(v.map(|d| d.timestamp_micros()));
+    }
+    Arc::new(b.finish())
+}
+
+fn str_col<'a>(vals: impl Iterator<Item = Option<&'a str>>, n: usize) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(n, n * 16);
+    for v in vals {
+        b.append_option(v);
+    }
+    Arc::new(b.finish())
+}
+
+const EVENT_COLUMNS: &str = "c.consent_id, c.record_id, c.phone_e164, c.email, c.channel, \
+    c.purpose, c.status, c.legal_basis, c.captured_at, c.source, c.method, c.text_version, \
+    c.evidence_ip, c.evidence_user_agent, c.evidence_hash, c.expires_at, c.withdrawn_at, \
+    c.withdrawal_channel, c.subject_type, c.raw_value, c.note, c.recorded_at";
+
+/// Reads one event from `EVENT_COLUMNS` starting at column `o`.
+fn event_from_row(r: &duckdb::Row, o: usize) -> duckdb::Result<ConsentEvent> {
+    let s = |i: usize| r.get::<_, Option<String>>(o + i);
+    let t = |i: usize| r.get::<_, Option<DateTime<Utc>>>(o + i);
+    Ok(ConsentEvent {
+        consent_id: r.get(o)?,
+        record_id: r.get(o + 1)?,
+        phone_e164: s(2)?,
+        email: s(3)?,
+        channel: s(4)?.as_deref().and_then(Channel::parse),
+        purpose: s(5)?.as_deref().and_then(Purpose::parse),
+        status: s(6)?.as_deref().and_then(Status::parse),
+        legal_basis: s(7)?.unwrap_or_default(),
+        captured_at: t(8)?,
+        source: s(9)?,
+        method: s(10)?,
+        text_version: s(11)?,
+        evidence_ip: s(12)?,
+        evidence_user_agent: s(13)?,
+        evidence_hash: s(14)?,
+        expires_at: t(15)?,
+        withdrawn_at: t(16)?,
+        withdrawal_channel: s(17)?,
+        subject_type: s(18)?,
+        raw_value: s(19)?,
+        note: s(20)?,
+        recorded_at: t(21)?,
+    })
+}
+
+impl Store {
+    /// The salt for erased people's hashes: made once per database from the OS's random
+    /// source and kept in `leadpipe_meta`.
+    pub fn contact_hasher(&self) -> Result<ContactHasher, StoreError> {
+        let found: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM leadpipe_meta WHERE key = 'erasure_salt'",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        let salt = match found {
+            Some(hex_salt) => hex::decode(hex_salt).map_err(|e| StoreError::Batch {
+                table: "leadpipe_meta",
+                message: format!("erasure_salt is not hex: {e}"),
+            })?,
+            None => {
+                let salt = random_salt().map_err(|e| StoreError::Batch {
+                    table: "leadpipe_meta",
+                    message: format!("cannot read /dev/urandom for the erasure salt: {e}"),
+                })?;
+                self.conn
+                    .execute(
+                        "INSERT INTO leadpipe_meta VALUES ('erasure_salt', ?)",
+                        params![hex::encode(&salt)],
+                    )
+                    .map_err(db("storing the erasure salt"))?;
+                salt
+            }
+        };
+        Ok(ContactHasher::new(salt))
+    }
+
+    /// Hashes of erased people's contacts: an import refuses rows that carry one.
+    pub fn erased_hashes(&self) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT value_hash FROM suppressions WHERE value IS NULL")
+            .map_err(db("reading erased hashes"))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db("reading erased hashes"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("reading erased hashes"))
+    }
+
+    /// Records with a consent field that have no consent event yet.
+    pub fn records_needing_consent(&self) -> Result<Vec<RecordConsent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.record_id, r.source, r.origin,
+                        array_to_string(list_prepend(r.phone_e164, coalesce(r.phones_extra, [])), chr(31)),
+                        r.email, r.consent_raw, r.consent_given, r.consent_at, r.created_at,
+                        r.consent_text_version, r.form_url, r.ip, r.user_agent, r.subject_type,
+                        w.raw_values::VARCHAR
+                 FROM records r JOIN raw_records w ON w.raw_id = r.raw_id
+                 WHERE r.consent_raw IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.record_id = r.record_id)
+                 ORDER BY r.record_id",
+            )
+            .map_err(db("reading records with consent fields"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let origin: String = r.get(2)?;
+                let phones: Option<String> = r.get(3)?;
+                let raw: Option<String> = r.get(14)?;
+                Ok(RecordConsent {
+                    record_id: r.get(0)?,
+                    source: r.get(1)?,
+                    origin: match origin.as_str() {
+                        "form" => Some(Origin::Form),
+                        "purchased" => Some(Origin::Purchased),
+                        "open" => Some(Origin::Open),
+                        _ => None,
+                    },
+                    phones: phones
+                        .unwrap_or_default()
+                        .split('\u{1f}')
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    email: r.get(4)?,
+                    consent_raw: r.get(5)?,
+                    consent_given: r.get(6)?,
+                    consent_at: r.get(7)?,
+                    created_at: r.get(8)?,
+                    text_version: r.get(9)?,
+                    form_url: r.get(10)?,
+                    ip: r.get(11)?,
+                    user_agent: r.get(12)?,
+                    subject_type: r.get(13)?,
+                    raw_hash: raw.map(|v| hex::encode(Sha256::digest(v.as_bytes()))),
+                })
+            })
+            .map_err(db("reading records with consent fields"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("reading records with consent fields"))
+    }
+
+    /// Appends events to the history, numbering them after the last one. Returns the ids.
+    pub fn append_consents(
+        &self,
+        events: &mut [ConsentEvent],
+        run_id: Option<i64>,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let first: i64 = self.next_id("SELECT coalesce(max(consent_id), 0) + 1 FROM consents")?;
+        let now = Utc::now();
+        for (i, e) in events.iter_mut().enumerate() {
+            e.consent_id = first + i as i64;
+            e.recorded_at = Some(now);
+        }
+        let n = events.len();
+        let mut ids = Int64Builder::with_capacity(n);
+        let mut runs = Int64Builder::with_capacity(n);
+        let mut recs = Int64Builder::with_capacity(n);
+        for e in events.iter() {
+            ids.append_value(e.consent_id);
+            runs.append_option(run_id);
+            recs.append_option(e.record_id);
+        }
+        let ev = || events.iter();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("consent_id", Arc::new(ids.finish())),
+            ("recorded_at", ts_col(ev().map(|e| e.recorded_at), n)),
+            ("run_id", Arc::new(runs.finish())),
+            ("actor", str_col(ev().map(|_| Some(actor)), n)),
+            ("record_id", Arc::new(recs.finish())),
+            ("phone_e164", str_col(ev().map(|e| e.phone_e164.as_deref()), n)),
+            ("email", str_col(ev().map(|e| e.email.as_deref()), n)),
+            (
+                "channel",
+                str_col(ev().map(|e| e.channel.map(Channel::as_str)), n),
+            ),
+            (
+                "purpose",
+                str_col(ev().map(|e| e.purpose.map(Purpose::as_str)), n),
+            ),
+            (
+                "status",
+                str_col(ev().map(|e| e.status.map(Status::as_str)), n),
+            ),
+            (
+                "legal_basis",
+                str_col(ev().map(|e| Some(e.legal_basis.as_str())), n),
+            ),
+            ("captured_at", ts_col(ev().map(|e| e.captured_at), n)),
+            ("source", str_col(ev().map(|e| e.source.as_deref()), n)),
+            ("method", str_col(ev().map(|e| e.method.as_deref()), n)),
+            (
+                "text_version",
+                str_col(ev().map(|e| e.text_version.as_deref()), n),
+            ),
+            (
+                "evidence_ip",
+                str_col(ev().map(|e| e.evidence_ip.as_deref()), n),
+            ),
+            (
+                "evidence_user_agent",
+                str_col(ev().map(|e| e.evidence_user_agent.as_deref()), n),
+            ),
+            (
+                "evidence_hash",
+                str_col(ev().map(|e| e.evidence_hash.as_deref()), n),
+            ),
+            ("expires_at", ts_col(ev().map(|e| e.expires_at), n)),
+            ("withdrawn_at", ts_col(ev().map(|e| e.withdrawn_at), n)),
+            (
+                "withdrawal_channel",
+                str_col(ev().map(|e| e.withdrawal_channel.as_deref()), n),
+            ),
+            (
+                "subject_type",
+                str_col(ev().map(|e| e.subject_type.as_deref()), n),
+            ),
+            ("raw_value", str_col(ev().map(|e| e.raw_value.as_deref()), n)),
+            ("note", str_col(ev().map(|e| e.note.as_deref()), n)),
+        ];
+        self.append("consents", batch("consents", cols)?)
+    }
+
+    /// Leads that have consent events (or just `only`), with every event that applies:
+    /// those their member records brought, and those recorded against one of their numbers
+    /// or addresses by a command or a file (withdrawals reach whoever holds the contact).
+    pub fn gate_leads(&self, only: Option<i64>) -> Result<Vec<GateLead>, StoreError> {
+        let lead_filter = only.map(|id| format!("AND lead_id = {id}")).unwrap_or_default();
+        let sql = format!(
+            "WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads WHERE true {lead_filter}),
+                  le AS (SELECT lead_id, unnest(emails) AS v FROM leads WHERE true {lead_filter}),
+                  ev AS (
+                    SELECT r.lead_id, c.consent_id FROM consents c JOIN records r ON r.record_id = c.record_id
+                     WHERE r.lead_id IS NOT NULL {lead_filter_r}
+                    UNION SELECT lp.lead_id, c.consent_id FROM consents c JOIN lp ON c.record_id IS NULL AND c.phone_e164 = lp.v
+                    UNION SELECT le.lead_id, c.consent_id FROM consents c JOIN le ON c.record_id IS NULL AND c.email = le.v)
+             SELECT ev.lead_id, {EVENT_COLUMNS}
+             FROM ev JOIN consents c USING (consent_id)
+             ORDER BY ev.lead_id, c.consent_id",
+            lead_filter_r = only.map(|id| format!("AND r.lead_id = {id}")).unwrap_or_default(),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(db("reading consent events"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, event_from_row(r, 1)?)))
+            .map_err(db("reading consent events"))?;
+        let mut by_lead: BTreeMap<i64, GateLead> = BTreeMap::new();
+        for row in rows {
+            let (lead_id, event) = row.map_err(db("reading consent events"))?;
+            by_lead
+                .entry(lead_id)
+                .or_insert_with(|| GateLead {
+                    lead_id,
+                    ..GateLead::default()
+                })
+                .events
+                .push(event);
+        }
+        if let Some(id) = only {
+            by_lead.entry(id).or_insert_with(|| GateLead {
+                lead_id: id,
+                ..GateLead::default()
+            });
+        }
+        self.fill_contacts(&mut by_lead)?;
+        Ok(by_lead.into_values().collect())
+    }
+
+    fn fill_contacts(&self, leads: &mut BTreeMap<i64, GateLead>) -> Result<(), StoreError> {
+        if leads.is_empty() {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch(
+                "CREATE OR REPLACE TEMP TABLE gate_ids (lead_id BIGINT);",
+            )
+            .map_err(db("listing leads for the gate"))?;
+        {
+            let mut app = self
+                .conn
+                .appender("gate_ids")
+                .map_err(db("listing leads for the gate"))?;
+            for id in leads.keys() {
+                app.append_row(params![*id])
+                    .map_err(db("listing leads for the gate"))?;
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT l.lead_id, array_to_string(l.phones, chr(31)), array_to_string(l.emails, chr(31))
+                 FROM leads l JOIN gate_ids USING (lead_id)",
+            )
+            .map_err(db("reading lead contacts"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(db("reading lead contacts"))?;
+        let split = |s: Option<String>| -> Vec<String> {
+            s.unwrap_or_default()
+                .split('\u{1f}')
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        for row in rows {
+            let (id, phones, emails) = row.map_err(db("reading lead contacts"))?;
+            if let Some(l) = leads.get_mut(&id) {
+                l.phones = split(phones);
+                l.emails = split(emails);
+            }
+        }
+        self.conn
+            .execute_batch("DROP TABLE IF EXISTS gate_ids")
+            .map_err(db("listing leads for the gate"))?;
+        Ok(())
+    }
+
+    /// Every suppression list entry, plain and hashed.
+    pub fn suppressions(&self) -> Result<Suppressions, StoreError> {
+        let mut out = Suppressions::new(self.contact_hasher()?);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT list_name, kind, value, value_hash, channel, reason FROM suppressions")
+            .map_err(db("reading suppressions"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(db("reading suppressions"))?;
+        for row in rows {
+            let (list, kind, value, hash, channel, reason) =
+                row.map_err(db("reading suppressions"))?;
+            let entry = SuppressionEntry {
+                list,
+                reason,
+                channel: channel.as_deref().and_then(Channel::parse),
+            };
+            let kind = if kind == "email" {
+                ContactKind::Email
+            } else {
+                ContactKind::Phone
+            };
+            match value {
+                Some(v) => out.add_plain(kind, &v, entry),
+                None => out.add_hash(&hash, entry),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Re-derives current status for every lead with events, writes a `consent_audit` row
+    /// for each (lead, channel, purpose) whose status changed, replaces `consent_status`
+    /// and updates the consent columns of `leads`.
+    pub fn refresh_consent_status(
+        &self,
+        now: DateTime<Utc>,
+        actor: &str,
+        run_id: Option<i64>,
+    ) -> Result<ConsentRefresh, StoreError> {
+        let leads = self.gate_leads(None)?;
+        let mut derived: BTreeMap<(i64, Channel, Purpose), Current> = BTreeMap::new();
+        for lead in &leads {
+            for channel in Channel::ALL {
+                for purpose in Purpose::ALL {
+                    let events: Vec<&ConsentEvent> = lead
+                        .events
+                        .iter()
+                        .filter(|e| e.channel == Some(channel) && e.purpose == Some(purpose))
+                        .collect();
+                    if events.is_empty() {
+                        continue;
+                    }
+                    derived.insert(
+                        (lead.lead_id, channel, purpose),
+                        current_status(&events, now),
+                    );
+                }
+            }
+        }
+        let mut old: HashMap<(i64, String, String), String> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT lead_id, channel, purpose, status FROM consent_status")
+                .map_err(db("reading consent status"))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get::<_, String>(3)?))
+                })
+                .map_err(db("reading consent status"))?;
+            for row in rows {
+                let (k, v) = row.map_err(db("reading consent status"))?;
+                old.insert(k, v);
+            }
+        }
+        // Audit: every change, including statuses that disappeared (a lead merged away
+        // or erased counts as going back to "none").
+        let mut audit: Vec<(i64, String, String, Option<String>, String, Option<i64>, String)> =
+            Vec::new();
+        let mut seen = HashSet::new();
+        for ((lead, ch, pu), cur) in &derived {
+            let key = (*lead, ch.as_str().to_string(), pu.as_str().to_string());
+            let before = old.get(&key).cloned();
+            seen.insert(key.clone());
+            if before.as_deref() != Some(cur.status.as_str())
+                && !(before.is_none() && cur.status == Status::None)
+            {
+                audit.push((
+                    *lead,
+                    key.1,
+                    key.2,
+                    before,
+                    cur.status.as_str().to_string(),
+                    cur.consent_id,
+                    cur.basis.clone(),
+                ));
+            }
+        }
+        for (key, before) in &old {
+            if !seen.contains(key) && before != "none" {
+                audit.push((
+                    key.0,
+                    key.1.clone(),
+                    key.2.clone(),
+                    Some(before.clone()),
+                    "none".into(),
+                    None,
+                    "no consent event applies to this lead any more".into(),
+                ));
+            }
+        }
+        self.conn
+            .execute_batch("DELETE FROM consent_status")
+            .map_err(db("replacing consent status"))?;
+        if !derived.is_empty() {
+            let n = derived.len();
+            let mut lead = Int64Builder::with_capacity(n);
+            let mut cid = Int64Builder::with_capacity(n);
+            for ((l, _, _), c) in &derived {
+                lead.append_value(*l);
+                cid.append_option(c.consent_id);
+            }
+            let d = || derived.iter();
+            let cols: Vec<(&str, ArrayRef)> = vec![
+                ("lead_id", Arc::new(lead.finish())),
+                ("channel", str_col(d().map(|((_, c, _), _)| Some(c.as_str())), n)),
+                ("purpose", str_col(d().map(|((_, _, p), _)| Some(p.as_str())), n)),
+                ("status", str_col(d().map(|(_, c)| Some(c.status.as_str())), n)),
+                ("since", ts_col(d().map(|(_, c)| c.since), n)),
+                ("expires_at", ts_col(d().map(|(_, c)| c.expires_at), n)),
+                ("consent_id", Arc::new(cid.finish())),
+                ("basis", str_col(d().map(|(_, c)| Some(c.basis.as_str())), n)),
+                ("derived_at", ts_col(d().map(|_| Some(now)), n)),
+            ];
+            self.append("consent_status", batch("consent_status", cols)?)?;
+        }
+        for (lead, ch, pu, before, after, cid, detail) in &audit {
+            self.conn
+                .execute(
+                    "INSERT INTO consent_audit VALUES (now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    params![actor, run_id, lead, ch, pu, before, after, cid, detail],
+                )
+                .map_err(db("writing the consent audit"))?;
+        }
+        // `leads` shows advertising consent per channel; only rows that differ are touched.
+        self.conn
+            .execute_batch(
+                "UPDATE leads SET call_consent = s.status, call_consent_basis = s.basis,
+                        call_consent_since = s.since, call_consent_expires_at = s.expires_at
+                 FROM consent_status s
+                 WHERE s.lead_id = leads.lead_id AND s.channel = 'call' AND s.purpose = 'advertising'
+                   AND (leads.call_consent IS DISTINCT FROM s.status
+                        OR leads.call_consent_basis IS DISTINCT FROM s.basis
+                        OR leads.call_consent_expires_at IS DISTINCT FROM s.expires_at);
+                 UPDATE leads SET call_consent = 'none', call_consent_basis = NULL,
+                        call_consent_since = NULL, call_consent_expires_at = NULL
+                 WHERE call_consent IS DISTINCT FROM 'none'
+                   AND lead_id NOT IN (SELECT lead_id FROM consent_status
+                                       WHERE channel = 'call' AND purpose = 'advertising');
+                 UPDATE leads SET sms_consent = s.status FROM consent_status s
+                 WHERE s.lead_id = leads.lead_id AND s.channel = 'sms' AND s.purpose = 'advertising'
+                   AND leads.sms_consent IS DISTINCT FROM s.status;
+                 UPDATE leads SET sms_consent = 'none' WHERE sms_consent IS DISTINCT FROM 'none'
+                   AND lead_id NOT IN (SELECT lead_id FROM consent_status
+                                       WHERE channel = 'sms' AND purpose = 'advertising');
+                 UPDATE leads SET email_consent = s.status FROM consent_status s
+                 WHERE s.lead_id = leads.lead_id AND s.channel = 'email' AND s.purpose = 'advertising'
+                   AND leads.email_consent IS DISTINCT FROM s.status;
+                 UPDATE leads SET email_consent = 'none' WHERE email_consent IS DISTINCT FROM 'none'
+                   AND lead_id NOT IN (SELECT lead_id FROM consent_status
+                                       WHERE channel = 'email' AND purpose = 'advertising');",
+            )
+            .map_err(db("showing consent status in leads"))?;
+        Ok(ConsentRefresh {
+            leads_with_events: leads.len() as u64,
+            status_changes: audit.len() as u64,
+            call_granted: derived
+                .iter()
+                .filter(|((_, c, p), cur)| {
+                    *c == Channel::Call && *p == Purpose::Advertising && cur.status == Status::Granted
+                })
+                .count() as u64,
+        })
+    }
+
+    /// An action that is not a status change (a list loaded, a person erased) for the trail.
+    pub fn audit_action(
+        &self,
+        actor: &str,
+        lead_id: Option<i64>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO consent_audit (logged_at, actor, lead_id, detail) VALUES (now(), ?, ?, ?)",
+                params![actor, lead_id, detail],
+            )
+            .map_err(db("writing the consent audit"))?;
+        Ok(())
+    }
+
+    /// True when some lead holds this number or address.
+    pub fn contact_known(&self, kind: ContactKind, value: &str) -> Result<bool, StoreError> {
+        let sql = match kind {
+            ContactKind::Phone => {
+                "SELECT count(*) FROM records WHERE phone_e164 = ?1 OR list_contains(phones_extra, ?1)"
+            }
+            ContactKind::Email => "SELECT count(*) FROM records WHERE email = ?1",
+        };
+        let n: i64 = self
+            .conn
+            .query_row(sql, params![value], |r| r.get(0))
+            .map_err(db("looking up a contact"))?;
+        Ok(n > 0)
+    }
+
+    /// Loads a list's contacts. The same file loaded again into the same list is a no-op.
+    #[allow(clippy::too_many_arguments)]
+    pub fn load_suppression_list(
+        &self,
+        list: &str,
+        reason: &str,
+        channel: Option<Channel>,
+        path: &Path,
+        contacts: &crate::consent::contacts::ContactList,
+        actor: &str,
+    ) -> Result<SuppressionListLoad, StoreError> {
+        let rejects: Vec<(u64, String)> = contacts
+            .rows
+            .iter()
+            .filter_map(|r| r.problem.clone().map(|p| (r.row, p)))
+            .collect();
+        let mut load = SuppressionListLoad {
+            list: list.to_string(),
+            reason: reason.to_string(),
+            channel: channel.map(|c| c.as_str().to_string()),
+            rows_read: contacts.rows.len() as u64,
+            contacts: 0,
+            rows_rejected: rejects.len() as u64,
+            rejects,
+            unchanged: false,
+        };
+        let seen: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM suppression_lists WHERE list_name = ? AND content_hash = ?",
+                params![list, contacts.content_hash],
+                |r| r.get(0),
+            )
+            .map_err(db("looking up a suppression list"))?;
+        if seen > 0 {
+            load.unchanged = true;
+            return Ok(load);
+        }
+        let hasher = self.contact_hasher()?;
+        let mut rows: Vec<(ContactKind, String, u64, Option<DateTime<Utc>>)> = Vec::new();
+        for r in &contacts.rows {
+            for p in &r.phones {
+                rows.push((ContactKind::Phone, p.clone(), r.row, r.at));
+            }
+            for e in &r.emails {
+                rows.push((ContactKind::Email, e.clone(), r.row, r.at));
+            }
+        }
+        load.contacts = rows.len() as u64;
+        let now = Utc::now();
+        let n = rows.len();
+        if n > 0 {
+            let mut src_row = Int64Builder::with_capacity(n);
+            for r in &rows {
+                src_row.append_value(r.2 as i64);
+            }
+            let hashes: Vec<String> = rows.iter().map(|r| hasher.hash(r.0, &r.1)).collect();
+            let cols: Vec<(&str, ArrayRef)> = vec![
+                ("list_name", str_col(rows.iter().map(|_| Some(list)), n)),
+                ("kind", str_col(rows.iter().map(|r| Some(r.0.as_str())), n)),
+                ("value", str_col(rows.iter().map(|r| Some(r.1.as_str())), n)),
+                ("value_hash", str_col(hashes.iter().map(|h| Some(h.as_str())), n)),
+                (
+                    "channel",
+                    str_col(rows.iter().map(|_| channel.map(Channel::as_str)), n),
+                ),
+                ("reason", str_col(rows.iter().map(|_| Some(reason)), n)),
+                ("source_row", Arc::new(src_row.finish())),
+                ("listed_at", ts_col(rows.iter().map(|r| r.3), n)),
+                ("loaded_at", ts_col(rows.iter().map(|_| Some(now)), n)),
+            ];
+            self.append("suppressions", batch("suppressions", cols)?)?;
+        }
+        let rejects_json = serde_json::to_string(
+            &load
+                .rejects
+                .iter()
+                .map(|(row, why)| serde_json::json!({"row": row, "reason": why}))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|_| "[]".into());
+        self.conn
+            .execute(
+                "INSERT INTO suppression_lists VALUES (?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?)",
+                params![
+                    list,
+                    path.display().to_string(),
+                    contacts.content_hash,
+                    reason,
+                    channel.map(Channel::as_str),
+                    actor,
+                    load.rows_read as i64,
+                    load.contacts as i64,
+                    load.rows_rejected as i64,
+                    rejects_json
+                ],
+            )
+            .map_err(db("recording a suppression list"))?;
+        Ok(load)
+    }
+
+    /// Adds one contact to a list (a withdrawal for someone not in the base).
+    pub fn suppress_one(
+        &self,
+        list: &str,
+        reason: &str,
+        kind: ContactKind,
+        value: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let hash = self.contact_hasher()?.hash(kind, value);
+        self.conn
+            .execute(
+                "INSERT INTO suppressions VALUES (?, ?, ?, ?, NULL, ?, NULL, ?::TIMESTAMPTZ, now())",
+                params![list, kind.as_str(), value, hash, reason, at.to_rfc3339()],
+            )
+            .map_err(db("adding a suppression"))?;
+        Ok(())
+    }
+
+    /// Finds everything an erasure must remove: the leads holding the contact, all their
+    /// records and raw rows, and any other raw row (a reject, a comment field) where the
+    /// contact appears in any spelling.
+    pub fn plan_erasure(
+        &self,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<ErasurePlan, StoreError> {
+        let e = db("planning an erasure");
+        let mut plan = ErasurePlan::default();
+        let seed_ids: Vec<(i64, Option<i64>)> = {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT record_id, lead_id FROM records
+                     WHERE (?1 IS NOT NULL AND (phone_e164 = ?1 OR list_contains(phones_extra, ?1)))
+                        OR (?2 IS NOT NULL AND email = ?2)",
+                )
+                .map_err(e)?;
+            let rows = stmt
+                .query_map(params![phone, email], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db("planning an erasure"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(db("planning an erasure"))?
+        };
+        let mut leads: Vec<i64> = seed_ids.iter().filter_map(|s| s.1).collect();
+        leads.sort_unstable();
+        leads.dedup();
+        let mut records: Vec<i64> = seed_ids.iter().map(|s| s.0).collect();
+        let mut phones: HashSet<String> = phone.map(str::to_string).into_iter().collect();
+        let mut emails: HashSet<String> = email.map(str::to_string).into_iter().collect();
+        {
+            let sql = format!(
+                "SELECT record_id, raw_id, phone_e164, array_to_string(phones_extra, chr(31)), email
+                 FROM records WHERE lead_id IN ({}) OR record_id IN ({})",
+                ids_sql(&leads),
+                ids_sql(&records)
+            );
+            let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })
+                .map_err(db("planning an erasure"))?;
+            for row in rows {
+                let (rec, raw, p, extra, em) = row.map_err(db("planning an erasure"))?;
+                records.push(rec);
+                plan.raw_ids.push(raw);
+                phones.extend(p);
+                phones.extend(
+                    extra
+                        .unwrap_or_default()
+                        .split('\u{1f}')
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string),
+                );
+                emails.extend(em);
+            }
+        }
+        // Raw rows that mention a contact in any spelling: digits of the national number
+        // inside one cell, or the address in any letter case.
+        let mut phones: Vec<String> = phones.into_iter().collect();
+        phones.sort();
+        let mut emails: Vec<String> = emails.into_iter().collect();
+        emails.sort();
+        let needles: Vec<String> = phones.iter().map(|p| national_digits(p)).collect();
+        let mut conds: Vec<String> = needles
+            .iter()
+            .map(|d| format!("regexp_replace(raw_values::VARCHAR, '[^0-9]', '', 'g') LIKE '%{d}%'"))
+            .collect();
+        conds.extend(emails.iter().map(|m| {
+            format!(
+                "contains(lower(raw_values::VARCHAR), '{}')",
+                m.replace('\'', "''")
+            )
+        }));
+        if !conds.is_empty() {
+            let sql = format!(
+                "SELECT raw_id, raw_values::VARCHAR FROM raw_records WHERE {}",
+                conds.join(" OR ")
+            );
+            let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db("planning an erasure"))?;
+            for row in rows {
+                let (raw_id, json) = row.map_err(db("planning an erasure"))?;
+                if raw_mentions(&json, &needles, &emails) {
+                    plan.raw_ids.push(raw_id);
+                }
+            }
+        }
+        // Records born from those raw rows go too (a record is a function of its raw row).
+        if !plan.raw_ids.is_empty() {
+            let sql = format!(
+                "SELECT record_id FROM records WHERE raw_id IN ({})",
+                ids_sql(&plan.raw_ids)
+            );
+            let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, i64>(0))
+                .map_err(db("planning an erasure"))?;
+            for row in rows {
+                records.push(row.map_err(db("planning an erasure"))?);
+            }
+        }
+        records.sort_unstable();
+        records.dedup();
+        plan.raw_ids.sort_unstable();
+        plan.raw_ids.dedup();
+        plan.lead_ids = leads;
+        plan.record_ids = records;
+        plan.phones_hashed = phones.len();
+        plan.emails_hashed = emails.len();
+        plan.phones = phones;
+        plan.emails = emails;
+        Ok(plan)
+    }
+
+    /// Removes everything in `plan` from every table, and keeps only salted hashes of the
+    /// contacts in `suppressions` (list `erasure`) so the person is never imported again
+    /// silently. Call [`Store::compact`] after the commit so no old page keeps the data.
+    pub fn erase(&self, plan: &ErasurePlan, actor: &str) -> Result<(), StoreError> {
+        let hasher = self.contact_hasher()?;
+        let recs = ids_sql(&plan.record_ids);
+        let raws = ids_sql(&plan.raw_ids);
+        let leads = ids_sql(&plan.lead_ids);
+        let phones = strs_sql(&plan.phones);
+        let emails = strs_sql(&plan.emails);
+        let contacts = strs_sql(&[plan.phones.clone(), plan.emails.clone()].concat());
+        self.conn
+            .execute_batch(&format!(
+                "DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs});
+                 DELETE FROM records WHERE record_id IN ({recs}) OR raw_id IN ({raws});
+                 DELETE FROM rejects WHERE raw_id IN ({raws});
+                 DELETE FROM raw_records WHERE raw_id IN ({raws});
+                 DELETE FROM leads WHERE lead_id IN ({leads});
+                 DELETE FROM consents WHERE record_id IN ({recs}) OR phone_e164 IN ({phones})
+                                         OR email IN ({emails});
+                 DELETE FROM consent_status WHERE lead_id IN ({leads});
+                 DELETE FROM suppressions WHERE value IN ({contacts});
+                 DELETE FROM enrichment_cache WHERE lookup_key IN ({contacts});"
+            ))
+            .map_err(db("erasing"))?;
+        let now = Utc::now();
+        for p in &plan.phones {
+            self.conn
+                .execute(
+                    "INSERT INTO suppressions VALUES (?, 'phone', NULL, ?, NULL, 'erasure', NULL, ?::TIMESTAMPTZ, now())",
+                    params![ERASURE_LIST, hasher.hash(ContactKind::Phone, p), now.to_rfc3339()],
+                )
+                .map_err(db("keeping the erased hash"))?;
+        }
+        for m in &plan.emails {
+            self.conn
+                .execute(
+                    "INSERT INTO suppressions VALUES (?, 'email', NULL, ?, NULL, 'erasure', NULL, ?::TIMESTAMPTZ, now())",
+                    params![ERASURE_LIST, hasher.hash(ContactKind::Email, m), now.to_rfc3339()],
+                )
+                .map_err(db("keeping the erased hash"))?;
+        }
+        self.audit_action(
+            actor,
+            None,
+            &format!(
+                "erased {} lead(s), {} record(s), {} raw row(s); {} phone(s) and {} e-mail(s) kept as salted hashes",
+                plan.lead_ids.len(),
+                plan.record_ids.len(),
+                plan.raw_ids.len(),
+                plan.phones.len(),
+                plan.emails.len()
+            ),
+        )?;
+        Ok(())
+    }
+}
+
+/// The digits a person would type for this number at home: the national number for
+/// Russian numbers (`9161234567` for `+79161234567`), all digits otherwise.
+pub fn national_digits(e164: &str) -> String {
+    let d: String = e164.chars().filter(char::is_ascii_digit).collect();
+    match d.strip_prefix('7') {
+        Some(rest) if d.len() == 11 => rest.to_string(),
+        _ => d,
+    }
+}
+
+/// True when one value of the raw JSON row holds one of the numbers (by digits) or one of
+/// the addresses (any case).
+fn raw_mentions(json: &str, phone_digits: &[String], emails: &[String]) -> bool {
+    let Ok(crate::record::OrderedObject(obj)) = serde_json::from_str(json) else {
+        // Not an object (should not happen): judge the whole text.
+        let digits: String = json.chars().filter(char::is_ascii_digit).collect();
+        let lower = json.to_lowercase();
+        return phone_digits.iter().any(|d| digits.contains(d.as_str()))
+            || emails.iter().any(|m| lower.contains(m.as_str()));
+    };
+    obj.iter().any(|(_, v)| {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let lower = text.to_lowercase();
+        phone_digits.iter().any(|d| digits.contains(d.as_str()))
+            || emails.iter().any(|m| lower.contains(m.as_str()))
+    })
+}
+
+fn random_salt() -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut salt = vec![0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
+    Ok(salt)
+}
+
+impl Store {
+    /// Rewrites the database file from scratch (`COPY FROM DATABASE` into a new file, then
+    /// a rename), so pages that held erased data are gone from the disk, not just unused.
+    pub fn compact(self, path: &Path) -> Result<(), StoreError> {
+        let tmp = path.with_extension("compacting.duckdb");
+        let _ = std::fs::remove_file(&tmp);
+        let current: String = self
+            .conn
+            .query_row("SELECT current_database()", [], |r| r.get(0))
+            .map_err(db("compacting the database"))?;
+        self.conn
+            .execute_batch(&format!(
+                "ATTACH '{}' AS leadpipe_compact;
+                 COPY FROM DATABASE \"{}\" TO leadpipe_compact;
+                 DETACH leadpipe_compact;",
+                tmp.display().to_string().replace('\'', "''"),
+                current.replace('"', "\"\"")
+            ))
+            .map_err(db("compacting the database"))?;
+        drop(self);
+        std::fs::rename(&tmp, path).map_err(|e| StoreError::Batch {
+            table: "(file)",
+            message: format!("replacing {} with its compacted copy: {e}", path.display()),
+        })?;
+        let wal = {
+            let mut p = path.as_os_str().to_owned();
+            p.push(".wal");
+            std::path::PathBuf::from(p)
+        };
+        let _ = std::fs::remove_file(wal);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_digits_strip_the_russian_country_code() {
+        assert_eq!(national_digits("+79161234567"), "9161234567");
+        assert_eq!(national_digits("+375291234567"), "375291234567");
+    }
+
+    #[test]
+    fn raw_mentions_looks_inside_single_values() {
+        let json = r#"{"Телефон":"8 (916) 123-45-67","Почта":"X@Y.RU"}"#;
+        assert!(raw_mentions(json, &["9161234567".into()], &[]));
+        assert!(raw_mentions(json, &[], &["x@y.ru".into()]));
+        // Digits split across two cells are not a match.
+        let split = r#"{"a":"916123","b":"4567"}"#;
+        assert!(!raw_mentions(split, &["9161234567".into()], &[]));
+    }
+}
+
+/// What a call list or report shows about a lead besides its numbers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LeadCard {
+    pub full_name: Option<String>,
+    pub company: Option<String>,
+    pub city: Option<String>,
+    pub subject_type: Option<String>,
+    pub origins: Option<String>,
+    pub sources: Option<String>,
+}
+
+impl Store {
+    /// Name, company, city and subject type of the given leads.
+    pub fn lead_cards(&self, ids: &[i64]) -> Result<HashMap<i64, LeadCard>, StoreError> {
+        let mut out = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut uniq = ids.to_vec();
+        uniq.sort_unstable();
+        uniq.dedup();
+        let sql = format!(
+            "SELECT lead_id, full_name, company, city, subject_type,
+                    array_to_string(origins, ', '), array_to_string(sources, ', ')
+             FROM leads WHERE lead_id IN ({})",
+            ids_sql(&uniq)
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(db("reading leads"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    LeadCard {
+                        full_name: r.get(1)?,
+                        company: r.get(2)?,
+                        city: r.get(3)?,
+                        subject_type: r.get(4)?,
+                        origins: r.get(5)?,
+                        sources: r.get(6)?,
+                    },
+                ))
+            })
+            .map_err(db("reading leads"))?;
+        for row in rows {
+            let (id, card) = row.map_err(db("reading leads"))?;
+            out.insert(id, card);
+        }
+        Ok(out)
+    }
+}
+
+/// A loaded suppression list, for reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListRow {
+    pub list: String,
+    pub reason: String,
+    pub channel: Option<String>,
+    pub loaded_at: String,
+    pub contacts: i64,
+    pub rows_rejected: i64,
+    pub path: Option<String>,
+}
+
+/// One row of `consent_audit`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub channel: Option<String>,
+    pub purpose: Option<String>,
+    pub old_status: Option<String>,
+    pub new_status: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    /// Every lead with its numbers, addresses and consent events (most have none).
+    pub fn all_gate_leads(&self) -> Result<Vec<GateLead>, StoreError> {
+        let with_events = self.gate_leads(None)?;
+        let mut by_id: BTreeMap<i64, GateLead> =
+            with_events.into_iter().map(|l| (l.lead_id, l)).collect();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT lead_id, array_to_string(phones, chr(31)), array_to_string(emails, chr(31))
+                 FROM leads ORDER BY lead_id",
+            )
+            .map_err(db("reading leads"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(db("reading leads"))?;
+        let split = |s: Option<String>| -> Vec<String> {
+            s.unwrap_or_default()
+                .split('\u{1f}')
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        for row in rows {
+            let (id, phones, emails) = row.map_err(db("reading leads"))?;
+            by_id.entry(id).or_insert_with(|| GateLead {
+                lead_id: id,
+                phones: split(phones),
+                emails: split(emails),
+                events: Vec::new(),
+            });
+        }
+        Ok(by_id.into_values().collect())
+    }
+
+    pub fn suppression_lists(&self) -> Result<Vec<ListRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT list_name, reason, channel, loaded_at::VARCHAR, contacts, rows_rejected, path
+                 FROM suppression_lists ORDER BY loaded_at",
+            )
+            .map_err(db("reading suppression lists"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ListRow {
+                    list: r.get(0)?,
+                    reason: r.get(1)?,
+                    channel: r.get(2)?,
+                    loaded_at: r.get(3)?,
+                    contacts: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                    rows_rejected: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                    path: r.get(6)?,
+                })
+            })
+            .map_err(db("reading suppression lists"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("reading suppression lists"))
+    }
+
+    pub fn audit_for_lead(&self, lead_id: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT logged_at::VARCHAR, actor, channel, purpose, old_status, new_status, detail
+                 FROM consent_audit WHERE lead_id = ? ORDER BY logged_at, channel, purpose",
+            )
+            .map_err(db("reading the audit trail"))?;
+        let rows = stmt
+            .query_map(params![lead_id], |r| {
+                Ok(AuditRow {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    channel: r.get(2)?,
+                    purpose: r.get(3)?,
+                    old_status: r.get(4)?,
+                    new_status: r.get(5)?,
+                    detail: r.get(6)?,
+                })
+            })
+            .map_err(db("reading the audit trail"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("reading the audit trail"))
+    }
+}
