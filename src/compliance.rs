@@ -102,7 +102,9 @@ pub fn build(
             .entry((
                 status.clone(),
                 card.origins.clone().unwrap_or_default(),
-                card.subject_type.clone().unwrap_or_else(|| "unknown".into()),
+                card.subject_type
+                    .clone()
+                    .unwrap_or_else(|| "unknown".into()),
             ))
             .or_default() += 1;
         let decisions = decide(l, purpose, &suppressions, &normaliser.phone, now);
@@ -320,7 +322,13 @@ fn html(r: &ComplianceReport) -> String {
             .map(|((s, or, st), n)| vec![s.clone(), or.clone(), st.clone(), n.to_string()]),
     );
     o.push_str("<h2>Blocked numbers by reason</h2><div class=\"blocked\">");
-    let max = r.blocked_by_reason.values().copied().max().unwrap_or(1).max(1);
+    let max = r
+        .blocked_by_reason
+        .values()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
     o.push_str("<table><tr><th>reason</th><th>numbers</th><th></th></tr>");
     for (s, n) in &r.blocked_by_reason {
         let _ = write!(
@@ -343,7 +351,13 @@ fn html(r: &ComplianceReport) -> String {
         ]
     };
     let head = [
-        "lead", "number", "name", "origins", "subject", "why blocked", "basis",
+        "lead",
+        "number",
+        "name",
+        "origins",
+        "subject",
+        "why blocked",
+        "basis",
     ];
     let callable: Vec<&DecisionRow> = r.decisions.iter().filter(|d| d.callable).collect();
     let _ = write!(
@@ -351,18 +365,34 @@ fn html(r: &ComplianceReport) -> String {
         "<h2>Would be called ({})</h2><small>first {HTML_ROWS}; the CSV report lists all</small>",
         callable.len()
     );
-    table(&mut o, &head, callable.iter().take(HTML_ROWS).map(|d| row(d)));
+    table(
+        &mut o,
+        &head,
+        callable.iter().take(HTML_ROWS).map(|d| row(d)),
+    );
     let blocked: Vec<&DecisionRow> = r.decisions.iter().filter(|d| !d.callable).collect();
     let _ = write!(
         o,
         "<h2>Blocked ({})</h2><small>first {HTML_ROWS}; the CSV report lists all</small>",
         blocked.len()
     );
-    table(&mut o, &head, blocked.iter().take(HTML_ROWS).map(|d| row(d)));
+    table(
+        &mut o,
+        &head,
+        blocked.iter().take(HTML_ROWS).map(|d| row(d)),
+    );
     o.push_str("<h2>Suppression lists</h2>");
     table(
         &mut o,
-        &["list", "reason", "channel", "loaded at", "contacts", "rows rejected", "file"],
+        &[
+            "list",
+            "reason",
+            "channel",
+            "loaded at",
+            "contacts",
+            "rows rejected",
+            "file",
+        ],
         r.lists.iter().map(|l| {
             vec![
                 l.list.clone(),
@@ -403,8 +433,20 @@ fn html(r: &ComplianceReport) -> String {
         table(
             &mut o,
             &[
-                "#", "channel", "purpose", "status", "basis", "captured", "source", "method",
-                "text", "number / address", "evidence", "expires", "note", "recorded",
+                "#",
+                "channel",
+                "purpose",
+                "status",
+                "basis",
+                "captured",
+                "source",
+                "method",
+                "text",
+                "number / address",
+                "evidence",
+                "expires",
+                "note",
+                "recorded",
             ],
             t.events.iter().map(|e| {
                 vec![
@@ -421,7 +463,9 @@ fn html(r: &ComplianceReport) -> String {
                     [
                         e.evidence_ip.clone().map(|v| format!("IP {v}")),
                         e.evidence_user_agent.clone(),
-                        e.evidence_hash.clone().map(|h| format!("row sha256 {}", &h[..h.len().min(16)])),
+                        e.evidence_hash
+                            .clone()
+                            .map(|h| format!("row sha256 {}", &h[..h.len().min(16)])),
                     ]
                     .into_iter()
                     .flatten()

@@ -4,11 +4,11 @@
 //! into clean records, [`store`] lands everything in DuckDB. [`pipeline`] wires them
 //! together from a pipeline file. See README.md for the manual and DESIGN notes.
 
-pub mod consent;
 pub mod compliance;
+pub mod consent;
 pub mod dedupe;
-pub mod export;
 pub mod enrich;
+pub mod export;
 pub mod gen;
 pub mod normalise;
 pub mod pipeline;

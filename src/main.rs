@@ -337,7 +337,9 @@ The CSV has one row per lead and number with the decision and its reason.")]
 /// means Moscow time.
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     leadpipe::normalise::datetime::parse_timestamp(s, Normaliser::default().naive_offset)
-        .ok_or_else(|| format!("{s:?} is not a time; use e.g. 2026-11-23T09:00:00+03:00 or 23.11.2026"))
+        .ok_or_else(|| {
+            format!("{s:?} is not a time; use e.g. 2026-11-23T09:00:00+03:00 or 23.11.2026")
+        })
 }
 
 #[derive(Args)]
@@ -543,9 +545,7 @@ fn fail(err: &CommandError) -> ExitCode {
     eprintln!("leadpipe: error: {err}");
     ExitCode::from(match err {
         CommandError::BadInput(_) => EXIT_BAD_INPUT,
-        CommandError::Source(e) if matches!(e, leadpipe::sources::SourceError::NotFound { .. }) => {
-            EXIT_NO_INPUT
-        }
+        CommandError::Source(leadpipe::sources::SourceError::NotFound { .. }) => EXIT_NO_INPUT,
         CommandError::Source(_) => EXIT_BAD_INPUT,
         CommandError::Store(_) | CommandError::Io { .. } => EXIT_DB,
     })
@@ -611,12 +611,14 @@ fn erase(
     json: bool,
 ) -> ExitCode {
     let normaliser = Normaliser::default();
-    let phone = match phone.map(|p| consent_cmd::parse_contact(ContactKind::Phone, p, &normaliser)) {
+    let phone = match phone.map(|p| consent_cmd::parse_contact(ContactKind::Phone, p, &normaliser))
+    {
         Some(Err(e)) => return fail(&e),
         Some(Ok(p)) => Some(p),
         None => None,
     };
-    let email = match email.map(|m| consent_cmd::parse_contact(ContactKind::Email, m, &normaliser)) {
+    let email = match email.map(|m| consent_cmd::parse_contact(ContactKind::Email, m, &normaliser))
+    {
         Some(Err(e)) => return fail(&e),
         Some(Ok(m)) => Some(m),
         None => None,
@@ -686,7 +688,10 @@ fn suppress_import(
         return ExitCode::SUCCESS;
     }
     if load.unchanged {
-        println!("{}: already loaded into list {list:?}; nothing changed", file.display());
+        println!(
+            "{}: already loaded into list {list:?}; nothing changed",
+            file.display()
+        );
         return ExitCode::SUCCESS;
     }
     println!(
@@ -701,7 +706,10 @@ fn suppress_import(
         println!("  {}: row {row}: {why}", file.display());
     }
     if load.rejects.len() > 20 {
-        println!("  … {} more (all in suppression_lists.rejects)", load.rejects.len() - 20);
+        println!(
+            "  … {} more (all in suppression_lists.rejects)",
+            load.rejects.len() - 20
+        );
     }
     ExitCode::SUCCESS
 }

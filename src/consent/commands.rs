@@ -223,6 +223,13 @@ pub fn erase(
     }
     in_transaction(&store, |store| {
         store.erase(&plan, actor)?;
+        // Other leads may have lost a record that mentioned the contact (a shared number):
+        // their golden records are rebuilt from what is left.
+        let run_id = store.next_run_id()? - 1;
+        store.rebuild_leads(
+            run_id,
+            &crate::pipeline::DedupePlan::default().origin_priority,
+        )?;
         store.refresh_consent_status(Utc::now(), actor, None)?;
         Ok(())
     })?;
@@ -285,6 +292,9 @@ pub fn blocked_text(b: &Blocked) -> String {
             list,
             reason,
             contact,
-        } => format!("{} on suppression list {list:?} ({reason})", contact.as_str()),
+        } => format!(
+            "{} on suppression list {list:?} ({reason})",
+            contact.as_str()
+        ),
     }
 }

@@ -34,10 +34,7 @@ pub struct ContactList {
 }
 
 /// Reads a CSV/TXT (any encoding and delimiter) or XLSX contact list.
-pub fn read_contact_list(
-    path: &Path,
-    normaliser: &Normaliser,
-) -> Result<ContactList, SourceError> {
+pub fn read_contact_list(path: &Path, normaliser: &Normaliser) -> Result<ContactList, SourceError> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => SourceError::NotFound {
             path: path.to_path_buf(),
@@ -169,7 +166,10 @@ fn date_like(cell: &str) -> bool {
     let s = cell.trim();
     // 2026-11-20, 20.11.2026: a date, not a number. Ten digits alone are a phone.
     s.len() >= 8
-        && s.chars().filter(|c| matches!(c, '-' | '.' | '/' | ':')).count() >= 2
+        && s.chars()
+            .filter(|c| matches!(c, '-' | '.' | '/' | ':'))
+            .count()
+            >= 2
         && !s.starts_with('+')
         && !s.contains('@')
         && s.chars().filter(char::is_ascii_digit).count() <= 14
@@ -194,7 +194,10 @@ fn contacts_in(cell: &str, normaliser: &Normaliser) -> (Vec<String>, Vec<String>
     }
     if cell.chars().filter(char::is_ascii_digit).count() < 5 {
         if !cell.trim().is_empty() {
-            problems.push(format!("{:?} is neither a phone nor an e-mail", cell.trim()));
+            problems.push(format!(
+                "{:?} is neither a phone nor an e-mail",
+                cell.trim()
+            ));
         }
         return (phones, emails, problems);
     }
@@ -240,7 +243,12 @@ mod tests {
         let list = parse_grid(
             grid(&[
                 &["Телефон", "E-mail", "Дата отказа", "Комментарий"],
-                &["89161234567", "IVANOV@MAIL.RU", "20.11.2026 10:00", "звонить 89031112233"],
+                &[
+                    "89161234567",
+                    "IVANOV@MAIL.RU",
+                    "20.11.2026 10:00",
+                    "звонить 89031112233",
+                ],
                 &["", "", "", "пусто"],
             ]),
             &Normaliser::default(),

@@ -106,7 +106,9 @@ impl Suppressions {
 pub enum Blocked {
     InvalidPhone,
     /// The lead's current call consent is not `granted` (it is this).
-    NoConsent { status: Status },
+    NoConsent {
+        status: Status,
+    },
     /// The lead has a grant, but not for this number.
     NumberNotCovered,
     Suppressed {
@@ -403,7 +405,10 @@ mod tests {
             );
             callable_cases += usize::from(d.iter().any(|d| d.callable()));
         }
-        assert!(callable_cases > 100, "only {callable_cases} of 2000 cases had a callable number");
+        assert!(
+            callable_cases > 100,
+            "only {callable_cases} of 2000 cases had a callable number"
+        );
     }
 
     fn grant(id: i64, phone: &str, at: i64) -> ConsentEvent {

@@ -25,7 +25,17 @@ use std::fmt;
 
 /// How a lead may be contacted. The advertising law's prior-consent rule is per channel.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
@@ -58,7 +68,17 @@ impl Channel {
 /// What the contact is for: advertising needs prior consent; service contact (about an
 /// order or contract) rests on the contract.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Purpose {
@@ -281,38 +301,38 @@ pub fn events_for_record(rec: &RecordConsent, policy: &ConsentPolicy) -> Vec<Con
         return Vec::new();
     };
     let captured_at = rec.consent_at.or(rec.created_at);
-    let (status, basis, note): (Status, &str, Option<String>) = match (rec.origin, rec.consent_given)
-    {
-        (Some(Origin::Open), _) => (
-            Status::None,
-            "none",
-            Some("open sources cannot carry consent".into()),
-        ),
-        (Some(Origin::Form), Some(true)) if captured_at.is_some() => {
-            (Status::Granted, "consent", None)
-        }
-        (Some(Origin::Form), Some(true)) => (
-            Status::Claimed,
-            "none",
-            Some("consent ticked but no time given: cannot prove when it was given".into()),
-        ),
-        (Some(Origin::Purchased), Some(true)) => (
-            Status::Claimed,
-            "vendor_claim",
-            Some("a list vendor's claim is not the person's consent".into()),
-        ),
-        (_, Some(false)) => (
-            Status::None,
-            "none",
-            Some("consent not given at the source".into()),
-        ),
-        (_, None) => (
-            Status::None,
-            "none",
-            Some(format!("unrecognised consent value {raw:?}")),
-        ),
-        (None, Some(true)) => (Status::Claimed, "none", Some("unknown origin".into())),
-    };
+    let (status, basis, note): (Status, &str, Option<String>) =
+        match (rec.origin, rec.consent_given) {
+            (Some(Origin::Open), _) => (
+                Status::None,
+                "none",
+                Some("open sources cannot carry consent".into()),
+            ),
+            (Some(Origin::Form), Some(true)) if captured_at.is_some() => {
+                (Status::Granted, "consent", None)
+            }
+            (Some(Origin::Form), Some(true)) => (
+                Status::Claimed,
+                "none",
+                Some("consent ticked but no time given: cannot prove when it was given".into()),
+            ),
+            (Some(Origin::Purchased), Some(true)) => (
+                Status::Claimed,
+                "vendor_claim",
+                Some("a list vendor's claim is not the person's consent".into()),
+            ),
+            (_, Some(false)) => (
+                Status::None,
+                "none",
+                Some("consent not given at the source".into()),
+            ),
+            (_, None) => (
+                Status::None,
+                "none",
+                Some(format!("unrecognised consent value {raw:?}")),
+            ),
+            (None, Some(true)) => (Status::Claimed, "none", Some("unknown origin".into())),
+        };
     let method = match rec.origin {
         Some(Origin::Form) => policy.method.clone().unwrap_or_else(|| "checkbox".into()),
         Some(Origin::Purchased) => "vendor_list".into(),
@@ -575,9 +595,10 @@ impl ErasedContacts {
         }
         let phone_hit = row.all(Field::Phone).any(|cell| {
             phones.normalise_cell(cell).into_iter().any(|(_, r)| {
-                r.ok()
-                    .and_then(|i| i.e164)
-                    .is_some_and(|e| self.hashes.contains(&self.hasher.hash(ContactKind::Phone, &e)))
+                r.ok().and_then(|i| i.e164).is_some_and(|e| {
+                    self.hashes
+                        .contains(&self.hasher.hash(ContactKind::Phone, &e))
+                })
             })
         });
         phone_hit

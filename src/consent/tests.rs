@@ -35,7 +35,10 @@ fn a_ticked_form_grants_per_channel_and_number() {
         .collect();
     assert_eq!(call.len(), 2);
     assert_eq!(call[0].phone_e164.as_deref(), Some("+79161234567"));
-    assert_eq!(call[0].source.as_deref(), Some("https://example.ru/landing"));
+    assert_eq!(
+        call[0].source.as_deref(),
+        Some("https://example.ru/landing")
+    );
     assert_eq!(call[0].method.as_deref(), Some("checkbox"));
     assert_eq!(call[0].legal_basis, "consent");
     assert_eq!(call[0].raw_value.as_deref(), Some("да"));
@@ -75,7 +78,10 @@ fn what_each_origin_can_bring() {
     let mut bought = form_record(Some(true), "да");
     bought.origin = Some(Origin::Purchased);
     assert_eq!(status(&bought), Some(Status::Claimed));
-    assert_eq!(events_for_record(&bought, &p)[0].legal_basis, "vendor_claim");
+    assert_eq!(
+        events_for_record(&bought, &p)[0].legal_basis,
+        "vendor_claim"
+    );
     let mut scraped = form_record(Some(true), "да");
     scraped.origin = Some(Origin::Open);
     assert_eq!(status(&scraped), Some(Status::None));
@@ -111,8 +117,14 @@ fn latest_decisive_event_wins() {
     assert_eq!(current_status(&[&c], now).status, Status::Claimed);
     assert_eq!(current_status(&[], now).status, Status::None);
     // A grant dated after "now" has not happened yet; a withdrawal on record always counts.
-    assert_eq!(current_status(&[&g], at(1, 0) - Duration::hours(1)).status, Status::None);
-    assert_eq!(current_status(&[&g, &w], at(1, 12)).status, Status::Withdrawn);
+    assert_eq!(
+        current_status(&[&g], at(1, 0) - Duration::hours(1)).status,
+        Status::None
+    );
+    assert_eq!(
+        current_status(&[&g, &w], at(1, 12)).status,
+        Status::Withdrawn
+    );
     assert_eq!(current_status(&[&g], at(1, 12)).since, Some(at(1, 0)));
 }
 

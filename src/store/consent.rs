@@ -116,6 +116,17 @@ pub struct ConsentRefresh {
     pub call_granted: u64,
 }
 
+/// A status that changed, for `consent_audit`.
+struct StatusChange {
+    lead_id: i64,
+    channel: String,
+    purpose: String,
+    old_status: Option<String>,
+    new_status: String,
+    consent_id: Option<i64>,
+    detail: String,
+}
+
 /// One loaded suppression list.
 #[derive(Debug, Clone, Serialize)]
 pub struct SuppressionListLoad {
@@ -150,10 +161,7 @@ fn ids_sql(ids: &[i64]) -> String {
     if ids.is_empty() {
         return "NULL".into();
     }
-    ids.iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 fn strs_sql(vals: &[String]) -> String {
@@ -350,7 +358,10 @@ impl Store {
             ("run_id", Arc::new(runs.finish())),
             ("actor", str_col(ev().map(|_| Some(actor)), n)),
             ("record_id", Arc::new(recs.finish())),
-            ("phone_e164", str_col(ev().map(|e| e.phone_e164.as_deref()), n)),
+            (
+                "phone_e164",
+                str_col(ev().map(|e| e.phone_e164.as_deref()), n),
+            ),
             ("email", str_col(ev().map(|e| e.email.as_deref()), n)),
             (
                 "channel",
@@ -397,7 +408,10 @@ impl Store {
                 "subject_type",
                 str_col(ev().map(|e| e.subject_type.as_deref()), n),
             ),
-            ("raw_value", str_col(ev().map(|e| e.raw_value.as_deref()), n)),
+            (
+                "raw_value",
+                str_col(ev().map(|e| e.raw_value.as_deref()), n),
+            ),
             ("note", str_col(ev().map(|e| e.note.as_deref()), n)),
         ];
         self.append("consents", batch("consents", cols)?)
@@ -407,7 +421,9 @@ impl Store {
     /// those their member records brought, and those recorded against one of their numbers
     /// or addresses by a command or a file (withdrawals reach whoever holds the contact).
     pub fn gate_leads(&self, only: Option<i64>) -> Result<Vec<GateLead>, StoreError> {
-        let lead_filter = only.map(|id| format!("AND lead_id = {id}")).unwrap_or_default();
+        let lead_filter = only
+            .map(|id| format!("AND lead_id = {id}"))
+            .unwrap_or_default();
         let sql = format!(
             "WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads WHERE true {lead_filter}),
                   le AS (SELECT lead_id, unnest(emails) AS v FROM leads WHERE true {lead_filter}),
@@ -421,7 +437,10 @@ impl Store {
              ORDER BY ev.lead_id, c.consent_id",
             lead_filter_r = only.map(|id| format!("AND r.lead_id = {id}")).unwrap_or_default(),
         );
-        let mut stmt = self.conn.prepare(&sql).map_err(db("reading consent events"))?;
+        let mut stmt = self
+            .conn
+            .prepare(&sql)
+            .map_err(db("reading consent events"))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, event_from_row(r, 1)?)))
             .map_err(db("reading consent events"))?;
@@ -452,9 +471,7 @@ impl Store {
             return Ok(());
         }
         self.conn
-            .execute_batch(
-                "CREATE OR REPLACE TEMP TABLE gate_ids (lead_id BIGINT);",
-            )
+            .execute_batch("CREATE OR REPLACE TEMP TABLE gate_ids (lead_id BIGINT);")
             .map_err(db("listing leads for the gate"))?;
         {
             let mut app = self
@@ -589,8 +606,7 @@ impl Store {
         }
         // Audit: every change, including statuses that disappeared (a lead merged away
         // or erased counts as going back to "none").
-        let mut audit: Vec<(i64, String, String, Option<String>, String, Option<i64>, String)> =
-            Vec::new();
+        let mut audit: Vec<StatusChange> = Vec::new();
         let mut seen = HashSet::new();
         for ((lead, ch, pu), cur) in &derived {
             let key = (*lead, ch.as_str().to_string(), pu.as_str().to_string());
@@ -599,28 +615,28 @@ impl Store {
             if before.as_deref() != Some(cur.status.as_str())
                 && !(before.is_none() && cur.status == Status::None)
             {
-                audit.push((
-                    *lead,
-                    key.1,
-                    key.2,
-                    before,
-                    cur.status.as_str().to_string(),
-                    cur.consent_id,
-                    cur.basis.clone(),
-                ));
+                audit.push(StatusChange {
+                    lead_id: *lead,
+                    channel: key.1,
+                    purpose: key.2,
+                    old_status: before,
+                    new_status: cur.status.as_str().to_string(),
+                    consent_id: cur.consent_id,
+                    detail: cur.basis.clone(),
+                });
             }
         }
         for (key, before) in &old {
             if !seen.contains(key) && before != "none" {
-                audit.push((
-                    key.0,
-                    key.1.clone(),
-                    key.2.clone(),
-                    Some(before.clone()),
-                    "none".into(),
-                    None,
-                    "no consent event applies to this lead any more".into(),
-                ));
+                audit.push(StatusChange {
+                    lead_id: key.0,
+                    channel: key.1.clone(),
+                    purpose: key.2.clone(),
+                    old_status: Some(before.clone()),
+                    new_status: "none".into(),
+                    consent_id: None,
+                    detail: "no consent event applies to this lead any more".into(),
+                });
             }
         }
         self.conn
@@ -637,24 +653,59 @@ impl Store {
             let d = || derived.iter();
             let cols: Vec<(&str, ArrayRef)> = vec![
                 ("lead_id", Arc::new(lead.finish())),
-                ("channel", str_col(d().map(|((_, c, _), _)| Some(c.as_str())), n)),
-                ("purpose", str_col(d().map(|((_, _, p), _)| Some(p.as_str())), n)),
-                ("status", str_col(d().map(|(_, c)| Some(c.status.as_str())), n)),
+                (
+                    "channel",
+                    str_col(d().map(|((_, c, _), _)| Some(c.as_str())), n),
+                ),
+                (
+                    "purpose",
+                    str_col(d().map(|((_, _, p), _)| Some(p.as_str())), n),
+                ),
+                (
+                    "status",
+                    str_col(d().map(|(_, c)| Some(c.status.as_str())), n),
+                ),
                 ("since", ts_col(d().map(|(_, c)| c.since), n)),
                 ("expires_at", ts_col(d().map(|(_, c)| c.expires_at), n)),
                 ("consent_id", Arc::new(cid.finish())),
-                ("basis", str_col(d().map(|(_, c)| Some(c.basis.as_str())), n)),
+                (
+                    "basis",
+                    str_col(d().map(|(_, c)| Some(c.basis.as_str())), n),
+                ),
                 ("derived_at", ts_col(d().map(|_| Some(now)), n)),
             ];
             self.append("consent_status", batch("consent_status", cols)?)?;
         }
-        for (lead, ch, pu, before, after, cid, detail) in &audit {
-            self.conn
-                .execute(
-                    "INSERT INTO consent_audit VALUES (now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    params![actor, run_id, lead, ch, pu, before, after, cid, detail],
-                )
-                .map_err(db("writing the consent audit"))?;
+        if !audit.is_empty() {
+            let n = audit.len();
+            let mut lead = Int64Builder::with_capacity(n);
+            let mut run = Int64Builder::with_capacity(n);
+            let mut cid = Int64Builder::with_capacity(n);
+            for a in &audit {
+                lead.append_value(a.lead_id);
+                run.append_option(run_id);
+                cid.append_option(a.consent_id);
+            }
+            let a = || audit.iter();
+            let cols: Vec<(&str, ArrayRef)> = vec![
+                ("logged_at", ts_col(a().map(|_| Some(Utc::now())), n)),
+                ("actor", str_col(a().map(|_| Some(actor)), n)),
+                ("run_id", Arc::new(run.finish())),
+                ("lead_id", Arc::new(lead.finish())),
+                ("channel", str_col(a().map(|c| Some(c.channel.as_str())), n)),
+                ("purpose", str_col(a().map(|c| Some(c.purpose.as_str())), n)),
+                (
+                    "old_status",
+                    str_col(a().map(|c| c.old_status.as_deref()), n),
+                ),
+                (
+                    "new_status",
+                    str_col(a().map(|c| Some(c.new_status.as_str())), n),
+                ),
+                ("consent_id", Arc::new(cid.finish())),
+                ("detail", str_col(a().map(|c| Some(c.detail.as_str())), n)),
+            ];
+            self.append("consent_audit", batch("consent_audit", cols)?)?;
         }
         // `leads` shows advertising consent per channel; only rows that differ are touched.
         self.conn
@@ -691,7 +742,9 @@ impl Store {
             call_granted: derived
                 .iter()
                 .filter(|((_, c, p), cur)| {
-                    *c == Channel::Call && *p == Purpose::Advertising && cur.status == Status::Granted
+                    *c == Channel::Call
+                        && *p == Purpose::Advertising
+                        && cur.status == Status::Granted
                 })
                 .count() as u64,
         })
@@ -789,7 +842,10 @@ impl Store {
                 ("list_name", str_col(rows.iter().map(|_| Some(list)), n)),
                 ("kind", str_col(rows.iter().map(|r| Some(r.0.as_str())), n)),
                 ("value", str_col(rows.iter().map(|r| Some(r.1.as_str())), n)),
-                ("value_hash", str_col(hashes.iter().map(|h| Some(h.as_str())), n)),
+                (
+                    "value_hash",
+                    str_col(hashes.iter().map(|h| Some(h.as_str())), n),
+                ),
                 (
                     "channel",
                     str_col(rows.iter().map(|_| channel.map(Channel::as_str)), n),
@@ -984,6 +1040,28 @@ impl Store {
         let phones = strs_sql(&plan.phones);
         let emails = strs_sql(&plan.emails);
         let contacts = strs_sql(&[plan.phones.clone(), plan.emails.clone()].concat());
+        // A provider's answer may quote the contact in its body.
+        let mut mentions: Vec<String> = plan
+            .phones
+            .iter()
+            .map(|p| {
+                format!(
+                    "regexp_replace(coalesce(body, ''), '[^0-9]', '', 'g') LIKE '%{}%'",
+                    national_digits(p)
+                )
+            })
+            .collect();
+        mentions.extend(plan.emails.iter().map(|m| {
+            format!(
+                "contains(lower(coalesce(body, '')), '{}')",
+                m.replace('\'', "''")
+            )
+        }));
+        let cache_mentions = if mentions.is_empty() {
+            "false".to_string()
+        } else {
+            mentions.join(" OR ")
+        };
         self.conn
             .execute_batch(&format!(
                 "DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs});
@@ -995,7 +1073,9 @@ impl Store {
                                          OR email IN ({emails});
                  DELETE FROM consent_status WHERE lead_id IN ({leads});
                  DELETE FROM suppressions WHERE value IN ({contacts});
-                 DELETE FROM enrichment_cache WHERE lookup_key IN ({contacts});"
+                 DELETE FROM enrichment_cache WHERE lookup_key IN ({contacts}) OR {cache_mentions};
+                 -- The trail keeps what changed and when; the wording could hold an IP.
+                 UPDATE consent_audit SET detail = '[erased]' WHERE lead_id IN ({leads});"
             ))
             .map_err(db("erasing"))?;
         let now = Utc::now();

@@ -1,0 +1,382 @@
+//! Consent, suppression, withdrawal and erasure end to end: the real binary on the real
+//! fixtures, checked in the real DuckDB file (and, for erasure, in its bytes on disk).
+
+use duckdb::Connection;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leadpipe"))
+        .env("LEADPIPE_LOG", "warn")
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let conn = Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// The demo pipeline, judged at a fixed time so expiry is reproducible.
+fn demo(db: &Path, as_of: &str) {
+    let pipeline = root().join("pipelines/demo.toml");
+    ok(run(&["run", s(&pipeline), "--db", s(db), "--as-of", as_of]));
+}
+
+/// The numbers in a call list, in file order.
+fn call_list(db: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["call-list", "--db", s(db), "--out", s(out)];
+    args.extend_from_slice(extra);
+    ok(run(&args));
+    let text = std::fs::read_to_string(out).unwrap();
+    assert!(text.starts_with('\u{feff}'), "BOM for Excel");
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    rdr.records()
+        .map(|r| r.unwrap().get(1).unwrap().to_string())
+        .collect()
+}
+
+const NOW: &str = "2026-11-23T10:00:00+03:00";
+
+#[test]
+fn forms_grant_lists_claim_and_the_call_list_follows_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.duckdb");
+    let calls = dir.path().join("calls.csv");
+    demo(&db, NOW);
+
+    // Ticked forms with a time are grants; the unticked one is "none"; nothing from the
+    // purchased lists is ever a grant.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM consents WHERE status = 'granted' AND channel = 'call'"
+        ),
+        3
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM consents c JOIN records r USING (record_id) WHERE r.origin <> 'form'"),
+        0
+    );
+    // Иванов's form consent (with its evidence) is shown on his golden record.
+    let conn = Connection::open(&db).unwrap();
+    let (status, basis): (String, String) = conn
+        .query_row(
+            "SELECT call_consent, call_consent_basis FROM leads WHERE phone_e164 = '+79161234567' AND last_name = 'Иванов'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "granted");
+    assert!(
+        basis.contains("https://example.ru/landing")
+            && basis.contains("text v3")
+            && basis.contains("203.0.113.5"),
+        "{basis}"
+    );
+    // Дарья consented on 2025-11-21 and the form's consent is valid for 365 days.
+    let darya: String = conn
+        .query_row(
+            "SELECT call_consent FROM leads WHERE last_name = 'Алексеева'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(darya, "expired");
+    // Every status change is in the audit trail, with the run as actor.
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM consent_audit WHERE actor = 'run 1' AND channel = 'call' AND new_status IN ('granted', 'expired')"),
+        3
+    );
+    drop(conn);
+
+    assert_eq!(
+        call_list(&db, &calls, &["--as-of", NOW]),
+        vec!["+79161234567", "+79161112233"]
+    );
+    // Judged before Дарья's consent ran out, she is callable too.
+    let before = call_list(&db, &calls, &["--as-of", "2026-11-20T12:00:00+03:00"]);
+    assert!(before.contains(&"+79035554433".to_string()), "{before:?}");
+
+    // A withdrawal by phone, typed in another format, is honoured by the next list even
+    // when that list is made "as of" an earlier time.
+    ok(run(&[
+        "consent",
+        "withdraw",
+        "--phone",
+        "8 (916) 123-45-67",
+        "--via",
+        "phone call",
+        "--db",
+        s(&db),
+    ]));
+    assert_eq!(
+        call_list(&db, &calls, &["--as-of", NOW]),
+        vec!["+79161112233"]
+    );
+    assert_eq!(
+        call_list(&db, &calls, &["--as-of", "2026-11-21T00:00:00+03:00"]),
+        vec!["+79161112233", "+79035554433"]
+    );
+    assert!(
+        count(&db, "SELECT count(*) FROM consent_audit WHERE actor = 'consent withdraw' AND new_status = 'withdrawn' AND channel = 'call'") >= 1
+    );
+    // A later run over the same files does not bring the consent back.
+    demo(&db, NOW);
+    assert_eq!(
+        call_list(&db, &calls, &["--as-of", NOW]),
+        vec!["+79161112233"]
+    );
+
+    // A do-not-call list: a headerless column of numbers, one of them no number.
+    let out = ok(run(&[
+        "suppress",
+        "import",
+        s(&root().join("fixtures/do_not_call.txt")),
+        "--list",
+        "dnc",
+        "--db",
+        s(&db),
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("row 3"), "the bad row is named: {text}");
+    assert!(call_list(&db, &calls, &["--as-of", NOW]).is_empty());
+    // Loading the same list again changes nothing.
+    ok(run(&[
+        "suppress",
+        "import",
+        s(&root().join("fixtures/do_not_call.txt")),
+        "--list",
+        "dnc",
+        "--db",
+        s(&db),
+    ]));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM suppressions WHERE list_name = 'dnc'"
+        ),
+        2
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM suppression_lists"), 1);
+}
+
+#[test]
+fn withdrawals_for_unknown_people_become_suppressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.duckdb");
+    demo(&db, NOW);
+    let out = ok(run(&[
+        "consent",
+        "withdraw",
+        "--file",
+        s(&root().join("fixtures/withdrawals.csv")),
+        "--db",
+        s(&db),
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["contacts"], 2);
+    assert_eq!(v["unknown_contacts"], 1, "nobody@example.org is in no lead");
+    assert_eq!(v["rows_rejected"][0][0], 3);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM suppressions WHERE list_name = 'withdrawals' AND value = 'nobody@example.org'"),
+        1
+    );
+    // The file's date column is the withdrawal time.
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM consents WHERE status = 'withdrawn' AND phone_e164 = '+79035554433' AND withdrawn_at = '2026-11-21 09:00:00+00'::TIMESTAMPTZ"),
+        6,
+        "3 channels × 2 purposes"
+    );
+    // Bad input: exit 65 with the reason.
+    let bad = run(&["consent", "withdraw", "--phone", "12", "--db", s(&db)]);
+    assert_eq!(bad.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid phone"));
+}
+
+fn file_contains(path: &Path, needle: &str) -> bool {
+    let bytes = std::fs::read(path).unwrap().to_ascii_lowercase();
+    let needle = needle.to_ascii_lowercase().into_bytes();
+    bytes.windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
+#[test]
+fn erasure_leaves_no_trace_on_disk_and_keeps_the_person_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.duckdb");
+    demo(&db, NOW);
+    // Force a checkpoint so the data is in the main file, then check the test can see it.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("CHECKPOINT")
+        .unwrap();
+    for needle in ["+79161234567", "9161234567", "ivanov@mail.ru"] {
+        assert!(
+            file_contains(&db, needle),
+            "{needle} should be in the file before erasure"
+        );
+    }
+    let dry = ok(run(&[
+        "erase",
+        "--email",
+        "IVANOV@mail.ru",
+        "--db",
+        s(&db),
+        "--dry-run",
+        "--json",
+    ]));
+    let plan: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert!(plan["plan"]["record_ids"].as_array().unwrap().len() >= 3);
+    assert!(
+        file_contains(&db, "ivanov@mail.ru"),
+        "dry run changes nothing"
+    );
+
+    ok(run(&["erase", "--email", "IVANOV@mail.ru", "--db", s(&db)]));
+    // The lead's number went with it (it was the same person), in every spelling.
+    for needle in [
+        "+79161234567",
+        "9161234567",
+        "916) 123-45-67",
+        "ivanov@mail.ru",
+        "ivanov@mial.ru",
+    ] {
+        assert!(!file_contains(&db, needle), "{needle} is still in the file");
+    }
+    let wal = dir.path().join("e.duckdb.wal");
+    assert!(!wal.exists() || !file_contains(&wal, "9161234567"));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM suppressions WHERE list_name = 'erasure' AND value IS NULL"
+        ),
+        count(
+            &db,
+            "SELECT count(DISTINCT value_hash) FROM suppressions WHERE list_name = 'erasure'"
+        )
+    );
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM suppressions WHERE list_name = 'erasure'"
+        ) >= 2
+    );
+    // Row conservation still holds for what is left.
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM raw_records r WHERE NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id) AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)"),
+        0
+    );
+
+    // A new file brings the person back: the row is refused, and not even kept raw.
+    let again = dir.path().join("again.csv");
+    std::fs::write(
+        &again,
+        "ФИО;Телефон;E-mail\nИванов Иван;+7 916 123-45-67;\nДругой Человек;+7 903 000-11-22;drugoy@mail.ru\n",
+    )
+    .unwrap();
+    let out = ok(run(&["import", s(&again), "--db", s(&db), "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sources"][0]["rejects_by_reason"]["erased_person"], 1);
+    assert_eq!(v["rows_accepted"], 1);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("CHECKPOINT")
+        .unwrap();
+    assert!(!file_contains(&db, "9161234567"));
+    let calls = dir.path().join("calls.csv");
+    assert!(!call_list(&db, &calls, &[])
+        .iter()
+        .any(|p| p == "+79161234567"));
+}
+
+#[test]
+fn compliance_report_html_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.duckdb");
+    demo(&db, NOW);
+    let lead: i64 = count(
+        &db,
+        "SELECT lead_id FROM leads WHERE last_name = 'Иванов' AND call_consent = 'granted'",
+    );
+    let html = dir.path().join("report.html");
+    ok(run(&[
+        "compliance",
+        "report",
+        "--db",
+        s(&db),
+        "--out",
+        s(&html),
+        "--lead",
+        &lead.to_string(),
+        "--as-of",
+        NOW,
+    ]));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h1>Compliance report</h1>"));
+    assert!(
+        !page.contains("http://") || !page.contains("<script src"),
+        "self-contained"
+    );
+    assert!(
+        page.contains("consent_expired"),
+        "Дарья is blocked for expiry"
+    );
+    assert!(
+        page.contains("https://example.ru/landing"),
+        "the basis shows the form"
+    );
+    assert!(page.contains(&format!("Lead {lead}")), "the lead's trail");
+    assert!(page.contains("run 1"), "the audit trail names the run");
+
+    let csv_path = dir.path().join("report.csv");
+    ok(run(&[
+        "compliance",
+        "report",
+        "--db",
+        s(&db),
+        "--out",
+        s(&csv_path),
+        "--as-of",
+        NOW,
+    ]));
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let calls: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[2] == "call").collect();
+    assert_eq!(calls.len(), 2);
+    // Every lead is in the report, callable or with a reason.
+    let leads: std::collections::BTreeSet<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(leads.len() as i64, count(&db, "SELECT count(*) FROM leads"));
+    assert!(rows.iter().all(|r| &r[2] == "call" || !r[3].is_empty()));
+
+    let bad = run(&[
+        "compliance",
+        "report",
+        "--db",
+        s(&db),
+        "--out",
+        s(&dir.path().join("r.pdf")),
+    ]);
+    assert_eq!(bad.status.code(), Some(65));
+}
