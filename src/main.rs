@@ -368,6 +368,13 @@ fn init_logging(verbose: u8, quiet: bool) {
 }
 
 fn main() -> ExitCode {
+    // `leadpipe runs | head` should stop quietly when `head` does, as other Unix tools do,
+    // instead of failing to print (Rust ignores SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     // A panic is a bug: say so, and exit as an internal error (the run's transaction is
@@ -843,6 +850,21 @@ fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
             g("email")
         );
     }
+    if e.consent.is_empty() {
+        println!("consent: none on record (may not be called for advertising)");
+    } else {
+        println!("consent:");
+        for c in &e.consent {
+            let g = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            println!(
+                "  {:<6} {:<12} {:<10} {}",
+                g("channel"),
+                g("purpose"),
+                g("status"),
+                g("basis")
+            );
+        }
+    }
     println!("merges ({}):", e.links.len());
     for l in &e.links {
         let g = |k: &str| l.get(k).map(|v| v.to_string()).unwrap_or_default();
@@ -924,11 +946,15 @@ fn report(s: &RunSummary, json: bool) {
         s.rows_rejected,
         s.elapsed_ms as f64 / 1000.0
     );
-    println!(
-        "  {:<28} {:<13} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "source", "status", "read", "accepted", "rejected", "phones", "emails"
-    );
-    for src in &s.sources {
+    // Runs without import or normalise have nothing to say per source.
+    let sources: Vec<_> = s.sources.iter().filter(|x| !x.status.is_empty()).collect();
+    if !sources.is_empty() {
+        println!(
+            "  {:<28} {:<13} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "source", "status", "read", "accepted", "rejected", "phones", "emails"
+        );
+    }
+    for src in sources {
         println!(
             "  {:<28} {:<13} {:>9} {:>9} {:>9} {:>9} {:>9}",
             truncate(&src.source, 28),
@@ -947,6 +973,12 @@ fn report(s: &RunSummary, json: bool) {
         println!(
             "  dedupe: {} records → {} leads ({} new); {} candidate pairs, {} vetoed (different people), {} merges refused",
             d.records, d.leads, d.new_leads, d.blocking.pairs, d.vetoed_pairs, d.refused_merges
+        );
+    }
+    if let Some(c) = &s.consent {
+        println!(
+            "  consent: {} new events; {} leads with consent history, {} with call consent granted; {} status changes (consent_audit)",
+            c.events_added, c.refresh.leads_with_events, c.refresh.call_granted, c.refresh.status_changes
         );
     }
 }

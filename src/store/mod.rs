@@ -1150,10 +1150,16 @@ impl Store {
                                 {'field': 'city', 'level': city_level, 'weight': city_weight}]})::VARCHAR
              FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC",
         )?;
+        let consent = json_rows(
+            "SELECT to_json({'channel': channel, 'purpose': purpose, 'status': status,
+                             'since': since, 'expires_at': expires_at, 'basis': basis})::VARCHAR
+             FROM consent_status WHERE lead_id = ? ORDER BY channel, purpose",
+        )?;
         Ok(Some(LeadExplanation {
             lead,
             members,
             links,
+            consent,
         }))
     }
 }
@@ -1180,6 +1186,8 @@ pub struct LeadExplanation {
     pub lead: serde_json::Value,
     pub members: Vec<serde_json::Value>,
     pub links: Vec<serde_json::Value>,
+    /// Current consent per channel and purpose (none listed: no consent history).
+    pub consent: Vec<serde_json::Value>,
 }
 
 /// A raw row read back from the database.
