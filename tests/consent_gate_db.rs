@@ -119,11 +119,10 @@ proptest! {
                 list_sql(&emails)
             ))
             .unwrap();
-            for p in 0..4 {
+            for (p, phone) in PHONES.iter().enumerate() {
                 conn.execute_batch(&format!(
                     "INSERT INTO records (record_id, raw_id, run_id, source, file_hash, source_row, origin, lead_id, phone_e164)
-                     VALUES ({id}, {id}, 1, 'form', 'h', 1, 'form', {i}, '{}')",
-                    PHONES[p],
+                     VALUES ({id}, {id}, 1, 'form', 'h', 1, 'form', {i}, '{phone}')",
                     id = i * 10 + p
                 ))
                 .unwrap();
