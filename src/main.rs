@@ -291,8 +291,8 @@ Default: every channel and purpose. A contact no lead holds is also added to the
         /// Purposes withdrawn (default: all).
         #[arg(long, value_enum)]
         purpose: Vec<Purpose>,
-        /// When they withdrew (default: now).
-        #[arg(long, value_parser = parse_time)]
+        /// When they withdrew (default: now). A date alone means the end of that day.
+        #[arg(long, value_parser = parse_time_late)]
         at: Option<chrono::DateTime<chrono::Utc>>,
         /// Who passed the withdrawal on (ticket, team, file).
         #[arg(long, default_value = "command line")]
@@ -337,6 +337,14 @@ The CSV has one row per lead and number with the decision and its reason.")]
 /// means Moscow time.
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     leadpipe::normalise::datetime::parse_timestamp(s, Normaliser::default().naive_offset)
+        .ok_or_else(|| {
+            format!("{s:?} is not a time; use e.g. 2026-11-23T09:00:00+03:00 or 23.11.2026")
+        })
+}
+
+/// For withdrawal times: a date alone means the end of that day.
+fn parse_time_late(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    leadpipe::normalise::datetime::parse_timestamp_late(s, Normaliser::default().naive_offset)
         .ok_or_else(|| {
             format!("{s:?} is not a time; use e.g. 2026-11-23T09:00:00+03:00 or 23.11.2026")
         })

@@ -53,7 +53,10 @@ struct Suppress {
     hashed: bool,
 }
 
-fn arb_case() -> impl Strategy<Value = (Vec<Lead>, Vec<Event>, Vec<Suppress>, i64)> {
+/// Events with the batch they are recorded in (batch 1 reaches the base after batch 0).
+type Case = (Vec<Lead>, Vec<(Event, u8)>, Vec<Suppress>, i64);
+
+fn arb_case() -> impl Strategy<Value = Case> {
     let lead = (
         proptest::collection::vec(0..4usize, 2..4),
         proptest::collection::vec(0..2usize, 0..2),
@@ -81,7 +84,7 @@ fn arb_case() -> impl Strategy<Value = (Vec<Lead>, Vec<Event>, Vec<Suppress>, i6
         });
     (
         proptest::collection::vec(lead, 3..4),
-        proptest::collection::vec(event, 0..7),
+        proptest::collection::vec((event, 0..2u8), 0..7),
         proptest::collection::vec(suppress, 0..2),
         40..160i64,
     )
@@ -128,14 +131,14 @@ proptest! {
                 .unwrap();
             }
         }
-        let mut stored = Vec::new();
-        for e in &events {
+        let mut stored: [Vec<ConsentEvent>; 2] = [Vec::new(), Vec::new()];
+        for (e, batch) in &events {
             let base = ConsentEvent {
                 channel: Some(Channel::Call),
                 purpose: Some(Purpose::Advertising),
                 ..ConsentEvent::default()
             };
-            stored.push(match *e {
+            stored[*batch as usize].push(match *e {
                 Event::Grant { lead, phone, at, expires } => ConsentEvent {
                     record_id: Some((lead * 10 + phone) as i64),
                     phone_e164: Some(PHONES[phone].into()),
@@ -167,7 +170,10 @@ proptest! {
                 }
             });
         }
-        store.append_consents(&mut stored, None, "test").unwrap();
+        for batch in &mut stored {
+            store.append_consents(batch, None, "test").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let hasher = store.contact_hasher().unwrap();
         for s in &sups {
             let (kind, value) = contact(s.by_phone, s.idx);
@@ -193,19 +199,20 @@ proptest! {
             }
             // A grant by this lead's record for this number, due, unexpired, and no
             // withdrawal against any of the lead's contacts at or after it (whatever its date).
-            let withdrawals: Vec<i64> = events.iter().filter_map(|e| match *e {
+            let withdrawals: Vec<(i64, u8)> = events.iter().filter_map(|(e, batch)| match *e {
                 Event::Withdraw { by_phone, idx, at } => {
                     let hits = if by_phone { l.phones.contains(&idx) } else { l.emails.contains(&(idx % 2)) };
-                    hits.then_some(at)
+                    hits.then_some((at, *batch))
                 }
                 _ => None,
             }).collect();
             let lead_idx = d.lead_id as usize;
-            let granted = events.iter().any(|e| match *e {
+            // ... and later than every withdrawal both by date and by arrival.
+            let granted = events.iter().any(|(e, batch)| match *e {
                 Event::Grant { lead, phone: p, at, expires } => {
                     lead == lead_idx && p == phone && at <= now_h
                         && expires.is_none_or(|x| x > now_h)
-                        && withdrawals.iter().all(|&w| w < at)
+                        && withdrawals.iter().all(|&(w, wb)| w < at && wb < *batch)
                 }
                 _ => false,
             });

@@ -19,7 +19,8 @@ pub struct ContactRow {
     pub phones: Vec<String>,
     /// Valid addresses, normalised.
     pub emails: Vec<String>,
-    /// A date column (withdrawal or listing time), when the file has one.
+    /// A date column (withdrawal or listing time), when the file has one. A date without a
+    /// time is taken as the end of that day (the safe side for a withdrawal).
     pub at: Option<DateTime<Utc>>,
     /// Why the row gave nothing usable (`None` when it gave a contact).
     pub problem: Option<String>,
@@ -130,7 +131,7 @@ pub fn parse_grid(
             };
             if matches!(field, Some(Field::ConsentAt | Field::CreatedAt)) || date_like(cell) {
                 if let Some(at) =
-                    crate::normalise::datetime::parse_timestamp(cell, normaliser.naive_offset)
+                    crate::normalise::datetime::parse_timestamp_late(cell, normaliser.naive_offset)
                 {
                     row.at.get_or_insert(at);
                     continue;

@@ -7,11 +7,12 @@
 //!   `claimed` (the operator could not prove when consent was given).
 //! - A purchased list's "yes" is the vendor's `claimed`, never `granted`; open sources carry
 //!   no consent at all.
-//! - Status per lead, channel and purpose: the latest *decisive* event (granted, withdrawn,
-//!   expired) wins; on a tie the safer one (withdrawn, then expired) wins. `claimed` and
-//!   `none` are not acts of the person and never override a grant or a withdrawal. A grant
-//!   past its `expires_at` is `expired`. Grants and claims dated after "now" do not count
-//!   yet; withdrawals count as soon as they are on record, whatever their date.
+//! - Status per lead, channel and purpose: a grant counts once it is due, and only if it is
+//!   later than every withdrawal (or expiry) on record, both by the time it states and by
+//!   when it reached us; then the latest such grant decides (`expired` past its
+//!   `expires_at`). Otherwise the latest withdrawal or expiry decides. Withdrawals count as
+//!   soon as they are on record, whatever their date. `claimed` and `none` are not acts of
+//!   the person and never override a grant or a withdrawal.
 
 pub mod commands;
 pub mod contacts;
@@ -403,44 +404,49 @@ pub struct Current {
 /// Derives the current status from a lead's events on one channel and purpose (callers
 /// filter). See the module comment for the rules.
 pub fn current_status(events: &[&ConsentEvent], now: DateTime<Utc>) -> Current {
-    let in_effect = || events.iter().filter(move |e| counts_at(e, now));
-    let latest = in_effect()
-        .filter(|e| e.status.is_some_and(Status::is_decisive))
-        .max_by_key(|e| {
-            (
-                e.effective_at(),
-                e.status.map(Status::tie_rank),
-                e.consent_id,
-            )
-        });
-    if let Some(e) = latest {
-        let status = e.status.unwrap_or(Status::None);
-        return match status {
-            Status::Granted if e.expires_at.is_some_and(|x| x <= now) => Current {
+    let stops: Vec<&ConsentEvent> = events.iter().copied().filter(|e| is_stop(e)).collect();
+    let alive = alive_grants(events, &stops, now);
+    if let Some(g) = alive
+        .iter()
+        .max_by_key(|e| (e.effective_at(), e.consent_id))
+    {
+        return if g.expires_at.is_some_and(|x| x <= now) {
+            Current {
                 status: Status::Expired,
-                since: e.expires_at,
-                expires_at: e.expires_at,
-                consent_id: Some(e.consent_id),
-                basis: format!("consent expired: {}", describe(e)),
-            },
-            Status::Granted => Current {
-                status,
-                since: e.effective_at(),
-                expires_at: e.expires_at,
-                consent_id: Some(e.consent_id),
-                basis: describe(e),
-            },
-            _ => Current {
-                status,
-                since: e.effective_at(),
-                expires_at: None,
-                consent_id: Some(e.consent_id),
-                basis: describe(e),
-            },
+                since: g.expires_at,
+                expires_at: g.expires_at,
+                consent_id: Some(g.consent_id),
+                basis: format!("consent expired: {}", describe(g)),
+            }
+        } else {
+            Current {
+                status: Status::Granted,
+                since: g.effective_at(),
+                expires_at: g.expires_at,
+                consent_id: Some(g.consent_id),
+                basis: describe(g),
+            }
         };
     }
-    if let Some(e) = in_effect()
+    if let Some(e) = stops.iter().max_by_key(|e| {
+        (
+            e.effective_at(),
+            e.status.map(Status::tie_rank),
+            e.consent_id,
+        )
+    }) {
+        return Current {
+            status: e.status.unwrap_or(Status::Withdrawn),
+            since: e.effective_at(),
+            expires_at: None,
+            consent_id: Some(e.consent_id),
+            basis: describe(e),
+        };
+    }
+    if let Some(e) = events
+        .iter()
         .filter(|e| e.status == Some(Status::Claimed))
+        .filter(|e| e.effective_at().is_some_and(|t| t <= now))
         .max_by_key(|e| (e.effective_at(), e.consent_id))
     {
         return Current {
@@ -464,32 +470,48 @@ fn is_stop(e: &ConsentEvent) -> bool {
     matches!(e.status, Some(Status::Withdrawn | Status::Expired))
 }
 
-/// Whether an event counts when judging at `now`. A withdrawal (or an explicit expiry)
-/// counts as soon as it is on record, whatever date it carries: a call list made "as of"
-/// last week must still honour yesterday's withdrawal. Anything else counts from its time.
-fn counts_at(e: &ConsentEvent, now: DateTime<Utc>) -> bool {
-    is_stop(e) || e.effective_at().is_some_and(|t| t <= now)
+/// A grant overrides a withdrawal (or expiry) only when it is later both by the time it
+/// states and by when it reached us. So a form export dated before a withdrawal but
+/// imported after it does not bring consent back, nor does a grant dated in the future or
+/// a withdrawal typed in with only a date; a form filled in again after the withdrawal does.
+fn overrides(grant: &ConsentEvent, stop: &ConsentEvent) -> bool {
+    let stated = matches!(
+        (grant.effective_at(), stop.effective_at()),
+        (Some(g), Some(s)) if g > s
+    );
+    let recorded = match (grant.recorded_at, stop.recorded_at) {
+        (Some(g), Some(s)) => g > s,
+        _ => true,
+    };
+    stated && recorded
 }
 
-/// Grants still in force at `now`: later than the last withdrawal or expiry, not expired,
-/// not dated in the future. A number is callable only if one of these covers it.
-pub fn grants_in_force<'a>(
+/// Grants that are due at `now` and override every withdrawal and expiry on record
+/// (whatever date those carry: a call list made "as of" last week still honours
+/// yesterday's withdrawal).
+fn alive_grants<'a>(
     events: &[&'a ConsentEvent],
+    stops: &[&ConsentEvent],
     now: DateTime<Utc>,
 ) -> Vec<&'a ConsentEvent> {
-    let last_stop = events
-        .iter()
-        .filter(|e| is_stop(e) && counts_at(e, now))
-        .filter_map(|e| e.effective_at())
-        .max();
     events
         .iter()
         .copied()
         .filter(|e| e.status == Some(Status::Granted))
-        .filter(|e| {
-            e.effective_at()
-                .is_some_and(|t| t <= now && last_stop.is_none_or(|stop| t > stop))
-        })
+        .filter(|e| e.effective_at().is_some_and(|t| t <= now))
+        .filter(|g| stops.iter().all(|s| overrides(g, s)))
+        .collect()
+}
+
+/// Grants in force at `now`: alive (see [`current_status`]) and not expired. A number is
+/// callable only if one of these covers it.
+pub fn grants_in_force<'a>(
+    events: &[&'a ConsentEvent],
+    now: DateTime<Utc>,
+) -> Vec<&'a ConsentEvent> {
+    let stops: Vec<&ConsentEvent> = events.iter().copied().filter(|e| is_stop(e)).collect();
+    alive_grants(events, &stops, now)
+        .into_iter()
         .filter(|e| e.expires_at.is_none_or(|x| x > now))
         .collect()
 }

@@ -61,6 +61,22 @@ pub fn parse_timestamp(raw: &str, naive_offset: FixedOffset) -> Option<DateTime<
         .map(|dt| dt.with_timezone(&Utc))
 }
 
+/// Like [`parse_timestamp`], but a date without a time means the *end* of that day. For
+/// withdrawals: "withdrew on 20.11" must not lose to a consent given at 10:00 that day.
+pub fn parse_timestamp_late(raw: &str, naive_offset: FixedOffset) -> Option<DateTime<Utc>> {
+    let s = raw.trim();
+    let date_only = DATE_FORMATS
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok());
+    match date_only {
+        Some(d) => naive_offset
+            .from_local_datetime(&d.and_hms_opt(23, 59, 59)?)
+            .single()
+            .map(|dt| dt.with_timezone(&Utc)),
+        None => parse_timestamp(s, naive_offset),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +121,18 @@ mod tests {
             Some("2025-11-20T10:15:00+00:00")
         );
         assert_eq!(iso("вчера"), None);
+        assert_eq!(
+            parse_timestamp_late("20.11.2026", msk())
+                .map(|d| d.to_rfc3339())
+                .as_deref(),
+            Some("2026-11-20T20:59:59+00:00")
+        );
+        assert_eq!(
+            parse_timestamp_late("20.11.2026 13:15", msk())
+                .map(|d| d.to_rfc3339())
+                .as_deref(),
+            Some("2026-11-20T10:15:00+00:00")
+        );
         assert_eq!(iso("31.02.2026"), None);
     }
 
