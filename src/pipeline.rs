@@ -602,15 +602,28 @@ fn run_stages(
 }
 
 /// Turns the consent fields of records that have no event yet into `consents` rows.
+/// Records of the plan's sources whose consent was derived under another policy (the
+/// pipeline file changed) or re-derived (re-normalised) get their events again; the old
+/// ones are superseded, not deleted.
 fn record_consent_events(store: &Store, plan: &Plan, run_id: i64) -> Result<u64, RunError> {
     let default = ConsentPolicy::default();
-    let mut events = Vec::new();
-    for rec in store.records_needing_consent()? {
-        let policy = plan.consent.get(&rec.source).unwrap_or(&default);
-        events.extend(events_for_record(&rec, policy));
+    let mut added = 0;
+    for spec in &plan.sources {
+        let policy = plan.consent.get(&spec.name).unwrap_or(&default);
+        let derivation = policy.fingerprint();
+        let mut events = Vec::new();
+        for rec in store.records_needing_consent(&spec.name, &derivation)? {
+            events.extend(events_for_record(&rec, policy));
+        }
+        store.append_consents_derived(
+            &mut events,
+            Some(run_id),
+            &format!("run {run_id}"),
+            Some(&derivation),
+        )?;
+        added += events.len() as u64;
     }
-    store.append_consents(&mut events, Some(run_id), &format!("run {run_id}"))?;
-    Ok(events.len() as u64)
+    Ok(added)
 }
 
 /// Asks each provider, in order, about records that lack what it fills; a record that got a

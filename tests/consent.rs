@@ -380,3 +380,72 @@ fn compliance_report_html_and_csv() {
     ]);
     assert_eq!(bad.status.code(), Some(65));
 }
+
+/// A one-source pipeline over the form fixture with the given consent validity.
+fn form_pipeline(dir: &Path, valid_days: u32) -> PathBuf {
+    let path = dir.join(format!("form-{valid_days}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            r#"name = "form"
+[[sources]]
+name = "site-form"
+path = "{}"
+origin = "form"
+[sources.columns]
+consent_version = "consent_text_version"
+page_url = "form_url"
+[sources.consent]
+valid_days = {valid_days}
+"#,
+            root().join("fixtures/web_form.jsonl").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_changed_policy_or_a_rederivation_supersedes_old_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.duckdb");
+    let calls = dir.path().join("calls.csv");
+    let year = form_pipeline(dir.path(), 365);
+    ok(run(&["run", s(&year), "--db", s(&db), "--as-of", NOW]));
+    assert_eq!(call_list(&db, &calls, &["--as-of", NOW]).len(), 2);
+    // The consent text turns out to be valid for one day only: the same records are
+    // derived again under the new policy, and the old events stop counting.
+    let day = form_pipeline(dir.path(), 1);
+    ok(run(&["run", s(&day), "--db", s(&db), "--as-of", NOW]));
+    assert!(call_list(&db, &calls, &["--as-of", NOW]).is_empty());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM consents WHERE superseded_at IS NOT NULL"
+        ),
+        12,
+        "every event of the first derivation is kept, superseded"
+    );
+    assert!(
+        count(&db, "SELECT count(*) FROM consent_audit WHERE new_status = 'expired' AND old_status = 'granted'") >= 2
+    );
+    // Re-normalising re-derives records: their events are superseded and derived again.
+    ok(run(&[
+        "run",
+        s(&year),
+        "--db",
+        s(&db),
+        "--from",
+        "normalise",
+        "--as-of",
+        NOW,
+    ]));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM consents WHERE superseded_at IS NULL"
+        ),
+        12
+    );
+    assert_eq!(call_list(&db, &calls, &["--as-of", NOW]).len(), 2);
+}

@@ -139,11 +139,6 @@ impl Status {
         }
     }
 
-    /// An act of the person (or the end of one): these decide the status.
-    fn is_decisive(self) -> bool {
-        matches!(self, Status::Granted | Status::Withdrawn | Status::Expired)
-    }
-
     /// On equal times the safer event wins.
     fn tie_rank(self) -> u8 {
         match self {
@@ -211,7 +206,7 @@ impl ConsentEvent {
 }
 
 /// How a source's consent fields are read (pipeline file `[sources.consent]`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentPolicy {
     /// Channels the consent text of this source covers (default: call, sms, email).
@@ -224,6 +219,17 @@ pub struct ConsentPolicy {
     pub valid_days: Option<u32>,
     /// How the source captures consent (default: checkbox for forms).
     pub method: Option<String>,
+}
+
+impl ConsentPolicy {
+    /// Identifies the policy (and the rules' version) events were derived under: when it
+    /// changes, a source's consent is derived again.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "v1:{}",
+            serde_json::to_string(self).unwrap_or_else(|_| format!("{self:?}"))
+        )
+    }
 }
 
 fn all_channels() -> Vec<Channel> {
@@ -340,7 +346,10 @@ pub fn events_for_record(rec: &RecordConsent, policy: &ConsentPolicy) -> Vec<Con
         _ => "none".into(),
     };
     let expires_at = match (status, policy.valid_days, captured_at) {
-        (Status::Granted, Some(days), Some(at)) => Some(at + Duration::days(i64::from(days))),
+        // `checked_add`: a huge `valid_days` ("forever") must not overflow the calendar.
+        (Status::Granted, Some(days), Some(at)) => {
+            Duration::try_days(i64::from(days)).and_then(|d| at.checked_add_signed(d))
+        }
         _ => None,
     };
     let base = ConsentEvent {

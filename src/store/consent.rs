@@ -46,7 +46,11 @@ CREATE TABLE IF NOT EXISTS consents (
     withdrawal_channel VARCHAR,
     subject_type VARCHAR,
     raw_value VARCHAR,
-    note VARCHAR
+    note VARCHAR,
+    -- What a record-born event was derived from (the source's consent policy); an event
+    -- whose record was re-derived, or whose policy changed, is superseded, not deleted.
+    derivation VARCHAR,
+    superseded_at TIMESTAMPTZ
 );
 CREATE TABLE IF NOT EXISTS consent_status (
     lead_id BIGINT NOT NULL,
@@ -272,8 +276,43 @@ impl Store {
             .map_err(db("reading erased hashes"))
     }
 
-    /// Records with a consent field that have no consent event yet.
-    pub fn records_needing_consent(&self) -> Result<Vec<RecordConsent>, StoreError> {
+    /// Marks the live events that records matching `records_where` brought as superseded
+    /// (their records are about to be re-derived or removed). History is kept.
+    pub fn supersede_record_consents(
+        &self,
+        records_where: &str,
+        param: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                &format!(
+                    "UPDATE consents SET superseded_at = now()
+                     WHERE superseded_at IS NULL AND record_id IN
+                           (SELECT record_id FROM records WHERE {records_where})"
+                ),
+                params![param],
+            )
+            .map_err(db("superseding consent events"))?;
+        Ok(())
+    }
+
+    /// Records of `source` with a consent field and no live event derived under the
+    /// current `derivation` (the source's consent policy): new records, and records whose
+    /// policy changed. Their old live events are superseded here.
+    pub fn records_needing_consent(
+        &self,
+        source: &str,
+        derivation: &str,
+    ) -> Result<Vec<RecordConsent>, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE consents SET superseded_at = now()
+                 WHERE superseded_at IS NULL AND record_id IN (
+                     SELECT record_id FROM records WHERE source = ?1 AND consent_raw IS NOT NULL)
+                   AND derivation IS DISTINCT FROM ?2",
+                params![source, derivation],
+            )
+            .map_err(db("superseding consent events"))?;
         let mut stmt = self
             .conn
             .prepare(
@@ -283,13 +322,14 @@ impl Store {
                         r.consent_text_version, r.form_url, r.ip, r.user_agent, r.subject_type,
                         w.raw_values::VARCHAR
                  FROM records r JOIN raw_records w ON w.raw_id = r.raw_id
-                 WHERE r.consent_raw IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.record_id = r.record_id)
+                 WHERE r.source = ?1 AND r.consent_raw IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.record_id = r.record_id
+                                   AND c.superseded_at IS NULL AND c.derivation = ?2)
                  ORDER BY r.record_id",
             )
             .map_err(db("reading records with consent fields"))?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params![source, derivation], |r| {
                 let origin: String = r.get(2)?;
                 let phones: Option<String> = r.get(3)?;
                 let raw: Option<String> = r.get(14)?;
@@ -326,12 +366,23 @@ impl Store {
             .map_err(db("reading records with consent fields"))
     }
 
-    /// Appends events to the history, numbering them after the last one. Returns the ids.
+    /// Appends events to the history, numbering them after the last one. `derivation`
+    /// marks record-born events with the policy they were derived under.
     pub fn append_consents(
         &self,
         events: &mut [ConsentEvent],
         run_id: Option<i64>,
         actor: &str,
+    ) -> Result<(), StoreError> {
+        self.append_consents_derived(events, run_id, actor, None)
+    }
+
+    pub fn append_consents_derived(
+        &self,
+        events: &mut [ConsentEvent],
+        run_id: Option<i64>,
+        actor: &str,
+        derivation: Option<&str>,
     ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
@@ -413,6 +464,7 @@ impl Store {
                 str_col(ev().map(|e| e.raw_value.as_deref()), n),
             ),
             ("note", str_col(ev().map(|e| e.note.as_deref()), n)),
+            ("derivation", str_col(ev().map(|_| derivation), n)),
         ];
         self.append("consents", batch("consents", cols)?)
     }
@@ -429,9 +481,11 @@ impl Store {
                   le AS (SELECT lead_id, unnest(emails) AS v FROM leads WHERE true {lead_filter}),
                   ev AS (
                     SELECT r.lead_id, c.consent_id FROM consents c JOIN records r ON r.record_id = c.record_id
-                     WHERE r.lead_id IS NOT NULL {lead_filter_r}
-                    UNION SELECT lp.lead_id, c.consent_id FROM consents c JOIN lp ON c.record_id IS NULL AND c.phone_e164 = lp.v
-                    UNION SELECT le.lead_id, c.consent_id FROM consents c JOIN le ON c.record_id IS NULL AND c.email = le.v)
+                     WHERE r.lead_id IS NOT NULL AND c.superseded_at IS NULL {lead_filter_r}
+                    UNION SELECT lp.lead_id, c.consent_id FROM consents c JOIN lp
+                     ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.phone_e164 = lp.v
+                    UNION SELECT le.lead_id, c.consent_id FROM consents c JOIN le
+                     ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.email = le.v)
              SELECT ev.lead_id, {EVENT_COLUMNS}
              FROM ev JOIN consents c USING (consent_id)
              ORDER BY ev.lead_id, c.consent_id",

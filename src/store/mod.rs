@@ -346,6 +346,7 @@ impl Store {
     /// Removes every row landed from one file's content, so it can be read again with
     /// different settings (encoding, delimiter, sheet).
     pub fn forget_file(&self, content_hash: &str) -> Result<(), StoreError> {
+        self.supersede_record_consents("file_hash = ?", content_hash)?;
         for table in ["records", "rejects", "raw_records"] {
             self.conn
                 .execute(
@@ -667,6 +668,8 @@ impl Store {
 
     /// Removes what the normalise stage derived for a source, before deriving it again.
     pub fn clear_normalised(&self, source: &str) -> Result<(), StoreError> {
+        // Consent fields may read differently now: the consent stage derives them again.
+        self.supersede_record_consents("source = ?", source)?;
         self.conn
             .execute("DELETE FROM records WHERE source = ?", params![source])
             .map_err(db("clearing records"))?;
