@@ -234,7 +234,7 @@ pub fn write(report: &ComplianceReport, out: &Path) -> Result<(), CommandError> 
                     d.call_consent.clone(),
                     fmt_time(d.since),
                     fmt_time(d.expires_at),
-                    d.basis.clone(),
+                    crate::export::spreadsheet_safe(&d.basis),
                     d.card.origins.clone().unwrap_or_default(),
                     d.card.subject_type.clone().unwrap_or_default(),
                 ])

@@ -6,6 +6,16 @@ use crate::store::Store;
 use std::io::Write;
 use std::path::Path;
 
+/// Text from lead files is opened in spreadsheets: a cell starting with `=`, `+`, `-` or
+/// `@` would run as a formula (CSV injection), so such text gets a leading apostrophe.
+pub fn spreadsheet_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 /// Writes callable numbers as CSV (UTF-8 with a BOM so Excel reads Cyrillic), one row per
 /// number, with the consent basis a reviewer can check.
 pub fn write_call_list_csv(store: &Store, list: &CallList, out: &Path) -> Result<(), CommandError> {
@@ -45,17 +55,29 @@ pub fn write_call_list_csv(store: &Store, list: &CallList, out: &Path) -> Result
         w.write_record([
             d.lead_id.to_string(),
             d.phone.clone(),
-            card.full_name.unwrap_or_default(),
-            card.company.unwrap_or_default(),
-            card.city.unwrap_or_default(),
+            spreadsheet_safe(&card.full_name.unwrap_or_default()),
+            spreadsheet_safe(&card.company.unwrap_or_default()),
+            spreadsheet_safe(&card.city.unwrap_or_default()),
             card.subject_type.unwrap_or_default(),
             ts(d.consent.since),
             ts(d.consent.expires_at),
             d.grant_id.map(|i| i.to_string()).unwrap_or_default(),
-            d.basis.clone().unwrap_or_default(),
+            spreadsheet_safe(&d.basis.clone().unwrap_or_default()),
         ])
         .map_err(csv_err)?;
     }
     w.flush().map_err(io)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("Иванов"), "Иванов");
+    }
 }

@@ -555,6 +555,22 @@ fn open_existing(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCod
     })
 }
 
+/// The normaliser of the database's pipeline (region, time zone), for commands.
+fn db_normaliser(store: &leadpipe::store::Store) -> Result<Normaliser, ExitCode> {
+    pipeline::normaliser_for(store).map_err(|e| {
+        eprintln!("leadpipe: error: {e}");
+        ExitCode::from(EXIT_DB)
+    })
+}
+
+/// Opens (or creates) a database for a command that writes.
+fn open_or_create(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCode> {
+    leadpipe::store::Store::open(db).map_err(|e| {
+        eprintln!("leadpipe: error: {e}");
+        ExitCode::from(EXIT_DB)
+    })
+}
+
 /// Prints a library command's error and picks the exit code.
 fn fail(err: &CommandError) -> ExitCode {
     eprintln!("leadpipe: error: {err}");
@@ -562,7 +578,7 @@ fn fail(err: &CommandError) -> ExitCode {
         CommandError::BadInput(_) => EXIT_BAD_INPUT,
         CommandError::Source(leadpipe::sources::SourceError::NotFound { .. }) => EXIT_NO_INPUT,
         CommandError::Source(_) => EXIT_BAD_INPUT,
-        CommandError::Store(_) | CommandError::Io { .. } => EXIT_DB,
+        CommandError::Store(_) | CommandError::Io { .. } | CommandError::Compaction(_) => EXIT_DB,
     })
 }
 
@@ -584,8 +600,12 @@ fn call_list(
         Ok(s) => s,
         Err(code) => return code,
     };
+    let normaliser = match db_normaliser(&store) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
     let now = as_of.unwrap_or_else(chrono::Utc::now);
-    let result = consent_cmd::call_list(&store, purpose, now, &Normaliser::default())
+    let result = consent_cmd::call_list(&store, purpose, now, &normaliser)
         .and_then(|list| leadpipe::export::write_call_list_csv(&store, &list, out).map(|_| list));
     let list = match result {
         Ok(l) => l,
@@ -625,7 +645,14 @@ fn erase(
     dry_run: bool,
     json: bool,
 ) -> ExitCode {
-    let normaliser = Normaliser::default();
+    let store = match open_existing(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let normaliser = match db_normaliser(&store) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
     let phone = match phone.map(|p| consent_cmd::parse_contact(ContactKind::Phone, p, &normaliser))
     {
         Some(Err(e)) => return fail(&e),
@@ -637,10 +664,6 @@ fn erase(
         Some(Err(e)) => return fail(&e),
         Some(Ok(m)) => Some(m),
         None => None,
-    };
-    let store = match open_existing(db) {
-        Ok(s) => s,
-        Err(code) => return code,
     };
     let plan = match consent_cmd::erase(
         store,
@@ -678,12 +701,13 @@ fn suppress_import(
     channel: Option<Channel>,
     json: bool,
 ) -> ExitCode {
-    let store = match leadpipe::store::Store::open(db) {
+    let store = match open_or_create(db) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("leadpipe: error: {e}");
-            return ExitCode::from(EXIT_DB);
-        }
+        Err(code) => return code,
+    };
+    let normaliser = match db_normaliser(&store) {
+        Ok(n) => n,
+        Err(code) => return code,
     };
     let actor = format!("suppress import {}", file.display());
     let load = match consent_cmd::suppress_import(
@@ -692,7 +716,7 @@ fn suppress_import(
         list,
         reason.as_str(),
         channel,
-        &Normaliser::default(),
+        &normaliser,
         &actor,
     ) {
         Ok(l) => l,
@@ -737,7 +761,14 @@ fn withdraw(
     w: &Withdrawal,
     json: bool,
 ) -> ExitCode {
-    let normaliser = Normaliser::default();
+    let store = match open_or_create(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let normaliser = match db_normaliser(&store) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
     let mut contacts = Vec::new();
     for p in phones {
         match consent_cmd::parse_contact(ContactKind::Phone, p, &normaliser) {
@@ -751,13 +782,6 @@ fn withdraw(
             Err(e) => return fail(&e),
         }
     }
-    let store = match leadpipe::store::Store::open(db) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("leadpipe: error: {e}");
-            return ExitCode::from(EXIT_DB);
-        }
-    };
     let outcome =
         match consent_cmd::withdraw(&store, &contacts, file, w, &normaliser, "consent withdraw") {
             Ok(o) => o,
@@ -789,8 +813,12 @@ fn compliance_report(
         Ok(s) => s,
         Err(code) => return code,
     };
+    let normaliser = match db_normaliser(&store) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
     let now = as_of.unwrap_or_else(chrono::Utc::now);
-    let result = leadpipe::compliance::build(&store, purpose, now, lead, &Normaliser::default())
+    let result = leadpipe::compliance::build(&store, purpose, now, lead, &normaliser)
         .and_then(|report| leadpipe::compliance::write(&report, out).map(|_| report));
     match result {
         Ok(r) => {

@@ -92,6 +92,9 @@ pub struct Plan {
     pub dedupe: DedupePlan,
     /// Consent policy per source name (sources not listed use the default policy).
     pub consent: HashMap<String, ConsentPolicy>,
+    /// Settings given in the pipeline file that commands run later on the same database
+    /// need too (`leadpipe_meta`): the phone region, the naive time zone, origin priority.
+    pub settings: BTreeMap<String, String>,
 }
 
 /// Deduplication settings of a plan.
@@ -177,6 +180,17 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             .unwrap_or_else(|| "pipeline".to_string())
     });
     let normaliser = normaliser_from(&file.normalise).map_err(|m| invalid(path, m))?;
+    let mut settings = BTreeMap::new();
+    if let Some(r) = &file.normalise.default_region {
+        settings.insert("normalise.default_region".to_string(), r.clone());
+    }
+    if let Some(o) = &file.normalise.naive_time_offset {
+        settings.insert("normalise.naive_time_offset".to_string(), o.clone());
+    }
+    if let Some(order) = &file.dedupe.origin_priority {
+        let order: Vec<&str> = order.iter().map(|o| o.as_str()).collect();
+        settings.insert("dedupe.origin_priority".to_string(), order.join(","));
+    }
     let mut dedupe = DedupePlan::default();
     if let Some(t) = file.dedupe.threshold {
         if !(0.5..1.0).contains(&t) {
@@ -268,6 +282,25 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         providers,
         dedupe,
         consent,
+        settings,
+    })
+}
+
+/// The normaliser a command uses on a database: the settings of the last pipeline that
+/// set them (a do-not-call list in a Belarusian base is read with region BY), else defaults.
+pub fn normaliser_for(store: &Store) -> Result<Normaliser, StoreError> {
+    let settings = NormaliseSettings {
+        default_region: store.meta("normalise.default_region")?,
+        naive_time_offset: store.meta("normalise.naive_time_offset")?,
+    };
+    Ok(normaliser_from(&settings).unwrap_or_default())
+}
+
+/// Origin priority for golden records on this database (see [`normaliser_for`]).
+pub fn origin_priority_for(store: &Store) -> Result<Vec<String>, StoreError> {
+    Ok(match store.meta("dedupe.origin_priority")? {
+        Some(v) => v.split(',').map(str::to_string).collect(),
+        None => DedupePlan::default().origin_priority,
     })
 }
 
@@ -463,22 +496,27 @@ pub fn run(
             let json =
                 serde_json::to_string(&summary).map_err(|e| RunError::Internal(e.to_string()))?;
             let commit_started = Instant::now();
-            let finish = store
-                .insert_run(
-                    run_id,
-                    &plan.name,
-                    &opts.command,
-                    &stages_text,
-                    "ok",
-                    started_at,
-                    (
-                        summary.rows_read,
-                        summary.rows_accepted,
-                        summary.rows_rejected,
-                    ),
-                    &json,
-                    None,
-                )
+            let finish = plan
+                .settings
+                .iter()
+                .try_for_each(|(k, v)| store.set_meta(k, v))
+                .and_then(|_| {
+                    store.insert_run(
+                        run_id,
+                        &plan.name,
+                        &opts.command,
+                        &stages_text,
+                        "ok",
+                        started_at,
+                        (
+                            summary.rows_read,
+                            summary.rows_accepted,
+                            summary.rows_rejected,
+                        ),
+                        &json,
+                        None,
+                    )
+                })
                 .and_then(|_| store.commit());
             if let Err(e) = finish {
                 let e = RunError::from(e);
@@ -1170,5 +1208,6 @@ pub fn plan_for_file(
         providers: Vec::new(),
         dedupe: DedupePlan::default(),
         consent: HashMap::new(),
+        settings: BTreeMap::new(),
     })
 }

@@ -449,3 +449,74 @@ fn a_changed_policy_or_a_rederivation_supersedes_old_events() {
     );
     assert_eq!(call_list(&db, &calls, &["--as-of", NOW]).len(), 2);
 }
+
+#[test]
+fn erasing_a_second_address_takes_the_whole_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.duckdb");
+    let list = dir.path().join("list.csv");
+    // Records keep the first valid address; the second lives only in the raw row.
+    std::fs::write(
+        &list,
+        "ФИО;Телефон;E-mail;Почта\nПетров Пётр;+7 903 111 22 33;petr@mail.ru;Petr.Second@Yandex.ru\nСидорова Анна;+7 903 999 88 77;anna@mail.ru;\n",
+    )
+    .unwrap();
+    ok(run(&["import", s(&list), "--db", s(&db)]));
+    ok(run(&[
+        "erase",
+        "--email",
+        "petr.second@yandex.ru",
+        "--db",
+        s(&db),
+    ]));
+    for needle in ["9031112233", "petr@mail.ru", "petr.second@yandex.ru"] {
+        assert!(!file_contains(&db, needle), "{needle} is still in the file");
+    }
+    assert!(file_contains(&db, "anna@mail.ru"), "nobody else was erased");
+    assert_eq!(count(&db, "SELECT count(*) FROM records"), 1);
+    // All three contacts are kept as hashes.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM suppressions WHERE list_name = 'erasure'"
+        ),
+        3
+    );
+}
+
+#[test]
+fn commands_read_numbers_with_the_pipelines_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("by.duckdb");
+    let pipeline = dir.path().join("by.toml");
+    let list = dir.path().join("by.csv");
+    std::fs::write(&list, "ФИО;Телефон\nЛукашевич Ян;8 029 123-45-67\n").unwrap();
+    std::fs::write(
+        &pipeline,
+        format!(
+            "[normalise]\ndefault_region = \"BY\"\n[[sources]]\npath = \"{}\"\norigin = \"purchased\"\n",
+            list.display()
+        ),
+    )
+    .unwrap();
+    ok(run(&["run", s(&pipeline), "--db", s(&db)]));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM records WHERE phone_e164 = '+375291234567'"
+        ),
+        1
+    );
+    // A local Belarusian number typed on the command line means the same subscriber.
+    let out = ok(run(&[
+        "consent",
+        "withdraw",
+        "--phone",
+        "8 029 123-45-67",
+        "--db",
+        s(&db),
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["unknown_contacts"], 0, "{v}");
+}

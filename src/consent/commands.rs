@@ -23,6 +23,12 @@ pub enum CommandError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the erasure is committed, but rewriting the database file failed: {0}. The erased \
+         values may remain in free pages of the file until it is rewritten: run the same \
+         erase command again"
+    )]
+    Compaction(StoreError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -190,6 +196,21 @@ pub fn suppress_import(
         return Err(CommandError::BadInput("--list must name the list".into()));
     }
     let contacts = read_contact_list(path, normaliser)?;
+    if contacts
+        .rows
+        .iter()
+        .all(|r| r.phones.is_empty() && r.emails.is_empty())
+    {
+        let first = contacts
+            .rows
+            .iter()
+            .find_map(|r| r.problem.as_ref().map(|p| format!(" (row {}: {p})", r.row)))
+            .unwrap_or_default();
+        return Err(CommandError::BadInput(format!(
+            "{}: no valid phone number or e-mail address in any row{first}; nothing was loaded",
+            path.display()
+        )));
+    }
     in_transaction(store, |store| {
         let load = store.load_suppression_list(list, reason, channel, path, &contacts, actor)?;
         if !load.unchanged {
@@ -226,14 +247,11 @@ pub fn erase(
         // Other leads may have lost a record that mentioned the contact (a shared number):
         // their golden records are rebuilt from what is left.
         let run_id = store.next_run_id()? - 1;
-        store.rebuild_leads(
-            run_id,
-            &crate::pipeline::DedupePlan::default().origin_priority,
-        )?;
+        store.rebuild_leads(run_id, &crate::pipeline::origin_priority_for(store)?)?;
         store.refresh_consent_status(Utc::now(), actor, None)?;
         Ok(())
     })?;
-    store.compact(db_path)?;
+    store.compact(db_path).map_err(CommandError::Compaction)?;
     Ok(plan)
 }
 

@@ -76,7 +76,8 @@ pub fn read_contact_list(path: &Path, normaliser: &Normaliser) -> Result<Contact
 }
 
 /// Turns rows of cells into contacts. The first non-blank row is a header when nothing in
-/// it is a phone or an address; its phone, e-mail and date columns are then used.
+/// it is a phone or an address and it names a known column (Телефон, E-mail, Дата …); its
+/// phone, e-mail and date columns are then used.
 pub fn parse_grid(
     grid: Vec<Vec<String>>,
     normaliser: &Normaliser,
@@ -94,8 +95,10 @@ pub fn parse_grid(
             let (p, e, _) = contacts_in(c, normaliser);
             !p.is_empty() || !e.is_empty()
         });
-        if !any_contact && !first.iter().all(|c| c.trim().is_empty()) {
-            let mapped: Vec<Option<Field>> = first.iter().map(|h| mapper.field(h)).collect();
+        // A header names at least one known column; anything else is a data row (and, with
+        // no contact in it, a rejected one: never dropped silently).
+        let mapped: Vec<Option<Field>> = first.iter().map(|h| mapper.field(h)).collect();
+        if !any_contact && mapped.iter().any(Option::is_some) {
             if mapped
                 .iter()
                 .any(|f| matches!(f, Some(Field::Phone | Field::Email)))
@@ -237,6 +240,18 @@ mod tests {
         assert_eq!(list.rows[1].phones, vec!["+79031112233"]);
         assert_eq!(list.rows[2].row, 3);
         assert!(list.rows[2].problem.as_deref().unwrap().contains("\"12\""));
+    }
+
+    #[test]
+    fn a_first_line_that_is_no_header_is_a_rejected_row() {
+        let list = parse_grid(
+            grid(&[&["12345"], &["89161234567"]]),
+            &Normaliser::default(),
+            String::new(),
+        );
+        assert!(!list.had_header);
+        assert_eq!(list.rows.len(), 2);
+        assert!(list.rows[0].problem.is_some());
     }
 
     #[test]

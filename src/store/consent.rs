@@ -159,6 +159,10 @@ pub struct ErasurePlan {
     pub emails: Vec<String>,
     pub phones_hashed: usize,
     pub emails_hashed: usize,
+    /// ИНН of the erased records (a sole trader's ИНН identifies the person; provider
+    /// answers cached under it go too).
+    #[serde(skip)]
+    pub inns: Vec<String>,
 }
 
 fn ids_sql(ids: &[i64]) -> String {
@@ -230,17 +234,39 @@ fn event_from_row(r: &duckdb::Row, o: usize) -> duckdb::Result<ConsentEvent> {
 }
 
 impl Store {
+    /// A setting kept in the database (`leadpipe_meta`).
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self.conn.query_row(
+            "SELECT value FROM leadpipe_meta WHERE key = ? LIMIT 1",
+            params![key],
+            |r| r.get::<_, String>(0),
+        ) {
+            Ok(v) => Ok(Some(v)),
+            Err(duckdb::Error::QueryReturnedNoRows) => Ok(None),
+            Err(source) => Err(StoreError::Db {
+                context: "reading a setting",
+                source,
+            }),
+        }
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM leadpipe_meta WHERE key = ?", params![key])
+            .map_err(db("writing a setting"))?;
+        self.conn
+            .execute(
+                "INSERT INTO leadpipe_meta VALUES (?, ?)",
+                params![key, value],
+            )
+            .map_err(db("writing a setting"))?;
+        Ok(())
+    }
+
     /// The salt for erased people's hashes: made once per database from the OS's random
     /// source and kept in `leadpipe_meta`.
     pub fn contact_hasher(&self) -> Result<ContactHasher, StoreError> {
-        let found: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM leadpipe_meta WHERE key = 'erasure_salt'",
-                [],
-                |r| r.get(0),
-            )
-            .ok();
+        let found = self.meta("erasure_salt")?;
         let salt = match found {
             Some(hex_salt) => hex::decode(hex_salt).map_err(|e| StoreError::Batch {
                 table: "leadpipe_meta",
@@ -958,50 +984,70 @@ impl Store {
         Ok(())
     }
 
-    /// Finds everything an erasure must remove: the leads holding the contact, all their
-    /// records and raw rows, and any other raw row (a reject, a comment field) where the
-    /// contact appears in any spelling.
+    /// Finds everything an erasure must remove: the leads holding the contact (also where
+    /// an address sits in a raw row only: records keep one e-mail), all their records and
+    /// raw rows, and any other raw row (a reject, a comment field) where one of the
+    /// person's numbers or addresses appears in any spelling.
     pub fn plan_erasure(
         &self,
         phone: Option<&str>,
         email: Option<&str>,
     ) -> Result<ErasurePlan, StoreError> {
-        let e = db("planning an erasure");
-        let mut plan = ErasurePlan::default();
-        let seed_ids: Vec<(i64, Option<i64>)> = {
-            let mut stmt = self
-                .conn
-                .prepare(
-                    "SELECT record_id, lead_id FROM records
-                     WHERE (?1 IS NOT NULL AND (phone_e164 = ?1 OR list_contains(phones_extra, ?1)))
-                        OR (?2 IS NOT NULL AND email = ?2)",
-                )
-                .map_err(e)?;
+        let query_pairs = |sql: &str| -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+            let mut stmt = self.conn.prepare(sql).map_err(db("planning an erasure"))?;
             let rows = stmt
-                .query_map(params![phone, email], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(db("planning an erasure"))?;
             rows.collect::<Result<_, _>>()
-                .map_err(db("planning an erasure"))?
+                .map_err(db("planning an erasure"))
         };
-        let mut leads: Vec<i64> = seed_ids.iter().filter_map(|s| s.1).collect();
-        leads.sort_unstable();
-        leads.dedup();
-        let mut records: Vec<i64> = seed_ids.iter().map(|s| s.0).collect();
-        let mut phones: HashSet<String> = phone.map(str::to_string).into_iter().collect();
-        let mut emails: HashSet<String> = email.map(str::to_string).into_iter().collect();
-        {
+        let mut phones: std::collections::BTreeSet<String> =
+            phone.map(str::to_string).into_iter().collect();
+        let mut emails: std::collections::BTreeSet<String> =
+            email.map(str::to_string).into_iter().collect();
+        let mut leads: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        let mut records: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        let mut raw_ids: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        let mut inns: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        // Grow the set until nothing new turns up: a lead brings its other numbers and
+        // addresses, an address found in a raw row brings that record's lead.
+        for _round in 0..5 {
+            let before = (leads.len(), phones.len(), emails.len());
+            let p: Vec<String> = phones.iter().cloned().collect();
+            let m: Vec<String> = emails.iter().cloned().collect();
+            for (rec, lead) in query_pairs(&format!(
+                "SELECT record_id, lead_id FROM records
+                 WHERE phone_e164 IN ({ps}) OR list_has_any(phones_extra, [{ps}]::VARCHAR[])
+                    OR email IN ({ms}) OR lead_id IN ({ls})",
+                ps = strs_sql(&p),
+                ms = strs_sql(&m),
+                ls = ids_sql(&leads.iter().copied().collect::<Vec<_>>()),
+            ))? {
+                records.insert(rec);
+                leads.extend(lead);
+            }
+            // Addresses in raw rows only (a second e-mail column): their records' leads.
+            let by_email = self.raw_mentioning(&[], &m)?;
+            if !by_email.is_empty() {
+                for (rec, lead) in query_pairs(&format!(
+                    "SELECT record_id, lead_id FROM records WHERE raw_id IN ({})",
+                    ids_sql(&by_email)
+                ))? {
+                    records.insert(rec);
+                    leads.extend(lead);
+                }
+            }
             let sql = format!(
-                "SELECT record_id, raw_id, phone_e164, array_to_string(phones_extra, chr(31)), email
-                 FROM records WHERE lead_id IN ({}) OR record_id IN ({})",
-                ids_sql(&leads),
-                ids_sql(&records)
+                "SELECT raw_id, phone_e164, array_to_string(phones_extra, chr(31)), email, inn
+                 FROM records WHERE record_id IN ({})",
+                ids_sql(&records.iter().copied().collect::<Vec<_>>())
             );
             let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
             let rows = stmt
                 .query_map([], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<String>>(1)?,
                         r.get::<_, Option<String>>(2)?,
                         r.get::<_, Option<String>>(3)?,
                         r.get::<_, Option<String>>(4)?,
@@ -1009,9 +1055,8 @@ impl Store {
                 })
                 .map_err(db("planning an erasure"))?;
             for row in rows {
-                let (rec, raw, p, extra, em) = row.map_err(db("planning an erasure"))?;
-                records.push(rec);
-                plan.raw_ids.push(raw);
+                let (raw, p, extra, em, inn) = row.map_err(db("planning an erasure"))?;
+                raw_ids.insert(raw);
                 phones.extend(p);
                 phones.extend(
                     extra
@@ -1021,66 +1066,70 @@ impl Store {
                         .map(str::to_string),
                 );
                 emails.extend(em);
+                inns.extend(inn);
+            }
+            if before == (leads.len(), phones.len(), emails.len()) {
+                break;
             }
         }
-        // Raw rows that mention a contact in any spelling: digits of the national number
-        // inside one cell, or the address in any letter case.
-        let mut phones: Vec<String> = phones.into_iter().collect();
-        phones.sort();
-        let mut emails: Vec<String> = emails.into_iter().collect();
-        emails.sort();
+        let phones: Vec<String> = phones.into_iter().collect();
+        let emails: Vec<String> = emails.into_iter().collect();
+        // Any other raw row that mentions a contact (a reject, someone else's comment
+        // field, another person's record with a shared number) goes, with its record.
+        raw_ids.extend(self.raw_mentioning(&phones, &emails)?);
+        let raws: Vec<i64> = raw_ids.into_iter().collect();
+        for (rec, _) in query_pairs(&format!(
+            "SELECT record_id, NULL::BIGINT FROM records WHERE raw_id IN ({})",
+            ids_sql(&raws)
+        ))? {
+            records.insert(rec);
+        }
+        Ok(ErasurePlan {
+            lead_ids: leads.into_iter().collect(),
+            record_ids: records.into_iter().collect(),
+            raw_ids: raws,
+            phones_hashed: phones.len(),
+            emails_hashed: emails.len(),
+            phones,
+            emails,
+            inns: inns.into_iter().collect(),
+        })
+    }
+
+    /// Raw rows where one value holds one of the numbers (by the digits of its national
+    /// number) or one of the addresses (any case, the domain in punycode or in Unicode).
+    fn raw_mentioning(&self, phones: &[String], emails: &[String]) -> Result<Vec<i64>, StoreError> {
         let needles: Vec<String> = phones.iter().map(|p| national_digits(p)).collect();
+        let spellings = email_spellings(emails);
         let mut conds: Vec<String> = needles
             .iter()
             .map(|d| format!("regexp_replace(raw_values::VARCHAR, '[^0-9]', '', 'g') LIKE '%{d}%'"))
             .collect();
-        conds.extend(emails.iter().map(|m| {
+        conds.extend(spellings.iter().map(|m| {
             format!(
                 "contains(lower(raw_values::VARCHAR), '{}')",
                 m.replace('\'', "''")
             )
         }));
-        if !conds.is_empty() {
-            let sql = format!(
-                "SELECT raw_id, raw_values::VARCHAR FROM raw_records WHERE {}",
-                conds.join(" OR ")
-            );
-            let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-                .map_err(db("planning an erasure"))?;
-            for row in rows {
-                let (raw_id, json) = row.map_err(db("planning an erasure"))?;
-                if raw_mentions(&json, &needles, &emails) {
-                    plan.raw_ids.push(raw_id);
-                }
+        if conds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT raw_id, raw_values::VARCHAR FROM raw_records WHERE {}",
+            conds.join(" OR ")
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db("planning an erasure"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (raw_id, json) = row.map_err(db("planning an erasure"))?;
+            if raw_mentions(&json, &needles, &spellings) {
+                out.push(raw_id);
             }
         }
-        // Records born from those raw rows go too (a record is a function of its raw row).
-        if !plan.raw_ids.is_empty() {
-            let sql = format!(
-                "SELECT record_id FROM records WHERE raw_id IN ({})",
-                ids_sql(&plan.raw_ids)
-            );
-            let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, i64>(0))
-                .map_err(db("planning an erasure"))?;
-            for row in rows {
-                records.push(row.map_err(db("planning an erasure"))?);
-            }
-        }
-        records.sort_unstable();
-        records.dedup();
-        plan.raw_ids.sort_unstable();
-        plan.raw_ids.dedup();
-        plan.lead_ids = leads;
-        plan.record_ids = records;
-        plan.phones_hashed = phones.len();
-        plan.emails_hashed = emails.len();
-        plan.phones = phones;
-        plan.emails = emails;
-        Ok(plan)
+        Ok(out)
     }
 
     /// Removes everything in `plan` from every table, and keeps only salted hashes of the
@@ -1116,6 +1165,10 @@ impl Store {
         } else {
             mentions.join(" OR ")
         };
+        // The same test on the rejected cells a suppression list kept.
+        let list_mentions =
+            cache_mentions.replace("coalesce(body, '')", "coalesce(rejects::VARCHAR, '')");
+        let inns = strs_sql(&plan.inns);
         self.conn
             .execute_batch(&format!(
                 "DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs});
@@ -1123,11 +1176,17 @@ impl Store {
                  DELETE FROM rejects WHERE raw_id IN ({raws});
                  DELETE FROM raw_records WHERE raw_id IN ({raws});
                  DELETE FROM leads WHERE lead_id IN ({leads});
+                 UPDATE consent_audit SET detail = '[erased]' WHERE consent_id IN (
+                     SELECT consent_id FROM consents WHERE record_id IN ({recs})
+                         OR phone_e164 IN ({phones}) OR email IN ({emails}));
                  DELETE FROM consents WHERE record_id IN ({recs}) OR phone_e164 IN ({phones})
                                          OR email IN ({emails});
                  DELETE FROM consent_status WHERE lead_id IN ({leads});
                  DELETE FROM suppressions WHERE value IN ({contacts});
-                 DELETE FROM enrichment_cache WHERE lookup_key IN ({contacts}) OR {cache_mentions};
+                 DELETE FROM enrichment_cache WHERE lookup_key IN ({contacts}) OR lookup_key IN ({inns})
+                                                 OR {cache_mentions};
+                 UPDATE suppression_lists SET rejects = '[{{\"row\": null, \"reason\": \"redacted after an erasure\"}}]'
+                 WHERE {list_mentions};
                  -- The trail keeps what changed and when; the wording could hold an IP.
                  UPDATE consent_audit SET detail = '[erased]' WHERE lead_id IN ({leads});"
             ))
@@ -1173,6 +1232,24 @@ pub fn national_digits(e164: &str) -> String {
         Some(rest) if d.len() == 11 => rest.to_string(),
         _ => d,
     }
+}
+
+/// Every spelling of the addresses worth searching for: as stored (domain in punycode),
+/// and with the domain in Unicode (`почта.рф`), all lower case.
+fn email_spellings(emails: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in emails {
+        out.push(m.to_lowercase());
+        if let Some((local, domain)) = m.rsplit_once('@') {
+            let (unicode, result) = idna::domain_to_unicode(domain);
+            if result.is_ok() && unicode != domain {
+                out.push(format!("{}@{}", local, unicode).to_lowercase());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// True when one value of the raw JSON row holds one of the numbers (by digits) or one of
