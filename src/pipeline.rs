@@ -1,6 +1,6 @@
 //! Pipeline file → validated plan → stages run in one transaction, with progress.
 
-use crate::consent::{events_for_record, ConsentPolicy, ErasedContacts};
+use crate::consent::{record_decision, ConsentPolicy, ErasedContacts};
 use crate::dedupe::{dedupe, model::Weights, DedupeSettings, DedupeStats};
 use crate::enrich::provider::ProviderConfig;
 use crate::normalise::{phone::PhoneNormaliser, Normaliser};
@@ -621,6 +621,11 @@ fn run_stages(
         } else {
             0
         };
+        tracing::debug!(
+            ms = clock.elapsed().as_millis() as u64,
+            events_added,
+            "consent: events written"
+        );
         let now = opts.as_of.unwrap_or_else(chrono::Utc::now);
         let refresh = store.refresh_consent_status(now, &format!("run {run_id}"), Some(run_id))?;
         timings.insert("consent", clock.elapsed().as_millis() as u64);
@@ -649,17 +654,19 @@ fn record_consent_events(store: &Store, plan: &Plan, run_id: i64) -> Result<u64,
     for spec in &plan.sources {
         let policy = plan.consent.get(&spec.name).unwrap_or(&default);
         let derivation = policy.fingerprint();
-        let mut events = Vec::new();
-        for rec in store.records_needing_consent(&spec.name, &derivation)? {
-            events.extend(events_for_record(&rec, policy));
-        }
-        store.append_consents_derived(
-            &mut events,
+        let decisions: Vec<_> = store
+            .records_needing_consent(&spec.name, &derivation)?
+            .par_iter()
+            .filter_map(|rec| record_decision(rec, policy))
+            .collect();
+        added += store.append_consent_decisions(
+            &decisions,
+            &policy.channels,
+            policy.purpose,
+            &derivation,
             Some(run_id),
             &format!("run {run_id}"),
-            Some(&derivation),
         )?;
-        added += events.len() as u64;
     }
     Ok(added)
 }

@@ -520,3 +520,62 @@ fn commands_read_numbers_with_the_pipelines_region() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["unknown_contacts"], 0, "{v}");
 }
+
+/// `consent_status.basis` and `leads.call_consent_basis` are composed in SQL (for speed);
+/// the call list and the report compose the same line in Rust. They must agree.
+#[test]
+fn stored_bases_match_the_ones_rust_writes() {
+    use leadpipe::consent::{current_status, Channel, ConsentEvent, Purpose};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.duckdb");
+    demo(&db, NOW);
+    ok(run(&[
+        "consent",
+        "withdraw",
+        "--phone",
+        "+79161112233",
+        "--channel",
+        "sms",
+        "--db",
+        s(&db),
+    ]));
+    let store = leadpipe::store::Store::open(&db).unwrap();
+    let now = chrono::Utc::now();
+    let mut compared = 0;
+    for lead in store.gate_leads(None).unwrap() {
+        for ch in Channel::ALL {
+            for pu in Purpose::ALL {
+                let evs: Vec<&ConsentEvent> = lead
+                    .events
+                    .iter()
+                    .filter(|e| e.channel == Some(ch) && e.purpose == Some(pu))
+                    .collect();
+                if evs.is_empty() {
+                    continue;
+                }
+                let rust = current_status(&evs, now).basis;
+                let stored: String = store
+                    .connection()
+                    .query_row(
+                        "SELECT basis FROM consent_status WHERE lead_id = ? AND channel = ? AND purpose = ?",
+                        duckdb::params![lead.lead_id, ch.as_str(), pu.as_str()],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(stored, rust);
+                compared += 1;
+            }
+        }
+    }
+    // Granted, expired and withdrawn statuses were all compared.
+    assert!(compared >= 10, "{compared}");
+    let kinds: i64 = store
+        .connection()
+        .query_row(
+            "SELECT count(DISTINCT status) FROM consent_status",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(kinds >= 3);
+}

@@ -251,7 +251,9 @@ impl Default for ConsentPolicy {
     }
 }
 
-/// A record's consent fields as `store` reads them back.
+/// A record's consent fields. `Store::records_needing_consent` fills what
+/// [`record_decision`] needs (id, source, origin, the consent fields and times); the
+/// evidence fields are copied in SQL when events are written.
 #[derive(Debug, Clone, Default)]
 pub struct RecordConsent {
     pub record_id: i64,
@@ -300,15 +302,25 @@ impl RecordConsent {
     }
 }
 
-/// The consent events one record brings: one per channel the source's consent covers, and
-/// per number for calls and SMS (consent is the subscriber's, number by number). Rows with
-/// no consent field bring none; open sources never bring consent, whatever a column says.
-pub fn events_for_record(rec: &RecordConsent, policy: &ConsentPolicy) -> Vec<ConsentEvent> {
-    let Some(raw) = rec.consent_raw.as_deref() else {
-        return Vec::new();
-    };
+/// What a record's consent field amounts to, before it is spread over channels and numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordDecision {
+    pub record_id: i64,
+    pub status: Status,
+    /// `consent`, `vendor_claim` or `none`.
+    pub legal_basis: &'static str,
+    pub method: String,
+    pub note: Option<String>,
+    pub captured_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Decides what a record's consent field means (the table in README "Consent"). `None`
+/// for rows with no consent field.
+pub fn record_decision(rec: &RecordConsent, policy: &ConsentPolicy) -> Option<RecordDecision> {
+    let raw = rec.consent_raw.as_deref()?;
     let captured_at = rec.consent_at.or(rec.created_at);
-    let (status, basis, note): (Status, &str, Option<String>) =
+    let (status, basis, note): (Status, &'static str, Option<String>) =
         match (rec.origin, rec.consent_given) {
             (Some(Origin::Open), _) => (
                 Status::None,
@@ -352,6 +364,35 @@ pub fn events_for_record(rec: &RecordConsent, policy: &ConsentPolicy) -> Vec<Con
         }
         _ => None,
     };
+    Some(RecordDecision {
+        record_id: rec.record_id,
+        status,
+        legal_basis: basis,
+        method,
+        note,
+        captured_at,
+        expires_at,
+    })
+}
+
+/// The consent events one record brings: one per channel the source's consent covers, and
+/// per number for calls and SMS (consent is the subscriber's, number by number). Rows with
+/// no consent field bring none; open sources never bring consent, whatever a column says.
+/// The stage does the same spreading in SQL (`Store::append_consent_decisions`); a test
+/// checks the two agree.
+pub fn events_for_record(rec: &RecordConsent, policy: &ConsentPolicy) -> Vec<ConsentEvent> {
+    let Some(d) = record_decision(rec, policy) else {
+        return Vec::new();
+    };
+    let raw = rec.consent_raw.clone();
+    let (status, basis, note, method, captured_at, expires_at) = (
+        d.status,
+        d.legal_basis,
+        d.note,
+        d.method,
+        d.captured_at,
+        d.expires_at,
+    );
     let base = ConsentEvent {
         record_id: Some(rec.record_id),
         purpose: Some(policy.purpose),
@@ -366,7 +407,7 @@ pub fn events_for_record(rec: &RecordConsent, policy: &ConsentPolicy) -> Vec<Con
         evidence_hash: rec.raw_hash.clone(),
         expires_at,
         subject_type: rec.subject_type.clone(),
-        raw_value: Some(raw.to_string()),
+        raw_value: raw,
         note,
         ..ConsentEvent::default()
     };
@@ -413,65 +454,104 @@ pub struct Current {
 /// Derives the current status from a lead's events on one channel and purpose (callers
 /// filter). See the module comment for the rules.
 pub fn current_status(events: &[&ConsentEvent], now: DateTime<Utc>) -> Current {
+    decide_status(events, now).into_current()
+}
+
+/// [`current_status`] without the readable basis (which needs the event's wording and
+/// evidence): what the stage needs to tell whether anything changed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decided<'a> {
+    pub status: Status,
+    pub since: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The deciding event.
+    pub event: Option<&'a ConsentEvent>,
+}
+
+impl Decided<'_> {
+    pub fn consent_id(&self) -> Option<i64> {
+        self.event.map(|e| e.consent_id)
+    }
+
+    /// The readable basis; `event` must carry its wording and evidence for a full line.
+    pub fn basis_with(&self, event: Option<&ConsentEvent>) -> String {
+        match (self.status, event) {
+            (_, None) => "no consent on record".into(),
+            (Status::Expired, Some(e)) if e.status == Some(Status::Granted) => {
+                format!("consent expired: {}", describe(e))
+            }
+            (_, Some(e)) => describe(e),
+        }
+    }
+
+    fn into_current(self) -> Current {
+        Current {
+            status: self.status,
+            since: self.since,
+            expires_at: self.expires_at,
+            consent_id: self.consent_id(),
+            basis: self.basis_with(self.event),
+        }
+    }
+}
+
+pub fn decide_status<'a>(events: &[&'a ConsentEvent], now: DateTime<Utc>) -> Decided<'a> {
     let stops: Vec<&ConsentEvent> = events.iter().copied().filter(|e| is_stop(e)).collect();
     let alive = alive_grants(events, &stops, now);
     if let Some(g) = alive
         .iter()
+        .copied()
         .max_by_key(|e| (e.effective_at(), e.consent_id))
     {
         return if g.expires_at.is_some_and(|x| x <= now) {
-            Current {
+            Decided {
                 status: Status::Expired,
                 since: g.expires_at,
                 expires_at: g.expires_at,
-                consent_id: Some(g.consent_id),
-                basis: format!("consent expired: {}", describe(g)),
+                event: Some(g),
             }
         } else {
-            Current {
+            Decided {
                 status: Status::Granted,
                 since: g.effective_at(),
                 expires_at: g.expires_at,
-                consent_id: Some(g.consent_id),
-                basis: describe(g),
+                event: Some(g),
             }
         };
     }
-    if let Some(e) = stops.iter().max_by_key(|e| {
+    if let Some(e) = stops.iter().copied().max_by_key(|e| {
         (
             e.effective_at(),
             e.status.map(Status::tie_rank),
             e.consent_id,
         )
     }) {
-        return Current {
+        return Decided {
             status: e.status.unwrap_or(Status::Withdrawn),
             since: e.effective_at(),
             expires_at: None,
-            consent_id: Some(e.consent_id),
-            basis: describe(e),
+            event: Some(e),
         };
     }
     if let Some(e) = events
         .iter()
+        .copied()
         .filter(|e| e.status == Some(Status::Claimed))
         .filter(|e| e.effective_at().is_some_and(|t| t <= now))
         .max_by_key(|e| (e.effective_at(), e.consent_id))
     {
-        return Current {
+        return Decided {
             status: Status::Claimed,
             since: e.effective_at(),
             expires_at: None,
-            consent_id: Some(e.consent_id),
-            basis: describe(e),
+            event: Some(e),
         };
     }
-    Current {
+    Decided {
         status: Status::None,
         since: None,
         expires_at: None,
-        consent_id: None,
-        basis: "no consent on record".into(),
+        event: None,
     }
 }
 

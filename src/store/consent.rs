@@ -4,15 +4,15 @@
 use super::{batch, db, Store, StoreError};
 use crate::consent::gate::{GateLead, SuppressionEntry, Suppressions};
 use crate::consent::{
-    current_status, Channel, ConsentEvent, ContactHasher, ContactKind, Current, Purpose,
-    RecordConsent, Status,
+    decide_status, Channel, ConsentEvent, ContactHasher, ContactKind, Purpose, RecordConsent,
+    RecordDecision, Status,
 };
 use crate::record::Origin;
 use chrono::{DateTime, Utc};
 use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -123,12 +123,11 @@ pub struct ConsentRefresh {
 /// A status that changed, for `consent_audit`.
 struct StatusChange {
     lead_id: i64,
-    channel: String,
-    purpose: String,
-    old_status: Option<String>,
-    new_status: String,
+    channel: Channel,
+    purpose: Purpose,
+    old_status: Option<Status>,
+    new_status: Status,
     consent_id: Option<i64>,
-    detail: String,
 }
 
 /// One loaded suppression list.
@@ -196,6 +195,63 @@ fn str_col<'a>(vals: impl Iterator<Item = Option<&'a str>>, n: usize) -> ArrayRe
         b.append_option(v);
     }
     Arc::new(b.finish())
+}
+
+/// [`crate::consent::describe`] in SQL, for an event aliased `c`: bases for a million
+/// statuses are composed where the data is, not copied through Rust cell by cell. A test
+/// checks the two give the same text.
+const SQL_DESCRIBE: &str = "concat(
+    CASE c.status WHEN 'granted' THEN 'consent' WHEN 'withdrawn' THEN 'withdrawn'
+        WHEN 'expired' THEN 'expired' WHEN 'claimed' THEN 'claimed' ELSE 'no consent' END,
+    coalesce(' by ' || c.method, ''),
+    coalesce(' at ' || c.source, ''),
+    coalesce(' on ' || strftime(coalesce(CASE WHEN c.status = 'withdrawn'
+        THEN coalesce(c.withdrawn_at, c.captured_at) ELSE c.captured_at END,
+        c.recorded_at)::TIMESTAMP, '%Y-%m-%d %H:%M UTC'), ''),
+    coalesce(', text ' || c.text_version, ''),
+    coalesce(', IP ' || c.evidence_ip, ''),
+    coalesce(', valid until ' || strftime(c.expires_at::TIMESTAMP, '%Y-%m-%d'), ''),
+    ' (consent #' || c.consent_id::VARCHAR || ')')";
+
+/// The basis of a status row `s` whose deciding event is `c` (LEFT JOINed).
+fn sql_basis() -> String {
+    format!(
+        "CASE WHEN c.consent_id IS NULL THEN 'no consent on record'
+              WHEN s.status = 'expired' AND c.status = 'granted' THEN 'consent expired: ' || {SQL_DESCRIBE}
+              ELSE {SQL_DESCRIBE} END"
+    )
+}
+
+/// Typed access to one column of an Arrow batch (bulk reads: the row API costs a call per
+/// cell, which dominates when a million consent events are read).
+struct BatchCols<'a>(&'a RecordBatch);
+
+impl BatchCols<'_> {
+    fn i64(&self, c: usize, i: usize) -> Option<i64> {
+        use duckdb::arrow::array::{Array, AsArray};
+        let col = self
+            .0
+            .column(c)
+            .as_primitive::<duckdb::arrow::datatypes::Int64Type>();
+        (!col.is_null(i)).then(|| col.value(i))
+    }
+
+    fn str(&self, c: usize, i: usize) -> Option<&str> {
+        use duckdb::arrow::array::{Array, AsArray};
+        let col = self.0.column(c).as_string::<i32>();
+        (!col.is_null(i)).then(|| col.value(i))
+    }
+
+    fn ts(&self, c: usize, i: usize) -> Option<DateTime<Utc>> {
+        use duckdb::arrow::array::{Array, AsArray};
+        let col = self
+            .0
+            .column(c)
+            .as_primitive::<duckdb::arrow::datatypes::TimestampMicrosecondType>();
+        (!col.is_null(i))
+            .then(|| DateTime::from_timestamp_micros(col.value(i)))
+            .flatten()
+    }
 }
 
 const EVENT_COLUMNS: &str = "c.consent_id, c.record_id, c.phone_e164, c.email, c.channel, \
@@ -342,12 +398,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT r.record_id, r.source, r.origin,
-                        array_to_string(list_prepend(r.phone_e164, coalesce(r.phones_extra, [])), chr(31)),
-                        r.email, r.consent_raw, r.consent_given, r.consent_at, r.created_at,
-                        r.consent_text_version, r.form_url, r.ip, r.user_agent, r.subject_type,
-                        w.raw_values::VARCHAR
-                 FROM records r JOIN raw_records w ON w.raw_id = r.raw_id
+                "SELECT r.record_id, r.origin, r.consent_raw, r.consent_given, r.consent_at,
+                        r.created_at
+                 FROM records r
                  WHERE r.source = ?1 AND r.consent_raw IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.record_id = r.record_id
                                    AND c.superseded_at IS NULL AND c.derivation = ?2)
@@ -356,40 +409,132 @@ impl Store {
             .map_err(db("reading records with consent fields"))?;
         let rows = stmt
             .query_map(params![source, derivation], |r| {
-                let origin: String = r.get(2)?;
-                let phones: Option<String> = r.get(3)?;
-                let raw: Option<String> = r.get(14)?;
+                let origin: String = r.get(1)?;
                 Ok(RecordConsent {
                     record_id: r.get(0)?,
-                    source: r.get(1)?,
+                    source: source.to_string(),
                     origin: match origin.as_str() {
                         "form" => Some(Origin::Form),
                         "purchased" => Some(Origin::Purchased),
                         "open" => Some(Origin::Open),
                         _ => None,
                     },
-                    phones: phones
-                        .unwrap_or_default()
-                        .split('\u{1f}')
-                        .filter(|p| !p.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                    email: r.get(4)?,
-                    consent_raw: r.get(5)?,
-                    consent_given: r.get(6)?,
-                    consent_at: r.get(7)?,
-                    created_at: r.get(8)?,
-                    text_version: r.get(9)?,
-                    form_url: r.get(10)?,
-                    ip: r.get(11)?,
-                    user_agent: r.get(12)?,
-                    subject_type: r.get(13)?,
-                    raw_hash: raw.map(|v| hex::encode(Sha256::digest(v.as_bytes()))),
+                    consent_raw: r.get(2)?,
+                    consent_given: r.get(3)?,
+                    consent_at: r.get(4)?,
+                    created_at: r.get(5)?,
+                    ..RecordConsent::default()
                 })
             })
             .map_err(db("reading records with consent fields"))?;
         rows.collect::<Result<_, _>>()
             .map_err(db("reading records with consent fields"))
+    }
+
+    /// Writes the events of decided records: each decision is spread over the policy's
+    /// channels and, for calls and SMS, over the record's numbers, and the evidence (form
+    /// URL, wording, IP, user agent, SHA-256 of the raw row) is copied from the record in
+    /// SQL, so a million form rows do not pass through Rust cell by cell. Mirrors
+    /// [`crate::consent::events_for_record`]. Returns the number of events written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append_consent_decisions(
+        &self,
+        decisions: &[RecordDecision],
+        channels: &[Channel],
+        purpose: Purpose,
+        derivation: &str,
+        run_id: Option<i64>,
+        actor: &str,
+    ) -> Result<u64, StoreError> {
+        if decisions.is_empty() || channels.is_empty() {
+            return Ok(0);
+        }
+        self.conn
+            .execute_batch(
+                "CREATE OR REPLACE TEMP TABLE consent_decisions (seq BIGINT, record_id BIGINT, status VARCHAR,
+                    legal_basis VARCHAR, method VARCHAR, note VARCHAR, captured_at TIMESTAMPTZ,
+                    expires_at TIMESTAMPTZ)",
+            )
+            .map_err(db("writing consent events"))?;
+        let n = decisions.len();
+        let mut ids = Int64Builder::with_capacity(n);
+        let mut seq = Int64Builder::with_capacity(n);
+        for (i, d) in decisions.iter().enumerate() {
+            ids.append_value(d.record_id);
+            seq.append_value(i as i64);
+        }
+        let d = || decisions.iter();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("seq", Arc::new(seq.finish())),
+            ("record_id", Arc::new(ids.finish())),
+            ("status", str_col(d().map(|x| Some(x.status.as_str())), n)),
+            ("legal_basis", str_col(d().map(|x| Some(x.legal_basis)), n)),
+            ("method", str_col(d().map(|x| Some(x.method.as_str())), n)),
+            ("note", str_col(d().map(|x| x.note.as_deref()), n)),
+            ("captured_at", ts_col(d().map(|x| x.captured_at), n)),
+            ("expires_at", ts_col(d().map(|x| x.expires_at), n)),
+        ];
+        self.append("consent_decisions", batch("consent_decisions", cols)?)?;
+        let first: i64 = self.next_id("SELECT coalesce(max(consent_id), 0) + 1 FROM consents")?;
+        // Ids follow decision, channel and number order without a global sort: each
+        // decision gets a block of (channels × most numbers on one record) ids. Gaps are fine.
+        let most_numbers: i64 = self.next_id(
+            "SELECT coalesce(max(1 + len(coalesce(r.phones_extra, []))), 1)
+             FROM consent_decisions JOIN records r USING (record_id)",
+        )?;
+        let stride = channels.len() as i64 * most_numbers;
+        let channel_values = channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("('{}', {i})", c.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let written = self
+            .conn
+            .execute(
+                &format!(
+                    "INSERT INTO consents (consent_id, recorded_at, run_id, actor, record_id,
+                        phone_e164, email, channel, purpose, status, legal_basis, captured_at,
+                        source, method, text_version, evidence_ip, evidence_user_agent,
+                        evidence_hash, expires_at, subject_type, raw_value, note, derivation)
+                     WITH hashed AS (
+                        -- One hash per record, not per event.
+                        SELECT d.record_id, sha256(w.raw_values::VARCHAR) AS raw_hash
+                        FROM consent_decisions d JOIN records r USING (record_id)
+                        JOIN raw_records w ON w.raw_id = r.raw_id),
+                     spread AS (
+                        SELECT d.*, r.email AS r_email, r.form_url, r.source AS r_source,
+                               r.consent_text_version, r.ip, r.user_agent, r.subject_type,
+                               r.consent_raw, r.raw_id, ch.channel, ch.ord,
+                               CASE WHEN ch.channel = 'email' THEN [NULL::VARCHAR]
+                                    WHEN r.phone_e164 IS NULL AND len(coalesce(r.phones_extra, [])) = 0
+                                         THEN [NULL::VARCHAR]
+                                    WHEN r.phone_e164 IS NULL THEN r.phones_extra
+                                    ELSE list_prepend(r.phone_e164, coalesce(r.phones_extra, []))
+                               END AS targets
+                        FROM consent_decisions d JOIN records r USING (record_id)
+                        CROSS JOIN (VALUES {channel_values}) ch(channel, ord)),
+                     one AS (
+                        SELECT *, unnest(targets) AS target,
+                               generate_subscripts(targets, 1) AS target_ord FROM spread)
+                     SELECT ?1 + one.seq * {stride} + one.ord * {most_numbers} + one.target_ord - 1,
+                            now(), ?2, ?3, one.record_id,
+                            CASE WHEN one.channel <> 'email' THEN one.target END,
+                            CASE WHEN one.channel = 'email' THEN one.r_email END,
+                            one.channel, ?4, one.status, one.legal_basis, one.captured_at,
+                            coalesce(one.form_url, one.r_source), one.method,
+                            one.consent_text_version, one.ip, one.user_agent,
+                            h.raw_hash, one.expires_at, one.subject_type,
+                            one.consent_raw, one.note, ?5
+                     FROM one JOIN hashed h USING (record_id)"
+                ),
+                params![first, run_id, actor, purpose.as_str(), derivation],
+            )
+            .map_err(db("writing consent events"))?;
+        self.conn
+            .execute_batch("DROP TABLE IF EXISTS consent_decisions")
+            .map_err(db("writing consent events"))?;
+        Ok(written as u64)
     }
 
     /// Appends events to the history, numbering them after the last one. `derivation`
@@ -639,153 +784,296 @@ impl Store {
         Ok(out)
     }
 
-    /// Re-derives current status for every lead with events, writes a `consent_audit` row
-    /// for each (lead, channel, purpose) whose status changed, replaces `consent_status`
-    /// and updates the consent columns of `leads`.
+    /// Every live event that applies to a lead, with only what deriving a status needs
+    /// (ids, channel, purpose, status and times): cheap enough to run on every run.
+    fn status_inputs(&self) -> Result<HashMap<i64, Vec<ConsentEvent>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads),
+                      le AS (SELECT lead_id, unnest(emails) AS v FROM leads),
+                      ev AS (
+                        SELECT r.lead_id, c.consent_id FROM consents c JOIN records r ON r.record_id = c.record_id
+                         WHERE r.lead_id IS NOT NULL AND c.superseded_at IS NULL
+                        UNION ALL SELECT lp.lead_id, c.consent_id FROM consents c JOIN lp
+                         ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.phone_e164 = lp.v
+                        UNION ALL SELECT le.lead_id, c.consent_id FROM consents c JOIN le
+                         ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.email = le.v)
+                 SELECT ev.lead_id, c.consent_id, c.channel, c.purpose, c.status, c.captured_at,
+                        c.withdrawn_at, c.expires_at, c.recorded_at
+                 FROM ev JOIN consents c USING (consent_id)",
+            )
+            .map_err(db("reading consent events"))?;
+        let batches: Vec<RecordBatch> = stmt
+            .query_arrow([])
+            .map_err(db("reading consent events"))?
+            .collect();
+        let mut out: HashMap<i64, Vec<ConsentEvent>> = HashMap::new();
+        for b in &batches {
+            let c = BatchCols(b);
+            for i in 0..b.num_rows() {
+                let Some(lead) = c.i64(0, i) else { continue };
+                out.entry(lead).or_default().push(ConsentEvent {
+                    consent_id: c.i64(1, i).unwrap_or_default(),
+                    channel: c.str(2, i).and_then(Channel::parse),
+                    purpose: c.str(3, i).and_then(Purpose::parse),
+                    status: c.str(4, i).and_then(Status::parse),
+                    captured_at: c.ts(5, i),
+                    withdrawn_at: c.ts(6, i),
+                    expires_at: c.ts(7, i),
+                    recorded_at: c.ts(8, i),
+                    ..ConsentEvent::default()
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Re-derives current status for every lead with events and applies what changed:
+    /// a `consent_audit` row for each (lead, channel, purpose) whose status changed, the
+    /// changed rows of `consent_status`, and the consent columns of `leads`. Rows that did
+    /// not change are not touched, so a run over a base with a million consents costs a
+    /// scan, not a rewrite.
     pub fn refresh_consent_status(
         &self,
         now: DateTime<Utc>,
         actor: &str,
         run_id: Option<i64>,
     ) -> Result<ConsentRefresh, StoreError> {
-        let leads = self.gate_leads(None)?;
-        let mut derived: BTreeMap<(i64, Channel, Purpose), Current> = BTreeMap::new();
-        for lead in &leads {
+        type Key = (i64, Channel, Purpose);
+        type Row = (
+            Status,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Option<i64>,
+        );
+        let clock = std::time::Instant::now();
+        let inputs = self.status_inputs()?;
+        tracing::debug!(
+            ms = clock.elapsed().as_millis() as u64,
+            "consent: events read"
+        );
+        let mut derived: HashMap<Key, Row> = HashMap::with_capacity(inputs.len() * 3);
+        for (lead, events) in &inputs {
             for channel in Channel::ALL {
                 for purpose in Purpose::ALL {
-                    let events: Vec<&ConsentEvent> = lead
-                        .events
+                    let evs: Vec<&ConsentEvent> = events
                         .iter()
                         .filter(|e| e.channel == Some(channel) && e.purpose == Some(purpose))
                         .collect();
-                    if events.is_empty() {
+                    if evs.is_empty() {
                         continue;
                     }
+                    let d = decide_status(&evs, now);
                     derived.insert(
-                        (lead.lead_id, channel, purpose),
-                        current_status(&events, now),
+                        (*lead, channel, purpose),
+                        (d.status, d.since, d.expires_at, d.consent_id()),
                     );
                 }
             }
         }
-        let mut old: HashMap<(i64, String, String), String> = HashMap::new();
+        let mut old: HashMap<Key, Row> = HashMap::new();
         {
             let mut stmt = self
                 .conn
-                .prepare("SELECT lead_id, channel, purpose, status FROM consent_status")
+                .prepare(
+                    "SELECT lead_id, channel, purpose, status, since, expires_at, consent_id
+                     FROM consent_status",
+                )
                 .map_err(db("reading consent status"))?;
             let rows = stmt
                 .query_map([], |r| {
-                    Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get::<_, String>(3)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<DateTime<Utc>>>(4)?,
+                        r.get::<_, Option<DateTime<Utc>>>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                    ))
                 })
                 .map_err(db("reading consent status"))?;
             for row in rows {
-                let (k, v) = row.map_err(db("reading consent status"))?;
-                old.insert(k, v);
+                let (lead, ch, pu, st, since, exp, cid) =
+                    row.map_err(db("reading consent status"))?;
+                if let (Some(ch), Some(pu), Some(st)) =
+                    (Channel::parse(&ch), Purpose::parse(&pu), Status::parse(&st))
+                {
+                    old.insert((lead, ch, pu), (st, since, exp, cid));
+                }
             }
         }
-        // Audit: every change, including statuses that disappeared (a lead merged away
-        // or erased counts as going back to "none").
+        let mut changed: Vec<(Key, Row)> = derived
+            .iter()
+            .filter(|(k, v)| old.get(k) != Some(v))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        changed.sort_by_key(|(k, _)| *k);
+        let mut removed: Vec<Key> = old
+            .keys()
+            .filter(|k| !derived.contains_key(k))
+            .copied()
+            .collect();
+        removed.sort();
+        tracing::debug!(
+            ms = clock.elapsed().as_millis() as u64,
+            changed = changed.len(),
+            "consent: derived"
+        );
+        // Audit: every status change, including statuses that disappeared (a lead merged
+        // away or erased counts as going back to "none").
         let mut audit: Vec<StatusChange> = Vec::new();
-        let mut seen = HashSet::new();
-        for ((lead, ch, pu), cur) in &derived {
-            let key = (*lead, ch.as_str().to_string(), pu.as_str().to_string());
-            let before = old.get(&key).cloned();
-            seen.insert(key.clone());
-            if before.as_deref() != Some(cur.status.as_str())
-                && !(before.is_none() && cur.status == Status::None)
-            {
+        for ((lead, ch, pu), row) in &changed {
+            let before = old.get(&(*lead, *ch, *pu)).map(|r| r.0);
+            if before != Some(row.0) && !(before.is_none() && row.0 == Status::None) {
                 audit.push(StatusChange {
                     lead_id: *lead,
-                    channel: key.1,
-                    purpose: key.2,
+                    channel: *ch,
+                    purpose: *pu,
                     old_status: before,
-                    new_status: cur.status.as_str().to_string(),
-                    consent_id: cur.consent_id,
-                    detail: cur.basis.clone(),
+                    new_status: row.0,
+                    consent_id: row.3,
                 });
             }
         }
-        for (key, before) in &old {
-            if !seen.contains(key) && before != "none" {
+        for (lead, ch, pu) in &removed {
+            let before = old[&(*lead, *ch, *pu)].0;
+            if before != Status::None {
                 audit.push(StatusChange {
-                    lead_id: key.0,
-                    channel: key.1.clone(),
-                    purpose: key.2.clone(),
-                    old_status: Some(before.clone()),
-                    new_status: "none".into(),
+                    lead_id: *lead,
+                    channel: *ch,
+                    purpose: *pu,
+                    old_status: Some(before),
+                    new_status: Status::None,
                     consent_id: None,
-                    detail: "no consent event applies to this lead any more".into(),
                 });
             }
         }
-        self.conn
-            .execute_batch("DELETE FROM consent_status")
-            .map_err(db("replacing consent status"))?;
-        if !derived.is_empty() {
-            let n = derived.len();
+        // Replace the rows that changed or went away.
+        let stale: Vec<Key> = changed
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| old.contains_key(k))
+            .chain(removed.iter().copied())
+            .collect();
+        if !stale.is_empty() {
+            self.conn
+                .execute_batch(
+                    "CREATE OR REPLACE TEMP TABLE stale_status (lead_id BIGINT, channel VARCHAR, purpose VARCHAR)",
+                )
+                .map_err(db("replacing consent status"))?;
+            let n = stale.len();
             let mut lead = Int64Builder::with_capacity(n);
-            let mut cid = Int64Builder::with_capacity(n);
-            for ((l, _, _), c) in &derived {
+            for (l, _, _) in &stale {
                 lead.append_value(*l);
-                cid.append_option(c.consent_id);
             }
-            let d = || derived.iter();
             let cols: Vec<(&str, ArrayRef)> = vec![
                 ("lead_id", Arc::new(lead.finish())),
                 (
                     "channel",
-                    str_col(d().map(|((_, c, _), _)| Some(c.as_str())), n),
+                    str_col(stale.iter().map(|k| Some(k.1.as_str())), n),
                 ),
                 (
                     "purpose",
-                    str_col(d().map(|((_, _, p), _)| Some(p.as_str())), n),
+                    str_col(stale.iter().map(|k| Some(k.2.as_str())), n),
                 ),
-                (
-                    "status",
-                    str_col(d().map(|(_, c)| Some(c.status.as_str())), n),
-                ),
-                ("since", ts_col(d().map(|(_, c)| c.since), n)),
-                ("expires_at", ts_col(d().map(|(_, c)| c.expires_at), n)),
+            ];
+            self.append("stale_status", batch("stale_status", cols)?)?;
+            self.conn
+                .execute_batch(
+                    "DELETE FROM consent_status s USING stale_status t
+                     WHERE s.lead_id = t.lead_id AND s.channel = t.channel AND s.purpose = t.purpose;
+                     DROP TABLE stale_status;",
+                )
+                .map_err(db("replacing consent status"))?;
+        }
+        if !changed.is_empty() {
+            // New rows land without a basis; SQL composes it from the deciding event.
+            let n = changed.len();
+            let mut lead = Int64Builder::with_capacity(n);
+            let mut cid = Int64Builder::with_capacity(n);
+            for ((l, _, _), row) in &changed {
+                lead.append_value(*l);
+                cid.append_option(row.3);
+            }
+            let c = || changed.iter();
+            let cols: Vec<(&str, ArrayRef)> = vec![
+                ("lead_id", Arc::new(lead.finish())),
+                ("channel", str_col(c().map(|(k, _)| Some(k.1.as_str())), n)),
+                ("purpose", str_col(c().map(|(k, _)| Some(k.2.as_str())), n)),
+                ("status", str_col(c().map(|(_, r)| Some(r.0.as_str())), n)),
+                ("since", ts_col(c().map(|(_, r)| r.1), n)),
+                ("expires_at", ts_col(c().map(|(_, r)| r.2), n)),
                 ("consent_id", Arc::new(cid.finish())),
-                (
-                    "basis",
-                    str_col(d().map(|(_, c)| Some(c.basis.as_str())), n),
-                ),
-                ("derived_at", ts_col(d().map(|_| Some(now)), n)),
+                ("derived_at", ts_col(c().map(|_| Some(now)), n)),
             ];
             self.append("consent_status", batch("consent_status", cols)?)?;
+            self.conn
+                .execute_batch(&format!(
+                    "UPDATE consent_status SET basis = b.basis FROM (
+                        SELECT s.lead_id, s.channel, s.purpose, {basis} AS basis
+                        FROM consent_status s LEFT JOIN consents c ON c.consent_id = s.consent_id
+                        WHERE s.basis IS NULL) b
+                     WHERE consent_status.lead_id = b.lead_id AND consent_status.channel = b.channel
+                       AND consent_status.purpose = b.purpose AND consent_status.basis IS NULL",
+                    basis = sql_basis()
+                ))
+                .map_err(db("writing consent bases"))?;
         }
+        tracing::debug!(
+            ms = clock.elapsed().as_millis() as u64,
+            "consent: status written"
+        );
         if !audit.is_empty() {
+            self.conn
+                .execute_batch(
+                    "CREATE OR REPLACE TEMP TABLE status_changes (lead_id BIGINT, channel VARCHAR,
+                        purpose VARCHAR, old_status VARCHAR, new_status VARCHAR, consent_id BIGINT)",
+                )
+                .map_err(db("writing the consent audit"))?;
             let n = audit.len();
             let mut lead = Int64Builder::with_capacity(n);
-            let mut run = Int64Builder::with_capacity(n);
             let mut cid = Int64Builder::with_capacity(n);
             for a in &audit {
                 lead.append_value(a.lead_id);
-                run.append_option(run_id);
                 cid.append_option(a.consent_id);
             }
             let a = || audit.iter();
             let cols: Vec<(&str, ArrayRef)> = vec![
-                ("logged_at", ts_col(a().map(|_| Some(Utc::now())), n)),
-                ("actor", str_col(a().map(|_| Some(actor)), n)),
-                ("run_id", Arc::new(run.finish())),
                 ("lead_id", Arc::new(lead.finish())),
                 ("channel", str_col(a().map(|c| Some(c.channel.as_str())), n)),
                 ("purpose", str_col(a().map(|c| Some(c.purpose.as_str())), n)),
                 (
                     "old_status",
-                    str_col(a().map(|c| c.old_status.as_deref()), n),
+                    str_col(a().map(|c| c.old_status.map(Status::as_str)), n),
                 ),
                 (
                     "new_status",
                     str_col(a().map(|c| Some(c.new_status.as_str())), n),
                 ),
                 ("consent_id", Arc::new(cid.finish())),
-                ("detail", str_col(a().map(|c| Some(c.detail.as_str())), n)),
             ];
-            self.append("consent_audit", batch("consent_audit", cols)?)?;
+            self.append("status_changes", batch("status_changes", cols)?)?;
+            let basis = sql_basis().replace("s.status", "s.new_status");
+            self.conn
+                .execute(
+                    &format!(
+                        "INSERT INTO consent_audit (logged_at, actor, run_id, lead_id, channel, purpose,
+                            old_status, new_status, consent_id, detail)
+                         SELECT now(), ?, ?, s.lead_id, s.channel, s.purpose, s.old_status,
+                                s.new_status, s.consent_id,
+                                CASE WHEN s.new_status = 'none' AND s.consent_id IS NULL
+                                     THEN 'no consent event applies to this lead any more'
+                                     ELSE {basis} END
+                         FROM status_changes s LEFT JOIN consents c ON c.consent_id = s.consent_id"
+                    ),
+                    params![actor, run_id],
+                )
+                .map_err(db("writing the consent audit"))?;
+            self.conn
+                .execute_batch("DROP TABLE status_changes")
+                .map_err(db("writing the consent audit"))?;
         }
         // `leads` shows advertising consent per channel; only rows that differ are touched.
         self.conn
@@ -816,15 +1104,17 @@ impl Store {
                                        WHERE channel = 'email' AND purpose = 'advertising');",
             )
             .map_err(db("showing consent status in leads"))?;
+        tracing::debug!(
+            ms = clock.elapsed().as_millis() as u64,
+            "consent: leads updated"
+        );
         Ok(ConsentRefresh {
-            leads_with_events: leads.len() as u64,
+            leads_with_events: inputs.len() as u64,
             status_changes: audit.len() as u64,
             call_granted: derived
                 .iter()
-                .filter(|((_, c, p), cur)| {
-                    *c == Channel::Call
-                        && *p == Purpose::Advertising
-                        && cur.status == Status::Granted
+                .filter(|((_, c, p), row)| {
+                    *c == Channel::Call && *p == Purpose::Advertising && row.0 == Status::Granted
                 })
                 .count() as u64,
         })
