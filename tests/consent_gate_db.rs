@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadpipe::consent::commands::call_list;
-use leadpipe::consent::{Channel, ConsentEvent, ContactKind, Purpose, Status};
+use leadpipe::consent::{decide_status, Channel, ConsentEvent, ContactKind, Purpose, Status};
 use leadpipe::normalise::Normaliser;
 use leadpipe::store::Store;
 use proptest::prelude::*;
@@ -187,6 +187,35 @@ proptest! {
             .unwrap();
         }
 
+        // The stage derives statuses in SQL; the gate in Rust. They must agree exactly.
+        store.refresh_consent_status(now, "test", None).unwrap();
+        for lead in store.gate_leads(None).unwrap() {
+            for ch in Channel::ALL {
+                for pu in Purpose::ALL {
+                    let evs: Vec<&ConsentEvent> = lead.events.iter()
+                        .filter(|e| e.channel == Some(ch) && e.purpose == Some(pu))
+                        .collect();
+                    let stored: Option<(String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<i64>)> = conn
+                        .query_row(
+                            "SELECT status, since, expires_at, consent_id FROM consent_status
+                             WHERE lead_id = ? AND channel = ? AND purpose = ?",
+                            duckdb::params![lead.lead_id, ch.as_str(), pu.as_str()],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        )
+                        .ok();
+                    if evs.is_empty() {
+                        prop_assert!(stored.is_none());
+                        continue;
+                    }
+                    let d = decide_status(&evs, now);
+                    prop_assert_eq!(
+                        stored,
+                        Some((d.status.as_str().to_string(), d.since, d.expires_at, d.consent_id())),
+                        "lead {} {:?} {:?}", lead.lead_id, ch, pu
+                    );
+                }
+            }
+        }
         let list = call_list(&store, Purpose::Advertising, now, &Normaliser::default()).unwrap();
         for d in &list.callable {
             let l = &leads[d.lead_id as usize];

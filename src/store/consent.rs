@@ -4,13 +4,12 @@
 use super::{batch, db, Store, StoreError};
 use crate::consent::gate::{GateLead, SuppressionEntry, Suppressions};
 use crate::consent::{
-    decide_status, Channel, ConsentEvent, ContactHasher, ContactKind, Purpose, RecordConsent,
-    RecordDecision, Status,
+    Channel, ConsentEvent, ContactHasher, ContactKind, Purpose, RecordConsent, RecordDecision,
+    Status,
 };
 use crate::record::Origin;
 use chrono::{DateTime, Utc};
 use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
-use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -120,16 +119,6 @@ pub struct ConsentRefresh {
     pub call_granted: u64,
 }
 
-/// A status that changed, for `consent_audit`.
-struct StatusChange {
-    lead_id: i64,
-    channel: Channel,
-    purpose: Purpose,
-    old_status: Option<Status>,
-    new_status: Status,
-    consent_id: Option<i64>,
-}
-
 /// One loaded suppression list.
 #[derive(Debug, Clone, Serialize)]
 pub struct SuppressionListLoad {
@@ -220,38 +209,6 @@ fn sql_basis() -> String {
               WHEN s.status = 'expired' AND c.status = 'granted' THEN 'consent expired: ' || {SQL_DESCRIBE}
               ELSE {SQL_DESCRIBE} END"
     )
-}
-
-/// Typed access to one column of an Arrow batch (bulk reads: the row API costs a call per
-/// cell, which dominates when a million consent events are read).
-struct BatchCols<'a>(&'a RecordBatch);
-
-impl BatchCols<'_> {
-    fn i64(&self, c: usize, i: usize) -> Option<i64> {
-        use duckdb::arrow::array::{Array, AsArray};
-        let col = self
-            .0
-            .column(c)
-            .as_primitive::<duckdb::arrow::datatypes::Int64Type>();
-        (!col.is_null(i)).then(|| col.value(i))
-    }
-
-    fn str(&self, c: usize, i: usize) -> Option<&str> {
-        use duckdb::arrow::array::{Array, AsArray};
-        let col = self.0.column(c).as_string::<i32>();
-        (!col.is_null(i)).then(|| col.value(i))
-    }
-
-    fn ts(&self, c: usize, i: usize) -> Option<DateTime<Utc>> {
-        use duckdb::arrow::array::{Array, AsArray};
-        let col = self
-            .0
-            .column(c)
-            .as_primitive::<duckdb::arrow::datatypes::TimestampMicrosecondType>();
-        (!col.is_null(i))
-            .then(|| DateTime::from_timestamp_micros(col.value(i)))
-            .flatten()
-    }
 }
 
 const EVENT_COLUMNS: &str = "c.consent_id, c.record_id, c.phone_e164, c.email, c.channel, \
@@ -784,13 +741,26 @@ impl Store {
         Ok(out)
     }
 
-    /// Every live event that applies to a lead, with only what deriving a status needs
-    /// (ids, channel, purpose, status and times): cheap enough to run on every run.
-    fn status_inputs(&self) -> Result<HashMap<i64, Vec<ConsentEvent>>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads),
+    /// Re-derives the current status of every (lead, channel, purpose) with events and
+    /// applies what changed: a `consent_audit` row per status change, the changed rows of
+    /// `consent_status` (with a readable basis), and the consent columns of `leads`.
+    ///
+    /// Set-based in SQL, because it runs on every run over the whole base (a million form
+    /// leads hold millions of events): the same rules as [`crate::consent::decide_status`],
+    /// which the call gate uses; a property test checks the two agree on random histories.
+    pub fn refresh_consent_status(
+        &self,
+        now: DateTime<Utc>,
+        actor: &str,
+        run_id: Option<i64>,
+    ) -> Result<ConsentRefresh, StoreError> {
+        let clock = std::time::Instant::now();
+        let now_sql = format!("'{}'::TIMESTAMPTZ", now.to_rfc3339());
+        let basis = sql_basis();
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE derived_status AS
+                 WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads),
                       le AS (SELECT lead_id, unnest(emails) AS v FROM leads),
                       ev AS (
                         SELECT r.lead_id, c.consent_id FROM consents c JOIN records r ON r.record_id = c.record_id
@@ -798,283 +768,122 @@ impl Store {
                         UNION ALL SELECT lp.lead_id, c.consent_id FROM consents c JOIN lp
                          ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.phone_e164 = lp.v
                         UNION ALL SELECT le.lead_id, c.consent_id FROM consents c JOIN le
-                         ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.email = le.v)
-                 SELECT ev.lead_id, c.consent_id, c.channel, c.purpose, c.status, c.captured_at,
-                        c.withdrawn_at, c.expires_at, c.recorded_at
-                 FROM ev JOIN consents c USING (consent_id)",
-            )
-            .map_err(db("reading consent events"))?;
-        let batches: Vec<RecordBatch> = stmt
-            .query_arrow([])
-            .map_err(db("reading consent events"))?
-            .collect();
-        let mut out: HashMap<i64, Vec<ConsentEvent>> = HashMap::new();
-        for b in &batches {
-            let c = BatchCols(b);
-            for i in 0..b.num_rows() {
-                let Some(lead) = c.i64(0, i) else { continue };
-                out.entry(lead).or_default().push(ConsentEvent {
-                    consent_id: c.i64(1, i).unwrap_or_default(),
-                    channel: c.str(2, i).and_then(Channel::parse),
-                    purpose: c.str(3, i).and_then(Purpose::parse),
-                    status: c.str(4, i).and_then(Status::parse),
-                    captured_at: c.ts(5, i),
-                    withdrawn_at: c.ts(6, i),
-                    expires_at: c.ts(7, i),
-                    recorded_at: c.ts(8, i),
-                    ..ConsentEvent::default()
-                });
-            }
-        }
-        Ok(out)
-    }
+                         ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.email = le.v),
+                      e AS (
+                        SELECT ev.lead_id, c.channel, c.purpose, c.status, c.consent_id,
+                               c.recorded_at, c.expires_at,
+                               coalesce(CASE WHEN c.status = 'withdrawn'
+                                             THEN coalesce(c.withdrawn_at, c.captured_at)
+                                             ELSE c.captured_at END, c.recorded_at) AS eff
+                        FROM ev JOIN consents c USING (consent_id)),
+                      -- Withdrawals and expiries count whatever their date.
+                      stops AS (
+                        SELECT lead_id, channel, purpose, max(eff) AS s_eff,
+                               bool_or(eff IS NULL) AS s_eff_null, max(recorded_at) AS s_rec
+                        FROM e WHERE status IN ('withdrawn', 'expired') GROUP BY ALL),
+                      -- A grant counts once due, and only if later than every stop both
+                      -- by its stated time and by when it was recorded.
+                      g AS (
+                        SELECT e.lead_id, e.channel, e.purpose, e.consent_id, e.eff, e.expires_at
+                        FROM e LEFT JOIN stops s USING (lead_id, channel, purpose)
+                        WHERE e.status = 'granted' AND e.eff <= {now_sql}
+                          AND (s.lead_id IS NULL OR (NOT s.s_eff_null AND e.eff > s.s_eff
+                               AND (e.recorded_at IS NULL OR s.s_rec IS NULL
+                                    OR e.recorded_at > s.s_rec)))
+                        QUALIFY row_number() OVER (PARTITION BY e.lead_id, e.channel, e.purpose
+                                                   ORDER BY e.eff DESC, e.consent_id DESC) = 1),
+                      st AS (
+                        SELECT lead_id, channel, purpose, consent_id, status, eff FROM e
+                        WHERE status IN ('withdrawn', 'expired')
+                        QUALIFY row_number() OVER (PARTITION BY lead_id, channel, purpose
+                            ORDER BY eff DESC NULLS LAST,
+                                     CASE status WHEN 'withdrawn' THEN 1 ELSE 0 END DESC,
+                                     consent_id DESC) = 1),
+                      cl AS (
+                        SELECT lead_id, channel, purpose, consent_id, eff FROM e
+                        WHERE status = 'claimed' AND eff <= {now_sql}
+                        QUALIFY row_number() OVER (PARTITION BY lead_id, channel, purpose
+                                                   ORDER BY eff DESC, consent_id DESC) = 1),
+                      k AS (SELECT DISTINCT lead_id, channel, purpose FROM e)
+                 SELECT k.lead_id, k.channel, k.purpose,
+                        CASE WHEN g.lead_id IS NOT NULL THEN
+                                  CASE WHEN g.expires_at <= {now_sql} THEN 'expired' ELSE 'granted' END
+                             WHEN st.lead_id IS NOT NULL THEN st.status
+                             WHEN cl.lead_id IS NOT NULL THEN 'claimed'
+                             ELSE 'none' END AS status,
+                        CASE WHEN g.lead_id IS NOT NULL THEN
+                                  CASE WHEN g.expires_at <= {now_sql} THEN g.expires_at ELSE g.eff END
+                             WHEN st.lead_id IS NOT NULL THEN st.eff
+                             WHEN cl.lead_id IS NOT NULL THEN cl.eff END AS since,
+                        g.expires_at AS expires_at,
+                        coalesce(g.consent_id, st.consent_id, cl.consent_id) AS consent_id
+                 FROM k LEFT JOIN g USING (lead_id, channel, purpose)
+                        LEFT JOIN st USING (lead_id, channel, purpose)
+                        LEFT JOIN cl USING (lead_id, channel, purpose);
 
-    /// Re-derives current status for every lead with events and applies what changed:
-    /// a `consent_audit` row for each (lead, channel, purpose) whose status changed, the
-    /// changed rows of `consent_status`, and the consent columns of `leads`. Rows that did
-    /// not change are not touched, so a run over a base with a million consents costs a
-    /// scan, not a rewrite.
-    pub fn refresh_consent_status(
-        &self,
-        now: DateTime<Utc>,
-        actor: &str,
-        run_id: Option<i64>,
-    ) -> Result<ConsentRefresh, StoreError> {
-        type Key = (i64, Channel, Purpose);
-        type Row = (
-            Status,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            Option<i64>,
-        );
-        let clock = std::time::Instant::now();
-        let inputs = self.status_inputs()?;
-        tracing::debug!(
-            ms = clock.elapsed().as_millis() as u64,
-            "consent: events read"
-        );
-        let mut derived: HashMap<Key, Row> = HashMap::with_capacity(inputs.len() * 3);
-        for (lead, events) in &inputs {
-            for channel in Channel::ALL {
-                for purpose in Purpose::ALL {
-                    let evs: Vec<&ConsentEvent> = events
-                        .iter()
-                        .filter(|e| e.channel == Some(channel) && e.purpose == Some(purpose))
-                        .collect();
-                    if evs.is_empty() {
-                        continue;
-                    }
-                    let d = decide_status(&evs, now);
-                    derived.insert(
-                        (*lead, channel, purpose),
-                        (d.status, d.since, d.expires_at, d.consent_id()),
-                    );
-                }
-            }
-        }
-        let mut old: HashMap<Key, Row> = HashMap::new();
-        {
-            let mut stmt = self
-                .conn
-                .prepare(
-                    "SELECT lead_id, channel, purpose, status, since, expires_at, consent_id
-                     FROM consent_status",
-                )
-                .map_err(db("reading consent status"))?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, Option<DateTime<Utc>>>(4)?,
-                        r.get::<_, Option<DateTime<Utc>>>(5)?,
-                        r.get::<_, Option<i64>>(6)?,
-                    ))
-                })
-                .map_err(db("reading consent status"))?;
-            for row in rows {
-                let (lead, ch, pu, st, since, exp, cid) =
-                    row.map_err(db("reading consent status"))?;
-                if let (Some(ch), Some(pu), Some(st)) =
-                    (Channel::parse(&ch), Purpose::parse(&pu), Status::parse(&st))
-                {
-                    old.insert((lead, ch, pu), (st, since, exp, cid));
-                }
-            }
-        }
-        let mut changed: Vec<(Key, Row)> = derived
-            .iter()
-            .filter(|(k, v)| old.get(k) != Some(v))
-            .map(|(k, v)| (*k, *v))
-            .collect();
-        changed.sort_by_key(|(k, _)| *k);
-        let mut removed: Vec<Key> = old
-            .keys()
-            .filter(|k| !derived.contains_key(k))
-            .copied()
-            .collect();
-        removed.sort();
-        tracing::debug!(
-            ms = clock.elapsed().as_millis() as u64,
-            changed = changed.len(),
-            "consent: derived"
-        );
+                 CREATE OR REPLACE TEMP TABLE status_changes AS
+                 SELECT coalesce(n.lead_id, o.lead_id) AS lead_id,
+                        coalesce(n.channel, o.channel) AS channel,
+                        coalesce(n.purpose, o.purpose) AS purpose,
+                        o.status AS old_status, coalesce(n.status, 'none') AS new_status,
+                        n.consent_id, n.since, n.expires_at,
+                        o.lead_id IS NOT NULL AS had_row, n.lead_id IS NOT NULL AS has_row
+                 FROM derived_status n FULL JOIN consent_status o
+                      ON n.lead_id = o.lead_id AND n.channel = o.channel AND n.purpose = o.purpose
+                 WHERE n.lead_id IS NULL OR o.lead_id IS NULL
+                    OR n.status IS DISTINCT FROM o.status OR n.since IS DISTINCT FROM o.since
+                    OR n.expires_at IS DISTINCT FROM o.expires_at
+                    OR n.consent_id IS DISTINCT FROM o.consent_id;
+
+                 DELETE FROM consent_status s USING status_changes t
+                 WHERE t.had_row AND s.lead_id = t.lead_id AND s.channel = t.channel
+                   AND s.purpose = t.purpose;
+                 INSERT INTO consent_status (lead_id, channel, purpose, status, since, expires_at,
+                                             consent_id, basis, derived_at)
+                 SELECT s.lead_id, s.channel, s.purpose, s.new_status, s.since, s.expires_at,
+                        s.consent_id, {status_basis}, {now_sql}
+                 FROM status_changes s LEFT JOIN consents c ON c.consent_id = s.consent_id
+                 WHERE s.has_row;"
+                ,
+                status_basis = basis.replace("s.status", "s.new_status"),
+            ))
+            .map_err(db("deriving consent status"))?;
+        tracing::debug!(ms = clock.elapsed().as_millis() as u64, "consent: derived");
         // Audit: every status change, including statuses that disappeared (a lead merged
-        // away or erased counts as going back to "none").
-        let mut audit: Vec<StatusChange> = Vec::new();
-        for ((lead, ch, pu), row) in &changed {
-            let before = old.get(&(*lead, *ch, *pu)).map(|r| r.0);
-            if before != Some(row.0) && !(before.is_none() && row.0 == Status::None) {
-                audit.push(StatusChange {
-                    lead_id: *lead,
-                    channel: *ch,
-                    purpose: *pu,
-                    old_status: before,
-                    new_status: row.0,
-                    consent_id: row.3,
-                });
-            }
-        }
-        for (lead, ch, pu) in &removed {
-            let before = old[&(*lead, *ch, *pu)].0;
-            if before != Status::None {
-                audit.push(StatusChange {
-                    lead_id: *lead,
-                    channel: *ch,
-                    purpose: *pu,
-                    old_status: Some(before),
-                    new_status: Status::None,
-                    consent_id: None,
-                });
-            }
-        }
-        // Replace the rows that changed or went away.
-        let stale: Vec<Key> = changed
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| old.contains_key(k))
-            .chain(removed.iter().copied())
-            .collect();
-        if !stale.is_empty() {
-            self.conn
-                .execute_batch(
-                    "CREATE OR REPLACE TEMP TABLE stale_status (lead_id BIGINT, channel VARCHAR, purpose VARCHAR)",
-                )
-                .map_err(db("replacing consent status"))?;
-            let n = stale.len();
-            let mut lead = Int64Builder::with_capacity(n);
-            for (l, _, _) in &stale {
-                lead.append_value(*l);
-            }
-            let cols: Vec<(&str, ArrayRef)> = vec![
-                ("lead_id", Arc::new(lead.finish())),
-                (
-                    "channel",
-                    str_col(stale.iter().map(|k| Some(k.1.as_str())), n),
+        // away or erased goes back to "none").
+        let audited = self
+            .conn
+            .execute(
+                &format!(
+                    "INSERT INTO consent_audit (logged_at, actor, run_id, lead_id, channel, purpose,
+                        old_status, new_status, consent_id, detail)
+                     SELECT now(), ?, ?, s.lead_id, s.channel, s.purpose, s.old_status,
+                            s.new_status, s.consent_id,
+                            CASE WHEN NOT s.has_row
+                                 THEN 'no consent event applies to this lead any more'
+                                 ELSE {status_basis} END
+                     FROM status_changes s LEFT JOIN consents c ON c.consent_id = s.consent_id
+                     WHERE s.old_status IS DISTINCT FROM s.new_status
+                       AND NOT (s.old_status IS NULL AND s.new_status = 'none')",
+                    status_basis = basis.replace("s.status", "s.new_status"),
                 ),
-                (
-                    "purpose",
-                    str_col(stale.iter().map(|k| Some(k.2.as_str())), n),
-                ),
-            ];
-            self.append("stale_status", batch("stale_status", cols)?)?;
-            self.conn
-                .execute_batch(
-                    "DELETE FROM consent_status s USING stale_status t
-                     WHERE s.lead_id = t.lead_id AND s.channel = t.channel AND s.purpose = t.purpose;
-                     DROP TABLE stale_status;",
-                )
-                .map_err(db("replacing consent status"))?;
-        }
-        if !changed.is_empty() {
-            // New rows land without a basis; SQL composes it from the deciding event.
-            let n = changed.len();
-            let mut lead = Int64Builder::with_capacity(n);
-            let mut cid = Int64Builder::with_capacity(n);
-            for ((l, _, _), row) in &changed {
-                lead.append_value(*l);
-                cid.append_option(row.3);
-            }
-            let c = || changed.iter();
-            let cols: Vec<(&str, ArrayRef)> = vec![
-                ("lead_id", Arc::new(lead.finish())),
-                ("channel", str_col(c().map(|(k, _)| Some(k.1.as_str())), n)),
-                ("purpose", str_col(c().map(|(k, _)| Some(k.2.as_str())), n)),
-                ("status", str_col(c().map(|(_, r)| Some(r.0.as_str())), n)),
-                ("since", ts_col(c().map(|(_, r)| r.1), n)),
-                ("expires_at", ts_col(c().map(|(_, r)| r.2), n)),
-                ("consent_id", Arc::new(cid.finish())),
-                ("derived_at", ts_col(c().map(|_| Some(now)), n)),
-            ];
-            self.append("consent_status", batch("consent_status", cols)?)?;
-            self.conn
-                .execute_batch(&format!(
-                    "UPDATE consent_status SET basis = b.basis FROM (
-                        SELECT s.lead_id, s.channel, s.purpose, {basis} AS basis
-                        FROM consent_status s LEFT JOIN consents c ON c.consent_id = s.consent_id
-                        WHERE s.basis IS NULL) b
-                     WHERE consent_status.lead_id = b.lead_id AND consent_status.channel = b.channel
-                       AND consent_status.purpose = b.purpose AND consent_status.basis IS NULL",
-                    basis = sql_basis()
-                ))
-                .map_err(db("writing consent bases"))?;
-        }
-        tracing::debug!(
-            ms = clock.elapsed().as_millis() as u64,
-            "consent: status written"
-        );
-        if !audit.is_empty() {
-            self.conn
-                .execute_batch(
-                    "CREATE OR REPLACE TEMP TABLE status_changes (lead_id BIGINT, channel VARCHAR,
-                        purpose VARCHAR, old_status VARCHAR, new_status VARCHAR, consent_id BIGINT)",
-                )
-                .map_err(db("writing the consent audit"))?;
-            let n = audit.len();
-            let mut lead = Int64Builder::with_capacity(n);
-            let mut cid = Int64Builder::with_capacity(n);
-            for a in &audit {
-                lead.append_value(a.lead_id);
-                cid.append_option(a.consent_id);
-            }
-            let a = || audit.iter();
-            let cols: Vec<(&str, ArrayRef)> = vec![
-                ("lead_id", Arc::new(lead.finish())),
-                ("channel", str_col(a().map(|c| Some(c.channel.as_str())), n)),
-                ("purpose", str_col(a().map(|c| Some(c.purpose.as_str())), n)),
-                (
-                    "old_status",
-                    str_col(a().map(|c| c.old_status.map(Status::as_str)), n),
-                ),
-                (
-                    "new_status",
-                    str_col(a().map(|c| Some(c.new_status.as_str())), n),
-                ),
-                ("consent_id", Arc::new(cid.finish())),
-            ];
-            self.append("status_changes", batch("status_changes", cols)?)?;
-            let basis = sql_basis().replace("s.status", "s.new_status");
-            self.conn
-                .execute(
-                    &format!(
-                        "INSERT INTO consent_audit (logged_at, actor, run_id, lead_id, channel, purpose,
-                            old_status, new_status, consent_id, detail)
-                         SELECT now(), ?, ?, s.lead_id, s.channel, s.purpose, s.old_status,
-                                s.new_status, s.consent_id,
-                                CASE WHEN s.new_status = 'none' AND s.consent_id IS NULL
-                                     THEN 'no consent event applies to this lead any more'
-                                     ELSE {basis} END
-                         FROM status_changes s LEFT JOIN consents c ON c.consent_id = s.consent_id"
-                    ),
-                    params![actor, run_id],
-                )
-                .map_err(db("writing the consent audit"))?;
-            self.conn
-                .execute_batch("DROP TABLE status_changes")
-                .map_err(db("writing the consent audit"))?;
-        }
+                params![actor, run_id],
+            )
+            .map_err(db("writing the consent audit"))?;
+        let (leads_with_events, call_granted): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT count(DISTINCT lead_id),
+                        count(*) FILTER (WHERE channel = 'call' AND purpose = 'advertising'
+                                           AND status = 'granted')
+                 FROM derived_status",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db("counting consent status"))?;
+        self.conn
+            .execute_batch("DROP TABLE derived_status; DROP TABLE status_changes;")
+            .map_err(db("deriving consent status"))?;
         // `leads` shows advertising consent per channel; only rows that differ are touched.
         self.conn
             .execute_batch(
@@ -1109,14 +918,9 @@ impl Store {
             "consent: leads updated"
         );
         Ok(ConsentRefresh {
-            leads_with_events: inputs.len() as u64,
-            status_changes: audit.len() as u64,
-            call_granted: derived
-                .iter()
-                .filter(|((_, c, p), row)| {
-                    *c == Channel::Call && *p == Purpose::Advertising && row.0 == Status::Granted
-                })
-                .count() as u64,
+            leads_with_events: leads_with_events as u64,
+            status_changes: audited as u64,
+            call_granted: call_granted as u64,
         })
     }
 
