@@ -53,6 +53,14 @@ struct Suppress {
     hashed: bool,
 }
 
+/// A `consent_status` row: status, since, expires_at, consent_id.
+type StatusRow = (
+    String,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+);
+
 /// Events with the batch they are recorded in (batch 1 reaches the base after batch 0).
 type Case = (Vec<Lead>, Vec<(Event, u8)>, Vec<Suppress>, i64);
 
@@ -195,7 +203,7 @@ proptest! {
                     let evs: Vec<&ConsentEvent> = lead.events.iter()
                         .filter(|e| e.channel == Some(ch) && e.purpose == Some(pu))
                         .collect();
-                    let stored: Option<(String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<i64>)> = conn
+                    let stored: Option<StatusRow> = conn
                         .query_row(
                             "SELECT status, since, expires_at, consent_id FROM consent_status
                              WHERE lead_id = ? AND channel = ? AND purpose = ?",
