@@ -70,7 +70,7 @@ pub fn build(
     normaliser: &Normaliser,
 ) -> Result<ComplianceReport, CommandError> {
     let suppressions = store.suppressions()?;
-    let leads = store.all_gate_leads()?;
+    let leads = store.all_call_gate_leads(purpose)?;
     let ids: Vec<i64> = leads.iter().map(|l| l.lead_id).collect();
     let cards = store.lead_cards(&ids)?;
     let mut report = ComplianceReport {
@@ -153,7 +153,12 @@ pub fn build(
         .decisions
         .sort_by_key(|d| (!d.callable, d.lead_id, d.phone.clone()));
     if let Some(id) = lead {
-        let Some(l) = leads.iter().find(|l| l.lead_id == id) else {
+        if !leads.iter().any(|l| l.lead_id == id) {
+            return Err(CommandError::BadInput(format!("lead {id} not found")));
+        }
+        // The whole history of this one lead, every channel and purpose.
+        let full = store.gate_leads(Some(id))?;
+        let Some(l) = full.first() else {
             return Err(CommandError::BadInput(format!("lead {id} not found")));
         };
         let mut statuses = Vec::new();

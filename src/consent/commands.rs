@@ -276,18 +276,21 @@ pub fn call_list(
     normaliser: &Normaliser,
 ) -> Result<CallList, CommandError> {
     let suppressions = store.suppressions()?;
-    let leads = store.gate_leads(None)?;
+    let leads = store.call_gate_leads(purpose)?;
+    use rayon::prelude::*;
+    let decisions: Vec<PhoneDecision> = leads
+        .par_iter()
+        .flat_map_iter(|lead| decide(lead, purpose, &suppressions, &normaliser.phone, now))
+        .collect();
     let mut callable = Vec::new();
     let mut blocked = Vec::new();
     let mut by_reason = BTreeMap::new();
-    for lead in &leads {
-        for d in decide(lead, purpose, &suppressions, &normaliser.phone, now) {
-            match &d.blocked {
-                None => callable.push(d),
-                Some(b) => {
-                    *by_reason.entry(b.code()).or_default() += 1;
-                    blocked.push(d);
-                }
+    for d in decisions {
+        match &d.blocked {
+            None => callable.push(d),
+            Some(b) => {
+                *by_reason.entry(b.code()).or_default() += 1;
+                blocked.push(d);
             }
         }
     }

@@ -10,6 +10,7 @@ use crate::consent::{
 use crate::record::Origin;
 use chrono::{DateTime, Utc};
 use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -216,34 +217,68 @@ const EVENT_COLUMNS: &str = "c.consent_id, c.record_id, c.phone_e164, c.email, c
     c.evidence_ip, c.evidence_user_agent, c.evidence_hash, c.expires_at, c.withdrawn_at, \
     c.withdrawal_channel, c.subject_type, c.raw_value, c.note, c.recorded_at";
 
-/// Reads one event from `EVENT_COLUMNS` starting at column `o`.
-fn event_from_row(r: &duckdb::Row, o: usize) -> duckdb::Result<ConsentEvent> {
-    let s = |i: usize| r.get::<_, Option<String>>(o + i);
-    let t = |i: usize| r.get::<_, Option<DateTime<Utc>>>(o + i);
-    Ok(ConsentEvent {
-        consent_id: r.get(o)?,
-        record_id: r.get(o + 1)?,
-        phone_e164: s(2)?,
-        email: s(3)?,
-        channel: s(4)?.as_deref().and_then(Channel::parse),
-        purpose: s(5)?.as_deref().and_then(Purpose::parse),
-        status: s(6)?.as_deref().and_then(Status::parse),
-        legal_basis: s(7)?.unwrap_or_default(),
-        captured_at: t(8)?,
-        source: s(9)?,
-        method: s(10)?,
-        text_version: s(11)?,
-        evidence_ip: s(12)?,
-        evidence_user_agent: s(13)?,
-        evidence_hash: s(14)?,
-        expires_at: t(15)?,
-        withdrawn_at: t(16)?,
-        withdrawal_channel: s(17)?,
-        subject_type: s(18)?,
-        raw_value: s(19)?,
-        note: s(20)?,
-        recorded_at: t(21)?,
-    })
+/// Typed access to one column of an Arrow batch (bulk reads: the row API costs a call per
+/// cell, which dominates when a million consent events are read).
+struct BatchCols<'a>(&'a RecordBatch);
+
+impl BatchCols<'_> {
+    fn i64(&self, c: usize, i: usize) -> Option<i64> {
+        use duckdb::arrow::array::{Array, AsArray};
+        let col = self
+            .0
+            .column(c)
+            .as_primitive::<duckdb::arrow::datatypes::Int64Type>();
+        (!col.is_null(i)).then(|| col.value(i))
+    }
+
+    fn str(&self, c: usize, i: usize) -> Option<&str> {
+        use duckdb::arrow::array::{Array, AsArray};
+        let col = self.0.column(c).as_string::<i32>();
+        (!col.is_null(i)).then(|| col.value(i))
+    }
+
+    fn string(&self, c: usize, i: usize) -> Option<String> {
+        self.str(c, i).map(str::to_string)
+    }
+
+    fn ts(&self, c: usize, i: usize) -> Option<DateTime<Utc>> {
+        use duckdb::arrow::array::{Array, AsArray};
+        let col = self
+            .0
+            .column(c)
+            .as_primitive::<duckdb::arrow::datatypes::TimestampMicrosecondType>();
+        (!col.is_null(i))
+            .then(|| DateTime::from_timestamp_micros(col.value(i)))
+            .flatten()
+    }
+}
+
+/// Reads one event from `EVENT_COLUMNS` starting at column `o` of an Arrow batch.
+fn event_from_batch(c: &BatchCols, i: usize, o: usize) -> ConsentEvent {
+    ConsentEvent {
+        consent_id: c.i64(o, i).unwrap_or_default(),
+        record_id: c.i64(o + 1, i),
+        phone_e164: c.string(o + 2, i),
+        email: c.string(o + 3, i),
+        channel: c.str(o + 4, i).and_then(Channel::parse),
+        purpose: c.str(o + 5, i).and_then(Purpose::parse),
+        status: c.str(o + 6, i).and_then(Status::parse),
+        legal_basis: c.string(o + 7, i).unwrap_or_default(),
+        captured_at: c.ts(o + 8, i),
+        source: c.string(o + 9, i),
+        method: c.string(o + 10, i),
+        text_version: c.string(o + 11, i),
+        evidence_ip: c.string(o + 12, i),
+        evidence_user_agent: c.string(o + 13, i),
+        evidence_hash: c.string(o + 14, i),
+        expires_at: c.ts(o + 15, i),
+        withdrawn_at: c.ts(o + 16, i),
+        withdrawal_channel: c.string(o + 17, i),
+        subject_type: c.string(o + 18, i),
+        raw_value: c.string(o + 19, i),
+        note: c.string(o + 20, i),
+        recorded_at: c.ts(o + 21, i),
+    }
 }
 
 impl Store {
@@ -601,104 +636,129 @@ impl Store {
     /// those their member records brought, and those recorded against one of their numbers
     /// or addresses by a command or a file (withdrawals reach whoever holds the contact).
     pub fn gate_leads(&self, only: Option<i64>) -> Result<Vec<GateLead>, StoreError> {
+        self.read_gate_leads(only, None)
+    }
+
+    /// Like [`Store::gate_leads`], with only the call events for `purpose`: what the call
+    /// gate needs, a third of the history.
+    pub fn call_gate_leads(&self, purpose: Purpose) -> Result<Vec<GateLead>, StoreError> {
+        self.read_gate_leads(None, Some((Channel::Call, purpose)))
+    }
+
+    fn read_gate_leads(
+        &self,
+        only: Option<i64>,
+        scope: Option<(Channel, Purpose)>,
+    ) -> Result<Vec<GateLead>, StoreError> {
         let lead_filter = only
             .map(|id| format!("AND lead_id = {id}"))
             .unwrap_or_default();
-        let sql = format!(
-            "WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads WHERE true {lead_filter}),
-                  le AS (SELECT lead_id, unnest(emails) AS v FROM leads WHERE true {lead_filter}),
-                  ev AS (
-                    SELECT r.lead_id, c.consent_id FROM consents c JOIN records r ON r.record_id = c.record_id
-                     WHERE r.lead_id IS NOT NULL AND c.superseded_at IS NULL {lead_filter_r}
-                    UNION SELECT lp.lead_id, c.consent_id FROM consents c JOIN lp
-                     ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.phone_e164 = lp.v
-                    UNION SELECT le.lead_id, c.consent_id FROM consents c JOIN le
-                     ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.email = le.v)
-             SELECT ev.lead_id, {EVENT_COLUMNS}
-             FROM ev JOIN consents c USING (consent_id)
-             ORDER BY ev.lead_id, c.consent_id",
-            lead_filter_r = only.map(|id| format!("AND r.lead_id = {id}")).unwrap_or_default(),
-        );
-        let mut stmt = self
-            .conn
-            .prepare(&sql)
-            .map_err(db("reading consent events"))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, event_from_row(r, 1)?)))
+        let event_filter = scope
+            .map(|(ch, pu)| {
+                format!(
+                    "AND c.channel = '{}' AND c.purpose = '{}'",
+                    ch.as_str(),
+                    pu.as_str()
+                )
+            })
+            .unwrap_or_default();
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE gate_events AS
+                 WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads WHERE true {lead_filter}),
+                      le AS (SELECT lead_id, unnest(emails) AS v FROM leads WHERE true {lead_filter})
+                 SELECT r.lead_id, c.consent_id FROM consents c JOIN records r ON r.record_id = c.record_id
+                  WHERE r.lead_id IS NOT NULL AND c.superseded_at IS NULL {lead_filter_r} {event_filter}
+                 UNION SELECT lp.lead_id, c.consent_id FROM consents c JOIN lp
+                  ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.phone_e164 = lp.v {event_filter}
+                 UNION SELECT le.lead_id, c.consent_id FROM consents c JOIN le
+                  ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.email = le.v {event_filter}",
+                lead_filter_r = only
+                    .map(|id| format!("AND r.lead_id = {id}"))
+                    .unwrap_or_default(),
+            ))
             .map_err(db("reading consent events"))?;
         let mut by_lead: BTreeMap<i64, GateLead> = BTreeMap::new();
-        for row in rows {
-            let (lead_id, event) = row.map_err(db("reading consent events"))?;
-            by_lead
-                .entry(lead_id)
-                .or_insert_with(|| GateLead {
-                    lead_id,
-                    ..GateLead::default()
-                })
-                .events
-                .push(event);
-        }
-        if let Some(id) = only {
-            by_lead.entry(id).or_insert_with(|| GateLead {
-                lead_id: id,
-                ..GateLead::default()
-            });
-        }
-        self.fill_contacts(&mut by_lead)?;
-        Ok(by_lead.into_values().collect())
-    }
-
-    fn fill_contacts(&self, leads: &mut BTreeMap<i64, GateLead>) -> Result<(), StoreError> {
-        if leads.is_empty() {
-            return Ok(());
-        }
-        self.conn
-            .execute_batch("CREATE OR REPLACE TEMP TABLE gate_ids (lead_id BIGINT);")
-            .map_err(db("listing leads for the gate"))?;
-        {
-            let mut app = self
-                .conn
-                .appender("gate_ids")
-                .map_err(db("listing leads for the gate"))?;
-            for id in leads.keys() {
-                app.append_row(params![*id])
-                    .map_err(db("listing leads for the gate"))?;
+        // Bulk reads through Arrow: the row API costs a call per cell.
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT g.lead_id, {EVENT_COLUMNS} FROM gate_events g JOIN consents c USING (consent_id)
+                 ORDER BY g.lead_id, c.consent_id"
+            ))
+            .map_err(db("reading consent events"))?;
+        let batches: Vec<RecordBatch> = stmt
+            .query_arrow([])
+            .map_err(db("reading consent events"))?
+            .collect();
+        for b in &batches {
+            let c = BatchCols(b);
+            for i in 0..b.num_rows() {
+                let Some(lead_id) = c.i64(0, i) else { continue };
+                by_lead
+                    .entry(lead_id)
+                    .or_insert_with(|| GateLead {
+                        lead_id,
+                        ..GateLead::default()
+                    })
+                    .events
+                    .push(event_from_batch(&c, i, 1));
             }
         }
+        drop(batches);
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT l.lead_id, array_to_string(l.phones, chr(31)), array_to_string(l.emails, chr(31))
-                 FROM leads l JOIN gate_ids USING (lead_id)",
+                "SELECT lead_id, array_to_string(phones, chr(31)), array_to_string(emails, chr(31))
+                 FROM leads WHERE lead_id IN (SELECT lead_id FROM gate_events)",
             )
             .map_err(db("reading lead contacts"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(db("reading lead contacts"))?;
-        let split = |s: Option<String>| -> Vec<String> {
+        let batches: Vec<RecordBatch> = stmt
+            .query_arrow([])
+            .map_err(db("reading lead contacts"))?
+            .collect();
+        let split = |s: Option<&str>| -> Vec<String> {
             s.unwrap_or_default()
                 .split('\u{1f}')
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
                 .collect()
         };
-        for row in rows {
-            let (id, phones, emails) = row.map_err(db("reading lead contacts"))?;
-            if let Some(l) = leads.get_mut(&id) {
-                l.phones = split(phones);
-                l.emails = split(emails);
+        for b in &batches {
+            let c = BatchCols(b);
+            for i in 0..b.num_rows() {
+                if let Some(l) = c.i64(0, i).and_then(|id| by_lead.get_mut(&id)) {
+                    l.phones = split(c.str(1, i));
+                    l.emails = split(c.str(2, i));
+                }
             }
         }
         self.conn
-            .execute_batch("DROP TABLE IF EXISTS gate_ids")
-            .map_err(db("listing leads for the gate"))?;
-        Ok(())
+            .execute_batch("DROP TABLE IF EXISTS gate_events")
+            .map_err(db("reading consent events"))?;
+        if let Some(id) = only {
+            if !by_lead.contains_key(&id) {
+                let mut lead = GateLead {
+                    lead_id: id,
+                    ..GateLead::default()
+                };
+                let found: Option<(Option<String>, Option<String>)> = self
+                    .conn
+                    .query_row(
+                        "SELECT array_to_string(phones, chr(31)), array_to_string(emails, chr(31))
+                         FROM leads WHERE lead_id = ?",
+                        params![id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .ok();
+                if let Some((p, e)) = found {
+                    lead.phones = split(p.as_deref());
+                    lead.emails = split(e.as_deref());
+                }
+                by_lead.insert(id, lead);
+            }
+        }
+        Ok(by_lead.into_values().collect())
     }
 
     /// Every suppression list entry, plain and hashed.
@@ -1451,32 +1511,45 @@ impl Store {
         let mut uniq = ids.to_vec();
         uniq.sort_unstable();
         uniq.dedup();
-        let sql = format!(
-            "SELECT lead_id, full_name, company, city, subject_type,
-                    array_to_string(origins, ', '), array_to_string(sources, ', ')
-             FROM leads WHERE lead_id IN ({})",
-            ids_sql(&uniq)
-        );
-        let mut stmt = self.conn.prepare(&sql).map_err(db("reading leads"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    LeadCard {
-                        full_name: r.get(1)?,
-                        company: r.get(2)?,
-                        city: r.get(3)?,
-                        subject_type: r.get(4)?,
-                        origins: r.get(5)?,
-                        sources: r.get(6)?,
-                    },
-                ))
-            })
+        self.conn
+            .execute_batch("CREATE OR REPLACE TEMP TABLE card_ids (lead_id BIGINT)")
             .map_err(db("reading leads"))?;
-        for row in rows {
-            let (id, card) = row.map_err(db("reading leads"))?;
-            out.insert(id, card);
+        let mut b = Int64Builder::with_capacity(uniq.len());
+        for id in &uniq {
+            b.append_value(*id);
         }
+        let cols: Vec<(&str, ArrayRef)> = vec![("lead_id", Arc::new(b.finish()))];
+        self.append("card_ids", batch("card_ids", cols)?)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT l.lead_id, l.full_name, l.company, l.city, l.subject_type,
+                        array_to_string(l.origins, ', '), array_to_string(l.sources, ', ')
+                 FROM leads l JOIN card_ids USING (lead_id)",
+            )
+            .map_err(db("reading leads"))?;
+        let batches: Vec<RecordBatch> =
+            stmt.query_arrow([]).map_err(db("reading leads"))?.collect();
+        for b in &batches {
+            let c = BatchCols(b);
+            for i in 0..b.num_rows() {
+                let Some(id) = c.i64(0, i) else { continue };
+                out.insert(
+                    id,
+                    LeadCard {
+                        full_name: c.string(1, i),
+                        company: c.string(2, i),
+                        city: c.string(3, i),
+                        subject_type: c.string(4, i),
+                        origins: c.string(5, i),
+                        sources: c.string(6, i),
+                    },
+                );
+            }
+        }
+        self.conn
+            .execute_batch("DROP TABLE IF EXISTS card_ids")
+            .map_err(db("reading leads"))?;
         Ok(out)
     }
 }
@@ -1506,42 +1579,39 @@ pub struct AuditRow {
 }
 
 impl Store {
-    /// Every lead with its numbers, addresses and consent events (most have none).
-    pub fn all_gate_leads(&self) -> Result<Vec<GateLead>, StoreError> {
-        let with_events = self.gate_leads(None)?;
+    /// Every lead with its numbers, addresses and call events for `purpose` (most leads
+    /// have none).
+    pub fn all_call_gate_leads(&self, purpose: Purpose) -> Result<Vec<GateLead>, StoreError> {
+        let with_events = self.call_gate_leads(purpose)?;
         let mut by_id: BTreeMap<i64, GateLead> =
             with_events.into_iter().map(|l| (l.lead_id, l)).collect();
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT lead_id, array_to_string(phones, chr(31)), array_to_string(emails, chr(31))
-                 FROM leads ORDER BY lead_id",
+                 FROM leads",
             )
             .map_err(db("reading leads"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(db("reading leads"))?;
-        let split = |s: Option<String>| -> Vec<String> {
+        let batches: Vec<RecordBatch> =
+            stmt.query_arrow([]).map_err(db("reading leads"))?.collect();
+        let split = |s: Option<&str>| -> Vec<String> {
             s.unwrap_or_default()
                 .split('\u{1f}')
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
                 .collect()
         };
-        for row in rows {
-            let (id, phones, emails) = row.map_err(db("reading leads"))?;
-            by_id.entry(id).or_insert_with(|| GateLead {
-                lead_id: id,
-                phones: split(phones),
-                emails: split(emails),
-                events: Vec::new(),
-            });
+        for b in &batches {
+            let c = BatchCols(b);
+            for i in 0..b.num_rows() {
+                let Some(id) = c.i64(0, i) else { continue };
+                by_id.entry(id).or_insert_with(|| GateLead {
+                    lead_id: id,
+                    phones: split(c.str(1, i)),
+                    emails: split(c.str(2, i)),
+                    events: Vec::new(),
+                });
+            }
         }
         Ok(by_id.into_values().collect())
     }
