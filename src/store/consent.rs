@@ -737,11 +737,8 @@ impl Store {
             .execute_batch("DROP TABLE IF EXISTS gate_events")
             .map_err(db("reading consent events"))?;
         if let Some(id) = only {
-            if !by_lead.contains_key(&id) {
-                let mut lead = GateLead {
-                    lead_id: id,
-                    ..GateLead::default()
-                };
+            if let std::collections::btree_map::Entry::Vacant(slot) = by_lead.entry(id) {
+                // A lead with no consent history: still show its contacts.
                 let found: Option<(Option<String>, Option<String>)> = self
                     .conn
                     .query_row(
@@ -751,11 +748,13 @@ impl Store {
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .ok();
-                if let Some((p, e)) = found {
-                    lead.phones = split(p.as_deref());
-                    lead.emails = split(e.as_deref());
-                }
-                by_lead.insert(id, lead);
+                let (p, e) = found.unwrap_or_default();
+                slot.insert(GateLead {
+                    lead_id: id,
+                    phones: split(p.as_deref()),
+                    emails: split(e.as_deref()),
+                    events: Vec::new(),
+                });
             }
         }
         Ok(by_lead.into_values().collect())
