@@ -1,10 +1,16 @@
-//! Outputs people work from: the call list (CSV for now; the full telemarketing export
-//! with windows, operators and XLSX comes with warmth scoring).
+//! The call list a telemarketing team dials from: callable numbers only (the consent gate),
+//! filtered, best first, each with its callee's local time and calling window, split across
+//! operators, written as CSV (Excel-friendly) or real XLSX.
 
 use crate::consent::commands::{CallList, CommandError};
+use crate::normalise::phone::national_display;
+use crate::store::consent::LeadCard;
 use crate::store::Store;
+use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Text from lead files is opened in spreadsheets: a cell starting with `=`, `+`, `-` or
 /// `@` would run as a formula (CSV injection), so such text gets a leading apostrophe.
@@ -16,68 +22,525 @@ pub fn spreadsheet_safe(s: &str) -> String {
     }
 }
 
-/// Writes callable numbers as CSV (UTF-8 with a BOM so Excel reads Cyrillic), one row per
-/// number, with the consent basis a reviewer can check.
-pub fn write_call_list_csv(store: &Store, list: &CallList, out: &Path) -> Result<(), CommandError> {
-    let ids: Vec<i64> = list.callable.iter().map(|d| d.lead_id).collect();
-    let cards = store.lead_cards(&ids)?;
-    let io = |source| CommandError::Io {
-        path: out.to_path_buf(),
-        source,
+/// What to do with numbers whose local time is outside the calling window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutsideWindow {
+    /// Leave them out of the list.
+    #[default]
+    Exclude,
+    /// Keep them, after the callable-now rows, with `call_after` set to the window's next
+    /// opening in the callee's time.
+    Schedule,
+}
+
+/// Filters and shape of a call list.
+#[derive(Debug, Clone)]
+pub struct CallListOptions {
+    /// Only these tiers (empty: all).
+    pub tiers: Vec<String>,
+    pub min_score: Option<i64>,
+    /// Only leads that came from one of these sources (empty: all).
+    pub sources: Vec<String>,
+    /// Only leads in one of these cities / regions (case-insensitive; empty: all).
+    pub cities: Vec<String>,
+    pub regions: Vec<String>,
+    /// Allowed local hours [start, end).
+    pub window_start: NaiveTime,
+    pub window_end: NaiveTime,
+    pub outside_window: OutsideWindow,
+    /// Offset for callees whose time zone is unknown (the country default).
+    pub default_offset_minutes: i64,
+    /// Operators to split across, round-robin in list order (1 = no split).
+    pub operators: u32,
+    /// At most this many numbers per operator; the rest are left out (and counted).
+    pub capacity: Option<u32>,
+    /// One file per operator (`calls.op1.csv` …) instead of an `operator` column only.
+    pub split_files: bool,
+    /// CSV field delimiter (`,` or `;` for Excel in Russian locales).
+    pub delimiter: u8,
+}
+
+impl Default for CallListOptions {
+    fn default() -> Self {
+        CallListOptions {
+            tiers: Vec::new(),
+            min_score: None,
+            sources: Vec::new(),
+            cities: Vec::new(),
+            regions: Vec::new(),
+            window_start: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            window_end: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(),
+            outside_window: OutsideWindow::Exclude,
+            default_offset_minutes: 180,
+            operators: 1,
+            capacity: None,
+            split_files: false,
+            delimiter: b',',
+        }
+    }
+}
+
+/// One row a dialer reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallRow {
+    pub operator: u32,
+    pub lead_id: i64,
+    pub phone_e164: String,
+    pub phone_local: String,
+    pub full_name: String,
+    pub company: String,
+    pub city: String,
+    pub region: String,
+    pub tier: String,
+    pub score: i64,
+    pub why_warm: String,
+    /// The callee's local time when the list was made, and its UTC offset.
+    pub local_time: String,
+    pub utc_offset: String,
+    /// Empty when callable now; else the earliest time (UTC) inside the callee's window.
+    pub call_after: Option<DateTime<Utc>>,
+    pub consent_basis: String,
+    pub consent_expires_at: Option<DateTime<Utc>>,
+}
+
+/// What shaping the list left out, and why.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallListStats {
+    pub callable_numbers: usize,
+    pub filtered_out: usize,
+    pub outside_window: usize,
+    pub scheduled: usize,
+    pub over_capacity: usize,
+    pub rows: usize,
+    pub per_operator: BTreeMap<u32, usize>,
+}
+
+/// When a callee at `offset` minutes from UTC may next be called: `None` if now.
+fn next_window(
+    now: DateTime<Utc>,
+    offset_minutes: i64,
+    start: NaiveTime,
+    end: NaiveTime,
+) -> Option<DateTime<Utc>> {
+    let local = now + Duration::minutes(offset_minutes);
+    let t = local.time();
+    let inside = if start <= end {
+        t >= start && t < end
+    } else {
+        // A window across midnight (22:00–02:00).
+        t >= start || t < end
     };
-    let file = std::fs::File::create(out).map_err(io)?;
-    let mut buf = std::io::BufWriter::new(file);
-    buf.write_all("\u{feff}".as_bytes()).map_err(io)?;
-    let mut w = csv::Writer::from_writer(buf);
-    let csv_err = |e: csv::Error| CommandError::Io {
-        path: out.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
+    if inside {
+        return None;
+    }
+    let mut day = local.date_naive();
+    if t >= start {
+        day = day.succ_opt()?;
+    }
+    let next_local = day.and_time(start);
+    Some(next_local.and_utc() - Duration::minutes(offset_minutes))
+}
+
+fn offset_text(minutes: i64) -> String {
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.abs();
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
+fn matches_any(value: Option<&str>, wanted: &[String]) -> bool {
+    wanted.is_empty()
+        || value.is_some_and(|v| {
+            wanted.iter().any(|w| {
+                w.trim().eq_ignore_ascii_case(v.trim())
+                    || w.trim().to_lowercase() == v.trim().to_lowercase()
+            })
+        })
+}
+
+/// Shapes the gate's callable numbers into dialer rows: filters, calling windows, order
+/// (callable now first, warmest first), operators.
+pub fn build_rows(
+    list: &CallList,
+    cards: &std::collections::HashMap<i64, LeadCard>,
+    opts: &CallListOptions,
+) -> (Vec<CallRow>, CallListStats) {
+    let mut stats = CallListStats {
+        callable_numbers: list.callable.len(),
+        ..CallListStats::default()
     };
-    w.write_record([
-        "lead_id",
-        "phone_e164",
-        "full_name",
-        "company",
-        "city",
-        "subject_type",
-        "consent_since",
-        "consent_expires_at",
-        "consent_id",
-        "consent_basis",
-    ])
-    .map_err(csv_err)?;
+    let now = list.as_of;
+    let mut rows = Vec::new();
     for d in &list.callable {
         let card = cards.get(&d.lead_id).cloned().unwrap_or_default();
-        let ts = |t: Option<chrono::DateTime<chrono::Utc>>| {
-            t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                .unwrap_or_default()
-        };
-        w.write_record([
-            d.lead_id.to_string(),
-            d.phone.clone(),
-            spreadsheet_safe(&card.full_name.unwrap_or_default()),
-            spreadsheet_safe(&card.company.unwrap_or_default()),
-            spreadsheet_safe(&card.city.unwrap_or_default()),
-            card.subject_type.unwrap_or_default(),
-            ts(d.consent.since),
-            ts(d.consent.expires_at),
-            d.grant_id.map(|i| i.to_string()).unwrap_or_default(),
-            spreadsheet_safe(&d.basis.clone().unwrap_or_default()),
-        ])
-        .map_err(csv_err)?;
+        let tier = card.warmth_tier.clone().unwrap_or_else(|| "cold".into());
+        let score = card.warmth_score.unwrap_or(0);
+        let lead_sources: Vec<&str> = card
+            .sources
+            .as_deref()
+            .map(|s| s.split(", ").collect())
+            .unwrap_or_default();
+        let keep = (opts.tiers.is_empty()
+            || opts.tiers.iter().any(|t| t.eq_ignore_ascii_case(&tier)))
+            && opts.min_score.is_none_or(|m| score >= m)
+            && (opts.sources.is_empty()
+                || opts
+                    .sources
+                    .iter()
+                    .any(|s| lead_sources.contains(&s.as_str())))
+            && matches_any(card.city.as_deref(), &opts.cities)
+            && matches_any(card.region.as_deref(), &opts.regions);
+        if !keep {
+            stats.filtered_out += 1;
+            continue;
+        }
+        let offset = card
+            .utc_offset_minutes
+            .unwrap_or(opts.default_offset_minutes);
+        let call_after = next_window(now, offset, opts.window_start, opts.window_end);
+        if call_after.is_some() {
+            match opts.outside_window {
+                OutsideWindow::Exclude => {
+                    stats.outside_window += 1;
+                    continue;
+                }
+                OutsideWindow::Schedule => stats.scheduled += 1,
+            }
+        }
+        let local = now + Duration::minutes(offset);
+        rows.push(CallRow {
+            operator: 0,
+            lead_id: d.lead_id,
+            phone_e164: d.phone.clone(),
+            phone_local: national_display(&d.phone).unwrap_or_else(|| d.phone.clone()),
+            full_name: card.full_name.clone().unwrap_or_default(),
+            company: card.company.clone().unwrap_or_default(),
+            city: card.city.clone().unwrap_or_default(),
+            region: card.region.clone().unwrap_or_default(),
+            tier,
+            score,
+            why_warm: card.warmth.summary(),
+            local_time: format!("{:02}:{:02}", local.hour(), local.minute()),
+            utc_offset: offset_text(offset),
+            call_after,
+            consent_basis: d.basis.clone().unwrap_or_default(),
+            consent_expires_at: d.consent.expires_at,
+        });
+    }
+    // Callable now first, then by when they may be called; warmest first within each.
+    rows.sort_by(|a, b| {
+        (a.call_after, -a.score, a.lead_id, &a.phone_e164).cmp(&(
+            b.call_after,
+            -b.score,
+            b.lead_id,
+            &b.phone_e164,
+        ))
+    });
+    let operators = opts.operators.max(1);
+    let mut kept = Vec::with_capacity(rows.len());
+    let mut next = 0u32;
+    for mut row in rows {
+        // Round-robin over operators that still have capacity.
+        let mut assigned = None;
+        for k in 0..operators {
+            let op = (next + k) % operators + 1;
+            let load = stats.per_operator.get(&op).copied().unwrap_or(0);
+            if opts.capacity.is_none_or(|c| load < c as usize) {
+                assigned = Some(op);
+                next = op % operators;
+                break;
+            }
+        }
+        match assigned {
+            Some(op) => {
+                row.operator = op;
+                *stats.per_operator.entry(op).or_default() += 1;
+                kept.push(row);
+            }
+            None => stats.over_capacity += 1,
+        }
+    }
+    stats.rows = kept.len();
+    (kept, stats)
+}
+
+const HEADER: [&str; 17] = [
+    "operator",
+    "lead_id",
+    "phone_e164",
+    "phone_local",
+    "full_name",
+    "company",
+    "city",
+    "region",
+    "tier",
+    "score",
+    "why_warm",
+    "local_time",
+    "utc_offset",
+    "call_after_utc",
+    "consent_basis",
+    "consent_expires_at",
+    "note",
+];
+
+fn cells(r: &CallRow) -> Vec<String> {
+    let ts = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    };
+    vec![
+        r.operator.to_string(),
+        r.lead_id.to_string(),
+        r.phone_e164.clone(),
+        r.phone_local.clone(),
+        spreadsheet_safe(&r.full_name),
+        spreadsheet_safe(&r.company),
+        spreadsheet_safe(&r.city),
+        spreadsheet_safe(&r.region),
+        r.tier.clone(),
+        r.score.to_string(),
+        r.why_warm.clone(),
+        r.local_time.clone(),
+        r.utc_offset.clone(),
+        ts(r.call_after),
+        spreadsheet_safe(&r.consent_basis),
+        ts(r.consent_expires_at),
+        String::new(),
+    ]
+}
+
+/// Writes the rows to `out` (CSV with a BOM, or XLSX by extension); with `split_files`,
+/// one file per operator next to it. Returns the files written.
+pub fn write_call_list(
+    rows: &[CallRow],
+    out: &Path,
+    opts: &CallListOptions,
+) -> Result<Vec<PathBuf>, CommandError> {
+    let xlsx = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let mut files = Vec::new();
+    let groups: Vec<(PathBuf, Vec<&CallRow>)> = if opts.split_files && opts.operators > 1 {
+        (1..=opts.operators)
+            .map(|op| {
+                let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("calls");
+                let ext = out.extension().and_then(|s| s.to_str()).unwrap_or("csv");
+                (
+                    out.with_file_name(format!("{stem}.op{op}.{ext}")),
+                    rows.iter().filter(|r| r.operator == op).collect(),
+                )
+            })
+            .collect()
+    } else {
+        vec![(out.to_path_buf(), rows.iter().collect())]
+    };
+    for (path, group) in groups {
+        if xlsx {
+            write_xlsx(&path, &group)?;
+        } else {
+            write_csv(&path, &group, opts.delimiter)?;
+        }
+        files.push(path);
+    }
+    Ok(files)
+}
+
+fn write_csv(path: &Path, rows: &[&CallRow], delimiter: u8) -> Result<(), CommandError> {
+    let io = |source| CommandError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut buf = std::io::BufWriter::new(file);
+    // A BOM so Excel reads UTF-8 (Cyrillic) correctly.
+    buf.write_all("\u{feff}".as_bytes()).map_err(io)?;
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(buf);
+    let csv_err = |e: csv::Error| CommandError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    w.write_record(HEADER).map_err(csv_err)?;
+    for r in rows {
+        w.write_record(cells(r)).map_err(csv_err)?;
     }
     w.flush().map_err(io)?;
     Ok(())
 }
 
+fn write_xlsx(path: &Path, rows: &[&CallRow]) -> Result<(), CommandError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| CommandError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("calls").map_err(err)?;
+    let bold = Format::new().set_bold();
+    for (c, h) in HEADER.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(err)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        for (c, v) in cells(r).into_iter().enumerate() {
+            // Numbers as numbers, everything else (phones included) as text.
+            if (c == 1 || c == 9 || c == 0) && !v.is_empty() {
+                if let Ok(n) = v.parse::<f64>() {
+                    sheet.write_number(row, c as u16, n).map_err(err)?;
+                    continue;
+                }
+            }
+            // No apostrophe prefix in XLSX: cells are text, never formulas.
+            let text = v.strip_prefix('\'').unwrap_or(&v).to_string();
+            sheet.write_string(row, c as u16, text).map_err(err)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(err)?;
+    book.save(path).map_err(err)?;
+    Ok(())
+}
+
+/// The whole `call-list` command after the gate: lead details, shaping, files.
+pub fn export_call_list(
+    store: &Store,
+    list: &CallList,
+    opts: &CallListOptions,
+    out: &Path,
+) -> Result<(Vec<CallRow>, CallListStats, Vec<PathBuf>), CommandError> {
+    let ids: Vec<i64> = list.callable.iter().map(|d| d.lead_id).collect();
+    let cards = store.lead_cards(&ids)?;
+    let (rows, stats) = build_rows(list, &cards, opts);
+    let files = write_call_list(&rows, out, opts)?;
+    Ok((rows, stats, files))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::spreadsheet_safe;
+    use super::*;
+    use crate::consent::gate::PhoneDecision;
+    use crate::consent::{Current, Purpose, Status};
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn decision(lead_id: i64, phone: &str) -> PhoneDecision {
+        PhoneDecision {
+            lead_id,
+            phone: phone.to_string(),
+            consent: Current {
+                status: Status::Granted,
+                since: None,
+                expires_at: None,
+                consent_id: Some(1),
+                basis: "consent".into(),
+            },
+            blocked: None,
+            grant_id: Some(1),
+            basis: Some("consent".into()),
+        }
+    }
+
+    proptest! {
+        /// Whatever the options, the list only holds numbers the gate let through, each
+        /// once; inside the callee's window unless scheduled; operators within range and
+        /// capacity; callable-now rows first, warmest first.
+        #[test]
+        fn shaping_only_ever_removes_and_orders(
+            leads in proptest::collection::vec((0..100i64, proptest::option::of(-720..=840i64), 0..3usize), 1..20),
+            now_h in 0..48i64,
+            operators in 1..4u32,
+            capacity in proptest::option::of(1..6u32),
+            schedule in any::<bool>(),
+            min_score in proptest::option::of(0..100i64),
+        ) {
+            let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap() + Duration::hours(now_h);
+            let mut cards = HashMap::new();
+            let mut callable = Vec::new();
+            for (i, (score, offset, tier)) in leads.iter().enumerate() {
+                let id = i as i64 + 1;
+                cards.insert(id, LeadCard {
+                    warmth_score: Some(*score),
+                    warmth_tier: Some(["cold", "warm", "hot"][*tier].into()),
+                    utc_offset_minutes: *offset,
+                    ..LeadCard::default()
+                });
+                callable.push(decision(id, &format!("+7916{:07}", id)));
+            }
+            let list = CallList {
+                as_of: now,
+                purpose: Purpose::Advertising,
+                callable: callable.clone(),
+                blocked: Vec::new(),
+                blocked_by_reason: BTreeMap::new(),
+            };
+            let opts = CallListOptions {
+                operators,
+                capacity,
+                min_score,
+                outside_window: if schedule { OutsideWindow::Schedule } else { OutsideWindow::Exclude },
+                ..CallListOptions::default()
+            };
+            let (rows, stats) = build_rows(&list, &cards, &opts);
+            let mut seen = std::collections::HashSet::new();
+            for r in &rows {
+                prop_assert!(callable.iter().any(|d| d.phone == r.phone_e164 && d.lead_id == r.lead_id));
+                prop_assert!(seen.insert(r.phone_e164.clone()), "a number twice");
+                prop_assert!(min_score.is_none_or(|m| r.score >= m));
+                prop_assert!((1..=operators).contains(&r.operator));
+                let offset = cards[&r.lead_id].utc_offset_minutes.unwrap_or(180);
+                let inside = next_window(now, offset, opts.window_start, opts.window_end).is_none();
+                prop_assert_eq!(r.call_after.is_none(), inside);
+                prop_assert!(inside || schedule);
+            }
+            if let Some(c) = capacity {
+                prop_assert!(stats.per_operator.values().all(|n| *n <= c as usize));
+            }
+            prop_assert_eq!(
+                rows.len() + stats.filtered_out + stats.outside_window + stats.over_capacity,
+                callable.len()
+            );
+            for w in rows.windows(2) {
+                prop_assert!((w[0].call_after, -w[0].score) <= (w[1].call_after, -w[1].score));
+            }
+        }
+    }
 
     #[test]
     fn formulas_are_defused() {
         assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(spreadsheet_safe("Иванов"), "Иванов");
+    }
+
+    fn t(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn calling_window_in_the_callees_time() {
+        // 12:00 in Moscow is 09:00 UTC.
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        assert_eq!(next_window(now, 180, t(9, 0), t(21, 0)), None);
+        // Vladivostok (UTC+10): 19:00 there, still inside.
+        assert_eq!(next_window(now, 600, t(9, 0), t(21, 0)), None);
+        // Kamchatka (UTC+12): 21:00, just closed: tomorrow 09:00 local = 21:00 UTC today.
+        assert_eq!(
+            next_window(now, 720, t(9, 0), t(21, 0)),
+            Some(Utc.with_ymd_and_hms(2026, 11, 23, 21, 0, 0).unwrap())
+        );
+        // Early morning in Moscow (06:00): later today.
+        let early = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
+        assert_eq!(
+            next_window(early, 180, t(9, 0), t(21, 0)),
+            Some(Utc.with_ymd_and_hms(2026, 11, 23, 6, 0, 0).unwrap())
+        );
+        assert_eq!(offset_text(-210), "-03:30");
+        assert_eq!(offset_text(600), "+10:00");
     }
 }

@@ -98,6 +98,9 @@ For anything else, write a pipeline file with a [sources.columns] map.")]
         /// File kind, when the extension does not tell.
         #[arg(long, value_enum)]
         kind: Option<SourceKind>,
+        /// Judge consent expiry and warmth at this time instead of now.
+        #[arg(long, value_parser = parse_time)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
         #[command(flatten)]
         common: Common,
     },
@@ -149,19 +152,58 @@ The CSV is UTF-8 with a BOM (Excel opens it as is); --json prints counts and rea
         /// DuckDB file to read.
         #[arg(long, default_value = "leadpipe.duckdb")]
         db: PathBuf,
-        /// CSV file to write.
+        /// File to write: calls.csv (UTF-8 with BOM) or calls.xlsx.
         #[arg(long)]
         out: PathBuf,
         /// Advertising calls need prior consent; service calls rest on a contract.
         #[arg(long, value_enum, default_value_t = Purpose::Advertising)]
         purpose: Purpose,
-        /// Judge consent at this time instead of now.
+        /// Judge consent and calling windows at this time instead of now.
         #[arg(long, value_parser = parse_time)]
         as_of: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only these warmth tiers (repeatable: --tier hot --tier warm).
+        #[arg(long)]
+        tier: Vec<String>,
+        /// Only leads scoring at least this.
+        #[arg(long)]
+        min_score: Option<i64>,
+        /// Only leads that came from this source (repeatable).
+        #[arg(long)]
+        source: Vec<String>,
+        /// Only leads in this city (repeatable, any case).
+        #[arg(long)]
+        city: Vec<String>,
+        /// Only leads in this region (name or code, repeatable).
+        #[arg(long)]
+        region: Vec<String>,
+        /// Allowed local hours of the callee, e.g. 09:00-21:00.
+        #[arg(long, default_value = "09:00-21:00", value_parser = parse_window)]
+        window: (chrono::NaiveTime, chrono::NaiveTime),
+        /// Numbers outside their window now: leave out, or keep with `call_after_utc`.
+        #[arg(long, value_enum, default_value_t = leadpipe::export::OutsideWindow::Exclude)]
+        outside_window: leadpipe::export::OutsideWindow,
+        /// Split across this many operators (round-robin, best leads spread evenly).
+        #[arg(long, default_value_t = 1)]
+        operators: u32,
+        /// At most this many numbers per operator.
+        #[arg(long)]
+        capacity: Option<u32>,
+        /// One file per operator (calls.op1.csv …) instead of an `operator` column only.
+        #[arg(long)]
+        split: bool,
+        /// CSV delimiter: `,` or `;` (Excel in Russian locales expects `;`).
+        #[arg(long, default_value = ",")]
+        delimiter: char,
         /// Print counts and blocked reasons as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Engagement events (site visits, e-mail opens, replies) that make leads warmer.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Call results coming back from the call centre.
+    #[command(subcommand, name = "call-result")]
+    CallResult(CallResultCommand),
     /// Erase a person: every record, raw row, reject and consent event holding the number
     /// or address (and the rest of that person's lead) is removed and the file rewritten.
     #[command(after_help = "Examples:
@@ -308,6 +350,64 @@ Default: every channel and purpose. A contact no lead holds is also added to the
 }
 
 #[derive(Subcommand)]
+enum EventsCommand {
+    /// Load events: each row a phone and/or e-mail, a date, and the kind (visit,
+    /// email_open, reply) in a column, or --kind for the whole file. Warmth is re-scored.
+    #[command(after_help = "Examples:
+  leadpipe events import visits.csv --kind visit --db leads.duckdb
+  leadpipe events import mailing-stats.xlsx --db leads.duckdb")]
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        /// Score as of this time (default now).
+        #[arg(long, value_parser = parse_time)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CallResultCommand {
+    /// Load call results: each row the number called, the outcome (reached, no answer,
+    /// refused, asked not to call, wrong number; Russian words too) and optionally when.
+    #[command(after_help = "Examples:
+  leadpipe call-result import results-2026-11-23.csv --db leads.duckdb
+
+Every result updates warmth. \"Asked not to call\" withdraws call consent for the number
+and puts it on the `call-outcomes` list; \"wrong number\" puts the number (only) on the
+`wrong-numbers` list. The next call list honours both.")]
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        #[arg(long, value_parser = parse_time)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `09:00-21:00` → (09:00, 21:00).
+fn parse_window(s: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("{s:?}: write the window as HH:MM-HH:MM, e.g. 09:00-21:00"))?;
+    let t = |x: &str| {
+        chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M")
+            .map_err(|_| format!("{x:?} is not a time of day (HH:MM)"))
+    };
+    let (start, end) = (t(a)?, t(b)?);
+    if start == end {
+        return Err("the calling window is empty".into());
+    }
+    Ok((start, end))
+}
+
+#[derive(Subcommand)]
 enum ComplianceCommand {
     /// Consent coverage, who would be called and on what basis, who is blocked and why,
     /// suppression lists, and one lead's audit trail. HTML (self-contained) or CSV.
@@ -423,6 +523,7 @@ fn execute(cli: Cli) -> ExitCode {
             origin,
             source,
             kind,
+            as_of,
             common,
         } => {
             let db = common
@@ -435,6 +536,7 @@ fn execute(cli: Cli) -> ExitCode {
                     let opts = RunOptions {
                         progress,
                         command: format!("import {}", file.display()),
+                        as_of,
                         ..RunOptions::default()
                     };
                     pipeline::run(&plan, &opts, None)
@@ -452,8 +554,53 @@ fn execute(cli: Cli) -> ExitCode {
             out,
             purpose,
             as_of,
+            tier,
+            min_score,
+            source,
+            city,
+            region,
+            window,
+            outside_window,
+            operators,
+            capacity,
+            split,
+            delimiter,
             json,
-        } => return call_list(&db, &out, purpose, as_of, json),
+        } => {
+            if !delimiter.is_ascii() {
+                eprintln!("leadpipe: error: --delimiter must be one ASCII character");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            let opts = leadpipe::export::CallListOptions {
+                tiers: tier,
+                min_score,
+                sources: source,
+                cities: city,
+                regions: region,
+                window_start: window.0,
+                window_end: window.1,
+                outside_window,
+                operators: operators.max(1),
+                capacity,
+                split_files: split,
+                delimiter: delimiter as u8,
+                ..leadpipe::export::CallListOptions::default()
+            };
+            return call_list(&db, &out, purpose, as_of, &opts, json);
+        }
+        Command::Events(EventsCommand::Import {
+            file,
+            kind,
+            db,
+            as_of,
+            json,
+        }) => return outcomes(&db, &file, Some(kind), as_of, json),
+        Command::CallResult(CallResultCommand::Import {
+            file,
+            db,
+            as_of,
+            json,
+        }) => return outcomes(&db, &file, None, as_of, json),
         Command::Erase {
             phone,
             email,
@@ -594,6 +741,7 @@ fn call_list(
     out: &std::path::Path,
     purpose: Purpose,
     as_of: Option<chrono::DateTime<chrono::Utc>>,
+    opts: &leadpipe::export::CallListOptions,
     json: bool,
 ) -> ExitCode {
     let store = match open_existing(db) {
@@ -604,36 +752,126 @@ fn call_list(
         Ok(n) => n,
         Err(code) => return code,
     };
+    let mut opts = opts.clone();
+    // Callees with no known time zone are taken in the base's default zone.
+    opts.default_offset_minutes = i64::from(normaliser.naive_offset.local_minus_utc() / 60);
     let now = as_of.unwrap_or_else(chrono::Utc::now);
-    let result = consent_cmd::call_list(&store, purpose, now, &normaliser)
-        .and_then(|list| leadpipe::export::write_call_list_csv(&store, &list, out).map(|_| list));
-    let list = match result {
-        Ok(l) => l,
+    let result = consent_cmd::call_list(&store, purpose, now, &normaliser).and_then(|list| {
+        leadpipe::export::export_call_list(&store, &list, &opts, out).map(|r| (list, r))
+    });
+    let (list, (_, stats, files)) = match result {
+        Ok(r) => r,
         Err(e) => return fail(&e),
     };
-    let leads: std::collections::BTreeSet<i64> = list.callable.iter().map(|d| d.lead_id).collect();
     if json {
         print_json(&serde_json::json!({
-            "out": out.display().to_string(),
+            "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "as_of": list.as_of,
             "purpose": list.purpose,
-            "numbers": list.callable.len(),
-            "leads": leads.len(),
+            "rows": stats,
             "blocked_by_reason": list.blocked_by_reason,
         }));
     } else {
         println!(
-            "{}: {} numbers of {} leads may be called ({} purpose, as of {})",
-            out.display(),
-            list.callable.len(),
-            leads.len(),
+            "{}: {} numbers to call ({} purpose, as of {}); {} callable before filters",
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            stats.rows,
             list.purpose.as_str(),
-            list.as_of.format("%Y-%m-%d %H:%M UTC")
+            list.as_of.format("%Y-%m-%d %H:%M UTC"),
+            stats.callable_numbers
         );
+        for (what, n) in [
+            ("left out by filters", stats.filtered_out),
+            ("outside their calling window", stats.outside_window),
+            ("scheduled for later (call_after_utc)", stats.scheduled),
+            ("over operator capacity", stats.over_capacity),
+        ] {
+            if n > 0 {
+                println!("  {what:<38} {n:>8}");
+            }
+        }
         for (reason, n) in &list.blocked_by_reason {
             println!("  blocked: {reason:<30} {n:>8}");
         }
-        println!("  (leads with no consent history at all are not listed)");
+        println!("  (leads with no consent history at all are never callable and not counted)");
+    }
+    ExitCode::SUCCESS
+}
+
+/// `events import` (kind given or read per row) and `call-result import` (kind `None`).
+fn outcomes(
+    db: &std::path::Path,
+    file: &std::path::Path,
+    events_kind: Option<Option<String>>,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    json: bool,
+) -> ExitCode {
+    let store = match open_existing(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let normaliser = match db_normaliser(&store) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
+    let warmth = match pipeline::warmth_settings_for(&store) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("leadpipe: error: {e}");
+            return ExitCode::from(EXIT_DB);
+        }
+    };
+    let now = as_of.unwrap_or_else(chrono::Utc::now);
+    let result = match &events_kind {
+        Some(kind) => leadpipe::outcomes::import_events(
+            &store,
+            file,
+            kind.as_deref(),
+            &normaliser,
+            &warmth,
+            now,
+            &format!("events import {}", file.display()),
+        ),
+        None => leadpipe::outcomes::import_call_results(
+            &store,
+            file,
+            &normaliser,
+            &warmth,
+            now,
+            &format!("call-result import {}", file.display()),
+        ),
+    };
+    let r = match result {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    if json {
+        print_json(&r);
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{}: {} rows read, {} recorded, {} rejected; warmth changed for {} leads",
+        file.display(),
+        r.rows_read,
+        r.recorded,
+        r.rows_rejected.len(),
+        r.warmth_changed
+    );
+    for (k, n) in &r.by_kind {
+        println!("  {k:<14} {n:>8}");
+    }
+    if r.withdrawn > 0 || r.suppressed > 0 {
+        println!(
+            "  call consent withdrawn for {} numbers; {} numbers suppressed for calls",
+            r.withdrawn, r.suppressed
+        );
+    }
+    for (row, why) in r.rows_rejected.iter().take(20) {
+        println!("  {}: row {row}: {why}", file.display());
     }
     ExitCode::SUCCESS
 }
@@ -884,6 +1122,24 @@ fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
             g("full_name"),
             g("phone_e164"),
             g("email")
+        );
+    }
+    let num = |k: &str| e.lead.get(k).and_then(|v| v.as_i64()).unwrap_or(0) as i32;
+    if let Some(score) = e.lead.get("warmth_score").and_then(|v| v.as_i64()) {
+        let points = leadpipe::warmth::WarmthPoints {
+            origin: num("warmth_origin"),
+            recency: num("warmth_recency"),
+            frequency: num("warmth_frequency"),
+            engagement: num("warmth_engagement"),
+            completeness: num("warmth_completeness"),
+        };
+        println!(
+            "warmth: {score} {} ({})",
+            e.lead
+                .get("warmth_tier")
+                .and_then(|v| v.as_str())
+                .unwrap_or(""),
+            points.summary()
         );
     }
     if e.consent.is_empty() {

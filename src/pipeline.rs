@@ -34,6 +34,8 @@ struct PipelineFile {
     enrich: EnrichFileSettings,
     #[serde(default)]
     dedupe: DedupeFileSettings,
+    #[serde(default)]
+    warmth: crate::warmth::WarmthSettings,
     #[serde(alias = "source", default)]
     sources: Vec<SourceEntry>,
 }
@@ -92,6 +94,8 @@ pub struct Plan {
     pub dedupe: DedupePlan,
     /// Consent policy per source name (sources not listed use the default policy).
     pub consent: HashMap<String, ConsentPolicy>,
+    /// Warmth weights and thresholds.
+    pub warmth: crate::warmth::WarmthSettings,
     /// Settings given in the pipeline file that commands run later on the same database
     /// need too (`leadpipe_meta`): the phone region, the naive time zone, origin priority.
     pub settings: BTreeMap<String, String>,
@@ -180,6 +184,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             .unwrap_or_else(|| "pipeline".to_string())
     });
     let normaliser = normaliser_from(&file.normalise).map_err(|m| invalid(path, m))?;
+    file.warmth.validate().map_err(|m| invalid(path, m))?;
     let mut settings = BTreeMap::new();
     if let Some(r) = &file.normalise.default_region {
         settings.insert("normalise.default_region".to_string(), r.clone());
@@ -190,6 +195,12 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
     if let Some(order) = &file.dedupe.origin_priority {
         let order: Vec<&str> = order.iter().map(|o| o.as_str()).collect();
         settings.insert("dedupe.origin_priority".to_string(), order.join(","));
+    }
+    if file.warmth != crate::warmth::WarmthSettings::default() {
+        settings.insert(
+            "warmth.settings".to_string(),
+            serde_json::to_string(&file.warmth).unwrap_or_default(),
+        );
     }
     let mut dedupe = DedupePlan::default();
     if let Some(t) = file.dedupe.threshold {
@@ -282,8 +293,17 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         providers,
         dedupe,
         consent,
+        warmth: file.warmth,
         settings,
     })
+}
+
+/// Warmth settings on this database (see [`normaliser_for`]).
+pub fn warmth_settings_for(store: &Store) -> Result<crate::warmth::WarmthSettings, StoreError> {
+    Ok(store
+        .meta("warmth.settings")?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
 }
 
 /// The normaliser a command uses on a database: the settings of the last pipeline that
@@ -395,6 +415,8 @@ pub struct RunSummary {
     pub dedupe: Option<DedupeStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent: Option<ConsentStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmth: Option<crate::store::warmth::WarmthStats>,
 }
 
 /// What the consent stage did.
@@ -412,6 +434,7 @@ struct StageOutcomes {
     enrich: Option<EnrichStats>,
     dedupe: Option<DedupeStats>,
     consent: Option<ConsentStats>,
+    warmth: Option<crate::store::warmth::WarmthStats>,
 }
 
 /// What external enrichment did in a run.
@@ -475,6 +498,7 @@ pub fn run(
             enrich,
             dedupe,
             consent,
+            warmth,
         }) => {
             let mut summary = RunSummary {
                 run_id,
@@ -491,6 +515,7 @@ pub fn run(
                 enrich,
                 dedupe,
                 consent,
+                warmth,
             };
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             let json =
@@ -629,10 +654,23 @@ fn run_stages(
         let now = opts.as_of.unwrap_or_else(chrono::Utc::now);
         let refresh = store.refresh_consent_status(now, &format!("run {run_id}"), Some(run_id))?;
         timings.insert("consent", clock.elapsed().as_millis() as u64);
+        clock = Instant::now();
         Some(ConsentStats {
             events_added,
             refresh,
         })
+    } else {
+        None
+    };
+    // Scores decay with time: every run that touches leads scores them again.
+    let warmth = if [Stage::Dedupe, Stage::Consent, Stage::Warmth]
+        .iter()
+        .any(|s| stages.contains(s))
+    {
+        let now = opts.as_of.unwrap_or_else(chrono::Utc::now);
+        let stats = store.score_warmth(&plan.warmth, now)?;
+        timings.insert("warmth", clock.elapsed().as_millis() as u64);
+        Some(stats)
     } else {
         None
     };
@@ -641,6 +679,7 @@ fn run_stages(
         enrich,
         dedupe,
         consent,
+        warmth,
     })
 }
 
@@ -1215,6 +1254,7 @@ pub fn plan_for_file(
         providers: Vec::new(),
         dedupe: DedupePlan::default(),
         consent: HashMap::new(),
+        warmth: crate::warmth::WarmthSettings::default(),
         settings: BTreeMap::new(),
     })
 }

@@ -47,15 +47,18 @@ pub enum Stage {
     /// Record consent events from new records (`consents`) and derive each lead's current
     /// status (`consent_status`, `leads.call_consent`), auditing every change.
     Consent,
+    /// Score every lead's warmth as of the run date (`leads.warmth_*`).
+    Warmth,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [
+    pub const ALL: [Stage; 6] = [
         Stage::Import,
         Stage::Normalise,
         Stage::Enrich,
         Stage::Dedupe,
         Stage::Consent,
+        Stage::Warmth,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl Stage {
             Stage::Enrich => "enrich",
             Stage::Dedupe => "dedupe",
             Stage::Consent => "consent",
+            Stage::Warmth => "warmth",
         }
     }
 }

@@ -149,7 +149,7 @@ pub fn withdraw(
             let at = at.or(w.at).unwrap_or(now);
             if !store.contact_known(*kind, value)? {
                 unknown += 1;
-                store.suppress_one("withdrawals", "withdrawal", *kind, value, at)?;
+                store.suppress_one("withdrawals", "withdrawal", *kind, value, None, at)?;
             }
             for &channel in &w.channels {
                 for &purpose in &w.purposes {

@@ -24,6 +24,8 @@ pub struct ContactRow {
     pub at: Option<DateTime<Utc>>,
     /// Why the row gave nothing usable (`None` when it gave a contact).
     pub problem: Option<String>,
+    /// The row's other non-empty cells (an outcome, a comment), in file order.
+    pub other: Vec<String>,
 }
 
 /// A contact list read whole.
@@ -140,10 +142,17 @@ pub fn parse_grid(
                     continue;
                 }
             }
-            if !use_for_contacts || cell.trim().is_empty() {
+            if cell.trim().is_empty() {
+                continue;
+            }
+            if !use_for_contacts {
+                row.other.push(cell.trim().to_string());
                 continue;
             }
             let (phones, emails, problems) = contacts_in(cell, normaliser);
+            if phones.is_empty() && emails.is_empty() {
+                row.other.push(cell.trim().to_string());
+            }
             row.phones.extend(phones);
             row.emails.extend(emails);
             why.extend(problems);

@@ -32,6 +32,8 @@ pub struct SuppressionEntry {
     pub list: String,
     pub reason: String,
     pub channel: Option<Channel>,
+    /// Blocks only this number, not the whole lead (a wrong number: it is not the person's).
+    pub number_only: bool,
 }
 
 impl SuppressionEntry {
@@ -93,6 +95,28 @@ impl Suppressions {
         plain
             .chain(hashed.into_iter().flatten())
             .find(|e| e.blocks(channel))
+    }
+
+    /// Like [`Suppressions::find`], but only entries that stop the whole lead.
+    pub fn find_lead_wide(
+        &self,
+        kind: ContactKind,
+        value: &str,
+        channel: Channel,
+    ) -> Option<&SuppressionEntry> {
+        let plain = self
+            .plain
+            .get(&(kind, value.to_string()))
+            .into_iter()
+            .flatten();
+        let hashed = if self.hashed.is_empty() {
+            None
+        } else {
+            self.hashed.get(&self.hasher.hash(kind, value))
+        };
+        plain
+            .chain(hashed.into_iter().flatten())
+            .find(|e| e.blocks(channel) && !e.number_only)
     }
 
     pub fn hasher(&self) -> &ContactHasher {
@@ -175,7 +199,7 @@ pub fn decide(
         .chain(lead.emails.iter().map(|e| (ContactKind::Email, e)))
         .find_map(|(kind, v)| {
             suppressions
-                .find(kind, v, Channel::Call)
+                .find_lead_wide(kind, v, Channel::Call)
                 .map(|entry| Blocked::Suppressed {
                     list: entry.list.clone(),
                     reason: entry.reason.clone(),
@@ -200,6 +224,13 @@ pub fn decide(
             Some(Blocked::InvalidPhone)
         } else if let Some(s) = &suppressed {
             Some(s.clone())
+        } else if let Some(entry) = suppressions.find(ContactKind::Phone, phone, Channel::Call) {
+            // Only number-only entries are left here (a wrong number).
+            Some(Blocked::Suppressed {
+                list: entry.list.clone(),
+                reason: entry.reason.clone(),
+                contact: ContactKind::Phone,
+            })
         } else if consent.status != Status::Granted {
             Some(Blocked::NoConsent {
                 status: consent.status,
@@ -317,6 +348,7 @@ mod tests {
                 list: "dnc".into(),
                 reason: "test".into(),
                 channel: ch.map(|c| Channel::ALL[c]),
+                number_only: false,
             };
             if hashed {
                 let h = s.hasher().hash(kind, value);
@@ -551,6 +583,7 @@ mod tests {
                 list: "complaints".into(),
                 reason: "complaint".into(),
                 channel: None,
+                number_only: false,
             },
         );
         assert!(decide_now(&l, &s, 20).iter().all(|d| !d.callable()));
@@ -563,6 +596,7 @@ mod tests {
                 list: "unsubscribed".into(),
                 reason: "opt_out".into(),
                 channel: Some(Channel::Email),
+                number_only: false,
             },
         );
         assert!(decide_now(&l, &s, 20).iter().all(|d| d.callable()));
@@ -575,9 +609,25 @@ mod tests {
                 list: "erasure".into(),
                 reason: "erasure".into(),
                 channel: None,
+                number_only: false,
             },
         );
         assert!(decide_now(&l, &s, 20).iter().all(|d| !d.callable()));
+        // A wrong number stops that number only.
+        let mut s = empty();
+        s.add_plain(
+            ContactKind::Phone,
+            "+79031112233",
+            SuppressionEntry {
+                list: "wrong-numbers".into(),
+                reason: "wrong_number".into(),
+                channel: Some(Channel::Call),
+                number_only: true,
+            },
+        );
+        let d = decide_now(&l, &s, 20);
+        assert!(d[0].callable());
+        assert!(!d[1].callable());
     }
 
     #[test]

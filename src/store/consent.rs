@@ -784,6 +784,7 @@ impl Store {
                 row.map_err(db("reading suppressions"))?;
             let entry = SuppressionEntry {
                 list,
+                number_only: reason == "wrong_number",
                 reason,
                 channel: channel.as_deref().and_then(Channel::parse),
             };
@@ -1119,19 +1120,29 @@ impl Store {
     }
 
     /// Adds one contact to a list (a withdrawal for someone not in the base).
+    #[allow(clippy::too_many_arguments)]
     pub fn suppress_one(
         &self,
         list: &str,
         reason: &str,
         kind: ContactKind,
         value: &str,
+        channel: Option<Channel>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let hash = self.contact_hasher()?.hash(kind, value);
         self.conn
             .execute(
-                "INSERT INTO suppressions VALUES (?, ?, ?, ?, NULL, ?, NULL, ?::TIMESTAMPTZ, now())",
-                params![list, kind.as_str(), value, hash, reason, at.to_rfc3339()],
+                "INSERT INTO suppressions VALUES (?, ?, ?, ?, ?, ?, NULL, ?::TIMESTAMPTZ, now())",
+                params![
+                    list,
+                    kind.as_str(),
+                    value,
+                    hash,
+                    channel.map(Channel::as_str),
+                    reason,
+                    at.to_rfc3339()
+                ],
             )
             .map_err(db("adding a suppression"))?;
         Ok(())
@@ -1498,6 +1509,12 @@ pub struct LeadCard {
     pub subject_type: Option<String>,
     pub origins: Option<String>,
     pub sources: Option<String>,
+    pub region: Option<String>,
+    pub timezone: Option<String>,
+    pub utc_offset_minutes: Option<i64>,
+    pub warmth_score: Option<i64>,
+    pub warmth_tier: Option<String>,
+    pub warmth: crate::warmth::WarmthPoints,
 }
 
 impl Store {
@@ -1523,7 +1540,12 @@ impl Store {
             .conn
             .prepare(
                 "SELECT l.lead_id, l.full_name, l.company, l.city, l.subject_type,
-                        array_to_string(l.origins, ', '), array_to_string(l.sources, ', ')
+                        array_to_string(l.origins, ', '), array_to_string(l.sources, ', '),
+                        coalesce(l.region, l.region_code), l.timezone,
+                        l.utc_offset_minutes::BIGINT, l.warmth_score::BIGINT, l.warmth_tier,
+                        l.warmth_origin::BIGINT, l.warmth_recency::BIGINT,
+                        l.warmth_frequency::BIGINT, l.warmth_engagement::BIGINT,
+                        l.warmth_completeness::BIGINT
                  FROM leads l JOIN card_ids USING (lead_id)",
             )
             .map_err(db("reading leads"))?;
@@ -1542,6 +1564,18 @@ impl Store {
                         subject_type: c.string(4, i),
                         origins: c.string(5, i),
                         sources: c.string(6, i),
+                        region: c.string(7, i),
+                        timezone: c.string(8, i),
+                        utc_offset_minutes: c.i64(9, i),
+                        warmth_score: c.i64(10, i),
+                        warmth_tier: c.string(11, i),
+                        warmth: crate::warmth::WarmthPoints {
+                            origin: c.i64(12, i).unwrap_or(0) as i32,
+                            recency: c.i64(13, i).unwrap_or(0) as i32,
+                            frequency: c.i64(14, i).unwrap_or(0) as i32,
+                            engagement: c.i64(15, i).unwrap_or(0) as i32,
+                            completeness: c.i64(16, i).unwrap_or(0) as i32,
+                        },
                     },
                 );
             }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub mod consent;
+pub mod warmth;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -250,6 +251,8 @@ impl Store {
         conn.execute_batch(SCHEMA).map_err(db("creating schema"))?;
         conn.execute_batch(consent::SCHEMA)
             .map_err(db("creating the consent tables"))?;
+        conn.execute_batch(warmth::SCHEMA)
+            .map_err(db("creating the warmth tables"))?;
         Ok(Store { conn })
     }
 

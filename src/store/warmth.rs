@@ -1,0 +1,190 @@
+//! Warmth tables: `engagements` (visits, opens, replies, calls and their outcomes, keyed by
+//! the contact they came from) and the warmth columns of `leads`.
+
+use super::{batch, db, Store, StoreError};
+use crate::warmth::{WarmthPoints, WarmthSettings};
+use chrono::{DateTime, Utc};
+use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use duckdb::params;
+use serde::Serialize;
+use std::sync::Arc;
+
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS engagements (
+    engagement_id BIGINT NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    actor VARCHAR NOT NULL,
+    phone_e164 VARCHAR,
+    email VARCHAR,
+    kind VARCHAR NOT NULL,
+    outcome VARCHAR,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    source VARCHAR,
+    source_row BIGINT
+);
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_origin INTEGER;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_recency INTEGER;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_frequency INTEGER;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_engagement INTEGER;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_completeness INTEGER;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_last_touch_at TIMESTAMPTZ;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_scored_at TIMESTAMPTZ;
+"#;
+
+/// One engagement to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engagement {
+    pub phone_e164: Option<String>,
+    pub email: Option<String>,
+    /// `visit`, `email_open`, `reply` or `call`.
+    pub kind: String,
+    /// For calls: `reached`, `no_answer`, `refused`, `do_not_call`, `wrong_number`.
+    pub outcome: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub source: Option<String>,
+    pub source_row: Option<u64>,
+}
+
+/// What scoring did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WarmthStats {
+    pub leads: u64,
+    pub hot: u64,
+    pub warm: u64,
+    pub cold: u64,
+    /// Leads whose score or tier changed.
+    pub changed: u64,
+}
+
+impl Store {
+    pub fn append_engagements(&self, rows: &[Engagement], actor: &str) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let first = self.next_id("SELECT coalesce(max(engagement_id), 0) + 1 FROM engagements")?;
+        let n = rows.len();
+        let now = Utc::now();
+        let mut ids = Int64Builder::with_capacity(n);
+        let mut src_row = Int64Builder::with_capacity(n);
+        let mut rec = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+        let mut occ = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+        for (i, r) in rows.iter().enumerate() {
+            ids.append_value(first + i as i64);
+            src_row.append_option(r.source_row.map(|v| v as i64));
+            rec.append_value(now.timestamp_micros());
+            occ.append_value(r.occurred_at.timestamp_micros());
+        }
+        fn s<'a>(
+            rows: &'a [Engagement],
+            f: impl Fn(&'a Engagement) -> Option<&'a str>,
+        ) -> ArrayRef {
+            let n = rows.len();
+            let mut b = StringBuilder::with_capacity(n, n * 12);
+            for r in rows {
+                b.append_option(f(r));
+            }
+            Arc::new(b.finish())
+        }
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("engagement_id", Arc::new(ids.finish())),
+            ("recorded_at", Arc::new(rec.finish())),
+            ("actor", s(rows, |_| Some(actor))),
+            ("phone_e164", s(rows, |r| r.phone_e164.as_deref())),
+            ("email", s(rows, |r| r.email.as_deref())),
+            ("kind", s(rows, |r| Some(r.kind.as_str()))),
+            ("outcome", s(rows, |r| r.outcome.as_deref())),
+            ("occurred_at", Arc::new(occ.finish())),
+            ("source", s(rows, |r| r.source.as_deref())),
+            ("source_row", Arc::new(src_row.finish())),
+        ];
+        self.append("engagements", batch("engagements", cols)?)
+    }
+
+    /// Scores every lead as of `now` and writes the score, tier and points per signal to
+    /// `leads` (only rows that changed are touched).
+    pub fn score_warmth(
+        &self,
+        settings: &WarmthSettings,
+        now: DateTime<Utc>,
+    ) -> Result<WarmthStats, StoreError> {
+        self.conn
+            .execute_batch(&settings.scoring_sql(now))
+            .map_err(db("scoring warmth"))?;
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE leads SET warmth_score = w.score, warmth_tier = w.tier,
+                        warmth_origin = w.origin, warmth_recency = w.recency,
+                        warmth_frequency = w.frequency, warmth_engagement = w.engagement,
+                        warmth_completeness = w.completeness,
+                        warmth_last_touch_at = w.last_touch_at, warmth_scored_at = ?::TIMESTAMPTZ
+                 FROM warmth w
+                 WHERE leads.lead_id = w.lead_id
+                   AND (leads.warmth_score IS DISTINCT FROM w.score
+                        OR leads.warmth_tier IS DISTINCT FROM w.tier
+                        OR leads.warmth_origin IS DISTINCT FROM w.origin
+                        OR leads.warmth_recency IS DISTINCT FROM w.recency
+                        OR leads.warmth_frequency IS DISTINCT FROM w.frequency
+                        OR leads.warmth_engagement IS DISTINCT FROM w.engagement
+                        OR leads.warmth_completeness IS DISTINCT FROM w.completeness)",
+                params![now.to_rfc3339()],
+            )
+            .map_err(db("scoring warmth"))?;
+        let stats = self
+            .conn
+            .query_row(
+                "SELECT count(*), count(*) FILTER (WHERE tier = 'hot'),
+                        count(*) FILTER (WHERE tier = 'warm'), count(*) FILTER (WHERE tier = 'cold')
+                 FROM warmth",
+                [],
+                |r| {
+                    Ok(WarmthStats {
+                        leads: r.get::<_, i64>(0)? as u64,
+                        hot: r.get::<_, i64>(1)? as u64,
+                        warm: r.get::<_, i64>(2)? as u64,
+                        cold: r.get::<_, i64>(3)? as u64,
+                        changed: changed as u64,
+                    })
+                },
+            )
+            .map_err(db("scoring warmth"))?;
+        self.conn
+            .execute_batch("DROP TABLE warmth")
+            .map_err(db("scoring warmth"))?;
+        Ok(stats)
+    }
+
+    /// A lead's warmth, signal by signal (`None` if it was never scored).
+    pub fn warmth_of(
+        &self,
+        lead_id: i64,
+    ) -> Result<Option<(i32, String, WarmthPoints)>, StoreError> {
+        let found = self.conn.query_row(
+            "SELECT warmth_score, warmth_tier, warmth_origin, warmth_recency, warmth_frequency,
+                    warmth_engagement, warmth_completeness
+             FROM leads WHERE lead_id = ? AND warmth_score IS NOT NULL",
+            params![lead_id],
+            |r| {
+                Ok((
+                    r.get::<_, i32>(0)?,
+                    r.get::<_, String>(1)?,
+                    WarmthPoints {
+                        origin: r.get::<_, Option<i32>>(2)?.unwrap_or(0),
+                        recency: r.get::<_, Option<i32>>(3)?.unwrap_or(0),
+                        frequency: r.get::<_, Option<i32>>(4)?.unwrap_or(0),
+                        engagement: r.get::<_, Option<i32>>(5)?.unwrap_or(0),
+                        completeness: r.get::<_, Option<i32>>(6)?.unwrap_or(0),
+                    },
+                ))
+            },
+        );
+        match found {
+            Ok(v) => Ok(Some(v)),
+            Err(duckdb::Error::QueryReturnedNoRows) => Ok(None),
+            Err(source) => Err(StoreError::Db {
+                context: "reading warmth",
+                source,
+            }),
+        }
+    }
+}

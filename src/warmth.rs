@@ -1,0 +1,403 @@
+//! Warmth: a 0–100 score and a cold / warm / hot tier per lead, from signals with weights
+//! in the pipeline file (`[warmth]`). Every point is attributed to one of five signals so
+//! a caller can be told why a lead is warm. Recomputed on every run: recency decays with
+//! the run date (`--as-of` pins it).
+//!
+//! The score is computed set-based in SQL (`Store::score_warmth`) from the SQL this module
+//! builds out of the settings: it runs over every lead on every run.
+
+use serde::{Deserialize, Serialize};
+
+/// Weights and thresholds. Defaults and their reasoning are in README "Warmth".
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WarmthSettings {
+    /// How the lead came in (the best origin of its records counts).
+    pub form: i32,
+    pub purchased: i32,
+    pub open: i32,
+    /// Points for a touch today, halving every `half_life_days`.
+    pub recency: i32,
+    pub half_life_days: f64,
+    /// Each record beyond the first (the person came back), up to `repeat_max`.
+    pub repeat: i32,
+    pub repeat_max: i32,
+    /// Each further source that agrees, up to `sources_max`.
+    pub extra_source: i32,
+    pub sources_max: i32,
+    /// Engagement events within `engagement_window_days`.
+    pub visit: i32,
+    pub visit_max: i32,
+    pub email_open: i32,
+    pub email_open_max: i32,
+    pub reply: i32,
+    pub call_reached: i32,
+    pub call_refused: i32,
+    pub call_no_answer: i32,
+    /// The floor for repeated no-answers (a negative number).
+    pub no_answer_min: i32,
+    pub engagement_window_days: u32,
+    /// Contact data that lets us reach and address the person.
+    pub valid_phone: i32,
+    pub valid_email: i32,
+    pub full_name: i32,
+    pub company_or_city: i32,
+    /// Tier thresholds: `hot` and above is hot, `warm` and above warm, the rest cold.
+    pub hot: i32,
+    pub warm: i32,
+}
+
+impl Default for WarmthSettings {
+    fn default() -> Self {
+        WarmthSettings {
+            form: 30,
+            purchased: 10,
+            open: 5,
+            recency: 25,
+            half_life_days: 30.0,
+            repeat: 5,
+            repeat_max: 10,
+            extra_source: 5,
+            sources_max: 5,
+            visit: 2,
+            visit_max: 6,
+            email_open: 2,
+            email_open_max: 4,
+            reply: 8,
+            call_reached: 6,
+            call_refused: -15,
+            call_no_answer: -2,
+            no_answer_min: -6,
+            engagement_window_days: 90,
+            valid_phone: 4,
+            valid_email: 3,
+            full_name: 2,
+            company_or_city: 1,
+            hot: 70,
+            warm: 40,
+        }
+    }
+}
+
+impl WarmthSettings {
+    /// Checks the settings make sense; the message names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.half_life_days > 0.0 && self.half_life_days.is_finite()) {
+            return Err(format!(
+                "warmth.half_life_days {} must be a positive number of days",
+                self.half_life_days
+            ));
+        }
+        if !(0..=100).contains(&self.warm) || !(0..=100).contains(&self.hot) || self.warm > self.hot
+        {
+            return Err(format!(
+                "warmth.warm ({}) and warmth.hot ({}) must be within 0–100, warm ≤ hot",
+                self.warm, self.hot
+            ));
+        }
+        if self.no_answer_min > 0 {
+            return Err("warmth.no_answer_min is a floor and must be 0 or negative".into());
+        }
+        Ok(())
+    }
+
+    /// The tier of a score.
+    pub fn tier(&self, score: i32) -> &'static str {
+        if score >= self.hot {
+            "hot"
+        } else if score >= self.warm {
+            "warm"
+        } else {
+            "cold"
+        }
+    }
+
+    /// Points for recency after `age_days` (the same formula as the SQL).
+    pub fn recency_points(&self, age_days: f64) -> i32 {
+        let age = age_days.max(0.0);
+        (f64::from(self.recency) * 0.5f64.powf(age / self.half_life_days)).round() as i32
+    }
+
+    /// SQL that scores every lead as of `now` into the temp table `warmth` (lead_id,
+    /// origin, recency, frequency, engagement, completeness, score, tier, last_touch_at).
+    /// Times are literals: the bundled DuckDB has no ICU, so no TIMESTAMPTZ arithmetic.
+    pub fn scoring_sql(&self, now: chrono::DateTime<chrono::Utc>) -> String {
+        let s = self;
+        let now_sql = format!("'{}'::TIMESTAMPTZ", now.to_rfc3339());
+        let window_start = now - chrono::Duration::days(i64::from(s.engagement_window_days));
+        let window_sql = format!("'{}'::TIMESTAMPTZ", window_start.to_rfc3339());
+        format!(
+            "CREATE OR REPLACE TEMP TABLE warmth AS
+             WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads),
+                  le AS (SELECT lead_id, unnest(emails) AS v FROM leads),
+                  touch AS (
+                    SELECT r.lead_id, count(*) AS n, count(DISTINCT r.source) AS sources,
+                           -- The best date we have: submission, consent, else when we got the row.
+                           max(coalesce(r.created_at, r.consent_at, ru.started_at, {now_sql}))
+                               AS last_seen
+                    FROM records r LEFT JOIN runs ru ON ru.run_id = r.run_id AND ru.status = 'ok'
+                    WHERE r.lead_id IS NOT NULL GROUP BY r.lead_id),
+                  eng AS (
+                    SELECT lp.lead_id, e.engagement_id, e.kind, e.outcome, e.occurred_at
+                    FROM engagements e JOIN lp ON e.phone_e164 = lp.v
+                    UNION
+                    SELECT le.lead_id, e.engagement_id, e.kind, e.outcome, e.occurred_at
+                    FROM engagements e JOIN le ON e.email = le.v),
+                  eng_pts AS (
+                    SELECT lead_id, max(occurred_at) AS last_engaged,
+                      least(count(*) FILTER (WHERE kind = 'visit') * {visit}, {visit_max})
+                      + least(count(*) FILTER (WHERE kind = 'email_open') * {email_open}, {email_open_max})
+                      + CASE WHEN count(*) FILTER (WHERE kind = 'reply') > 0 THEN {reply} ELSE 0 END
+                      + CASE WHEN count(*) FILTER (WHERE kind = 'call' AND outcome = 'reached') > 0
+                             THEN {call_reached} ELSE 0 END
+                      + CASE WHEN count(*) FILTER (WHERE kind = 'call' AND outcome = 'refused') > 0
+                             THEN {call_refused} ELSE 0 END
+                      + greatest(count(*) FILTER (WHERE kind = 'call' AND outcome = 'no_answer')
+                                 * {call_no_answer}, {no_answer_min}) AS points
+                    FROM eng
+                    WHERE occurred_at <= {now_sql}
+                      AND occurred_at > {window_sql}
+                    GROUP BY lead_id),
+                  parts AS (
+                    SELECT l.lead_id,
+                      CASE WHEN list_contains(l.origins, 'form') THEN {form}
+                           WHEN list_contains(l.origins, 'purchased') THEN {purchased}
+                           WHEN list_contains(l.origins, 'open') THEN {open} ELSE 0 END AS origin,
+                      greatest(t.last_seen, e.last_engaged) AS last_touch_at,
+                      least(greatest(coalesce(t.n, 1) - 1, 0) * {repeat}, {repeat_max})
+                        + least(greatest(coalesce(t.sources, 1) - 1, 0) * {extra_source}, {sources_max})
+                        AS frequency,
+                      coalesce(e.points, 0) AS engagement,
+                      (CASE WHEN l.phone_e164 IS NOT NULL THEN {valid_phone} ELSE 0 END)
+                        + (CASE WHEN l.email IS NOT NULL THEN {valid_email} ELSE 0 END)
+                        + (CASE WHEN l.last_name IS NOT NULL AND l.first_name IS NOT NULL
+                                THEN {full_name} ELSE 0 END)
+                        + (CASE WHEN l.company IS NOT NULL OR l.city IS NOT NULL
+                                THEN {company_or_city} ELSE 0 END) AS completeness
+                    FROM leads l LEFT JOIN touch t USING (lead_id) LEFT JOIN eng_pts e USING (lead_id)),
+                  aged AS (
+                    SELECT *, CASE WHEN last_touch_at IS NULL THEN 0 ELSE
+                        round({recency} * pow(0.5, greatest(epoch({now_sql}::TIMESTAMP)
+                              - epoch(last_touch_at::TIMESTAMP), 0) / 86400.0 / {half_life}))::INTEGER
+                        END AS recency
+                    FROM parts)
+             SELECT lead_id, origin, recency, frequency, engagement, completeness,
+                    greatest(0, least(100, origin + recency + frequency + engagement + completeness))
+                        AS score,
+                    CASE WHEN greatest(0, least(100, origin + recency + frequency + engagement + completeness)) >= {hot}
+                         THEN 'hot'
+                         WHEN greatest(0, least(100, origin + recency + frequency + engagement + completeness)) >= {warm}
+                         THEN 'warm' ELSE 'cold' END AS tier,
+                    last_touch_at
+             FROM aged",
+            visit = s.visit,
+            visit_max = s.visit_max,
+            email_open = s.email_open,
+            email_open_max = s.email_open_max,
+            reply = s.reply,
+            call_reached = s.call_reached,
+            call_refused = s.call_refused,
+            call_no_answer = s.call_no_answer,
+            no_answer_min = s.no_answer_min,
+            form = s.form,
+            purchased = s.purchased,
+            open = s.open,
+            repeat = s.repeat,
+            repeat_max = s.repeat_max,
+            extra_source = s.extra_source,
+            sources_max = s.sources_max,
+            valid_phone = s.valid_phone,
+            valid_email = s.valid_email,
+            full_name = s.full_name,
+            company_or_city = s.company_or_city,
+            recency = s.recency,
+            half_life = s.half_life_days,
+            hot = s.hot,
+            warm = s.warm,
+        )
+    }
+}
+
+/// The points of one lead, signal by signal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WarmthPoints {
+    pub origin: i32,
+    pub recency: i32,
+    pub frequency: i32,
+    pub engagement: i32,
+    pub completeness: i32,
+}
+
+impl WarmthPoints {
+    /// "form 30 · recent 22 · came back 5 · engaged 6 · complete 9": the call list's
+    /// why-warm column, biggest signals first, zero ones left out.
+    pub fn summary(&self) -> String {
+        let mut parts = [
+            ("source", self.origin),
+            ("recent", self.recency),
+            ("came back", self.frequency),
+            ("engaged", self.engagement),
+            ("complete", self.completeness),
+        ];
+        parts.sort_by_key(|(_, p)| -p.abs());
+        parts
+            .iter()
+            .filter(|(_, p)| *p != 0)
+            .map(|(name, p)| format!("{name} {p:+}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
+/// What a call outcome means (call-result files). Free text from call centres in Russian
+/// or English is read leniently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    Reached,
+    NoAnswer,
+    Refused,
+    /// Asked not to be called again: a withdrawal of call consent and a suppression.
+    DoNotCall,
+    /// The number is not this person's: the number is suppressed for calls.
+    WrongNumber,
+}
+
+impl CallOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Reached => "reached",
+            CallOutcome::NoAnswer => "no_answer",
+            CallOutcome::Refused => "refused",
+            CallOutcome::DoNotCall => "do_not_call",
+            CallOutcome::WrongNumber => "wrong_number",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<CallOutcome> {
+        let v = raw
+            .trim()
+            .to_lowercase()
+            .replace(['_', '-'], " ")
+            .replace('ё', "е");
+        let v = v.as_str();
+        Some(match v {
+            "reached"
+            | "answered"
+            | "success"
+            | "дозвон"
+            | "дозвонились"
+            | "разговор"
+            | "успешно"
+            | "ответил" => CallOutcome::Reached,
+            "no answer"
+            | "noanswer"
+            | "busy"
+            | "недозвон"
+            | "не дозвонились"
+            | "нет ответа"
+            | "не ответил"
+            | "занято" => CallOutcome::NoAnswer,
+            "refused" | "not interested" | "отказ" | "не интересно" | "отказался" => {
+                CallOutcome::Refused
+            }
+            "do not call"
+            | "dnc"
+            | "asked not to call"
+            | "не звонить"
+            | "просил не звонить"
+            | "просит не звонить" => CallOutcome::DoNotCall,
+            "wrong number" | "не тот номер" | "ошиблись номером" | "чужой номер" => {
+                CallOutcome::WrongNumber
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_tiers_follow_thresholds() {
+        let s = WarmthSettings::default();
+        assert!(s.validate().is_ok());
+        assert_eq!(s.tier(70), "hot");
+        assert_eq!(s.tier(69), "warm");
+        assert_eq!(s.tier(39), "cold");
+        // The maximum of every positive signal adds up to 100.
+        let max = s.form
+            + s.recency
+            + s.repeat_max
+            + s.sources_max
+            + s.visit_max
+            + s.email_open_max
+            + s.reply
+            + s.call_reached
+            + s.valid_phone
+            + s.valid_email
+            + s.full_name
+            + s.company_or_city;
+        assert!(max >= 100, "{max}");
+    }
+
+    #[test]
+    fn recency_halves_every_half_life() {
+        let s = WarmthSettings::default();
+        assert_eq!(s.recency_points(0.0), 25);
+        assert_eq!(s.recency_points(30.0), 13);
+        assert_eq!(s.recency_points(60.0), 6);
+        assert_eq!(s.recency_points(365.0), 0);
+        assert_eq!(
+            s.recency_points(-3.0),
+            25,
+            "a touch dated tomorrow counts as today"
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let s = WarmthSettings {
+            warm: 80,
+            hot: 70,
+            ..WarmthSettings::default()
+        };
+        assert!(s.validate().unwrap_err().contains("warmth.warm"));
+        let s = WarmthSettings {
+            half_life_days: 0.0,
+            ..WarmthSettings::default()
+        };
+        assert!(s.validate().unwrap_err().contains("half_life_days"));
+    }
+
+    #[test]
+    fn outcomes_read_leniently() {
+        assert_eq!(CallOutcome::parse("Дозвон"), Some(CallOutcome::Reached));
+        assert_eq!(CallOutcome::parse("no_answer"), Some(CallOutcome::NoAnswer));
+        assert_eq!(
+            CallOutcome::parse("Просил не звонить"),
+            Some(CallOutcome::DoNotCall)
+        );
+        assert_eq!(
+            CallOutcome::parse("wrong-number"),
+            Some(CallOutcome::WrongNumber)
+        );
+        assert_eq!(CallOutcome::parse("перезвонить"), None);
+    }
+
+    #[test]
+    fn summary_names_the_biggest_signals_first() {
+        let p = WarmthPoints {
+            origin: 30,
+            recency: 22,
+            frequency: 0,
+            engagement: -15,
+            completeness: 9,
+        };
+        assert_eq!(
+            p.summary(),
+            "source +30 · recent +22 · engaged -15 · complete +9"
+        );
+    }
+}

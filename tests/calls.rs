@@ -1,0 +1,329 @@
+//! Warmth and call lists end to end: a known set of leads gives a known call list (order,
+//! calling windows, exclusions, operators, CSV and XLSX), and call results and engagement
+//! events come back into warmth, consent and suppression.
+
+use duckdb::Connection;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leadpipe"))
+        .env("LEADPIPE_LOG", "warn")
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Noon in Moscow on the day of the test base.
+const NOON_MSK: &str = "2026-11-23T12:00:00+03:00";
+
+/// Four leads who ticked the consent box a few days before, in three time zones, and one
+/// who did not.
+fn base(dir: &Path) -> PathBuf {
+    let form = dir.join("form.jsonl");
+    std::fs::write(
+        &form,
+        [
+            r#"{"name": "Иванов Иван Иванович", "phone": "+7 916 123-45-67", "email": "ivanov@mail.ru", "city": "Москва", "consent": "да", "consent_at": "2026-11-22 10:00"}"#,
+            r#"{"name": "Смирнова Анна", "phone": "+7 903 111-22-33", "city": "Москва", "consent": "да", "consent_at": "2026-10-01 10:00"}"#,
+            r#"{"name": "Ким Олег", "phone": "+7 924 555-66-77", "city": "Владивосток", "consent": "да", "consent_at": "2026-11-21 10:00"}"#,
+            r#"{"name": "Камчатов Пётр", "phone": "+7 914 222-33-44", "city": "Петропавловск-Камчатский", "consent": "да", "consent_at": "2026-11-21 10:00"}"#,
+            r#"{"name": "Отказов Семён", "phone": "+7 926 000-11-22", "city": "Москва", "consent": "нет", "consent_at": ""}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let db = dir.join("calls.duckdb");
+    ok(run(&[
+        "import",
+        s(&form),
+        "--origin",
+        "form",
+        "--db",
+        s(&db),
+        "--as-of",
+        NOON_MSK,
+    ]));
+    db
+}
+
+/// (operator, phone, tier, score, call_after) rows of a CSV call list.
+fn read_csv(path: &Path, delimiter: u8) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.starts_with('\u{feff}'), "UTF-8 BOM for Excel");
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    r.records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn phones(rows: &[Vec<String>]) -> Vec<&str> {
+    rows.iter().map(|r| r[2].as_str()).collect()
+}
+
+#[test]
+fn a_known_base_gives_a_known_call_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = base(dir.path());
+    let out = dir.path().join("calls.csv");
+    ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out),
+        "--as-of",
+        NOON_MSK,
+    ]));
+    let rows = read_csv(&out, b',');
+    // Noon in Moscow is 21:00 in Kamchatka (UTC+12): outside 09:00–21:00, left out.
+    // The rest, warmest first: Иванов (consented yesterday, has an e-mail), Ким (two
+    // days ago), Смирнова (seven weeks ago). Отказов never consented.
+    assert_eq!(
+        phones(&rows),
+        vec!["+79161234567", "+79245556677", "+79031112233"]
+    );
+    let scores: Vec<i64> = rows.iter().map(|r| r[9].parse().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    // Dialer columns: E.164, local form, local time and offset, why warm, consent basis.
+    let ivanov = &rows[0];
+    assert_eq!(ivanov[3], "8 (916) 123-45-67");
+    assert_eq!(ivanov[11], "12:00");
+    assert_eq!(ivanov[12], "+03:00");
+    assert!(ivanov[10].contains("source +30"), "{}", ivanov[10]);
+    assert!(
+        ivanov[14].starts_with("consent by checkbox"),
+        "{}",
+        ivanov[14]
+    );
+    let kim = &rows[1];
+    assert_eq!(kim[11], "19:00", "Vladivostok is UTC+10");
+
+    // Scheduling instead of excluding: Kamchatka comes last, callable from 09:00 its time
+    // tomorrow (21:00 UTC today).
+    ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out),
+        "--as-of",
+        NOON_MSK,
+        "--outside-window",
+        "schedule",
+    ]));
+    let rows = read_csv(&out, b',');
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[3][2], "+79142223344");
+    assert_eq!(rows[3][13], "2026-11-23T21:00:00Z");
+    assert!(rows[..3].iter().all(|r| r[13].is_empty()));
+
+    // Filters.
+    ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out),
+        "--as-of",
+        NOON_MSK,
+        "--city",
+        "москва",
+    ]));
+    assert_eq!(
+        phones(&read_csv(&out, b',')),
+        vec!["+79161234567", "+79031112233"]
+    );
+    let ivanov_score: i64 = rows[0][9].parse().unwrap();
+    ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out),
+        "--as-of",
+        NOON_MSK,
+        "--min-score",
+        &ivanov_score.to_string(),
+    ]));
+    assert_eq!(phones(&read_csv(&out, b',')), vec!["+79161234567"]);
+
+    // Two operators, round-robin, `;` for Excel, one file each.
+    ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out),
+        "--as-of",
+        NOON_MSK,
+        "--operators",
+        "2",
+        "--split",
+        "--delimiter",
+        ";",
+    ]));
+    let op1 = read_csv(&dir.path().join("calls.op1.csv"), b';');
+    let op2 = read_csv(&dir.path().join("calls.op2.csv"), b';');
+    assert_eq!(phones(&op1), vec!["+79161234567", "+79031112233"]);
+    assert_eq!(phones(&op2), vec!["+79245556677"]);
+    assert!(op1.iter().all(|r| r[0] == "1") && op2.iter().all(|r| r[0] == "2"));
+    // Capacity: one number per operator, the third is left out and counted.
+    let out_json = ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out),
+        "--as-of",
+        NOON_MSK,
+        "--operators",
+        "2",
+        "--capacity",
+        "1",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out_json.stdout).unwrap();
+    assert_eq!(v["rows"]["rows"], 2);
+    assert_eq!(v["rows"]["over_capacity"], 1);
+    assert_eq!(v["rows"]["outside_window"], 1);
+
+    // Real XLSX.
+    let xlsx = dir.path().join("calls.xlsx");
+    ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&xlsx),
+        "--as-of",
+        NOON_MSK,
+    ]));
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let range = book.worksheet_range("calls").unwrap();
+    assert_eq!(range.get((0, 2)).unwrap().to_string(), "phone_e164");
+    assert_eq!(range.get((1, 2)).unwrap().to_string(), "+79161234567");
+    assert_eq!(
+        range.get((1, 4)).unwrap().to_string(),
+        "Иванов Иван Иванович"
+    );
+    assert_eq!(range.height(), 4);
+}
+
+/// Engagement points of the lead with this number.
+fn engagement(db: &Path, phone: &str) -> i64 {
+    let conn = Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT warmth_engagement FROM leads WHERE phone_e164 = ?",
+        [phone],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn call_results_and_events_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = base(dir.path());
+    let out = dir.path().join("calls.csv");
+    assert_eq!(engagement(&db, "+79161234567"), 0);
+
+    let results = dir.path().join("results.csv");
+    std::fs::write(
+        &results,
+        "Телефон;Результат;Дата звонка\n\
+         8 916 123-45-67;Дозвон;23.11.2026 12:10\n\
+         +7 924 555 66 77;просил не звонить;23.11.2026 12:20\n\
+         +7 903 111 22 33;не тот номер;23.11.2026 12:30\n\
+         +7 926 000 11 22;перезвонить позже;23.11.2026 12:40\n",
+    )
+    .unwrap();
+    let o = ok(run(&[
+        "call-result",
+        "import",
+        s(&results),
+        "--db",
+        s(&db),
+        "--as-of",
+        "2026-11-23T13:00:00+03:00",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["recorded"], 3);
+    assert_eq!(
+        v["rows_rejected"][0][0], 4,
+        "an outcome nobody knows is named"
+    );
+    assert_eq!(v["withdrawn"], 1);
+    assert_eq!(v["suppressed"], 2);
+
+    // Reached: warmer. Asked not to call: withdrawn and never listed again. Wrong number:
+    // that number is out.
+    assert_eq!(engagement(&db, "+79161234567"), 6);
+    ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out),
+        "--as-of",
+        "2026-11-23T13:00:00+03:00",
+    ]));
+    assert_eq!(phones(&read_csv(&out, b',')), vec!["+79161234567"]);
+    let conn = Connection::open(&db).unwrap();
+    let kim: String = conn
+        .query_row(
+            "SELECT call_consent FROM leads WHERE phone_e164 = '+79245556677'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kim, "withdrawn");
+    drop(conn);
+
+    // Engagement events: a site visit and a reply make Смирнова warmer.
+    let events = dir.path().join("events.csv");
+    std::fs::write(
+        &events,
+        "phone,event,date\n+79031112233,visit,2026-11-22\n+79031112233,reply,2026-11-22\n",
+    )
+    .unwrap();
+    ok(run(&[
+        "events",
+        "import",
+        s(&events),
+        "--db",
+        s(&db),
+        "--as-of",
+        "2026-11-23T13:00:00+03:00",
+    ]));
+    assert_eq!(engagement(&db, "+79031112233"), 2 + 8);
+    let bad = run(&[
+        "events",
+        "import",
+        s(&events),
+        "--db",
+        s(&db),
+        "--kind",
+        "purchase",
+    ]);
+    assert_eq!(bad.status.code(), Some(65));
+}
