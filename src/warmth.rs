@@ -73,8 +73,8 @@ impl Default for WarmthSettings {
             valid_email: 3,
             full_name: 2,
             company_or_city: 1,
-            hot: 70,
-            warm: 40,
+            hot: 60,
+            warm: 35,
         }
     }
 }
@@ -132,10 +132,10 @@ impl WarmthSettings {
                   le AS (SELECT lead_id, unnest(emails) AS v FROM leads),
                   touch AS (
                     SELECT r.lead_id, count(*) AS n, count(DISTINCT r.source) AS sources,
-                           -- The best date we have: submission, consent, else when we got the row.
-                           max(coalesce(r.created_at, r.consent_at, ru.started_at, {now_sql}))
-                               AS last_seen
-                    FROM records r LEFT JOIN runs ru ON ru.run_id = r.run_id AND ru.status = 'ok'
+                           -- When the person last did something: submitted, consented, or
+                           -- the date the list gives. Not when we bought or imported it.
+                           max(coalesce(r.created_at, r.consent_at)) AS last_seen
+                    FROM records r
                     WHERE r.lead_id IS NOT NULL GROUP BY r.lead_id),
                   eng AS (
                     SELECT lp.lead_id, e.engagement_id, e.kind, e.outcome, e.occurred_at
@@ -323,9 +323,9 @@ mod tests {
     fn defaults_are_valid_and_tiers_follow_thresholds() {
         let s = WarmthSettings::default();
         assert!(s.validate().is_ok());
-        assert_eq!(s.tier(70), "hot");
-        assert_eq!(s.tier(69), "warm");
-        assert_eq!(s.tier(39), "cold");
+        assert_eq!(s.tier(60), "hot");
+        assert_eq!(s.tier(59), "warm");
+        assert_eq!(s.tier(34), "cold");
         // The maximum of every positive signal adds up to 100.
         let max = s.form
             + s.recency
