@@ -27,14 +27,18 @@ const EXIT_DB: u8 = 74; // the database could not be opened or written
     version,
     about = "Turn messy lead files into a clean, deduplicated, consent-checked base in DuckDB",
     long_about = "leadpipe reads lead files (CSV in any encoding, XLSX, JSONL form exports), \
-normalises phones, emails and names, and lands raw rows, clean records and rejects in one \
-DuckDB file. Every input row ends up either in `records` or in `rejects` with a reason.",
+normalises phones, emails and names, merges duplicates into leads, records who consented to \
+what, scores warmth, and lands it all in one DuckDB file. Every input row ends up either in \
+`records` or in `rejects` with a reason. Call lists only ever hold numbers with consent.",
     after_help = "Examples:
   leadpipe run pipelines/demo.toml                  run the demo pipeline on fixtures/
   leadpipe run pipelines/demo.toml --json           same, print a machine-readable summary
   leadpipe run pipelines/demo.toml --only normalise re-normalise what earlier runs landed
   leadpipe import list.csv --origin purchased --db leads.duckdb
-  leadpipe import export.jsonl --origin form --source site-form
+  leadpipe call-list --db demo.duckdb --out calls.xlsx --tier hot --operators 3
+  leadpipe call-result import results.csv --db demo.duckdb
+  leadpipe consent withdraw --phone '+7 916 123-45-67' --db demo.duckdb
+  leadpipe compliance report --db demo.duckdb --out report.html
 
 Exit codes: 0 ok, 2 bad command line, 65 bad input, 66 input missing,
 70 internal error, 74 database error. Logs go to stderr (LEADPIPE_LOG=debug for more)."
