@@ -100,6 +100,8 @@ pub struct CallRow {
     pub utc_offset: String,
     /// Empty when callable now; else the earliest time (UTC) inside the callee's window.
     pub call_after: Option<DateTime<Utc>>,
+    /// When the callee's current (or next) window closes, UTC: do not dial after it.
+    pub call_before: Option<DateTime<Utc>>,
     pub consent_basis: String,
     pub consent_expires_at: Option<DateTime<Utc>>,
 }
@@ -112,6 +114,8 @@ pub struct CallListStats {
     pub outside_window: usize,
     pub scheduled: usize,
     pub over_capacity: usize,
+    /// Numbers held by more than one callable lead, listed once.
+    pub duplicate_numbers: usize,
     pub rows: usize,
     pub per_operator: BTreeMap<u32, usize>,
 }
@@ -142,6 +146,22 @@ fn next_window(
     Some(next_local.and_utc() - Duration::minutes(offset_minutes))
 }
 
+/// When the window that is open at `at` (callee at `offset`) closes.
+fn window_close(
+    at: DateTime<Utc>,
+    offset_minutes: i64,
+    start: NaiveTime,
+    end: NaiveTime,
+) -> Option<DateTime<Utc>> {
+    let local = at + Duration::minutes(offset_minutes);
+    let mut day = local.date_naive();
+    // A window across midnight closes the next day when we are in its evening part.
+    if start > end && local.time() >= start {
+        day = day.succ_opt()?;
+    }
+    Some(day.and_time(end).and_utc() - Duration::minutes(offset_minutes))
+}
+
 fn offset_text(minutes: i64) -> String {
     let sign = if minutes < 0 { '-' } else { '+' };
     let m = minutes.abs();
@@ -151,10 +171,8 @@ fn offset_text(minutes: i64) -> String {
 fn matches_any(value: Option<&str>, wanted: &[String]) -> bool {
     wanted.is_empty()
         || value.is_some_and(|v| {
-            wanted.iter().any(|w| {
-                w.trim().eq_ignore_ascii_case(v.trim())
-                    || w.trim().to_lowercase() == v.trim().to_lowercase()
-            })
+            let v = v.trim().to_lowercase();
+            wanted.iter().any(|w| w.trim().to_lowercase() == v)
         })
 }
 
@@ -189,7 +207,15 @@ pub fn build_rows(
                     .iter()
                     .any(|s| lead_sources.contains(&s.as_str())))
             && matches_any(card.city.as_deref(), &opts.cities)
-            && matches_any(card.region.as_deref(), &opts.regions);
+            && (matches_any(card.region.as_deref(), &opts.regions)
+                || matches_any(card.region_code.as_deref(), &opts.regions)
+                || matches_any(
+                    card.region_code
+                        .as_deref()
+                        .and_then(|c| c.split_once('-'))
+                        .map(|(_, c)| c),
+                    &opts.regions,
+                ));
         if !keep {
             stats.filtered_out += 1;
             continue;
@@ -208,6 +234,12 @@ pub fn build_rows(
             }
         }
         let local = now + Duration::minutes(offset);
+        let call_before = window_close(
+            call_after.unwrap_or(now),
+            offset,
+            opts.window_start,
+            opts.window_end,
+        );
         rows.push(CallRow {
             operator: 0,
             lead_id: d.lead_id,
@@ -223,6 +255,7 @@ pub fn build_rows(
             local_time: format!("{:02}:{:02}", local.hour(), local.minute()),
             utc_offset: offset_text(offset),
             call_after,
+            call_before,
             consent_basis: d.basis.clone().unwrap_or_default(),
             consent_expires_at: d.consent.expires_at,
         });
@@ -236,6 +269,12 @@ pub fn build_rows(
             &b.phone_e164,
         ))
     });
+    // One row per number: two leads can share one (a family landline, a switchboard);
+    // the number is dialled once, for the warmest of them.
+    let mut seen_numbers = std::collections::HashSet::new();
+    let before = rows.len();
+    rows.retain(|r| seen_numbers.insert(r.phone_e164.clone()));
+    stats.duplicate_numbers = before - rows.len();
     let operators = opts.operators.max(1);
     let mut kept = Vec::with_capacity(rows.len());
     let mut next = 0u32;
@@ -264,7 +303,7 @@ pub fn build_rows(
     (kept, stats)
 }
 
-const HEADER: [&str; 17] = [
+const HEADER: [&str; 18] = [
     "operator",
     "lead_id",
     "phone_e164",
@@ -279,6 +318,7 @@ const HEADER: [&str; 17] = [
     "local_time",
     "utc_offset",
     "call_after_utc",
+    "call_before_utc",
     "consent_basis",
     "consent_expires_at",
     "note",
@@ -304,6 +344,7 @@ fn cells(r: &CallRow) -> Vec<String> {
         r.local_time.clone(),
         r.utc_offset.clone(),
         ts(r.call_after),
+        ts(r.call_before),
         spreadsheet_safe(&r.consent_basis),
         ts(r.consent_expires_at),
         String::new(),
@@ -446,6 +487,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_shared_number_is_dialled_once_for_the_warmest_lead() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let mut cards = HashMap::new();
+        for (id, score) in [(1, 40), (2, 70)] {
+            cards.insert(
+                id,
+                LeadCard {
+                    warmth_score: Some(score),
+                    ..LeadCard::default()
+                },
+            );
+        }
+        let list = CallList {
+            as_of: now,
+            purpose: Purpose::Advertising,
+            callable: vec![decision(1, "+74951234567"), decision(2, "+74951234567")],
+            blocked: Vec::new(),
+            blocked_by_reason: BTreeMap::new(),
+        };
+        let (rows, stats) = build_rows(&list, &cards, &CallListOptions::default());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].lead_id, 2);
+        assert_eq!(stats.duplicate_numbers, 1);
+    }
+
     proptest! {
         /// Whatever the options, the list only holds numbers the gate let through, each
         /// once; inside the callee's window unless scheduled; operators within range and
@@ -502,7 +569,8 @@ mod tests {
                 prop_assert!(stats.per_operator.values().all(|n| *n <= c as usize));
             }
             prop_assert_eq!(
-                rows.len() + stats.filtered_out + stats.outside_window + stats.over_capacity,
+                rows.len() + stats.filtered_out + stats.outside_window + stats.over_capacity
+                    + stats.duplicate_numbers,
                 callable.len()
             );
             for w in rows.windows(2) {
@@ -539,6 +607,10 @@ mod tests {
         assert_eq!(
             next_window(early, 180, t(9, 0), t(21, 0)),
             Some(Utc.with_ymd_and_hms(2026, 11, 23, 6, 0, 0).unwrap())
+        );
+        assert_eq!(
+            window_close(now, 180, t(9, 0), t(21, 0)),
+            Some(Utc.with_ymd_and_hms(2026, 11, 23, 18, 0, 0).unwrap())
         );
         assert_eq!(offset_text(-210), "-03:30");
         assert_eq!(offset_text(600), "+10:00");

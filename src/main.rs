@@ -166,7 +166,7 @@ The CSV is UTF-8 with a BOM (Excel opens it as is); --json prints counts and rea
         #[arg(long, value_parser = parse_time)]
         as_of: Option<chrono::DateTime<chrono::Utc>>,
         /// Only these warmth tiers (repeatable: --tier hot --tier warm).
-        #[arg(long)]
+        #[arg(long, value_parser = ["hot", "warm", "cold"])]
         tier: Vec<String>,
         /// Only leads scoring at least this.
         #[arg(long)]
@@ -187,10 +187,10 @@ The CSV is UTF-8 with a BOM (Excel opens it as is); --json prints counts and rea
         #[arg(long, value_enum, default_value_t = leadpipe::export::OutsideWindow::Exclude)]
         outside_window: leadpipe::export::OutsideWindow,
         /// Split across this many operators (round-robin, best leads spread evenly).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
         operators: u32,
         /// At most this many numbers per operator.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         capacity: Option<u32>,
         /// One file per operator (calls.op1.csv …) instead of an `operator` column only.
         #[arg(long)]
@@ -853,8 +853,19 @@ fn outcomes(
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    // A call-result row that could not be read may hide "asked not to call": the run
+    // recorded the rest, but must not look like a clean success.
+    let code = if r.rows_rejected.is_empty() || events_kind.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
     if json {
         print_json(&r);
+        return code;
+    }
+    if r.unchanged {
+        println!("{}: already loaded; nothing changed", file.display());
         return ExitCode::SUCCESS;
     }
     println!(
@@ -877,7 +888,14 @@ fn outcomes(
     for (row, why) in r.rows_rejected.iter().take(20) {
         println!("  {}: row {row}: {why}", file.display());
     }
-    ExitCode::SUCCESS
+    if code != ExitCode::SUCCESS {
+        eprintln!(
+            "leadpipe: {} call-result rows were not recorded (listed above); fix them and load \
+             them in a new file: a lost \"do not call\" is the costliest mistake",
+            r.rows_rejected.len()
+        );
+    }
+    code
 }
 
 fn erase(

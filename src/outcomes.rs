@@ -29,6 +29,8 @@ pub struct OutcomeImport {
     pub rows_rejected: Vec<(u64, String)>,
     /// Leads whose warmth changed.
     pub warmth_changed: u64,
+    /// The same file was loaded before: nothing was recorded again.
+    pub unchanged: bool,
 }
 
 /// Engagement kinds as files spell them.
@@ -70,6 +72,10 @@ pub fn import_events(
         rows_read: list.rows.len() as u64,
         ..OutcomeImport::default()
     };
+    if store.engagement_file_seen(&list.content_hash)? {
+        out.unchanged = true;
+        return Ok(out);
+    }
     let mut rows = Vec::new();
     for r in &list.rows {
         if let Some(p) = &r.problem {
@@ -108,7 +114,7 @@ pub fn import_events(
         )));
     }
     in_transaction(store, |store| {
-        store.append_engagements(&rows, actor)?;
+        store.append_engagements(&rows, actor, Some(&list.content_hash))?;
         out.warmth_changed = store.score_warmth(warmth, now)?.changed;
         Ok(())
     })?;
@@ -152,6 +158,10 @@ pub fn import_call_results(
         rows_read: list.rows.len() as u64,
         ..OutcomeImport::default()
     };
+    if store.engagement_file_seen(&list.content_hash)? {
+        out.unchanged = true;
+        return Ok(out);
+    }
     let mut results: Vec<(String, CallOutcome, DateTime<Utc>, u64)> = Vec::new();
     for r in &list.rows {
         if let Some(p) = &r.problem {
@@ -165,7 +175,9 @@ pub fn import_call_results(
             ));
             continue;
         }
-        let Some(outcome) = r.other.iter().find_map(|c| CallOutcome::parse(c)) else {
+        let Some(outcome) =
+            CallOutcome::strongest(r.other.iter().filter_map(|c| CallOutcome::parse(c)))
+        else {
             out.rows_rejected.push((
                 r.row,
                 format!(
@@ -196,7 +208,7 @@ pub fn import_call_results(
             .iter()
             .map(|(p, o, at, row)| engagement(Some(p), None, "call", Some(*o), *at, path, *row))
             .collect();
-        store.append_engagements(&rows, actor)?;
+        store.append_engagements(&rows, actor, Some(&list.content_hash))?;
         let mut withdrawals = Vec::new();
         for (phone, outcome, at, _) in &results {
             match outcome {

@@ -34,8 +34,7 @@ struct PipelineFile {
     enrich: EnrichFileSettings,
     #[serde(default)]
     dedupe: DedupeFileSettings,
-    #[serde(default)]
-    warmth: crate::warmth::WarmthSettings,
+    warmth: Option<crate::warmth::WarmthSettings>,
     #[serde(alias = "source", default)]
     sources: Vec<SourceEntry>,
 }
@@ -94,8 +93,9 @@ pub struct Plan {
     pub dedupe: DedupePlan,
     /// Consent policy per source name (sources not listed use the default policy).
     pub consent: HashMap<String, ConsentPolicy>,
-    /// Warmth weights and thresholds.
-    pub warmth: crate::warmth::WarmthSettings,
+    /// Warmth weights and thresholds from the pipeline file; `None`: the ones the
+    /// database was last scored with (or the defaults).
+    pub warmth: Option<crate::warmth::WarmthSettings>,
     /// Settings given in the pipeline file that commands run later on the same database
     /// need too (`leadpipe_meta`): the phone region, the naive time zone, origin priority.
     pub settings: BTreeMap<String, String>,
@@ -184,7 +184,9 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             .unwrap_or_else(|| "pipeline".to_string())
     });
     let normaliser = normaliser_from(&file.normalise).map_err(|m| invalid(path, m))?;
-    file.warmth.validate().map_err(|m| invalid(path, m))?;
+    if let Some(w) = &file.warmth {
+        w.validate().map_err(|m| invalid(path, m))?;
+    }
     let mut settings = BTreeMap::new();
     if let Some(r) = &file.normalise.default_region {
         settings.insert("normalise.default_region".to_string(), r.clone());
@@ -196,10 +198,10 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         let order: Vec<&str> = order.iter().map(|o| o.as_str()).collect();
         settings.insert("dedupe.origin_priority".to_string(), order.join(","));
     }
-    if file.warmth != crate::warmth::WarmthSettings::default() {
+    if let Some(w) = &file.warmth {
         settings.insert(
             "warmth.settings".to_string(),
-            serde_json::to_string(&file.warmth).unwrap_or_default(),
+            serde_json::to_string(w).unwrap_or_default(),
         );
     }
     let mut dedupe = DedupePlan::default();
@@ -668,7 +670,11 @@ fn run_stages(
         .any(|s| stages.contains(s))
     {
         let now = opts.as_of.unwrap_or_else(chrono::Utc::now);
-        let stats = store.score_warmth(&plan.warmth, now)?;
+        let settings = match &plan.warmth {
+            Some(w) => w.clone(),
+            None => warmth_settings_for(store)?,
+        };
+        let stats = store.score_warmth(&settings, now)?;
         timings.insert("warmth", clock.elapsed().as_millis() as u64);
         Some(stats)
     } else {
@@ -1254,7 +1260,7 @@ pub fn plan_for_file(
         providers: Vec::new(),
         dedupe: DedupePlan::default(),
         consent: HashMap::new(),
-        warmth: crate::warmth::WarmthSettings::default(),
+        warmth: None,
         settings: BTreeMap::new(),
     })
 }

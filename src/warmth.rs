@@ -95,6 +95,12 @@ impl WarmthSettings {
                 self.warm, self.hot
             ));
         }
+        if self.engagement_window_days == 0 || self.engagement_window_days > 36_500 {
+            return Err(format!(
+                "warmth.engagement_window_days {} must be between 1 and 36500",
+                self.engagement_window_days
+            ));
+        }
         if self.no_answer_min > 0 {
             return Err("warmth.no_answer_min is a floor and must be 0 or negative".into());
         }
@@ -137,14 +143,22 @@ impl WarmthSettings {
                            max(coalesce(r.created_at, r.consent_at)) AS last_seen
                     FROM records r
                     WHERE r.lead_id IS NOT NULL GROUP BY r.lead_id),
+                  -- One event per file row, however many of the lead's contacts it names.
                   eng AS (
-                    SELECT lp.lead_id, e.engagement_id, e.kind, e.outcome, e.occurred_at
-                    FROM engagements e JOIN lp ON e.phone_e164 = lp.v
-                    UNION
-                    SELECT le.lead_id, e.engagement_id, e.kind, e.outcome, e.occurred_at
-                    FROM engagements e JOIN le ON e.email = le.v),
+                    SELECT DISTINCT lead_id, kind, outcome, occurred_at, event_key FROM (
+                      SELECT lp.lead_id, e.kind, e.outcome, e.occurred_at,
+                             coalesce(e.source || '#' || e.source_row, e.engagement_id::VARCHAR) AS event_key
+                      FROM engagements e JOIN lp ON e.phone_e164 = lp.v
+                      UNION ALL
+                      SELECT le.lead_id, e.kind, e.outcome, e.occurred_at,
+                             coalesce(e.source || '#' || e.source_row, e.engagement_id::VARCHAR)
+                      FROM engagements e JOIN le ON e.email = le.v)),
                   eng_pts AS (
-                    SELECT lead_id, max(occurred_at) AS last_engaged,
+                    -- Only the person's own positive acts refresh recency; our call
+                    -- attempts that failed or were refused do not.
+                    SELECT lead_id,
+                      max(occurred_at) FILTER (WHERE kind <> 'call' OR outcome = 'reached')
+                          AS last_engaged,
                       least(count(*) FILTER (WHERE kind = 'visit') * {visit}, {visit_max})
                       + least(count(*) FILTER (WHERE kind = 'email_open') * {email_open}, {email_open_max})
                       + CASE WHEN count(*) FILTER (WHERE kind = 'reply') > 0 THEN {reply} ELSE 0 END
@@ -281,6 +295,33 @@ impl CallOutcome {
             .replace(['_', '-'], " ")
             .replace('ё', "е");
         let v = v.as_str();
+        // The outcomes that stop calls are found anywhere in the text ("больше не звонить",
+        // "DNC!", "клиент просит не звонить"): missing one is the costly mistake.
+        if [
+            "не звон",
+            "do not call",
+            "dont call",
+            "don't call",
+            "dnc",
+            "stop calling",
+        ]
+        .iter()
+        .any(|w| v.contains(w))
+        {
+            return Some(CallOutcome::DoNotCall);
+        }
+        if [
+            "wrong number",
+            "не тот номер",
+            "ошиблись номером",
+            "чужой номер",
+            "номер не принадлежит",
+        ]
+        .iter()
+        .any(|w| v.contains(w))
+        {
+            return Some(CallOutcome::WrongNumber);
+        }
         Some(match v {
             "reached"
             | "answered"
@@ -301,16 +342,19 @@ impl CallOutcome {
             "refused" | "not interested" | "отказ" | "не интересно" | "отказался" => {
                 CallOutcome::Refused
             }
-            "do not call"
-            | "dnc"
-            | "asked not to call"
-            | "не звонить"
-            | "просил не звонить"
-            | "просит не звонить" => CallOutcome::DoNotCall,
-            "wrong number" | "не тот номер" | "ошиблись номером" | "чужой номер" => {
-                CallOutcome::WrongNumber
-            }
             _ => return None,
+        })
+    }
+
+    /// Of several outcomes in one row, the one that must win: a stop (asked not to call,
+    /// wrong number) over anything else.
+    pub fn strongest(outcomes: impl IntoIterator<Item = CallOutcome>) -> Option<CallOutcome> {
+        outcomes.into_iter().max_by_key(|o| match o {
+            CallOutcome::DoNotCall => 4,
+            CallOutcome::WrongNumber => 3,
+            CallOutcome::Refused => 2,
+            CallOutcome::Reached => 1,
+            CallOutcome::NoAnswer => 0,
         })
     }
 }
@@ -384,6 +428,15 @@ mod tests {
             Some(CallOutcome::WrongNumber)
         );
         assert_eq!(CallOutcome::parse("перезвонить"), None);
+        assert_eq!(
+            CallOutcome::parse("Клиент: больше НЕ ЗВОНИТЬ!"),
+            Some(CallOutcome::DoNotCall)
+        );
+        assert_eq!(CallOutcome::parse("DNC"), Some(CallOutcome::DoNotCall));
+        assert_eq!(
+            CallOutcome::strongest([CallOutcome::Reached, CallOutcome::DoNotCall]),
+            Some(CallOutcome::DoNotCall)
+        );
     }
 
     #[test]

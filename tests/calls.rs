@@ -109,9 +109,13 @@ fn a_known_base_gives_a_known_call_list() {
     assert_eq!(ivanov[12], "+03:00");
     assert!(ivanov[10].contains("source +30"), "{}", ivanov[10]);
     assert!(
-        ivanov[14].starts_with("consent by checkbox"),
+        ivanov[15].starts_with("consent by checkbox"),
         "{}",
-        ivanov[14]
+        ivanov[15]
+    );
+    assert_eq!(
+        ivanov[14], "2026-11-23T18:00:00Z",
+        "Moscow's window closes at 21:00"
     );
     let kim = &rows[1];
     assert_eq!(kim[11], "19:00", "Vladivostok is UTC+10");
@@ -256,7 +260,8 @@ fn call_results_and_events_come_back() {
          +7 926 000 11 22;перезвонить позже;23.11.2026 12:40\n",
     )
     .unwrap();
-    let o = ok(run(&[
+    // One row is unreadable: the rest are recorded, and the exit code says so.
+    let o = run(&[
         "call-result",
         "import",
         s(&results),
@@ -265,7 +270,8 @@ fn call_results_and_events_come_back() {
         "--as-of",
         "2026-11-23T13:00:00+03:00",
         "--json",
-    ]));
+    ]);
+    assert_eq!(o.status.code(), Some(65));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["recorded"], 3);
     assert_eq!(
@@ -274,6 +280,17 @@ fn call_results_and_events_come_back() {
     );
     assert_eq!(v["withdrawn"], 1);
     assert_eq!(v["suppressed"], 2);
+    // Loading the same file again changes nothing.
+    let again = ok(run(&[
+        "call-result",
+        "import",
+        s(&results),
+        "--db",
+        s(&db),
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v["unchanged"], true);
 
     // Reached: warmer. Asked not to call: withdrawn and never listed again. Wrong number:
     // that number is out.

@@ -1510,6 +1510,8 @@ pub struct LeadCard {
     pub origins: Option<String>,
     pub sources: Option<String>,
     pub region: Option<String>,
+    /// ISO 3166-2 code (`RU-MOW`), from enrichment.
+    pub region_code: Option<String>,
     pub timezone: Option<String>,
     pub utc_offset_minutes: Option<i64>,
     pub warmth_score: Option<i64>,
@@ -1545,7 +1547,7 @@ impl Store {
                         l.utc_offset_minutes::BIGINT, l.warmth_score::BIGINT, l.warmth_tier,
                         l.warmth_origin::BIGINT, l.warmth_recency::BIGINT,
                         l.warmth_frequency::BIGINT, l.warmth_engagement::BIGINT,
-                        l.warmth_completeness::BIGINT
+                        l.warmth_completeness::BIGINT, l.region_code
                  FROM leads l JOIN card_ids USING (lead_id)",
             )
             .map_err(db("reading leads"))?;
@@ -1565,6 +1567,7 @@ impl Store {
                         origins: c.string(5, i),
                         sources: c.string(6, i),
                         region: c.string(7, i),
+                        region_code: c.string(17, i),
                         timezone: c.string(8, i),
                         utc_offset_minutes: c.i64(9, i),
                         warmth_score: c.i64(10, i),

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS engagements (
     outcome VARCHAR,
     occurred_at TIMESTAMPTZ NOT NULL,
     source VARCHAR,
-    source_row BIGINT
+    source_row BIGINT,
+    file_hash VARCHAR
 );
 ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_origin INTEGER;
 ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_recency INTEGER;
@@ -57,7 +58,25 @@ pub struct WarmthStats {
 }
 
 impl Store {
-    pub fn append_engagements(&self, rows: &[Engagement], actor: &str) -> Result<(), StoreError> {
+    /// True when a file with this content was already loaded as engagements.
+    pub fn engagement_file_seen(&self, file_hash: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM engagements WHERE file_hash = ?",
+                params![file_hash],
+                |r| r.get(0),
+            )
+            .map_err(db("looking up an events file"))?;
+        Ok(n > 0)
+    }
+
+    pub fn append_engagements(
+        &self,
+        rows: &[Engagement],
+        actor: &str,
+        file_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -96,6 +115,7 @@ impl Store {
             ("occurred_at", Arc::new(occ.finish())),
             ("source", s(rows, |r| r.source.as_deref())),
             ("source_row", Arc::new(src_row.finish())),
+            ("file_hash", s(rows, |_| file_hash)),
         ];
         self.append("engagements", batch("engagements", cols)?)
     }
