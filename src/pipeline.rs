@@ -79,6 +79,8 @@ struct SourceEntry {
     columns: BTreeMap<String, String>,
     /// How this source's consent fields are read (channels, purpose, validity).
     consent: Option<ConsentPolicy>,
+    /// Extraction rules for `kind = "html"` (saved directory pages).
+    html: Option<crate::sources::html::HtmlRules>,
 }
 
 /// A validated pipeline, ready to run.
@@ -285,6 +287,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             delimiter,
             sheet: s.sheet,
             columns: s.columns,
+            html: s.html,
         });
     }
     Ok(Plan {
@@ -1255,6 +1258,7 @@ pub fn plan_for_file(
             delimiter: None,
             sheet: None,
             columns: BTreeMap::new(),
+            html: None,
         }],
         normaliser: Normaliser::default(),
         providers: Vec::new(),

@@ -218,6 +218,7 @@ mod tests {
             delimiter: None,
             sheet: None,
             columns: Default::default(),
+            html: None,
         }
     }
 

@@ -202,6 +202,7 @@ mod tests {
             delimiter: None,
             sheet: None,
             columns: Default::default(),
+            html: None,
         };
         let src = open(
             &spec,

@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod headers;
+pub mod html;
 pub mod jsonl;
 pub mod text;
 pub mod xlsx;
@@ -24,6 +25,8 @@ pub enum SourceKind {
     Csv,
     Xlsx,
     Jsonl,
+    /// Saved directory pages (a file or a folder of `.html`), read with CSS selectors.
+    Html,
 }
 
 impl SourceKind {
@@ -34,6 +37,7 @@ impl SourceKind {
             "csv" | "tsv" | "txt" => Some(SourceKind::Csv),
             "xlsx" | "xlsm" => Some(SourceKind::Xlsx),
             "jsonl" | "ndjson" | "json" => Some(SourceKind::Jsonl),
+            "html" | "htm" => Some(SourceKind::Html),
             _ => None,
         }
     }
@@ -43,6 +47,7 @@ impl SourceKind {
             SourceKind::Csv => "csv",
             SourceKind::Xlsx => "xlsx",
             SourceKind::Jsonl => "jsonl",
+            SourceKind::Html => "html",
         }
     }
 }
@@ -62,6 +67,8 @@ pub struct SourceSpec {
     pub sheet: Option<String>,
     /// Header → field name overrides.
     pub columns: BTreeMap<String, String>,
+    /// Extraction rules, for `html` sources.
+    pub html: Option<html::HtmlRules>,
 }
 
 /// What went wrong with a whole source. Row-level trouble is a [`RowProblem`], not this.
@@ -90,6 +97,8 @@ pub enum SourceError {
     Mapping { path: PathBuf, source: MappingError },
     #[error("{path}: not a readable XLSX workbook: {message}")]
     Xlsx { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Html { path: PathBuf, message: String },
     #[error("{path}: sheet {sheet:?} not found; sheets in the workbook: {available}")]
     SheetNotFound {
         path: PathBuf,
@@ -112,6 +121,10 @@ pub struct OpenedSource {
 
 /// Opens a source: reads the file, hashes it, detects what needs detecting, maps headers.
 pub fn open(spec: &SourceSpec) -> Result<OpenedSource, SourceError> {
+    if spec.kind == SourceKind::Html {
+        let rules = spec.html.clone().unwrap_or_default();
+        return html::open(spec, &rules);
+    }
     let bytes = read_file(&spec.path)?;
     let content_hash = hex::encode(Sha256::digest(&bytes));
     let mapper = Mapper::new(&spec.columns).map_err(|source| SourceError::Mapping {
@@ -122,6 +135,7 @@ pub fn open(spec: &SourceSpec) -> Result<OpenedSource, SourceError> {
         SourceKind::Csv => csv::open(spec, bytes, &mapper, content_hash),
         SourceKind::Xlsx => xlsx::open(spec, bytes, &mapper, content_hash),
         SourceKind::Jsonl => jsonl::open(spec, bytes, &mapper, content_hash),
+        SourceKind::Html => html::open(spec, &spec.html.clone().unwrap_or_default()),
     }
 }
 
