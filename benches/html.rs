@@ -61,6 +61,7 @@ city = ".city"
         sheet: None,
         columns: Default::default(),
         html: Some(rules),
+        fetch: None,
     };
     let t = Instant::now();
     let opened = sources::open(&spec).unwrap();

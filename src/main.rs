@@ -80,6 +80,10 @@ Re-running on unchanged files adds nothing but a row in `runs`.")]
         /// 2026-11-23T09:00:00+03:00.
         #[arg(long, value_parser = parse_time)]
         as_of: Option<chrono::DateTime<chrono::Utc>>,
+        /// Fetch web pages (html sources with [sources.fetch]) again instead of using the
+        /// copies kept from earlier runs.
+        #[arg(long)]
+        refresh: bool,
     },
     /// Import one file, mapping its headers automatically.
     #[command(after_help = "Examples:
@@ -509,6 +513,7 @@ fn execute(cli: Cli) -> ExitCode {
             only,
             from,
             as_of,
+            refresh,
         } => pipeline::load_pipeline(&path)
             .map_err(RunError::from)
             .and_then(|plan| {
@@ -518,6 +523,7 @@ fn execute(cli: Cli) -> ExitCode {
                     progress,
                     command: format!("run {}", path.display()),
                     as_of,
+                    refresh,
                 };
                 pipeline::run(&plan, &opts, common.db.as_deref())
             })

@@ -70,7 +70,8 @@ struct DedupeFileSettings {
 struct SourceEntry {
     name: Option<String>,
     kind: Option<SourceKind>,
-    path: PathBuf,
+    /// The file (or folder of saved pages); web sources with `[sources.fetch]` need none.
+    path: Option<PathBuf>,
     origin: Origin,
     encoding: Option<String>,
     delimiter: Option<String>,
@@ -81,6 +82,8 @@ struct SourceEntry {
     consent: Option<ConsentPolicy>,
     /// Extraction rules for `kind = "html"` (saved directory pages).
     html: Option<crate::sources::html::HtmlRules>,
+    /// Live pages to fetch for `kind = "html"`.
+    fetch: Option<crate::sources::fetch::FetchSettings>,
 }
 
 /// A validated pipeline, ready to run.
@@ -233,8 +236,25 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
     let mut sources = Vec::with_capacity(file.sources.len());
     let mut consent = HashMap::new();
     for (i, s) in file.sources.into_iter().enumerate() {
-        let full = base.join(&s.path);
-        let kind = match s.kind.or_else(|| SourceKind::from_path(&s.path)) {
+        let path_given = match (&s.path, &s.fetch) {
+            (Some(p), _) => p.clone(),
+            (None, Some(_)) => PathBuf::from(s.name.clone().unwrap_or_else(|| "web".into())),
+            (None, None) => {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "source #{}: give its `path` (a file, or a folder of saved pages)",
+                        i + 1
+                    ),
+                ))
+            }
+        };
+        let full = base.join(&path_given);
+        let kind = match s
+            .kind
+            .or_else(|| s.fetch.as_ref().map(|_| SourceKind::Html))
+            .or_else(|| SourceKind::from_path(&path_given))
+        {
             Some(k) => k,
             None => {
                 return Err(invalid(
@@ -242,7 +262,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
                     format!(
                         "source #{} ({}): cannot tell the kind from the file name; set kind = \"csv\" | \"xlsx\" | \"jsonl\"",
                         i + 1,
-                        s.path.display()
+                        path_given.display()
                     ),
                 ))
             }
@@ -262,7 +282,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             }
         };
         Mapper::new(&s.columns).map_err(|e| invalid(path, format!("source #{}: {e}", i + 1)))?;
-        let name = s.name.unwrap_or_else(|| default_source_name(&s.path));
+        let name = s.name.unwrap_or_else(|| default_source_name(&path_given));
         if sources.iter().any(|x: &SourceSpec| x.name == name) {
             return Err(invalid(
                 path,
@@ -288,6 +308,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             sheet: s.sheet,
             columns: s.columns,
             html: s.html,
+            fetch: s.fetch,
         });
     }
     Ok(Plan {
@@ -363,6 +384,8 @@ pub struct RunOptions {
     pub command: String,
     /// The moment consent expiry is judged at (default: now), for reproducible runs.
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Fetch web pages again instead of using the ones kept from earlier runs.
+    pub refresh: bool,
 }
 
 impl RunOptions {
@@ -858,7 +881,28 @@ fn import_source(
     erased: &ErasedContacts,
     summary: &mut SourceSummary,
 ) -> Result<(), RunError> {
-    let mut opened = sources::open(spec)?;
+    let mut opened = match &spec.fetch {
+        Some(fetch) => {
+            let cached = store.cached_pages(&spec.name)?;
+            let (pages, log) =
+                sources::fetch::crawl(fetch, &cached, opts.refresh).map_err(|message| {
+                    RunError::Source(SourceError::Html {
+                        path: spec.path.clone(),
+                        message,
+                    })
+                })?;
+            tracing::info!(
+                source = %spec.name,
+                requests = log.requests.len(),
+                disallowed = log.disallowed.len(),
+                pages = pages.len(),
+                "crawled"
+            );
+            store.keep_pages(&spec.name, run_id, &pages)?;
+            sources::html::open_fetched(spec, &spec.html.clone().unwrap_or_default(), &pages)?
+        }
+        None => sources::open(spec)?,
+    };
     summary.encoding = opened.encoding.map(str::to_string);
     // Settings given explicitly change how the same bytes read: a file landed with a wrong
     // encoding is read again (its old rows removed) when the pipeline file corrects it.
@@ -1259,6 +1303,7 @@ pub fn plan_for_file(
             sheet: None,
             columns: BTreeMap::new(),
             html: None,
+            fetch: None,
         }],
         normaliser: Normaliser::default(),
         providers: Vec::new(),

@@ -219,6 +219,7 @@ mod tests {
             sheet: None,
             columns: Default::default(),
             html: None,
+            fetch: None,
         }
     }
 

@@ -99,6 +99,68 @@ fn page_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     Ok(files)
 }
 
+/// Opens an `html` source over fetched pages (see `fetch`). Pages that gave no HTML (an
+/// error, robots.txt, another content type) become one rejected row each, with the reason,
+/// so the crawl's gaps are in `rejects` too.
+pub fn open_fetched(
+    spec: &SourceSpec,
+    rules: &HtmlRules,
+    pages: &[super::fetch::Page],
+) -> Result<OpenedSource, SourceError> {
+    let compiled = compile(&spec.path, rules)?;
+    let mut all = Sha256::new();
+    let mut rows = Vec::new();
+    let mut next_row = 1u64;
+    for page in pages {
+        all.update(page.url.as_bytes());
+        all.update(page.body.as_deref().unwrap_or_default());
+        let extracted = if page.is_html() {
+            extract_page(
+                &page.url,
+                page.body.as_deref().unwrap_or_default(),
+                &compiled,
+            )
+        } else {
+            let (code, reason) = match (&page.error, page.status, &page.content_type) {
+                (Some(e), _, _) if e.contains("robots") => ("robots_disallowed", e.clone()),
+                (Some(e), _, _) => ("fetch_failed", e.clone()),
+                (None, Some(s), _) if !(200..300).contains(&s) => {
+                    ("fetch_failed", format!("HTTP {s}"))
+                }
+                (None, _, ct) => (
+                    "not_html",
+                    format!("content type {:?} is not HTML", ct.as_deref().unwrap_or("")),
+                ),
+            };
+            vec![RawRow {
+                source_row: 0,
+                cells: vec![Cell {
+                    key: Arc::from("_page"),
+                    field: None,
+                    value: page.url.clone(),
+                }],
+                problem: Some(RowProblem {
+                    code,
+                    field: None,
+                    reason: format!("{}: {reason}", page.url),
+                }),
+            }]
+        };
+        for mut row in extracted {
+            row.source_row = next_row;
+            next_row += 1;
+            rows.push(row);
+        }
+    }
+    Ok(OpenedSource {
+        content_hash: hex::encode(all.finalize()),
+        headers: Vec::new(),
+        encoding: Some("UTF-8"),
+        delimiter: None,
+        rows: Box::new(rows.into_iter()),
+    })
+}
+
 /// Opens an `html` source over saved pages. Every page is read and hashed up front (the
 /// source's hash covers all pages and their names); rows are extracted page by page.
 pub fn open(spec: &SourceSpec, rules: &HtmlRules) -> Result<OpenedSource, SourceError> {

@@ -203,6 +203,7 @@ mod tests {
             sheet: None,
             columns: Default::default(),
             html: None,
+            fetch: None,
         };
         let src = open(
             &spec,

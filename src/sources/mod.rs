@@ -2,6 +2,7 @@
 //! drops a row: a row it cannot read cleanly still comes out, with a [`RowProblem`].
 
 pub mod csv;
+pub mod fetch;
 pub mod headers;
 pub mod html;
 pub mod jsonl;
@@ -69,6 +70,8 @@ pub struct SourceSpec {
     pub columns: BTreeMap<String, String>,
     /// Extraction rules, for `html` sources.
     pub html: Option<html::HtmlRules>,
+    /// Live pages to fetch, for `html` sources (instead of saved files at `path`).
+    pub fetch: Option<fetch::FetchSettings>,
 }
 
 /// What went wrong with a whole source. Row-level trouble is a [`RowProblem`], not this.

@@ -1,0 +1,330 @@
+//! Polite fetching against a real HTTP server on 127.0.0.1 (axum): pagination, robots.txt,
+//! a 429 with Retry-After, a 500 then success, a redirect loop, a huge page, malformed
+//! HTML, a non-HTML content type. Checks what was fetched, in which order, at what pace,
+//! and what landed.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use leadpipe::sources::fetch::{crawl, FetchSettings};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Default)]
+struct Seen {
+    /// (path with query, when, user agent)
+    requests: Arc<Mutex<Vec<(String, Instant, String)>>>,
+}
+
+fn card(name: &str, phone: &str) -> String {
+    format!(r#"<div class="company"><h2 class="name">{name}</h2><p>Тел.: {phone}</p></div>"#)
+}
+
+async fn serve(State(seen): State<Seen>, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let count = {
+        let mut r = seen.requests.lock().unwrap();
+        r.push((path.clone(), Instant::now(), ua));
+        r.iter().filter(|(p, _, _)| *p == path).count()
+    };
+    let html = |body: String| {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            format!("<html><body>{body}</body></html>"),
+        )
+            .into_response()
+    };
+    match path.as_str() {
+        "/robots.txt" => "User-agent: *\nDisallow: /private\n".into_response(),
+        "/list/1" => html(format!(
+            "{}{}<a class=\"next\" href=\"/list/2\">дальше</a>",
+            card("ООО «Альфа»", "+7 495 100-00-01"),
+            card("ООО «Бета»", "+7 495 100-00-02")
+        )),
+        "/list/2" => html(format!(
+            "{}<a class=\"next\" href=\"/list/3\">дальше</a>",
+            card("ООО «Гамма»", "+7 495 100-00-03")
+        )),
+        "/list/3" => html(format!(
+            "{}<a class=\"next\" href=\"/private/secret\">дальше</a>",
+            card("ООО «Дельта»", "+7 495 100-00-04")
+        )),
+        "/flaky429" if count == 1 => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            "slow down",
+        )
+            .into_response(),
+        "/flaky429" => html(card("ООО «Терпение»", "+7 495 100-00-05")),
+        "/flaky500" if count == 1 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "/flaky500" => html(card("ООО «Упорство»", "+7 495 100-00-06")),
+        "/loop" => (StatusCode::FOUND, [(header::LOCATION, "/loop")]).into_response(),
+        "/huge" => html("x".repeat(1_000_000)),
+        "/pdf" => ([(header::CONTENT_TYPE, "application/pdf")], "%PDF-1.4").into_response(),
+        "/broken" => (
+            [(header::CONTENT_TYPE, "text/html")],
+            "<div class=company><h2 class=name>ООО «Сломанная» <p>Тел. +7 495 100-00-07",
+        )
+            .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Starts the server on a runtime that lives as long as the returned handle.
+fn start() -> (tokio::runtime::Runtime, String, Seen) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen = Seen::default();
+    let app = Router::new().fallback(serve).with_state(seen.clone());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (runtime, base, seen)
+}
+
+fn settings(base: &str, urls: &[&str]) -> FetchSettings {
+    FetchSettings {
+        urls: urls.iter().map(|u| format!("{base}{u}")).collect(),
+        next: Some("a.next".into()),
+        delay_ms: 150,
+        retries: 2,
+        max_bytes: 100_000,
+        max_redirects: 3,
+        timeout_seconds: 5,
+        contact: "mailto:data@example.org".into(),
+        ..FetchSettings::default()
+    }
+}
+
+#[test]
+fn a_polite_crawl_of_a_difficult_site() {
+    let (_rt, base, seen) = start();
+    let s = settings(
+        &base,
+        &[
+            "/list/1",
+            "/flaky429",
+            "/flaky500",
+            "/loop",
+            "/huge",
+            "/pdf",
+            "/broken",
+        ],
+    );
+    let started = Instant::now();
+    let (pages, log) = crawl(&s, &HashMap::new(), false).unwrap();
+    let requests = seen.requests.lock().unwrap().clone();
+    let paths: Vec<&str> = requests.iter().map(|(p, _, _)| p.as_str()).collect();
+    // robots.txt first; the seeds in order (retries right after the failure); then the
+    // pages reached by next links. /private/secret is disallowed and never requested.
+    assert_eq!(paths[0], "/robots.txt");
+    assert_eq!(
+        paths[1..],
+        [
+            "/list/1",
+            "/flaky429",
+            "/flaky429",
+            "/flaky500",
+            "/flaky500",
+            "/loop",
+            "/loop",
+            "/loop",
+            "/loop",
+            "/huge",
+            "/pdf",
+            "/broken",
+            "/list/2",
+            "/list/3"
+        ]
+    );
+    assert!(!paths.contains(&"/private/secret"));
+    assert_eq!(log.disallowed, vec![format!("{base}/private/secret")]);
+    // One request at a time per host, at least the delay apart (redirect hops are one
+    // request of ours); the 429 was retried no sooner than its Retry-After.
+    let ours: Vec<Instant> = log.requests.iter().map(|(_, t, _)| *t).collect();
+    for w in ours.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(145),
+            "requests {:?} apart",
+            w[1] - w[0]
+        );
+    }
+    let t429: Vec<Instant> = requests
+        .iter()
+        .filter(|(p, _, _)| p == "/flaky429")
+        .map(|(_, t, _)| *t)
+        .collect();
+    assert!(t429[1] - t429[0] >= Duration::from_millis(990));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // An honest User-Agent with a contact.
+    assert!(requests
+        .iter()
+        .all(|(_, _, ua)| ua.starts_with("leadpipe/") && ua.contains("data@example.org")));
+
+    let by_url: HashMap<String, &leadpipe::sources::fetch::Page> = pages
+        .iter()
+        .map(|p| (p.url.trim_start_matches(&base).to_string(), p))
+        .collect();
+    assert!(by_url["/flaky429"].is_html());
+    assert!(by_url["/flaky500"].is_html());
+    assert!(by_url["/loop"]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("redirect"));
+    assert!(by_url["/huge"]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("larger than"));
+    assert!(!by_url["/pdf"].is_html());
+    assert!(by_url["/broken"].is_html());
+    assert!(by_url["/private/secret"]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("robots"));
+}
+
+#[test]
+fn robots_errors_follow_rfc_9309() {
+    // A server whose robots.txt answers 503: nothing may be fetched.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let hits = Arc::new(Mutex::new(Vec::<String>::new()));
+    let h = hits.clone();
+    let app = Router::new().fallback(move |uri: Uri| {
+        let h = h.clone();
+        async move {
+            h.lock().unwrap().push(uri.path().to_string());
+            if uri.path() == "/robots.txt" {
+                StatusCode::SERVICE_UNAVAILABLE.into_response()
+            } else {
+                "<html><body>page</body></html>".into_response()
+            }
+        }
+    });
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut s = settings(&base, &["/a", "/b"]);
+    s.retries = 0;
+    let (pages, log) = crawl(&s, &HashMap::new(), false).unwrap();
+    assert_eq!(log.disallowed.len(), 2);
+    assert!(pages.iter().all(|p| !p.is_html()));
+    assert!(hits.lock().unwrap().iter().all(|p| p == "/robots.txt"));
+}
+
+#[test]
+fn fetched_pages_land_with_provenance_and_are_cached() {
+    let (_rt, base, seen) = start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("web.duckdb");
+    let pipeline = dir.path().join("web.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"name = "web"
+[[sources]]
+name = "directory"
+kind = "html"
+origin = "open"
+[sources.fetch]
+urls = ["{base}/list/1"]
+next = "a.next"
+delay_ms = 100
+contact = "mailto:data@example.org"
+[sources.html]
+item = ".company"
+[sources.html.fields]
+company = ".name"
+"#
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run".to_string(),
+            pipeline.display().to_string(),
+            "--db".into(),
+            db.display().to_string(),
+            "--json".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadpipe"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = run(&[]);
+    // Four companies on three pages, and the robots-disallowed fourth page as a reject.
+    assert_eq!(v["rows_accepted"], 4);
+    assert_eq!(v["sources"][0]["rejects_by_reason"]["robots_disallowed"], 1);
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let kept: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pages WHERE body IS NOT NULL AND content_hash IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 3);
+    let page: String = conn
+        .query_row(
+            "SELECT raw_values->>'_page' FROM raw_records r JOIN records c USING (raw_id)
+             WHERE c.company = 'ООО «Гамма»'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(page, format!("{base}/list/2"));
+    let origin: String = conn
+        .query_row("SELECT DISTINCT origin FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(origin, "open");
+    drop(conn);
+    // Again: the kept pages are used and no page is fetched (robots.txt is read afresh
+    // each run, to re-check the page it disallowed); nothing new lands.
+    let before = seen.requests.lock().unwrap().len();
+    let again = run(&[]);
+    let new: Vec<String> = seen.requests.lock().unwrap()[before..]
+        .iter()
+        .map(|(p, _, _)| p.clone())
+        .collect();
+    assert_eq!(new, vec!["/robots.txt"]);
+    let before = seen.requests.lock().unwrap().len();
+    assert_eq!(again["sources"][0]["status"], "unchanged");
+    // --refresh fetches again.
+    run(&["--refresh"]);
+    assert!(seen.requests.lock().unwrap().len() > before);
+}
