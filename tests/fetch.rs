@@ -327,4 +327,32 @@ company = ".name"
     // --refresh fetches again.
     run(&["--refresh"]);
     assert!(seen.requests.lock().unwrap().len() > before);
+    // Erasing a company's number also drops the kept pages that show it.
+    duckdb::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CHECKPOINT")
+        .unwrap();
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(
+        bytes.windows(13).any(|w| w == b"495 100-00-03"),
+        "the page text is in the file before the erasure"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadpipe"))
+        .args([
+            "erase",
+            "--phone",
+            "+7 495 100-00-03",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(!bytes.windows(10).any(|w| w == b"4951000003"));
+    assert!(!bytes.windows(13).any(|w| w == b"495 100-00-03"));
 }

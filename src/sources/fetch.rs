@@ -614,6 +614,27 @@ mod tests {
     }
 
     #[test]
+    fn url_patterns_make_numbered_pages() {
+        let s = FetchSettings {
+            urls: vec!["https://a.ru/start".into()],
+            url_pattern: Some("https://a.ru/catalog?page={page}".into()),
+            first_page: 2,
+            last_page: 4,
+            ..FetchSettings::default()
+        };
+        assert_eq!(
+            s.seeds(),
+            vec![
+                "https://a.ru/start",
+                "https://a.ru/catalog?page=2",
+                "https://a.ru/catalog?page=3",
+                "https://a.ru/catalog?page=4"
+            ]
+        );
+        assert!(s.user_agent().starts_with("leadpipe/"));
+    }
+
+    #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("retry-after: 7"), Some(7));
         assert_eq!(parse_retry_after("retry-after: soon"), None);

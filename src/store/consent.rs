@@ -1333,6 +1333,9 @@ impl Store {
         let list_mentions =
             cache_mentions.replace("coalesce(body, '')", "coalesce(rejects::VARCHAR, '')");
         let inns = strs_sql(&plan.inns);
+        // Kept web pages that show the contact go too (the body is bytes: searched as text).
+        let page_mentions =
+            cache_mentions.replace("coalesce(body, '')", "coalesce(body::VARCHAR, '')");
         self.conn
             .execute_batch(&format!(
                 "DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs});
@@ -1349,6 +1352,7 @@ impl Store {
                  DELETE FROM suppressions WHERE value IN ({contacts});
                  DELETE FROM enrichment_cache WHERE lookup_key IN ({contacts}) OR lookup_key IN ({inns})
                                                  OR {cache_mentions};
+                 DELETE FROM pages WHERE {page_mentions};
                  UPDATE suppression_lists SET rejects = '[{{\"row\": null, \"reason\": \"redacted after an erasure\"}}]'
                  WHERE {list_mentions};
                  -- The trail keeps what changed and when; the wording could hold an IP.
