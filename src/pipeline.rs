@@ -236,7 +236,39 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
     let mut sources = Vec::with_capacity(file.sources.len());
     let mut consent = HashMap::new();
     for (i, s) in file.sources.into_iter().enumerate() {
+        if let Some(f) = &s.fetch {
+            if f.contact == crate::sources::fetch::FetchSettings::default().contact
+                || f.contact.trim().is_empty()
+            {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "source #{}: [sources.fetch] needs `contact` (a URL or mailto: address): \
+                         it goes in the User-Agent so site owners can reach whoever crawls them",
+                        i + 1
+                    ),
+                ));
+            }
+            if f.urls.is_empty() && f.url_pattern.is_none() {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "source #{}: [sources.fetch] needs `urls` or `url_pattern`",
+                        i + 1
+                    ),
+                ));
+            }
+        }
         let path_given = match (&s.path, &s.fetch) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "source #{}: give either `path` (saved pages) or [sources.fetch] (live pages), not both",
+                        i + 1
+                    ),
+                ))
+            }
             (Some(p), _) => p.clone(),
             (None, Some(_)) => PathBuf::from(s.name.clone().unwrap_or_else(|| "web".into())),
             (None, None) => {
@@ -906,13 +938,17 @@ fn import_source(
     summary.encoding = opened.encoding.map(str::to_string);
     // Settings given explicitly change how the same bytes read: a file landed with a wrong
     // encoding is read again (its old rows removed) when the pipeline file corrects it.
-    let settings = format!(
+    let mut settings = format!(
         "kind={};encoding={:?};delimiter={:?};sheet={:?}",
         spec.kind.as_str(),
         spec.encoding,
         spec.delimiter.map(char::from),
         spec.sheet
     );
+    if let Some(rules) = &spec.html {
+        // Edited selectors read the same pages differently: read them again.
+        settings.push_str(&format!(";html={rules:?}"));
+    }
     summary.status = "imported".to_string();
     if let Some((first_run, first_source, old)) = store.find_file(&opened.content_hash)? {
         if old.as_deref() == Some(settings.as_str()) {
@@ -924,6 +960,13 @@ fn import_source(
         tracing::info!(source = %spec.name, first_run, "same content, new read settings; reading it again");
         store.forget_file(&opened.content_hash)?;
         summary.status = "reimported".to_string();
+    } else if spec.kind == SourceKind::Html {
+        // Pages are a snapshot of a site: when any page changed, the source's earlier
+        // snapshot is replaced rather than landed again beside the new one.
+        for old in store.source_file_hashes(&spec.name)? {
+            store.forget_file(&old)?;
+            summary.status = "reimported".to_string();
+        }
     }
     let at = BatchOrigin {
         run_id,

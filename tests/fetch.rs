@@ -68,7 +68,12 @@ async fn serve(State(seen): State<Seen>, uri: Uri, headers: HeaderMap) -> Respon
         "/flaky429" => html(card("ООО «Терпение»", "+7 495 100-00-05")),
         "/flaky500" if count == 1 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         "/flaky500" => html(card("ООО «Упорство»", "+7 495 100-00-06")),
-        "/loop" => (StatusCode::FOUND, [(header::LOCATION, "/loop")]).into_response(),
+        "/loop" => (StatusCode::FOUND, [(header::LOCATION, "/loop#again")]).into_response(),
+        "/moved" => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, "/private/moved")],
+        )
+            .into_response(),
         "/huge" => html("x".repeat(1_000_000)),
         "/pdf" => ([(header::CONTENT_TYPE, "application/pdf")], "%PDF-1.4").into_response(),
         "/broken" => (
@@ -126,6 +131,7 @@ fn a_polite_crawl_of_a_difficult_site() {
             "/huge",
             "/pdf",
             "/broken",
+            "/moved",
         ],
     );
     let started = Instant::now();
@@ -144,20 +150,25 @@ fn a_polite_crawl_of_a_difficult_site() {
             "/flaky500",
             "/flaky500",
             "/loop",
-            "/loop",
-            "/loop",
-            "/loop",
             "/huge",
             "/pdf",
             "/broken",
+            "/moved",
             "/list/2",
             "/list/3"
         ]
     );
     assert!(!paths.contains(&"/private/secret"));
-    assert_eq!(log.disallowed, vec![format!("{base}/private/secret")]);
-    // One request at a time per host, at least the delay apart (redirect hops are one
-    // request of ours); the 429 was retried no sooner than its Retry-After.
+    // A redirect is a request of its own: its target is checked against robots.txt too.
+    assert_eq!(
+        log.disallowed,
+        vec![
+            format!("{base}/private/moved"),
+            format!("{base}/private/secret")
+        ]
+    );
+    // One request at a time per host, at least the delay apart (redirect hops included);
+    // the 429 was retried no sooner than its Retry-After.
     let ours: Vec<Instant> = log.requests.iter().map(|(_, t, _)| *t).collect();
     for w in ours.windows(2) {
         assert!(
@@ -188,7 +199,7 @@ fn a_polite_crawl_of_a_difficult_site() {
         .error
         .as_deref()
         .unwrap()
-        .contains("redirect"));
+        .contains("redirect loop"));
     assert!(by_url["/huge"]
         .error
         .as_deref()

@@ -78,10 +78,15 @@ impl FetchSettings {
     fn seeds(&self) -> Vec<String> {
         let mut out = self.urls.clone();
         if let Some(p) = &self.url_pattern {
-            for n in self.first_page..=self.last_page.max(self.first_page) {
+            let last = self
+                .last_page
+                .max(self.first_page)
+                .min(self.first_page.saturating_add(self.max_pages));
+            for n in self.first_page..=last {
                 out.push(p.replace("{page}", &n.to_string()));
             }
         }
+        out.truncate(self.max_pages as usize);
         out
     }
 }
@@ -98,6 +103,8 @@ pub struct Page {
     pub error: Option<String>,
     pub fetched_at: chrono::DateTime<chrono::Utc>,
     pub from_cache: bool,
+    /// `Location` of a 3xx answer (redirects are followed by the crawler, politely).
+    pub redirect_to: Option<String>,
 }
 
 impl Page {
@@ -117,6 +124,8 @@ pub struct CrawlLog {
     /// (url, when the request was sent, status or error).
     pub requests: Vec<(String, Instant, String)>,
     pub disallowed: Vec<String>,
+    /// URLs not fetched because of `max_pages` or a host that asked to wait too long.
+    pub skipped: usize,
 }
 
 /// robots.txt rules for our user agent (RFC 9309: longest match wins, Allow on a tie).
@@ -142,6 +151,7 @@ impl Robots {
     /// back to the `*` group.
     pub fn parse(text: &str, agent: &str) -> Self {
         let agent = agent.to_ascii_lowercase();
+        let text = text.trim_start_matches('\u{feff}');
         // (user agents of the group, its (allow?, path pattern) rules)
         type Group = (Vec<String>, Vec<(bool, String)>);
         let mut groups: Vec<Group> = Vec::new();
@@ -166,7 +176,7 @@ impl Robots {
                     in_agents = false;
                     if let Some(g) = groups.last_mut() {
                         if !value.is_empty() {
-                            g.1.push((key == "allow", value));
+                            g.1.push((key == "allow", normalize_path(&value)));
                         }
                     }
                 }
@@ -184,7 +194,8 @@ impl Robots {
                 .any(|(agents, _)| agents.iter().any(|a| want(a)))
                 .then_some(rules)
         };
-        let rules = pick(&|a: &str| a != "*" && agent.contains(a))
+        // RFC 9309: our product token, matched case-insensitively, else the `*` group.
+        let rules = pick(&|a: &str| a == agent)
             .or_else(|| pick(&|a: &str| a == "*"))
             .unwrap_or_default();
         Robots {
@@ -198,6 +209,8 @@ impl Robots {
         if self.disallow_all {
             return false;
         }
+        let path = normalize_path(path);
+        let path = path.as_str();
         let mut best: Option<(usize, bool)> = None;
         for (allow, pattern) in &self.rules {
             if let Some(len) = robots_match(pattern, path) {
@@ -211,26 +224,91 @@ impl Robots {
     }
 }
 
-/// Length of `pattern` if it matches the start of `path` (`*` any run, `$` end).
-fn robots_match(pattern: &str, path: &str) -> Option<usize> {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.first() {
-            None => true,
-            Some(b'$') if p.len() == 1 => s.is_empty(),
-            Some(b'*') => (0..=s.len()).any(|i| go(&p[1..], &s[i..])),
-            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+/// Paths and patterns compared in one form: non-ASCII bytes percent-encoded, escapes in
+/// upper case (`/поиск` and `/%d0%bf%d0%be…` are the same path).
+fn normalize_path(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    let bytes = p.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+        {
+            out.push('%');
+            out.push(bytes[i + 1].to_ascii_uppercase() as char);
+            out.push(bytes[i + 2].to_ascii_uppercase() as char);
+            i += 3;
+        } else if b.is_ascii() {
+            out.push(b as char);
+            i += 1;
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+            i += 1;
         }
     }
-    go(pattern.as_bytes(), path.as_bytes()).then_some(pattern.len())
+    out
 }
 
-fn host_of(url: &reqwest::Url) -> String {
+/// Length of `pattern` if it matches the start of `path` (`*` any run, `$` end). Linear
+/// in both (a table over positions), so a hostile robots.txt cannot make it explode.
+fn robots_match(pattern: &str, path: &str) -> Option<usize> {
+    let p = pattern.as_bytes();
+    let s = path.as_bytes();
+    let anchored = p.last() == Some(&b'$');
+    let p = if anchored { &p[..p.len() - 1] } else { p };
+    // reach[j]: the pattern prefix read so far can end at path position j.
+    let mut reach = vec![false; s.len() + 1];
+    reach[0] = true;
+    for &c in p {
+        let mut next = vec![false; s.len() + 1];
+        if c == b'*' {
+            let mut any = false;
+            for j in 0..=s.len() {
+                any |= reach[j];
+                next[j] = any;
+            }
+        } else {
+            for j in 0..s.len() {
+                if reach[j] && s[j] == c {
+                    next[j + 1] = true;
+                }
+            }
+        }
+        reach = next;
+        if !reach.iter().any(|&r| r) {
+            return None;
+        }
+    }
+    let ok = if anchored {
+        reach[s.len()]
+    } else {
+        reach.iter().any(|&r| r)
+    };
+    ok.then_some(pattern.len())
+}
+
+/// The origin robots.txt applies to (scheme, host, port).
+fn origin_of(url: &reqwest::Url) -> String {
     format!(
         "{}://{}{}",
         url.scheme(),
         url.host_str().unwrap_or(""),
         url.port().map(|p| format!(":{p}")).unwrap_or_default()
     )
+}
+
+/// Politeness is per host name, whatever the scheme or port.
+fn host_key(url: &reqwest::Url) -> String {
+    url.host_str().unwrap_or("").to_ascii_lowercase()
+}
+
+/// A URL without its fragment (`#top` is the same page).
+fn canonical(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    u.to_string()
 }
 
 /// Crawls from the settings' start pages. `cached` pages are used instead of fetching
@@ -249,7 +327,8 @@ pub fn crawl(
 }
 
 struct HostState {
-    robots: Option<Robots>,
+    /// robots.txt per origin (scheme, host, port), read once per run.
+    robots: HashMap<String, Robots>,
     last_request: Option<Instant>,
 }
 
@@ -261,7 +340,8 @@ async fn crawl_async(
     let client = reqwest::Client::builder()
         .user_agent(settings.user_agent())
         .timeout(Duration::from_secs(settings.timeout_seconds))
-        .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
+        // Redirects are followed by the crawler, hop by hop, with the delay and robots.txt.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     let next_sel = match &settings.next {
@@ -277,8 +357,12 @@ async fn crawl_async(
     let mut order: Vec<String> = Vec::new();
     for u in settings.seeds() {
         let parsed = reqwest::Url::parse(&u).map_err(|e| format!("{u:?} is not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!("{u:?}: only http and https pages are fetched"));
+        }
+        let u = canonical(&parsed);
         per_host
-            .entry(host_of(&parsed))
+            .entry(host_key(&parsed))
             .or_default()
             .push_back(u.clone());
         order.push(u);
@@ -296,7 +380,7 @@ async fn crawl_async(
         let budget = budget.clone();
         let cached: HashMap<String, Page> = cached
             .iter()
-            .filter(|(u, _)| u.starts_with(&host))
+            .filter(|(u, _)| reqwest::Url::parse(u).is_ok_and(|p| host_key(&p) == host))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         tasks.push(tokio::spawn(async move {
@@ -329,10 +413,13 @@ async fn crawl_host(
     budget: &std::sync::atomic::AtomicU32,
 ) -> Vec<Page> {
     let mut state = HostState {
-        robots: None,
+        robots: HashMap::new(),
         last_request: None,
     };
+    let _ = host;
     let mut seen: HashSet<String> = HashSet::new();
+    // How many redirect hops led to a URL.
+    let mut hops: HashMap<String, usize> = HashMap::new();
     let mut pages = Vec::new();
     while let Some(url) = queue.pop_front() {
         if !seen.insert(url.clone()) {
@@ -346,62 +433,106 @@ async fn crawl_host(
             )
             .is_err()
         {
+            let left = queue.len() + 1;
+            log.lock().await.skipped += left;
+            tracing::warn!(
+                url,
+                left,
+                "max_pages reached; the rest of this host is not fetched"
+            );
             break;
         }
+        let Ok(parsed) = reqwest::Url::parse(&url) else {
+            pages.push(page_error(&url, "not a URL"));
+            continue;
+        };
         let page = match cached.get(&url).filter(|_| !refresh) {
             Some(p) => Page {
                 from_cache: true,
                 ..p.clone()
             },
             None => {
-                let path = reqwest::Url::parse(&url)
-                    .map(|u| {
-                        let mut p = u.path().to_string();
-                        if let Some(q) = u.query() {
-                            p.push('?');
-                            p.push_str(q);
-                        }
-                        p
-                    })
-                    .unwrap_or_else(|_| "/".into());
-                if state.robots.is_none() {
-                    let robots_url = format!("{host}/robots.txt");
+                let origin = origin_of(&parsed);
+                if !state.robots.contains_key(&origin) {
+                    let robots_url = format!("{origin}/robots.txt");
                     let answer =
                         polite_get(client, settings, &robots_url, &mut state, semaphore, log).await;
-                    state.robots = Some(match answer.status {
+                    let robots = match answer.status {
                         Some(s) if (200..300).contains(&s) => Robots::parse(
                             &String::from_utf8_lossy(answer.body.as_deref().unwrap_or_default()),
                             "leadpipe",
                         ),
-                        Some(s) if (400..500).contains(&s) => Robots::allow_all(),
+                        // RFC 9309: "unavailable" (4xx) allows; 429 is a rate limit, not a
+                        // missing file, so it counts as unreachable. A redirect we do not
+                        // follow for robots.txt counts as unreachable too.
+                        Some(s) if (400..500).contains(&s) && s != 429 => Robots::allow_all(),
                         _ => Robots::disallow_all(),
-                    });
+                    };
+                    state.robots.insert(origin.clone(), robots);
                 }
-                if !state.robots.as_ref().is_some_and(|r| r.allows(&path)) {
+                let mut path = parsed.path().to_string();
+                if let Some(q) = parsed.query() {
+                    path.push('?');
+                    path.push_str(q);
+                }
+                if !state.robots.get(&origin).is_some_and(|r| r.allows(&path)) {
                     log.lock().await.disallowed.push(url.clone());
-                    pages.push(Page {
-                        url: url.clone(),
-                        status: None,
-                        content_type: None,
-                        body: None,
-                        error: Some("disallowed by robots.txt".into()),
-                        fetched_at: chrono::Utc::now(),
-                        from_cache: false,
-                    });
+                    pages.push(page_error(&url, DISALLOWED));
                     continue;
                 }
                 polite_get(client, settings, &url, &mut state, semaphore, log).await
             }
         };
+        // A host that asked us to wait longer than we may: leave it alone for this run.
+        if page
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(WAIT_TOO_LONG))
+        {
+            let left = queue.len();
+            log.lock().await.skipped += left;
+            pages.push(page);
+            break;
+        }
+        // Redirects: the target is queued next, so it gets the delay and robots.txt like
+        // any other page; loops end at a page already seen, chains at `max_redirects`.
+        if let Some(target) = page.redirect_to.clone() {
+            let depth = hops.get(&url).copied().unwrap_or(0) + 1;
+            let same_host =
+                reqwest::Url::parse(&target).is_ok_and(|t| host_key(&t) == host_key(&parsed));
+            let problem = if depth > settings.max_redirects {
+                Some(format!(
+                    "too many redirects (more than {})",
+                    settings.max_redirects
+                ))
+            } else if seen.contains(&target) {
+                Some(format!("redirect loop back to {target}"))
+            } else if !same_host {
+                Some(format!("redirect to another host ({target}) not followed"))
+            } else {
+                None
+            };
+            match problem {
+                Some(p) => pages.push(Page {
+                    error: Some(p),
+                    ..page
+                }),
+                None => {
+                    hops.insert(target.clone(), depth);
+                    queue.push_front(target);
+                    pages.push(page);
+                }
+            }
+            continue;
+        }
         if let (Some(sel), true) = (&next_sel, page.is_html()) {
-            let body =
-                String::from_utf8_lossy(page.body.as_deref().unwrap_or_default()).into_owned();
+            let body = decode_body(&page);
             let doc = Html::parse_document(&body);
             if let Some(href) = doc.select(sel).find_map(|a| a.value().attr("href")) {
-                if let Ok(next) = reqwest::Url::parse(&url).and_then(|b| b.join(href)) {
-                    let next = next.to_string();
-                    if next.starts_with(host) && !seen.contains(&next) {
-                        queue.push_back(next);
+                if let Ok(next) = parsed.join(href) {
+                    let next_url = canonical(&next);
+                    if host_key(&next) == host_key(&parsed) && !seen.contains(&next_url) {
+                        queue.push_back(next_url);
                     }
                 }
             }
@@ -409,6 +540,24 @@ async fn crawl_host(
         pages.push(page);
     }
     pages
+}
+
+const DISALLOWED: &str = "disallowed by robots.txt";
+const WAIT_TOO_LONG: &str = "the host asked to wait";
+
+/// A page's text in its declared (or detected) encoding: `.ru` directories are often
+/// windows-1251.
+pub fn decode_body(page: &Page) -> String {
+    let bytes = page.body.as_deref().unwrap_or_default();
+    let label = page
+        .content_type
+        .as_deref()
+        .and_then(|c| c.split(';').find_map(|p| p.trim().strip_prefix("charset=")))
+        .map(|l| l.trim_matches('"').to_string());
+    match crate::sources::text::decode(std::path::Path::new(&page.url), bytes, label.as_deref()) {
+        Ok(d) => d.text,
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// One GET with the host's pacing, the global bound, retries and the size limit.
@@ -460,7 +609,7 @@ async fn polite_get(
                         return page_error(
                             url,
                             &format!(
-                                "Retry-After of {secs} s is longer than the {} s allowed",
+                                "{WAIT_TOO_LONG} {secs} s, longer than the {} s allowed; the host is left alone this run",
                                 settings.max_retry_after_seconds
                             ),
                         );
@@ -488,7 +637,10 @@ async fn polite_get(
 /// Exponential backoff from the host delay, with jitter (so retries of many pages do not
 /// arrive together).
 fn backoff(delay_ms: u64, attempt: u32, url: &str) -> Duration {
-    let base = delay_ms.max(100) * 2u64.saturating_pow(attempt.saturating_sub(1));
+    let base = delay_ms
+        .max(100)
+        .saturating_mul(2u64.saturating_pow(attempt.saturating_sub(1)))
+        .min(600_000);
     let seed = url
         .bytes()
         .fold(u64::from(attempt).wrapping_mul(0x9E37_79B9), |h, b| {
@@ -524,6 +676,7 @@ fn page_error(url: &str, e: &str) -> Page {
         error: Some(e.to_string()),
         fetched_at: chrono::Utc::now(),
         from_cache: false,
+        redirect_to: None,
     }
 }
 
@@ -544,6 +697,17 @@ async fn get_once(
         (msg, !e.is_redirect())
     })?;
     let status = resp.status().as_u16();
+    let redirect_to = resp
+        .status()
+        .is_redirection()
+        .then(|| {
+            resp.headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|loc| reqwest::Url::parse(url).ok()?.join(loc).ok())
+                .map(|u| canonical(&u))
+        })
+        .flatten();
     let content_type = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -590,6 +754,7 @@ async fn get_once(
         error: retry_after.filter(|_| status == 429 || status >= 500),
         fetched_at: chrono::Utc::now(),
         from_cache: false,
+        redirect_to,
     })
 }
 
@@ -610,6 +775,16 @@ mod tests {
         assert!(!ours.allows("/files/a.pdf"));
         assert!(ours.allows("/files/a.pdf?x"));
         assert!(!Robots::disallow_all().allows("/"));
+        // Percent-encoding: the same path either way; a BOM does not hide the first line.
+        let cyr = Robots::parse("\u{feff}User-agent: *\nDisallow: /поиск\n", "leadpipe");
+        assert!(!cyr.allows("/%d0%bf%d0%be%d0%b8%d1%81%d0%ba?q=1"));
+        assert!(cyr.allows("/catalog"));
+        // Only our exact product token picks a group.
+        let other = Robots::parse("User-agent: lead\nDisallow: /\n", "leadpipe");
+        assert!(other.allows("/x"));
+        // Many stars do not hang the matcher.
+        let stars = format!("User-agent: *\nDisallow: /{}x$\n", "*".repeat(200));
+        assert!(Robots::parse(&stars, "leadpipe").allows(&format!("/{}", "a".repeat(5000))));
         assert!(Robots::allow_all().allows("/anything"));
     }
 

@@ -115,14 +115,15 @@ pub fn open_fetched(
         all.update(page.url.as_bytes());
         all.update(page.body.as_deref().unwrap_or_default());
         let extracted = if page.is_html() {
-            extract_page(
-                &page.url,
-                page.body.as_deref().unwrap_or_default(),
-                &compiled,
-            )
+            // In the charset the server declared (or detected); extraction sees UTF-8.
+            let text = super::fetch::decode_body(page);
+            let hash = hex::encode(Sha256::digest(page.body.as_deref().unwrap_or_default()));
+            extract_page(&page.url, text.as_bytes(), Some(hash), &compiled)
         } else {
             let (code, reason) = match (&page.error, page.status, &page.content_type) {
-                (Some(e), _, _) if e.contains("robots") => ("robots_disallowed", e.clone()),
+                (Some(e), _, _) if e == "disallowed by robots.txt" => {
+                    ("robots_disallowed", e.clone())
+                }
                 (Some(e), _, _) => ("fetch_failed", e.clone()),
                 (None, Some(s), _) if !(200..300).contains(&s) => {
                     ("fetch_failed", format!("HTTP {s}"))
@@ -187,7 +188,7 @@ pub fn open(spec: &SourceSpec, rules: &HtmlRules) -> Result<OpenedSource, Source
     let mut rows = Vec::new();
     let mut next_row = 1u64;
     for (name, bytes) in &pages {
-        for mut row in extract_page(name, bytes, &compiled) {
+        for mut row in extract_page(name, bytes, None, &compiled) {
             row.source_row = next_row;
             next_row += 1;
             rows.push(row);
@@ -254,8 +255,10 @@ pub fn emails_in_text(text: &str) -> Vec<String> {
     out
 }
 
-fn extract_page(name: &str, bytes: &[u8], rules: &Rules) -> Vec<RawRow> {
-    let hash = hex::encode(Sha256::digest(bytes));
+/// Rows of one page. `hash` is the SHA-256 of the page as stored (the fetched body, or the
+/// saved file); `None` computes it from `bytes`.
+fn extract_page(name: &str, bytes: &[u8], hash: Option<String>, rules: &Rules) -> Vec<RawRow> {
+    let hash = hash.unwrap_or_else(|| hex::encode(Sha256::digest(bytes)));
     let base = |problem: Option<RowProblem>| RawRow {
         source_row: 0,
         cells: vec![
@@ -280,7 +283,11 @@ fn extract_page(name: &str, bytes: &[u8], rules: &Rules) -> Vec<RawRow> {
             reason: format!("{name}: not an HTML page (binary content)"),
         }))];
     }
-    let text = String::from_utf8_lossy(bytes);
+    // Saved pages in any encoding (windows-1251 is common on .ru directories).
+    let text = match super::text::decode(Path::new(name), bytes, None) {
+        Ok(d) => d.text,
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    };
     let doc = Html::parse_document(&text);
     let items: Vec<ElementRef> = match &rules.item {
         Some(sel) => doc.select(sel).collect(),
@@ -379,7 +386,7 @@ mod tests {
             ".card",
             &[("company", ".name"), ("city", ".city"), ("phone", ".phone")],
         );
-        let rows = extract_page("p1.html", page.as_bytes(), &r);
+        let rows = extract_page("p1.html", page.as_bytes(), None, &r);
         assert_eq!(rows.len(), 3, "malformed HTML still parses");
         let get = |row: &RawRow, k: &str| {
             row.cells
@@ -409,9 +416,9 @@ mod tests {
     #[test]
     fn binary_and_empty_pages_are_rejected_rows() {
         let r = rules(".card", &[("company", ".name")]);
-        let rows = extract_page("x.html", b"%PDF\0\0binary", &r);
+        let rows = extract_page("x.html", b"%PDF\0\0binary", None, &r);
         assert_eq!(rows[0].problem.as_ref().unwrap().code, "not_html");
-        let rows = extract_page("y.html", b"<html><p>nothing here</p></html>", &r);
+        let rows = extract_page("y.html", b"<html><p>nothing here</p></html>", None, &r);
         assert_eq!(rows[0].problem.as_ref().unwrap().code, "no_items");
     }
 
@@ -444,7 +451,7 @@ mod tests {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
             let r = rules("div", &[("company", "b")]);
-            let rows = extract_page("z.html", &bytes, &r);
+            let rows = extract_page("z.html", &bytes, None, &r);
             proptest::prop_assert!(!rows.is_empty());
         }
     }

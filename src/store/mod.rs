@@ -1208,7 +1208,21 @@ pub struct LeadExplanation {
 }
 
 impl Store {
-    /// The latest kept copy of every page of a source, for re-runs without `--refresh`.
+    /// Content hashes of every file a source landed (a web source's earlier snapshots).
+    pub fn source_file_hashes(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT content_hash FROM source_files WHERE source = ?")
+            .map_err(db("listing a source's files"))?;
+        let rows = stmt
+            .query_map(params![source], |r| r.get::<_, String>(0))
+            .map_err(db("listing a source's files"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("listing a source's files"))
+    }
+
+    /// The latest good (2xx) copy of every page of a source, for re-runs without
+    /// `--refresh`; pages that failed are fetched again.
     pub fn cached_pages(
         &self,
         source: &str,
@@ -1217,7 +1231,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT url, status, content_type, body, error, fetched_at FROM pages
-                 WHERE source = ? AND body IS NOT NULL
+                 WHERE source = ? AND body IS NOT NULL AND status BETWEEN 200 AND 299
                  QUALIFY row_number() OVER (PARTITION BY url ORDER BY fetched_at DESC) = 1",
             )
             .map_err(db("reading kept pages"))?;
@@ -1231,6 +1245,7 @@ impl Store {
                     error: r.get(4)?,
                     fetched_at: r.get(5)?,
                     from_cache: true,
+                    redirect_to: None,
                 })
             })
             .map_err(db("reading kept pages"))?;
