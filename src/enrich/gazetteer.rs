@@ -182,6 +182,17 @@ fn norm(raw: &str) -> String {
 }
 
 /// `key` without city type words at either end ("г москва", "москва г").
+fn strip_leading_city_type(key: &str) -> &str {
+    let mut s = key;
+    while let Some((first, rest)) = s.split_once(' ') {
+        if !CITY_TYPE_WORDS.contains(&first) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
 fn strip_city_type(key: &str) -> &str {
     let mut s = key;
     loop {
@@ -356,6 +367,14 @@ impl Cities {
         let key = norm(raw);
         if let Some((_, hit)) = self.index.get(&key) {
             return Some(*hit);
+        }
+        // Type words stripped from the front first, then from both ends: "г. Красное
+        // Село" is the town Красное Село, not Красное ("село" is also a type word).
+        let front = strip_leading_city_type(&key);
+        if front.len() < key.len() {
+            if let Some((_, hit)) = self.index.get(front) {
+                return Some(*hit);
+            }
         }
         let stripped = strip_city_type(&key);
         if stripped.len() < key.len() {
@@ -962,6 +981,13 @@ mod tests {
         assert_eq!(f.find("клмнопр"), Some(Hit::One(3))); // insertion
         assert_eq!(f.find("клмно"), None); // too short to try
         assert_eq!(f.find("клмнорс"), None); // two edits
+    }
+
+    #[test]
+    fn a_type_word_inside_the_name_stays() {
+        let base = lookup_city("Красное Село").map(|p| p.city.clone());
+        assert_eq!(base.as_deref(), Some("Красное Село"));
+        assert_eq!(lookup_city("г. Красное Село").map(|p| p.city.clone()), base);
     }
 
     #[test]
