@@ -14,6 +14,8 @@ pub mod normalise;
 pub mod outcomes;
 pub mod pipeline;
 pub mod record;
+pub mod report;
+pub mod serve;
 pub mod sources;
 pub mod store;
 pub mod warmth;

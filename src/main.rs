@@ -248,6 +248,35 @@ page keeps the data; keep no other copies (backups, exported call lists) either.
     /// Reports for compliance reviewers.
     #[command(subcommand)]
     Compliance(ComplianceCommand),
+    /// Write a self-contained HTML report of a run: funnel, rejects by reason, source
+    /// quality, warmth distribution, consent coverage (charts with their numbers).
+    #[command(after_help = "Examples:
+  leadpipe report --db demo.duckdb --out report.html           the latest run
+  leadpipe report --db demo.duckdb --run 3 --out run3.html
+
+The file opens in any browser without a network connection.")]
+    Report {
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        /// The run (see `leadpipe runs`); default the latest.
+        #[arg(long)]
+        run: Option<i64>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A local, read-only web page: search a lead by phone, e-mail or name and see its
+    /// golden record, member records, merge evidence, consent history and warmth.
+    #[command(after_help = "Examples:
+  leadpipe serve --db demo.duckdb                 then open http://127.0.0.1:8080
+  leadpipe serve --db demo.duckdb --port 9000
+
+It binds to 127.0.0.1 only and opens the database read-only.")]
+    Serve {
+        #[arg(long, default_value = "leadpipe.duckdb")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
     /// Write synthetic Russian leads with realistic corruptions (for benchmarks).
     #[command(hide = true)]
     Gen {
@@ -655,6 +684,8 @@ fn execute(cli: Cli) -> ExitCode {
             };
             return withdraw(&db, &phone, &email, file.as_deref(), &w, json);
         }
+        Command::Report { db, run, out } => return run_report(&db, run, &out),
+        Command::Serve { db, port } => return serve(&db, port),
         Command::Compliance(ComplianceCommand::Report {
             db,
             out,
@@ -1066,6 +1097,84 @@ fn withdraw(
         println!("  {name}: row {row}: {why}");
     }
     ExitCode::SUCCESS
+}
+
+fn run_report(db: &std::path::Path, run: Option<i64>, out: &std::path::Path) -> ExitCode {
+    let store = match open_existing(db) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let normaliser = match db_normaliser(&store) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
+    let report = match leadpipe::report::build(&store, run, &normaliser) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    if let Err(e) = std::fs::write(out, leadpipe::report::html(&report)) {
+        eprintln!("leadpipe: error: {}: {e}", out.display());
+        return ExitCode::from(EXIT_DB);
+    }
+    println!(
+        "{}: report of run {} ({})",
+        out.display(),
+        report.run_id,
+        report
+            .funnel
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
+    ExitCode::SUCCESS
+}
+
+fn serve(db: &std::path::Path, port: u16) -> ExitCode {
+    if !db.exists() {
+        eprintln!("leadpipe: error: {}: database not found", db.display());
+        return ExitCode::from(EXIT_NO_INPUT);
+    }
+    let store = match leadpipe::store::Store::open_read_only(db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("leadpipe: error: {e}");
+            return ExitCode::from(EXIT_DB);
+        }
+    };
+    let normaliser = pipeline::normaliser_for(&store).unwrap_or_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("leadpipe: error: cannot start the web server: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    let app = leadpipe::serve::router(store, normaliser);
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("leadpipe: error: cannot listen on 127.0.0.1:{port}: {e}");
+                return ExitCode::from(EXIT_DB);
+            }
+        };
+        eprintln!(
+            "leadpipe: serving {} on http://127.0.0.1:{port} (read-only; Ctrl-C stops)",
+            db.display()
+        );
+        match axum::serve(listener, app).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("leadpipe: error: {e}");
+                ExitCode::from(EXIT_INTERNAL)
+            }
+        }
+    })
 }
 
 fn compliance_report(

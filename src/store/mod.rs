@@ -267,6 +267,23 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Opens an existing database for reading only (the review page): no schema changes,
+    /// and DuckDB refuses any write.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let config = duckdb::Config::default()
+            .access_mode(duckdb::AccessMode::ReadOnly)
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let conn =
+            Connection::open_with_flags(path, config).map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Store { conn })
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

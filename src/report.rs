@@ -1,0 +1,307 @@
+//! The run report: one self-contained HTML file (no network needed to open it) with charts
+//! drawn as inline SVG and the numbers beside each: the funnel (read → valid → unique →
+//! callable), rejects by reason, source quality, warmth distribution, consent coverage.
+
+use crate::consent::commands::{call_list, CommandError};
+use crate::consent::Purpose;
+use crate::normalise::Normaliser;
+use crate::store::{Store, StoreError};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// Everything the report shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub pipeline: String,
+    pub started_at: String,
+    pub status: String,
+    /// (step, count): read, valid, unique leads, callable leads.
+    pub funnel: Vec<(String, u64)>,
+    pub rejects_by_reason: BTreeMap<String, u64>,
+    /// Per source: (read, accepted, valid phones, valid e-mails, records in a lead with
+    /// others = duplicates).
+    pub sources: Vec<SourceQuality>,
+    pub warmth_tiers: BTreeMap<String, u64>,
+    /// Leads per 10-point warmth bucket (0–9, 10–19 …).
+    pub warmth_histogram: Vec<(String, u64)>,
+    pub consent: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceQuality {
+    pub source: String,
+    pub read: u64,
+    pub accepted: u64,
+    pub phones_valid: u64,
+    pub emails_valid: u64,
+    pub duplicates: u64,
+}
+
+fn q<T: duckdb::types::FromSql>(
+    store: &Store,
+    sql: &str,
+    p: impl duckdb::Params,
+) -> Result<T, StoreError> {
+    store
+        .connection()
+        .query_row(sql, p, |r| r.get(0))
+        .map_err(|source| StoreError::Db {
+            context: "building the run report",
+            source,
+        })
+}
+
+fn pairs(store: &Store, sql: &str) -> Result<Vec<(String, u64)>, StoreError> {
+    let err = |source| StoreError::Db {
+        context: "building the run report",
+        source,
+    };
+    let mut stmt = store.connection().prepare(sql).map_err(err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?
+                    .unwrap_or_else(|| "none".into()),
+                r.get::<_, i64>(1)? as u64,
+            ))
+        })
+        .map_err(err)?;
+    rows.collect::<Result<_, _>>().map_err(err)
+}
+
+/// Gathers the report of run `run_id` (the latest run when `None`).
+pub fn build(
+    store: &Store,
+    run_id: Option<i64>,
+    normaliser: &Normaliser,
+) -> Result<RunReport, CommandError> {
+    let run_id: i64 = match run_id {
+        Some(id) => id,
+        None => q(store, "SELECT coalesce(max(run_id), 0) FROM runs", [])?,
+    };
+    let (pipeline, started_at, status, summary): (String, String, String, Option<String>) = store
+        .connection()
+        .query_row(
+            "SELECT coalesce(pipeline, ''), started_at::VARCHAR, status, summary::VARCHAR
+             FROM runs WHERE run_id = ?",
+            [run_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .map_err(|_| {
+            CommandError::BadInput(format!("run {run_id} not found (see `leadpipe runs`)"))
+        })?;
+    let summary: serde_json::Value = summary
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    let num = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+    let mut rejects_by_reason = BTreeMap::new();
+    let mut sources = Vec::new();
+    for s in summary
+        .get("sources")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let name = s
+            .get("source")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        if let Some(r) = s.get("rejects_by_reason").and_then(|v| v.as_object()) {
+            for (k, v) in r {
+                *rejects_by_reason.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+            }
+        }
+        let duplicates: i64 = q(
+            store,
+            "SELECT count(*) FROM records r JOIN leads l USING (lead_id)
+             WHERE r.source = ? AND l.record_count > 1",
+            [name.as_str()],
+        )?;
+        sources.push(SourceQuality {
+            read: num(s, "rows_read"),
+            accepted: num(s, "rows_accepted"),
+            phones_valid: num(s, "phones_valid"),
+            emails_valid: num(s, "emails_valid"),
+            duplicates: duplicates as u64,
+            source: name,
+        });
+    }
+    // Unique: the leads this run's records belong to; callable: those the gate passes now.
+    let run_leads: BTreeSet<i64> = {
+        let err = |source| StoreError::Db {
+            context: "building the run report",
+            source,
+        };
+        let mut stmt = store
+            .connection()
+            .prepare(
+                "SELECT DISTINCT lead_id FROM records WHERE run_id = ? AND lead_id IS NOT NULL",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([run_id], |r| r.get::<_, i64>(0))
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)?
+    };
+    let gate = call_list(store, Purpose::Advertising, chrono::Utc::now(), normaliser)?;
+    let callable: BTreeSet<i64> = gate
+        .callable
+        .iter()
+        .map(|d| d.lead_id)
+        .filter(|id| run_leads.contains(id))
+        .collect();
+    let funnel = vec![
+        ("rows read".to_string(), num(&summary, "rows_read")),
+        (
+            "valid (accepted)".to_string(),
+            num(&summary, "rows_accepted"),
+        ),
+        ("unique leads".to_string(), run_leads.len() as u64),
+        ("callable leads".to_string(), callable.len() as u64),
+    ];
+    let warmth_tiers = pairs(
+        store,
+        "SELECT coalesce(warmth_tier, 'unscored'), count(*) FROM leads GROUP BY 1 ORDER BY 1",
+    )?
+    .into_iter()
+    .collect();
+    let warmth_histogram = pairs(
+        store,
+        "SELECT lpad((warmth_score // 10 * 10)::VARCHAR, 2, '0') || '–' || (warmth_score // 10 * 10 + 9)::VARCHAR,
+                count(*)
+         FROM leads WHERE warmth_score IS NOT NULL GROUP BY warmth_score // 10 ORDER BY warmth_score // 10",
+    )?;
+    let consent = pairs(
+        store,
+        "SELECT coalesce(call_consent, 'none'), count(*) FROM leads GROUP BY 1 ORDER BY 1",
+    )?
+    .into_iter()
+    .collect();
+    Ok(RunReport {
+        run_id,
+        pipeline,
+        started_at,
+        status,
+        funnel,
+        rejects_by_reason,
+        sources,
+        warmth_tiers,
+        warmth_histogram,
+        consent,
+    })
+}
+
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A horizontal bar chart as inline SVG, the number beside each bar.
+pub fn bar_chart(id: &str, rows: &[(String, u64)], colour: &str) -> String {
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1);
+    let h = 26 * rows.len().max(1) + 6;
+    let mut o = format!(
+        "<svg class=\"chart\" id=\"{id}\" width=\"640\" height=\"{h}\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
+    );
+    for (i, (label, n)) in rows.iter().enumerate() {
+        let y = 4 + i * 26;
+        let w = ((*n as f64 / max as f64) * 380.0)
+            .round()
+            .max(if *n > 0 { 2.0 } else { 0.0 });
+        let _ = write!(
+            o,
+            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text>\
+             <rect class=\"bar\" x=\"190\" y=\"{y}\" width=\"{w}\" height=\"18\" fill=\"{colour}\"><title>{} {n}</title></rect>\
+             <text x=\"{}\" y=\"{}\" font-size=\"13\">{n}</text>",
+            y + 14,
+            esc(label),
+            esc(label),
+            196.0 + w,
+            y + 14
+        );
+    }
+    o.push_str("</svg>");
+    o
+}
+
+/// The report as one HTML page.
+pub fn html(r: &RunReport) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>leadpipe run {id}</title>\
+         <style>body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:900px}}\
+         table{{border-collapse:collapse;margin:.5em 0 1.5em}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}\
+         th{{background:#f3f3f3}}section{{margin-bottom:2em}}</style></head><body>\
+         <h1>Run {id}: {p}</h1><p>Started {s}, status <b>{st}</b>.</p>",
+        id = r.run_id,
+        p = esc(&r.pipeline),
+        s = esc(&r.started_at),
+        st = esc(&r.status)
+    );
+    let section = |o: &mut String, title: &str, chart: String| {
+        let _ = write!(o, "<section><h2>{}</h2>{chart}</section>", esc(title));
+    };
+    section(&mut o, "Funnel", bar_chart("funnel", &r.funnel, "#4a7"));
+    let rejects: Vec<(String, u64)> = r
+        .rejects_by_reason
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    section(
+        &mut o,
+        "Rejects by reason",
+        bar_chart("rejects", &rejects, "#c55"),
+    );
+    o.push_str("<section><h2>Source quality</h2><table><tr><th>source</th><th>read</th><th>accepted</th><th>valid phones</th><th>valid e-mails</th><th>duplicate rate</th></tr>");
+    for s in &r.sources {
+        let pct = |n: u64, d: u64| {
+            if d == 0 {
+                "–".to_string()
+            } else {
+                format!("{:.0}%", n as f64 * 100.0 / d as f64)
+            }
+        };
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{} ({})</td><td>{}</td></tr>",
+            esc(&s.source),
+            s.read,
+            s.accepted,
+            s.phones_valid,
+            pct(s.phones_valid, s.accepted),
+            s.emails_valid,
+            pct(s.emails_valid, s.accepted),
+            pct(s.duplicates, s.accepted)
+        );
+    }
+    o.push_str("</table></section>");
+    let tiers: Vec<(String, u64)> = r
+        .warmth_tiers
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    section(
+        &mut o,
+        "Warmth tiers (all leads)",
+        bar_chart("warmth-tiers", &tiers, "#e83"),
+    );
+    section(
+        &mut o,
+        "Warmth scores (all leads)",
+        bar_chart("warmth-histogram", &r.warmth_histogram, "#e83"),
+    );
+    let consent: Vec<(String, u64)> = r.consent.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    section(
+        &mut o,
+        "Call consent (all leads)",
+        bar_chart("consent", &consent, "#47a"),
+    );
+    o.push_str("</body></html>\n");
+    o
+}
