@@ -7,8 +7,7 @@
 //!    plain form or as an erased person's hash.
 
 use super::{
-    current_status, grants_in_force, Channel, ConsentEvent, ContactHasher, ContactKind, Current,
-    Purpose, Status,
+    status_and_grants, Channel, ConsentEvent, ContactHasher, ContactKind, Current, Purpose, Status,
 };
 use crate::normalise::phone::PhoneNormaliser;
 use chrono::{DateTime, Utc};
@@ -75,13 +74,8 @@ impl Suppressions {
         self.plain.is_empty() && self.hashed.is_empty()
     }
 
-    /// The first entry that blocks `channel` for this contact, if any.
-    pub fn find(
-        &self,
-        kind: ContactKind,
-        value: &str,
-        channel: Channel,
-    ) -> Option<&SuppressionEntry> {
+    /// Every entry for this contact, plain or (for erased people) by hash.
+    fn entries(&self, kind: ContactKind, value: &str) -> impl Iterator<Item = &SuppressionEntry> {
         let plain = self
             .plain
             .get(&(kind, value.to_string()))
@@ -92,9 +86,17 @@ impl Suppressions {
         } else {
             self.hashed.get(&self.hasher.hash(kind, value))
         };
-        plain
-            .chain(hashed.into_iter().flatten())
-            .find(|e| e.blocks(channel))
+        plain.chain(hashed.into_iter().flatten())
+    }
+
+    /// The first entry that blocks `channel` for this contact, if any.
+    pub fn find(
+        &self,
+        kind: ContactKind,
+        value: &str,
+        channel: Channel,
+    ) -> Option<&SuppressionEntry> {
+        self.entries(kind, value).find(|e| e.blocks(channel))
     }
 
     /// Like [`Suppressions::find`], but only entries that stop the whole lead.
@@ -104,18 +106,7 @@ impl Suppressions {
         value: &str,
         channel: Channel,
     ) -> Option<&SuppressionEntry> {
-        let plain = self
-            .plain
-            .get(&(kind, value.to_string()))
-            .into_iter()
-            .flatten();
-        let hashed = if self.hashed.is_empty() {
-            None
-        } else {
-            self.hashed.get(&self.hasher.hash(kind, value))
-        };
-        plain
-            .chain(hashed.into_iter().flatten())
+        self.entries(kind, value)
             .find(|e| e.blocks(channel) && !e.number_only)
     }
 
@@ -188,8 +179,7 @@ pub fn decide(
         .iter()
         .filter(|e| e.channel == Some(Channel::Call) && e.purpose == Some(purpose))
         .collect();
-    let consent = current_status(&events, now);
-    let grants = grants_in_force(&events, now);
+    let (consent, grants) = status_and_grants(&events, now);
     // Any contact of the lead on a call suppression list stops the whole lead: a person
     // who complained from one number does not want a call on another.
     let suppressed = lead

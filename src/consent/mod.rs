@@ -498,6 +498,31 @@ impl Decided<'_> {
 pub fn decide_status<'a>(events: &[&'a ConsentEvent], now: DateTime<Utc>) -> Decided<'a> {
     let stops: Vec<&ConsentEvent> = events.iter().copied().filter(|e| is_stop(e)).collect();
     let alive = alive_grants(events, &stops, now);
+    decide_from(events, &stops, &alive, now)
+}
+
+/// The current status and the grants in force (alive and not expired: a number is
+/// callable only if one of these covers it), from one pass over the events.
+pub fn status_and_grants<'a>(
+    events: &[&'a ConsentEvent],
+    now: DateTime<Utc>,
+) -> (Current, Vec<&'a ConsentEvent>) {
+    let stops: Vec<&ConsentEvent> = events.iter().copied().filter(|e| is_stop(e)).collect();
+    let alive = alive_grants(events, &stops, now);
+    let current = decide_from(events, &stops, &alive, now).into_current();
+    let in_force = alive
+        .into_iter()
+        .filter(|e| e.expires_at.is_none_or(|x| x > now))
+        .collect();
+    (current, in_force)
+}
+
+fn decide_from<'a>(
+    events: &[&'a ConsentEvent],
+    stops: &[&'a ConsentEvent],
+    alive: &[&'a ConsentEvent],
+    now: DateTime<Utc>,
+) -> Decided<'a> {
     if let Some(g) = alive
         .iter()
         .copied()
@@ -589,19 +614,6 @@ fn alive_grants<'a>(
         .filter(|e| e.status == Some(Status::Granted))
         .filter(|e| e.effective_at().is_some_and(|t| t <= now))
         .filter(|g| stops.iter().all(|s| overrides(g, s)))
-        .collect()
-}
-
-/// Grants in force at `now`: alive (see [`current_status`]) and not expired. A number is
-/// callable only if one of these covers it.
-pub fn grants_in_force<'a>(
-    events: &[&'a ConsentEvent],
-    now: DateTime<Utc>,
-) -> Vec<&'a ConsentEvent> {
-    let stops: Vec<&ConsentEvent> = events.iter().copied().filter(|e| is_stop(e)).collect();
-    alive_grants(events, &stops, now)
-        .into_iter()
-        .filter(|e| e.expires_at.is_none_or(|x| x > now))
         .collect()
 }
 
