@@ -154,6 +154,15 @@ pub struct ErasurePlan {
     pub inns: Vec<String>,
 }
 
+/// A list column read as `array_to_string(list, chr(31))`, back into its values.
+fn split_list(s: Option<&str>) -> Vec<String> {
+    s.unwrap_or_default()
+        .split('\u{1f}')
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 fn ids_sql(ids: &[i64]) -> String {
     if ids.is_empty() {
         return "NULL".into();
@@ -717,19 +726,12 @@ impl Store {
             .query_arrow([])
             .map_err(db("reading lead contacts"))?
             .collect();
-        let split = |s: Option<&str>| -> Vec<String> {
-            s.unwrap_or_default()
-                .split('\u{1f}')
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
         for b in &batches {
             let c = BatchCols(b);
             for i in 0..b.num_rows() {
                 if let Some(l) = c.i64(0, i).and_then(|id| by_lead.get_mut(&id)) {
-                    l.phones = split(c.str(1, i));
-                    l.emails = split(c.str(2, i));
+                    l.phones = split_list(c.str(1, i));
+                    l.emails = split_list(c.str(2, i));
                 }
             }
         }
@@ -751,8 +753,8 @@ impl Store {
                 let (p, e) = found.unwrap_or_default();
                 slot.insert(GateLead {
                     lead_id: id,
-                    phones: split(p.as_deref()),
-                    emails: split(e.as_deref()),
+                    phones: split_list(p.as_deref()),
+                    emails: split_list(e.as_deref()),
                     events: Vec::new(),
                 });
             }
@@ -1222,13 +1224,7 @@ impl Store {
                 let (raw, p, extra, em, inn) = row.map_err(db("planning an erasure"))?;
                 raw_ids.insert(raw);
                 phones.extend(p);
-                phones.extend(
-                    extra
-                        .unwrap_or_default()
-                        .split('\u{1f}')
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_string),
-                );
+                phones.extend(split_list(extra.as_deref()));
                 emails.extend(em);
                 inns.extend(inn);
             }
@@ -1265,22 +1261,12 @@ impl Store {
     fn raw_mentioning(&self, phones: &[String], emails: &[String]) -> Result<Vec<i64>, StoreError> {
         let needles: Vec<String> = phones.iter().map(|p| national_digits(p)).collect();
         let spellings = email_spellings(emails);
-        let mut conds: Vec<String> = needles
-            .iter()
-            .map(|d| format!("regexp_replace(raw_values::VARCHAR, '[^0-9]', '', 'g') LIKE '%{d}%'"))
-            .collect();
-        conds.extend(spellings.iter().map(|m| {
-            format!(
-                "contains(lower(raw_values::VARCHAR), '{}')",
-                m.replace('\'', "''")
-            )
-        }));
-        if conds.is_empty() {
+        if needles.is_empty() && spellings.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
             "SELECT raw_id, raw_values::VARCHAR FROM raw_records WHERE {}",
-            conds.join(" OR ")
+            mentions_sql("raw_values::VARCHAR", &needles, &spellings)
         );
         let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
         let rows = stmt
@@ -1307,35 +1293,14 @@ impl Store {
         let phones = strs_sql(&plan.phones);
         let emails = strs_sql(&plan.emails);
         let contacts = strs_sql(&[plan.phones.clone(), plan.emails.clone()].concat());
-        // A provider's answer may quote the contact in its body.
-        let mut mentions: Vec<String> = plan
-            .phones
-            .iter()
-            .map(|p| {
-                format!(
-                    "regexp_replace(coalesce(body, ''), '[^0-9]', '', 'g') LIKE '%{}%'",
-                    national_digits(p)
-                )
-            })
-            .collect();
-        mentions.extend(plan.emails.iter().map(|m| {
-            format!(
-                "contains(lower(coalesce(body, '')), '{}')",
-                m.replace('\'', "''")
-            )
-        }));
-        let cache_mentions = if mentions.is_empty() {
-            "false".to_string()
-        } else {
-            mentions.join(" OR ")
-        };
-        // The same test on the rejected cells a suppression list kept.
-        let list_mentions =
-            cache_mentions.replace("coalesce(body, '')", "coalesce(rejects::VARCHAR, '')");
+        let digits: Vec<String> = plan.phones.iter().map(|p| national_digits(p)).collect();
+        let mentions = |text: &str| mentions_sql(text, &digits, &plan.emails);
+        // A provider's answer may quote the contact in its body; so may the rejected cells
+        // a suppression list kept, and kept web pages (bytes, searched as text).
+        let cache_mentions = mentions("coalesce(body, '')");
+        let list_mentions = mentions("coalesce(rejects::VARCHAR, '')");
+        let page_mentions = mentions("coalesce(body::VARCHAR, '')");
         let inns = strs_sql(&plan.inns);
-        // Kept web pages that show the contact go too (the body is bytes: searched as text).
-        let page_mentions =
-            cache_mentions.replace("coalesce(body, '')", "coalesce(body::VARCHAR, '')");
         self.conn
             .execute_batch(&format!(
                 "DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs});
@@ -1360,19 +1325,16 @@ impl Store {
             ))
             .map_err(db("erasing"))?;
         let now = Utc::now();
-        for p in &plan.phones {
+        let to_hash = plan
+            .phones
+            .iter()
+            .map(|p| (ContactKind::Phone, p))
+            .chain(plan.emails.iter().map(|m| (ContactKind::Email, m)));
+        for (kind, value) in to_hash {
             self.conn
                 .execute(
-                    "INSERT INTO suppressions VALUES (?, 'phone', NULL, ?, NULL, 'erasure', NULL, ?::TIMESTAMPTZ, now())",
-                    params![ERASURE_LIST, hasher.hash(ContactKind::Phone, p), now.to_rfc3339()],
-                )
-                .map_err(db("keeping the erased hash"))?;
-        }
-        for m in &plan.emails {
-            self.conn
-                .execute(
-                    "INSERT INTO suppressions VALUES (?, 'email', NULL, ?, NULL, 'erasure', NULL, ?::TIMESTAMPTZ, now())",
-                    params![ERASURE_LIST, hasher.hash(ContactKind::Email, m), now.to_rfc3339()],
+                    "INSERT INTO suppressions VALUES (?, ?, NULL, ?, NULL, 'erasure', NULL, ?::TIMESTAMPTZ, now())",
+                    params![ERASURE_LIST, kind.as_str(), hasher.hash(kind, value), now.to_rfc3339()],
                 )
                 .map_err(db("keeping the erased hash"))?;
         }
@@ -1399,6 +1361,26 @@ pub fn national_digits(e164: &str) -> String {
     match d.strip_prefix('7') {
         Some(rest) if d.len() == 11 => rest.to_string(),
         _ => d,
+    }
+}
+
+/// SQL true when `text` (an expression) mentions one of the numbers (by the digits of its
+/// national number, separators ignored) or one of the addresses (any letter case);
+/// `false` when there is nothing to look for.
+fn mentions_sql(text: &str, digits: &[String], emails: &[String]) -> String {
+    let conds: Vec<String> = digits
+        .iter()
+        .map(|d| format!("regexp_replace({text}, '[^0-9]', '', 'g') LIKE '%{d}%'"))
+        .chain(
+            emails
+                .iter()
+                .map(|m| format!("contains(lower({text}), '{}')", m.replace('\'', "''"))),
+        )
+        .collect();
+    if conds.is_empty() {
+        "false".to_string()
+    } else {
+        conds.join(" OR ")
     }
 }
 
@@ -1634,21 +1616,14 @@ impl Store {
             .map_err(db("reading leads"))?;
         let batches: Vec<RecordBatch> =
             stmt.query_arrow([]).map_err(db("reading leads"))?.collect();
-        let split = |s: Option<&str>| -> Vec<String> {
-            s.unwrap_or_default()
-                .split('\u{1f}')
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
         for b in &batches {
             let c = BatchCols(b);
             for i in 0..b.num_rows() {
                 let Some(id) = c.i64(0, i) else { continue };
                 by_id.entry(id).or_insert_with(|| GateLead {
                     lead_id: id,
-                    phones: split(c.str(1, i)),
-                    emails: split(c.str(2, i)),
+                    phones: split_list(c.str(1, i)),
+                    emails: split_list(c.str(2, i)),
                     events: Vec::new(),
                 });
             }
