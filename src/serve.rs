@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -290,10 +289,6 @@ async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Html<String> {
         );
     } else {
         body.push_str(&table(&["channel", "purpose", "status", "basis"], statuses));
-    }
-    let mut by_id: HashMap<i64, &ConsentEvent> = HashMap::new();
-    for e in &history {
-        by_id.insert(e.consent_id, e);
     }
     body.push_str(&table(
         &[

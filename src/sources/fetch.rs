@@ -354,18 +354,13 @@ async fn crawl_async(
     // Hosts are crawled concurrently (bounded); each host's queue is worked one request
     // at a time, so the per-host delay holds without coordination.
     let mut per_host: BTreeMap<String, VecDeque<String>> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
     for u in settings.seeds() {
         let parsed = reqwest::Url::parse(&u).map_err(|e| format!("{u:?} is not a URL: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!("{u:?}: only http and https pages are fetched"));
         }
         let u = canonical(&parsed);
-        per_host
-            .entry(host_key(&parsed))
-            .or_default()
-            .push_back(u.clone());
-        order.push(u);
+        per_host.entry(host_key(&parsed)).or_default().push_back(u);
     }
     let semaphore = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
     let log = Arc::new(tokio::sync::Mutex::new(CrawlLog::default()));
@@ -385,8 +380,7 @@ async fn crawl_async(
             .collect();
         tasks.push(tokio::spawn(async move {
             crawl_host(
-                &client, &settings, &host, queue, next_sel, &cached, refresh, &semaphore, &log,
-                &budget,
+                &client, &settings, queue, next_sel, &cached, refresh, &semaphore, &log, &budget,
             )
             .await
         }));
@@ -403,7 +397,6 @@ async fn crawl_async(
 async fn crawl_host(
     client: &reqwest::Client,
     settings: &FetchSettings,
-    host: &str,
     mut queue: VecDeque<String>,
     next_sel: Option<Selector>,
     cached: &HashMap<String, Page>,
@@ -416,7 +409,6 @@ async fn crawl_host(
         robots: HashMap::new(),
         last_request: None,
     };
-    let _ = host;
     let mut seen: HashSet<String> = HashSet::new();
     // How many redirect hops led to a URL.
     let mut hops: HashMap<String, usize> = HashMap::new();
