@@ -6,6 +6,7 @@ use crate::consent::commands::{blocked_text, CommandError};
 use crate::consent::gate::decide;
 use crate::consent::{current_status, Channel, ConsentEvent, Purpose};
 use crate::normalise::Normaliser;
+use crate::report::{esc, html_table};
 use crate::store::consent::{AuditRow, LeadCard, ListRow};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -264,27 +265,8 @@ fn fmt_time(t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_default()
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn table(out: &mut String, head: &[&str], rows: impl Iterator<Item = Vec<String>>) {
-    out.push_str("<table><thead><tr>");
-    for h in head {
-        let _ = write!(out, "<th>{}</th>", esc(h));
-    }
-    out.push_str("</tr></thead><tbody>");
-    for r in rows {
-        out.push_str("<tr>");
-        for c in r {
-            let _ = write!(out, "<td>{}</td>", esc(&c));
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</tbody></table>");
+    out.push_str(&html_table(head, rows));
 }
 
 fn html(r: &ComplianceReport) -> String {

@@ -201,6 +201,24 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// An HTML table of text cells (escaped), for the reports and the review page.
+pub fn html_table(head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut out = String::from("<table><thead><tr>");
+    for h in head {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for r in rows {
+        out.push_str("<tr>");
+        for c in r {
+            let _ = write!(out, "<td>{}</td>", esc(&c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
 /// A horizontal bar chart as inline SVG, the number beside each bar.
 pub fn bar_chart(id: &str, rows: &[(String, u64)], colour: &str) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1);

@@ -4,7 +4,7 @@
 
 use crate::consent::{current_status, Channel, ConsentEvent, Purpose};
 use crate::normalise::Normaliser;
-use crate::report::esc;
+use crate::report::{esc, html_table as table};
 use crate::store::Store;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
@@ -118,23 +118,6 @@ async fn search(State(app): State<App>, Query(sq): Query<SearchQuery>) -> Html<S
     page("search", &body)
 }
 
-fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut o = String::from("<table><tr>");
-    for h in headers {
-        let _ = write!(o, "<th>{}</th>", esc(h));
-    }
-    o.push_str("</tr>");
-    for r in rows {
-        o.push_str("<tr>");
-        for c in r {
-            let _ = write!(o, "<td>{}</td>", esc(&c));
-        }
-        o.push_str("</tr>");
-    }
-    o.push_str("</table>");
-    o
-}
-
 async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Html<String> {
     let store = app.store.lock().unwrap_or_else(|e| e.into_inner());
     let explained = match store.explain_lead(id) {
@@ -172,8 +155,7 @@ async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Html<String> {
             "last_seen_at",
         ]
         .iter()
-        .map(|k| vec![k.to_string(), field(k)])
-        .collect(),
+        .map(|k| vec![k.to_string(), field(k)]),
     ));
     let n = |k: &str| explained.lead.get(k).and_then(|v| v.as_i64()).unwrap_or(0) as i32;
     let points = crate::warmth::WarmthPoints {
@@ -200,60 +182,52 @@ async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Html<String> {
         &[
             "record", "source", "row", "origin", "name", "phone", "e-mail", "city",
         ],
-        explained
-            .members
+        explained.members.iter().map(|m| {
+            [
+                "record_id",
+                "source",
+                "source_row",
+                "origin",
+                "full_name",
+                "phone_e164",
+                "email",
+                "city",
+            ]
             .iter()
-            .map(|m| {
-                [
-                    "record_id",
-                    "source",
-                    "source_row",
-                    "origin",
-                    "full_name",
-                    "phone_e164",
-                    "email",
-                    "city",
-                ]
-                .iter()
-                .map(|k| g(m, k))
-                .collect()
-            })
-            .collect(),
+            .map(|k| g(m, k))
+            .collect()
+        }),
     ));
     body.push_str("<h2>Why these records were merged</h2>");
     body.push_str(&table(
         &["records", "probability", "field weights (log2 odds)"],
-        explained
-            .links
-            .iter()
-            .map(|l| {
-                let fields = l
-                    .get("fields")
-                    .and_then(|f| f.as_array())
-                    .map(|fs| {
-                        fs.iter()
-                            .map(|f| {
-                                format!(
-                                    "{} {} {:+.1}",
-                                    g(f, "field"),
-                                    g(f, "level"),
-                                    f.get("weight").and_then(|w| w.as_f64()).unwrap_or(0.0)
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                    .unwrap_or_default();
-                vec![
-                    format!("{} + {}", g(l, "record_a"), g(l, "record_b")),
-                    format!(
-                        "{:.4}",
-                        l.get("probability").and_then(|p| p.as_f64()).unwrap_or(0.0)
-                    ),
-                    fields,
-                ]
-            })
-            .collect(),
+        explained.links.iter().map(|l| {
+            let fields = l
+                .get("fields")
+                .and_then(|f| f.as_array())
+                .map(|fs| {
+                    fs.iter()
+                        .map(|f| {
+                            format!(
+                                "{} {} {:+.1}",
+                                g(f, "field"),
+                                g(f, "level"),
+                                f.get("weight").and_then(|w| w.as_f64()).unwrap_or(0.0)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            vec![
+                format!("{} + {}", g(l, "record_a"), g(l, "record_b")),
+                format!(
+                    "{:.4}",
+                    l.get("probability").and_then(|p| p.as_f64()).unwrap_or(0.0)
+                ),
+                fields,
+            ]
+        }),
     ));
     // Consent: current status per channel and purpose, then the whole history.
     let history: Vec<ConsentEvent> = store
@@ -302,24 +276,21 @@ async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Html<String> {
             "number / address",
             "note",
         ],
-        history
-            .iter()
-            .map(|e| {
-                vec![
-                    e.consent_id.to_string(),
-                    e.channel.map(|c| c.as_str()).unwrap_or("").into(),
-                    e.purpose.map(|c| c.as_str()).unwrap_or("").into(),
-                    e.status.map(|c| c.as_str()).unwrap_or("").into(),
-                    e.effective_at()
-                        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                        .unwrap_or_default(),
-                    e.source.clone().unwrap_or_default(),
-                    e.method.clone().unwrap_or_default(),
-                    e.phone_e164.clone().or(e.email.clone()).unwrap_or_default(),
-                    e.note.clone().unwrap_or_default(),
-                ]
-            })
-            .collect(),
+        history.iter().map(|e| {
+            vec![
+                e.consent_id.to_string(),
+                e.channel.map(|c| c.as_str()).unwrap_or("").into(),
+                e.purpose.map(|c| c.as_str()).unwrap_or("").into(),
+                e.status.map(|c| c.as_str()).unwrap_or("").into(),
+                e.effective_at()
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+                e.source.clone().unwrap_or_default(),
+                e.method.clone().unwrap_or_default(),
+                e.phone_e164.clone().or(e.email.clone()).unwrap_or_default(),
+                e.note.clone().unwrap_or_default(),
+            ]
+        }),
     ));
     page(&format!("lead {id}"), &body)
 }
