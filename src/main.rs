@@ -743,12 +743,17 @@ fn open_existing(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCod
     })
 }
 
-/// The normaliser of the database's pipeline (region, time zone), for commands.
-fn db_normaliser(store: &leadpipe::store::Store) -> Result<Normaliser, ExitCode> {
-    pipeline::normaliser_for(store).map_err(|e| {
+/// An opened database and the normaliser of its pipeline (region, time zone), for
+/// commands.
+fn with_normaliser(
+    opened: Result<leadpipe::store::Store, ExitCode>,
+) -> Result<(leadpipe::store::Store, Normaliser), ExitCode> {
+    let store = opened?;
+    let normaliser = pipeline::normaliser_for(&store).map_err(|e| {
         eprintln!("leadpipe: error: {e}");
         ExitCode::from(EXIT_DB)
-    })
+    })?;
+    Ok((store, normaliser))
 }
 
 /// Opens (or creates) a database for a command that writes.
@@ -785,12 +790,8 @@ fn call_list(
     opts: &leadpipe::export::CallListOptions,
     json: bool,
 ) -> ExitCode {
-    let store = match open_existing(db) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let normaliser = match db_normaliser(&store) {
-        Ok(n) => n,
+    let (store, normaliser) = match with_normaliser(open_existing(db)) {
+        Ok(v) => v,
         Err(code) => return code,
     };
     let mut opts = opts.clone();
@@ -851,12 +852,8 @@ fn outcomes(
     as_of: Option<chrono::DateTime<chrono::Utc>>,
     json: bool,
 ) -> ExitCode {
-    let store = match open_existing(db) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let normaliser = match db_normaliser(&store) {
-        Ok(n) => n,
+    let (store, normaliser) = match with_normaliser(open_existing(db)) {
+        Ok(v) => v,
         Err(code) => return code,
     };
     let warmth = match pipeline::warmth_settings_for(&store) {
@@ -942,12 +939,8 @@ fn erase(
     dry_run: bool,
     json: bool,
 ) -> ExitCode {
-    let store = match open_existing(db) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let normaliser = match db_normaliser(&store) {
-        Ok(n) => n,
+    let (store, normaliser) = match with_normaliser(open_existing(db)) {
+        Ok(v) => v,
         Err(code) => return code,
     };
     let phone = match phone.map(|p| consent_cmd::parse_contact(ContactKind::Phone, p, &normaliser))
@@ -998,12 +991,8 @@ fn suppress_import(
     channel: Option<Channel>,
     json: bool,
 ) -> ExitCode {
-    let store = match open_or_create(db) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let normaliser = match db_normaliser(&store) {
-        Ok(n) => n,
+    let (store, normaliser) = match with_normaliser(open_or_create(db)) {
+        Ok(v) => v,
         Err(code) => return code,
     };
     let actor = format!("suppress import {}", file.display());
@@ -1058,12 +1047,8 @@ fn withdraw(
     w: &Withdrawal,
     json: bool,
 ) -> ExitCode {
-    let store = match open_or_create(db) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let normaliser = match db_normaliser(&store) {
-        Ok(n) => n,
+    let (store, normaliser) = match with_normaliser(open_or_create(db)) {
+        Ok(v) => v,
         Err(code) => return code,
     };
     let mut contacts = Vec::new();
@@ -1100,12 +1085,8 @@ fn withdraw(
 }
 
 fn run_report(db: &std::path::Path, run: Option<i64>, out: &std::path::Path) -> ExitCode {
-    let store = match open_existing(db) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let normaliser = match db_normaliser(&store) {
-        Ok(n) => n,
+    let (store, normaliser) = match with_normaliser(open_existing(db)) {
+        Ok(v) => v,
         Err(code) => return code,
     };
     let report = match leadpipe::report::build(&store, run, &normaliser) {
@@ -1184,12 +1165,8 @@ fn compliance_report(
     purpose: Purpose,
     as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ExitCode {
-    let store = match open_existing(db) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let normaliser = match db_normaliser(&store) {
-        Ok(n) => n,
+    let (store, normaliser) = match with_normaliser(open_existing(db)) {
+        Ok(v) => v,
         Err(code) => return code,
     };
     let now = as_of.unwrap_or_else(chrono::Utc::now);
