@@ -2,32 +2,11 @@
 //! calling windows, exclusions, operators, CSV and XLSX), and call results and engagement
 //! events come back into warmth, consent and suppression.
 
+mod common;
+
+use common::{ok, run, s};
 use duckdb::Connection;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadpipe"))
-        .env("LEADPIPE_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Noon in Moscow on the day of the test base.
 const NOON_MSK: &str = "2026-11-23T12:00:00+03:00";

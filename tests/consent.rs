@@ -1,36 +1,11 @@
 //! Consent, suppression, withdrawal and erasure end to end: the real binary on the real
 //! fixtures, checked in the real DuckDB file (and, for erasure, in its bytes on disk).
 
+mod common;
+
+use common::{ok, root, run, s};
 use duckdb::Connection;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadpipe"))
-        .env("LEADPIPE_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn count(db: &Path, sql: &str) -> i64 {
     let conn = Connection::open(db).unwrap();

@@ -1,0 +1,34 @@
+//! Helpers the end-to-end suites share: run the real binary, insist it succeeded.
+#![allow(dead_code)] // each suite uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the leadpipe binary with quiet logs.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leadpipe"))
+        .env("LEADPIPE_LOG", "warn")
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// The output of a run that must have succeeded; otherwise fails with what it printed.
+pub fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
