@@ -520,6 +520,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    tune_c_allocator();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     // A panic is a bug: say so, and exit as an internal error (the run's transaction is
@@ -530,6 +531,21 @@ fn main() -> ExitCode {
             eprintln!("leadpipe: internal error (panic); the database was left as it was before the run. Please report this.");
             ExitCode::from(EXIT_INTERNAL)
         }
+    }
+}
+
+/// DuckDB (C++) allocates its 256 KiB blocks with glibc malloc. By default glibc serves
+/// blocks that size with mmap and hands freed memory straight back to the kernel, so a
+/// million-row run spent about 2 s of CPU having the kernel zero fresh pages. Keeping
+/// freed memory in the heap for reuse took about 10% off a 1M-row run (see README).
+fn tune_c_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes glibc's thresholds; called before any other thread
+    // starts or DuckDB allocates.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
 }
 
