@@ -9,6 +9,7 @@ use crate::sources::headers::{Mapper, MappingError};
 use crate::sources::{self, SourceError, SourceKind, SourceSpec};
 use crate::store::{BatchOrigin, RawLanding, Store, StoreError};
 use chrono::FixedOffset;
+use duckdb::arrow::record_batch::RecordBatch;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -979,22 +980,36 @@ fn import_source(
     // thread), a worker reads batch k+1, writes its raw JSON and normalises it on the
     // other cores. Landing order and ids are the same as doing it in sequence.
     let mut pending: Option<PreparedBatch> = None;
+    let mut landing = Landing::default();
+    // Busy time of each half, to see which one the other waits for (debug log).
+    let (mut prepare_ms, mut land_ms) = (0u128, 0u128);
     loop {
         let first_id = *next_raw_id;
         let rows = &mut opened.rows;
         let normaliser = normalise.then_some(&plan.normaliser);
         let phones = &plan.normaliser.phone;
         let (next, landed) = std::thread::scope(|scope| {
-            let worker =
-                scope.spawn(move || prepare_batch(rows, first_id, normaliser, erased, phones));
+            let at = &at;
+            let worker = scope.spawn(move || {
+                let clock = Instant::now();
+                let batch = prepare_batch(rows, first_id, normaliser, erased, phones, at);
+                (batch, clock.elapsed().as_millis())
+            });
+            let clock = Instant::now();
             let landed = match pending.take() {
-                Some(batch) => land_batch(store, &at, batch, summary),
+                Some(batch) => land_batch(store, batch, summary, &mut landing),
                 None => Ok(()),
             };
-            (worker.join(), landed)
+            land_ms += clock.elapsed().as_millis();
+            let prepared = worker.join().map(|(batch, ms)| {
+                prepare_ms += ms;
+                batch
+            });
+            (prepared, landed)
         });
         landed?;
-        let next = next.map_err(|_| RunError::Internal("a normalising thread panicked".into()))?;
+        let next =
+            next.map_err(|_| RunError::Internal("a normalising thread panicked".into()))??;
         match next {
             Some(batch) => {
                 *next_raw_id += batch.rows as i64;
@@ -1004,7 +1019,11 @@ fn import_source(
             None => break,
         }
     }
+    let clock = Instant::now();
+    landing.flush(store)?;
+    land_ms += clock.elapsed().as_millis();
     bar.finish_and_clear();
+    tracing::debug!(source = %spec.name, prepare_ms, land_ms, "import: busy time of reading+normalising and of landing");
     store.insert_source_file(
         &opened.content_hash,
         &spec.name,
@@ -1031,16 +1050,87 @@ fn count_rejects(summary: &mut SourceSummary, rejects: &[Reject]) {
     }
 }
 
-/// Normalises rows in parallel and lands records and rejects (`rejects` may already hold
-/// this batch's import rejects).
-/// One batch, read and normalised, ready to land.
+/// One batch, read and normalised, in landing form (Arrow batches built on the
+/// normalising threads, so the landing thread only lands).
 struct PreparedBatch {
     rows: usize,
-    landings: Vec<RawLanding>,
+    raw: RecordBatch,
     /// Import rejects, then (when normalising) normalise rejects.
     rejects: Vec<Reject>,
+    rejects_batch: RecordBatch,
     /// `None` when the run does not normalise.
-    records: Option<(Vec<i64>, Vec<CleanRecord>)>,
+    records: Option<PreparedRecords>,
+}
+
+/// Clean records of a batch, already in landing form.
+struct PreparedRecords {
+    count: u64,
+    phones_valid: u64,
+    emails_valid: u64,
+    /// Arrow batches for `records`, built in parallel slices.
+    batches: Vec<RecordBatch>,
+}
+
+/// Prepared batches waiting to land. Each table is landed with one parallel INSERT per
+/// this many rows: one per 64k-row batch left DuckDB with many small row groups to
+/// compress and merge (slower than the appender), and one per source held it all in memory.
+const LAND_ROWS: usize = 262_144;
+
+#[derive(Default)]
+struct Landing {
+    rows: usize,
+    raw: Vec<RecordBatch>,
+    rejects: Vec<RecordBatch>,
+    records: Vec<RecordBatch>,
+}
+
+impl Landing {
+    fn push(&mut self, store: &Store, batch: PreparedBatch) -> Result<(), RunError> {
+        self.rows += batch.rows;
+        self.raw.push(batch.raw);
+        self.rejects.push(batch.rejects_batch);
+        if let Some(records) = batch.records {
+            self.records.extend(records.batches);
+        }
+        if self.rows >= LAND_ROWS {
+            self.flush(store)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, store: &Store) -> Result<(), RunError> {
+        let Landing {
+            raw,
+            rejects,
+            records,
+            ..
+        } = std::mem::take(self);
+        store.land("raw_records", raw)?;
+        store.land("records", records)?;
+        store.land("rejects", rejects)?;
+        Ok(())
+    }
+}
+
+/// Rows per Arrow slice of records, so both cores build them.
+const RECORD_SLICE: usize = 32_768;
+
+fn prepare_records(
+    at: &BatchOrigin,
+    ids: &[i64],
+    records: &[CleanRecord],
+) -> Result<PreparedRecords, RunError> {
+    let batches = ids
+        .par_chunks(RECORD_SLICE)
+        .zip(records.par_chunks(RECORD_SLICE))
+        .map(|(ids, recs)| crate::store::records_batch(at, ids, &vec![None; ids.len()], recs))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PreparedRecords {
+        count: records.len() as u64,
+        phones_valid: records.iter().filter(|r| r.phone_e164.is_some()).count() as u64,
+        emails_valid: records.iter().filter(|r| r.email.is_some()).count() as u64,
+        batches,
+    })
 }
 
 /// Reads up to a batch of rows and does all the CPU work on them (no database): raw JSON,
@@ -1051,10 +1141,11 @@ fn prepare_batch(
     normaliser: Option<&Normaliser>,
     erased: &ErasedContacts,
     phones: &PhoneNormaliser,
-) -> Option<PreparedBatch> {
+    at: &BatchOrigin,
+) -> Result<Option<PreparedBatch>, RunError> {
     let chunk: Vec<RawRow> = rows.take(CHUNK_ROWS).collect();
     if chunk.is_empty() {
-        return None;
+        return Ok(None);
     }
     let erased_rows: Vec<bool> = if erased.is_empty() {
         Vec::new()
@@ -1108,13 +1199,20 @@ fn prepare_batch(
             None => ok_rows.push((raw_id, row)),
         }
     }
-    let records = normaliser.map(|n| normalise_rows(n, &ok_rows, &mut rejects));
-    Some(PreparedBatch {
+    let records = match normaliser {
+        Some(n) => {
+            let (ids, records) = normalise_rows(n, &ok_rows, &mut rejects);
+            Some(prepare_records(at, &ids, &records)?)
+        }
+        None => None,
+    };
+    Ok(Some(PreparedBatch {
         rows: chunk.len(),
-        landings,
+        raw: crate::store::raw_batch(at, &landings)?,
+        rejects_batch: crate::store::rejects_batch(at, &rejects)?,
         rejects,
         records,
-    })
+    }))
 }
 
 /// Normalises and enriches rows on all cores; refused rows are added to `rejects`.
@@ -1157,18 +1255,18 @@ fn normalise_rows(
 /// Lands a prepared batch and counts it in the summary.
 fn land_batch(
     store: &Store,
-    at: &BatchOrigin,
     batch: PreparedBatch,
     summary: &mut SourceSummary,
+    landing: &mut Landing,
 ) -> Result<(), RunError> {
-    store.append_raw(at, &batch.landings)?;
     summary.rows_read += batch.rows as u64;
-    if let Some((ids, records)) = &batch.records {
-        land_records(store, at, ids, records, &HashMap::new(), summary)?;
+    if let Some(records) = &batch.records {
+        summary.phones_valid += records.phones_valid;
+        summary.emails_valid += records.emails_valid;
+        summary.rows_accepted += records.count;
     }
     count_rejects(summary, &batch.rejects);
-    store.append_rejects(at, &batch.rejects)?;
-    Ok(())
+    landing.push(store, batch)
 }
 
 /// Lands clean records (keeping earlier lead ids) and counts them.

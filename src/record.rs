@@ -328,3 +328,51 @@ mod tests {
         }
     }
 }
+
+/// Which source filled which enriched field, as a JSON object sorted by field, the last
+/// source winning for a field named twice (what a JSON map would keep).
+pub fn sources_json(sources: &[(&str, &str)]) -> String {
+    let mut sorted: Vec<(&str, &str)> = Vec::with_capacity(sources.len());
+    for &(field, source) in sources {
+        match sorted.binary_search_by(|(f, _)| f.cmp(&field)) {
+            Ok(i) => sorted[i].1 = source,
+            Err(i) => sorted.insert(i, (field, source)),
+        }
+    }
+    let mut out = String::with_capacity(16 + 32 * sorted.len());
+    out.push('{');
+    for (i, (field, source)) in sorted.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_string(&mut out, field);
+        out.push(':');
+        push_json_string(&mut out, source);
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod sources_json_tests {
+    use super::sources_json;
+
+    #[test]
+    fn matches_a_json_map_of_the_same_pairs() {
+        let pairs = [
+            ("timezone", "phone_prefix"),
+            ("city_canonical", "gazetteer"),
+            ("timezone", "city"),
+            ("q\"uote", "back\\slash"),
+        ];
+        let map: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .map(|(f, s)| (f.to_string(), serde_json::Value::from(*s)))
+            .collect();
+        assert_eq!(
+            sources_json(&pairs),
+            serde_json::Value::Object(map).to_string()
+        );
+        assert_eq!(sources_json(&[]), "{}");
+    }
+}

@@ -1,4 +1,4 @@
-//! DuckDB: the schema (the contract in DESIGN.md), bulk loading through Arrow appenders,
+//! DuckDB: the schema (the contract in DESIGN.md), bulk loading of Arrow batches (see `scan`),
 //! and the few queries the stages need. No other module talks to DuckDB.
 
 use crate::dedupe::{DedupeOutcome, MatchRecord};
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub mod consent;
+mod scan;
 pub mod warmth;
 
 #[derive(Debug, thiserror::Error)]
@@ -259,6 +260,8 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
+        conn.register_table_function::<scan::BatchScan>(scan::FUNCTION)
+            .map_err(db("registering the bulk loader"))?;
         conn.execute_batch(SCHEMA).map_err(db("creating schema"))?;
         conn.execute_batch(consent::SCHEMA)
             .map_err(db("creating the consent tables"))?;
@@ -431,83 +434,66 @@ impl Store {
     }
 
     fn append(&self, table: &'static str, batch: RecordBatch) -> Result<(), StoreError> {
-        if batch.num_rows() == 0 {
+        self.land(table, vec![batch])
+    }
+
+    /// Lands batches of one schema in `table` with one parallel INSERT (see `scan`).
+    pub fn land(&self, table: &'static str, batches: Vec<RecordBatch>) -> Result<(), StoreError> {
+        let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+        let Some(first) = batches.first() else {
             return Ok(());
-        }
-        // Columns that are NULL throughout the batch (consent fields in a purchased list,
-        // say) are left out: the appender copies every cell of every string column one by
-        // one, and DuckDB fills the missing columns with NULL itself.
-        let schema = batch.schema();
-        let keep: Vec<usize> = (0..batch.num_columns())
-            .filter(|&i| batch.column(i).null_count() < batch.num_rows())
+        };
+        // Columns that are NULL throughout (consent fields in a purchased list, say) are
+        // left out: DuckDB fills them with NULL itself, without a per-cell conversion.
+        let schema = first.schema();
+        let keep: Vec<usize> = (0..first.num_columns())
+            .filter(|&i| {
+                batches
+                    .iter()
+                    .any(|b| b.column(i).null_count() < b.num_rows())
+            })
             .collect();
-        let names: Vec<&str> = keep
+        let names: Vec<String> = keep
             .iter()
-            .map(|&i| schema.field(i).name().as_str())
+            .map(|&i| format!("\"{}\"", schema.field(i).name()))
             .collect();
-        let dense = batch.project(&keep).map_err(|e| StoreError::Batch {
-            table,
-            message: e.to_string(),
-        })?;
-        let mut app = self
+        let dense = batches
+            .iter()
+            .map(|b| b.project(&keep))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Batch {
+                table,
+                message: e.to_string(),
+            })?;
+        let registered = scan::Registered::new(dense);
+        // Row order within a landing means nothing (every table has its ids), and keeping
+        // it would make DuckDB insert on one thread; other queries keep the default.
+        self.conn
+            .execute_batch("SET preserve_insertion_order = false")
+            .map_err(db("landing a batch"))?;
+        let inserted = self
             .conn
-            .appender_with_columns(table, &names)
-            .map_err(db("opening an appender"))?;
-        app.append_record_batch(dense)
-            .map_err(db("appending a batch"))?;
-        app.flush().map_err(db("flushing an appender"))
+            .execute(
+                &format!(
+                    "INSERT INTO {table} ({}) SELECT * FROM {}(?)",
+                    names.join(", "),
+                    scan::FUNCTION
+                ),
+                [registered.0 as i64],
+            )
+            .map_err(db("landing a batch"));
+        self.conn
+            .execute_batch("RESET preserve_insertion_order")
+            .map_err(db("landing a batch"))?;
+        inserted.map(|_| ())
     }
 
     pub fn append_raw(&self, at: &BatchOrigin, rows: &[RawLanding]) -> Result<(), StoreError> {
-        let n = rows.len();
-        let mut raw_id = Int64Builder::with_capacity(n);
-        let mut source_row = Int64Builder::with_capacity(n);
-        let mut values = StringBuilder::with_capacity(n, n * 96);
-        for r in rows {
-            raw_id.append_value(r.raw_id);
-            source_row.append_value(r.source_row as i64);
-            values.append_value(&r.values_json);
-        }
-        let cols: Vec<(&str, ArrayRef)> = vec![
-            ("raw_id", Arc::new(raw_id.finish())),
-            ("run_id", repeat_i64(at.run_id, n)),
-            ("source", repeat_str(at.source, n)),
-            ("file_hash", repeat_str(at.file_hash, n)),
-            ("source_row", Arc::new(source_row.finish())),
-            ("origin", repeat_str(at.origin, n)),
-            ("raw_values", Arc::new(values.finish())),
-        ];
-        self.append("raw_records", batch("raw_records", cols)?)
+        self.land("raw_records", vec![raw_batch(at, rows)?])
     }
 
     pub fn append_rejects(&self, at: &BatchOrigin, rejects: &[Reject]) -> Result<(), StoreError> {
-        let n = rejects.len();
-        let mut raw_id = Int64Builder::with_capacity(n);
-        let mut source_row = Int64Builder::with_capacity(n);
-        let mut stage = StringBuilder::new();
-        let mut code = StringBuilder::new();
-        let mut field = StringBuilder::new();
-        let mut reason = StringBuilder::new();
-        for r in rejects {
-            raw_id.append_value(r.raw_id);
-            source_row.append_value(r.source_row as i64);
-            stage.append_value(r.stage.as_str());
-            code.append_value(r.code);
-            field.append_option(r.field.as_deref());
-            reason.append_value(&r.reason);
-        }
-        let cols: Vec<(&str, ArrayRef)> = vec![
-            ("raw_id", Arc::new(raw_id.finish())),
-            ("run_id", repeat_i64(at.run_id, n)),
-            ("source", repeat_str(at.source, n)),
-            ("file_hash", repeat_str(at.file_hash, n)),
-            ("source_row", Arc::new(source_row.finish())),
-            ("stage", Arc::new(stage.finish())),
-            ("reason_code", Arc::new(code.finish())),
-            ("field", Arc::new(field.finish())),
-            ("reason", Arc::new(reason.finish())),
-        ];
-        self.append("rejects", batch("rejects", cols)?)
+        self.land("rejects", vec![rejects_batch(at, rejects)?])
     }
 
     /// Lands clean records; `ids[i]` is the raw_id of `records[i]`, which is also its
@@ -521,135 +507,7 @@ impl Store {
         lead_ids: &[Option<i64>],
         records: &[CleanRecord],
     ) -> Result<(), StoreError> {
-        let n = records.len();
-        let ids_array: ArrayRef = Arc::new(duckdb::arrow::array::Int64Array::from(ids.to_vec()));
-        let lead_array: ArrayRef =
-            Arc::new(duckdb::arrow::array::Int64Array::from(lead_ids.to_vec()));
-        let mut source_row = Int64Builder::with_capacity(n);
-        let mut extra = ListBuilder::new(StringBuilder::new());
-        for r in records {
-            source_row.append_value(r.source_row as i64);
-            for p in &r.phones_extra {
-                extra.values().append_value(p);
-            }
-            extra.append(true);
-        }
-        let s = |f: fn(&CleanRecord) -> Option<&str>| -> ArrayRef {
-            let mut b = StringBuilder::with_capacity(n, n * 12);
-            for r in records {
-                b.append_option(f(r));
-            }
-            Arc::new(b.finish())
-        };
-        let b = |f: fn(&CleanRecord) -> Option<bool>| -> ArrayRef {
-            let mut b = BooleanBuilder::with_capacity(n);
-            for r in records {
-                b.append_option(f(r));
-            }
-            Arc::new(b.finish())
-        };
-        let ts = |f: fn(&CleanRecord) -> Option<chrono::DateTime<chrono::Utc>>| -> ArrayRef {
-            let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
-            for r in records {
-                b.append_option(f(r).map(|d| d.timestamp_micros()));
-            }
-            Arc::new(b.finish())
-        };
-        let cols: Vec<(&str, ArrayRef)> = vec![
-            ("record_id", ids_array.clone()),
-            ("raw_id", ids_array.clone()),
-            ("run_id", repeat_i64(at.run_id, n)),
-            ("source", repeat_str(at.source, n)),
-            ("file_hash", repeat_str(at.file_hash, n)),
-            ("source_row", Arc::new(source_row.finish())),
-            ("origin", repeat_str(at.origin, n)),
-            ("lead_id", lead_array),
-            ("phone_raw", s(|r| r.phone_raw.as_deref())),
-            ("phone_e164", s(|r| r.phone_e164.as_deref())),
-            ("phone_type", s(|r| r.phone_type.as_deref())),
-            ("phone_ext", s(|r| r.phone_ext.as_deref())),
-            ("phone_region", s(|r| r.phone_region.as_deref())),
-            ("phones_extra", Arc::new(extra.finish())),
-            ("phone_problem", s(|r| r.phone_problem.as_deref())),
-            ("email_raw", s(|r| r.email_raw.as_deref())),
-            ("email", s(|r| r.email.as_deref())),
-            ("email_is_role", b(|r| Some(r.email_is_role))),
-            ("email_is_disposable", b(|r| Some(r.email_is_disposable))),
-            ("email_suggestion", s(|r| r.email_suggestion.as_deref())),
-            ("email_problem", s(|r| r.email_problem.as_deref())),
-            ("full_name", s(|r| r.full_name.as_deref())),
-            ("last_name", s(|r| r.last_name.as_deref())),
-            ("first_name", s(|r| r.first_name.as_deref())),
-            ("middle_name", s(|r| r.middle_name.as_deref())),
-            ("gender", s(|r| r.gender.as_deref())),
-            ("name_key", s(|r| r.name_key.as_deref())),
-            ("company", s(|r| r.company.as_deref())),
-            ("position", s(|r| r.position.as_deref())),
-            ("city", s(|r| r.city.as_deref())),
-            ("region", s(|r| r.region.as_deref())),
-            ("address", s(|r| r.address.as_deref())),
-            ("inn", s(|r| r.inn.as_deref())),
-            ("ogrn", s(|r| r.ogrn.as_deref())),
-            ("website", s(|r| r.website.as_deref())),
-            ("comment", s(|r| r.comment.as_deref())),
-            ("created_at", ts(|r| r.created_at)),
-            ("consent_raw", s(|r| r.consent_raw.as_deref())),
-            ("consent_given", b(|r| r.consent_given)),
-            ("consent_at", ts(|r| r.consent_at)),
-            (
-                "consent_text_version",
-                s(|r| r.consent_text_version.as_deref()),
-            ),
-            ("form_url", s(|r| r.form_url.as_deref())),
-            ("ip", s(|r| r.ip.as_deref())),
-            ("user_agent", s(|r| r.user_agent.as_deref())),
-            (
-                "city_canonical",
-                s(|r| r.enriched.city_canonical.as_deref()),
-            ),
-            ("region_code", s(|r| r.enriched.region_code.as_deref())),
-            ("timezone", s(|r| r.enriched.timezone.as_deref())),
-            ("utc_offset_minutes", {
-                let mut b = duckdb::arrow::array::Int32Builder::with_capacity(n);
-                for r in records {
-                    b.append_option(r.enriched.utc_offset_minutes);
-                }
-                Arc::new(b.finish())
-            }),
-            ("phone_geo", s(|r| r.enriched.phone_geo.as_deref())),
-            (
-                "phone_operator_range",
-                s(|r| r.enriched.phone_operator_range.as_deref()),
-            ),
-            (
-                "company_legal_form",
-                s(|r| r.enriched.company_legal_form.as_deref()),
-            ),
-            ("company_key", s(|r| r.enriched.company_key.as_deref())),
-            ("inn_valid", b(|r| r.enriched.inn_valid)),
-            ("ogrn_valid", b(|r| r.enriched.ogrn_valid)),
-            ("subject_type", s(|r| r.enriched.subject_type.as_deref())),
-            ("email_kind", s(|r| r.enriched.email_kind.as_deref())),
-            ("website_hint", s(|r| r.enriched.website_hint.as_deref())),
-            ("enrichment_source", {
-                let mut b = StringBuilder::with_capacity(n, n * 48);
-                for r in records {
-                    if r.enriched.sources.is_empty() {
-                        b.append_null();
-                    } else {
-                        let map: serde_json::Map<String, serde_json::Value> = r
-                            .enriched
-                            .sources
-                            .iter()
-                            .map(|(f, src)| (f.to_string(), serde_json::Value::from(*src)))
-                            .collect();
-                        b.append_value(serde_json::Value::Object(map).to_string());
-                    }
-                }
-                Arc::new(b.finish())
-            }),
-        ];
-        self.append("records", batch("records", cols)?)
+        self.land("records", vec![records_batch(at, ids, lead_ids, records)?])
     }
 
     /// Raw rows of the given sources that passed import, for re-normalising what an
@@ -1326,6 +1184,193 @@ pub struct StoredRaw {
     pub source_row: u64,
     pub origin: String,
     pub values_json: String,
+}
+
+/// Raw rows as an Arrow batch for `raw_records`.
+pub fn raw_batch(at: &BatchOrigin, rows: &[RawLanding]) -> Result<RecordBatch, StoreError> {
+    let n = rows.len();
+    let mut raw_id = Int64Builder::with_capacity(n);
+    let mut source_row = Int64Builder::with_capacity(n);
+    let mut values = StringBuilder::with_capacity(n, n * 96);
+    for r in rows {
+        raw_id.append_value(r.raw_id);
+        source_row.append_value(r.source_row as i64);
+        values.append_value(&r.values_json);
+    }
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("raw_id", Arc::new(raw_id.finish())),
+        ("run_id", repeat_i64(at.run_id, n)),
+        ("source", repeat_str(at.source, n)),
+        ("file_hash", repeat_str(at.file_hash, n)),
+        ("source_row", Arc::new(source_row.finish())),
+        ("origin", repeat_str(at.origin, n)),
+        ("raw_values", Arc::new(values.finish())),
+    ];
+    batch("raw_records", cols)
+}
+
+/// Rejects as an Arrow batch for `rejects`.
+pub fn rejects_batch(at: &BatchOrigin, rejects: &[Reject]) -> Result<RecordBatch, StoreError> {
+    let n = rejects.len();
+    let mut raw_id = Int64Builder::with_capacity(n);
+    let mut source_row = Int64Builder::with_capacity(n);
+    let mut stage = StringBuilder::new();
+    let mut code = StringBuilder::new();
+    let mut field = StringBuilder::new();
+    let mut reason = StringBuilder::new();
+    for r in rejects {
+        raw_id.append_value(r.raw_id);
+        source_row.append_value(r.source_row as i64);
+        stage.append_value(r.stage.as_str());
+        code.append_value(r.code);
+        field.append_option(r.field.as_deref());
+        reason.append_value(&r.reason);
+    }
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("raw_id", Arc::new(raw_id.finish())),
+        ("run_id", repeat_i64(at.run_id, n)),
+        ("source", repeat_str(at.source, n)),
+        ("file_hash", repeat_str(at.file_hash, n)),
+        ("source_row", Arc::new(source_row.finish())),
+        ("stage", Arc::new(stage.finish())),
+        ("reason_code", Arc::new(code.finish())),
+        ("field", Arc::new(field.finish())),
+        ("reason", Arc::new(reason.finish())),
+    ];
+    batch("rejects", cols)
+}
+
+/// Clean records as an Arrow batch for `records`; `ids[i]` is the raw_id (= record_id) of
+/// `records[i]`, `lead_ids[i]` its earlier lead (NULL for new records). Pure CPU work, so
+/// import builds it on the normalising threads while the previous batch lands.
+pub fn records_batch(
+    at: &BatchOrigin,
+    ids: &[i64],
+    lead_ids: &[Option<i64>],
+    records: &[CleanRecord],
+) -> Result<RecordBatch, StoreError> {
+    let n = records.len();
+    let ids_array: ArrayRef = Arc::new(duckdb::arrow::array::Int64Array::from(ids.to_vec()));
+    let lead_array: ArrayRef = Arc::new(duckdb::arrow::array::Int64Array::from(lead_ids.to_vec()));
+    let mut source_row = Int64Builder::with_capacity(n);
+    let mut extra = ListBuilder::new(StringBuilder::new());
+    for r in records {
+        source_row.append_value(r.source_row as i64);
+        for p in &r.phones_extra {
+            extra.values().append_value(p);
+        }
+        extra.append(true);
+    }
+    let s = |f: fn(&CleanRecord) -> Option<&str>| -> ArrayRef {
+        let mut b = StringBuilder::with_capacity(n, n * 12);
+        for r in records {
+            b.append_option(f(r));
+        }
+        Arc::new(b.finish())
+    };
+    let b = |f: fn(&CleanRecord) -> Option<bool>| -> ArrayRef {
+        let mut b = BooleanBuilder::with_capacity(n);
+        for r in records {
+            b.append_option(f(r));
+        }
+        Arc::new(b.finish())
+    };
+    let ts = |f: fn(&CleanRecord) -> Option<chrono::DateTime<chrono::Utc>>| -> ArrayRef {
+        let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+        for r in records {
+            b.append_option(f(r).map(|d| d.timestamp_micros()));
+        }
+        Arc::new(b.finish())
+    };
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("record_id", ids_array.clone()),
+        ("raw_id", ids_array.clone()),
+        ("run_id", repeat_i64(at.run_id, n)),
+        ("source", repeat_str(at.source, n)),
+        ("file_hash", repeat_str(at.file_hash, n)),
+        ("source_row", Arc::new(source_row.finish())),
+        ("origin", repeat_str(at.origin, n)),
+        ("lead_id", lead_array),
+        ("phone_raw", s(|r| r.phone_raw.as_deref())),
+        ("phone_e164", s(|r| r.phone_e164.as_deref())),
+        ("phone_type", s(|r| r.phone_type.as_deref())),
+        ("phone_ext", s(|r| r.phone_ext.as_deref())),
+        ("phone_region", s(|r| r.phone_region.as_deref())),
+        ("phones_extra", Arc::new(extra.finish())),
+        ("phone_problem", s(|r| r.phone_problem.as_deref())),
+        ("email_raw", s(|r| r.email_raw.as_deref())),
+        ("email", s(|r| r.email.as_deref())),
+        ("email_is_role", b(|r| Some(r.email_is_role))),
+        ("email_is_disposable", b(|r| Some(r.email_is_disposable))),
+        ("email_suggestion", s(|r| r.email_suggestion.as_deref())),
+        ("email_problem", s(|r| r.email_problem.as_deref())),
+        ("full_name", s(|r| r.full_name.as_deref())),
+        ("last_name", s(|r| r.last_name.as_deref())),
+        ("first_name", s(|r| r.first_name.as_deref())),
+        ("middle_name", s(|r| r.middle_name.as_deref())),
+        ("gender", s(|r| r.gender.as_deref())),
+        ("name_key", s(|r| r.name_key.as_deref())),
+        ("company", s(|r| r.company.as_deref())),
+        ("position", s(|r| r.position.as_deref())),
+        ("city", s(|r| r.city.as_deref())),
+        ("region", s(|r| r.region.as_deref())),
+        ("address", s(|r| r.address.as_deref())),
+        ("inn", s(|r| r.inn.as_deref())),
+        ("ogrn", s(|r| r.ogrn.as_deref())),
+        ("website", s(|r| r.website.as_deref())),
+        ("comment", s(|r| r.comment.as_deref())),
+        ("created_at", ts(|r| r.created_at)),
+        ("consent_raw", s(|r| r.consent_raw.as_deref())),
+        ("consent_given", b(|r| r.consent_given)),
+        ("consent_at", ts(|r| r.consent_at)),
+        (
+            "consent_text_version",
+            s(|r| r.consent_text_version.as_deref()),
+        ),
+        ("form_url", s(|r| r.form_url.as_deref())),
+        ("ip", s(|r| r.ip.as_deref())),
+        ("user_agent", s(|r| r.user_agent.as_deref())),
+        (
+            "city_canonical",
+            s(|r| r.enriched.city_canonical.as_deref()),
+        ),
+        ("region_code", s(|r| r.enriched.region_code.as_deref())),
+        ("timezone", s(|r| r.enriched.timezone.as_deref())),
+        ("utc_offset_minutes", {
+            let mut b = duckdb::arrow::array::Int32Builder::with_capacity(n);
+            for r in records {
+                b.append_option(r.enriched.utc_offset_minutes);
+            }
+            Arc::new(b.finish())
+        }),
+        ("phone_geo", s(|r| r.enriched.phone_geo.as_deref())),
+        (
+            "phone_operator_range",
+            s(|r| r.enriched.phone_operator_range.as_deref()),
+        ),
+        (
+            "company_legal_form",
+            s(|r| r.enriched.company_legal_form.as_deref()),
+        ),
+        ("company_key", s(|r| r.enriched.company_key.as_deref())),
+        ("inn_valid", b(|r| r.enriched.inn_valid)),
+        ("ogrn_valid", b(|r| r.enriched.ogrn_valid)),
+        ("subject_type", s(|r| r.enriched.subject_type.as_deref())),
+        ("email_kind", s(|r| r.enriched.email_kind.as_deref())),
+        ("website_hint", s(|r| r.enriched.website_hint.as_deref())),
+        ("enrichment_source", {
+            let mut b = StringBuilder::with_capacity(n, n * 48);
+            for r in records {
+                if r.enriched.sources.is_empty() {
+                    b.append_null();
+                } else {
+                    b.append_value(crate::record::sources_json(&r.enriched.sources));
+                }
+            }
+            Arc::new(b.finish())
+        }),
+    ];
+    batch("records", cols)
 }
 
 fn repeat_str(v: &str, n: usize) -> ArrayRef {
