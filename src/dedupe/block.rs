@@ -5,6 +5,7 @@
 //! surname, and what is still too big is skipped and counted.
 
 use super::MatchRecord;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// Blocks up to this size are compared all-pairs.
@@ -27,7 +28,7 @@ pub const BY_NAME: u8 = 4;
 /// keys) only adds a candidate pair, which scoring then judges like any other.
 fn key_hash(kind: u8, parts: &[&str]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = rustc_hash::FxHasher::default();
     kind.hash(&mut h);
     for p in parts {
         p.hash(&mut h);
@@ -63,22 +64,25 @@ pub type Pair = (u32, u32, u8);
 /// Candidate pairs, sorted and unique. With `only_new`, a pair is kept only if at least
 /// one side has no lead yet (incremental runs).
 pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, BlockingStats) {
-    let mut blocks: HashMap<u64, (u8, Vec<u32>)> = HashMap::with_capacity(records.len() * 2);
-    let mut buf = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        keys(r, &mut buf);
-        for (k, kind) in buf.drain(..) {
-            let entry = blocks.entry(k).or_insert((kind, Vec::new()));
-            if entry.1.last() != Some(&(i as u32)) {
-                entry.1.push(i as u32);
-            }
-        }
-    }
+    // Every (key, record) on all cores, then sorted: records sharing a key end up side by
+    // side (a hash map of growing member lists cost a small allocation per key).
+    let mut entries: Vec<(u64, u32, u8)> = records
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, r)| {
+            let mut buf = Vec::new();
+            keys(r, &mut buf);
+            buf.into_iter().map(move |(k, kind)| (k, i as u32, kind))
+        })
+        .collect();
+    entries.par_sort_unstable();
+    entries.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    let mut blocks: Vec<&[(u64, u32, u8)]> = entries.chunk_by(|a, b| a.0 == b.0).collect();
     let mut stats = BlockingStats {
         keys: blocks.len(),
         ..BlockingStats::default()
     };
-    let mut pairs = Vec::new();
+    blocks.retain(|b| b.len() >= 2);
     let wanted = |a: u32, b: u32| {
         !only_new || records[a as usize].lead_id.is_none() || records[b as usize].lead_id.is_none()
     };
@@ -91,18 +95,21 @@ pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, B
             }
         }
     };
-    for (kind, members) in blocks.values() {
-        let kind = *kind;
-        if members.len() < 2 {
-            continue;
-        }
-        if members.len() <= MAX_BLOCK {
-            emit(members, kind, &mut pairs);
-            continue;
-        }
+    // A key's kind is part of its hash, so a block has one kind.
+    let mut pairs: Vec<Pair> = blocks
+        .par_iter()
+        .filter(|b| b.len() <= MAX_BLOCK)
+        .flat_map_iter(|b| {
+            let members: Vec<u32> = b.iter().map(|e| e.1).collect();
+            let mut out = Vec::new();
+            emit(&members, b[0].2, &mut out);
+            out
+        })
+        .collect();
+    for block in blocks.iter().filter(|b| b.len() > MAX_BLOCK) {
         stats.oversized_blocks += 1;
         let mut by_surname: HashMap<&str, Vec<u32>> = HashMap::new();
-        for &m in members {
+        for &(_, m, _) in block.iter() {
             if let Some(last) = records[m as usize].last_key.as_deref() {
                 by_surname.entry(last).or_default().push(m);
             } else {
@@ -111,14 +118,14 @@ pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, B
         }
         for sub in by_surname.values() {
             if sub.len() <= MAX_BLOCK {
-                emit(sub, kind, &mut pairs);
+                emit(sub, block[0].2, &mut pairs);
             } else {
                 stats.skipped_records += sub.len();
             }
         }
     }
     // One entry per pair, with the kinds of every key it shares.
-    pairs.sort_unstable();
+    pairs.par_sort_unstable();
     let mut merged: Vec<Pair> = Vec::with_capacity(pairs.len());
     for (a, b, k) in pairs {
         match merged.last_mut() {

@@ -13,7 +13,7 @@ use crate::normalise::name::{self, Gender};
 use compare::{Comparison, Veto};
 use model::{FieldWeight, PairEvidence, Weights};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::LazyLock;
 
 /// One record as deduplication sees it: match keys only, precomputed once.
@@ -37,7 +37,7 @@ pub struct MatchRecord {
 
 /// Everyday name forms → full names (data/names/diminutives.tsv), by folded key.
 static DIMINUTIVES: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
-    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    let mut map: HashMap<String, Vec<String>> = HashMap::default();
     for (form, fulls) in name::diminutives() {
         let form = name::name_key(form);
         for full in fulls {
@@ -239,7 +239,7 @@ pub fn dedupe(
 
     let fit = settings.estimate && n >= MIN_RECORDS_TO_FIT;
     // Term frequencies of names, over all records.
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<String, usize> = HashMap::default();
     for r in records.iter().filter(|_| fit) {
         if let Some(v) = r.name_value() {
             *counts.entry(v).or_default() += 1;
@@ -315,7 +315,7 @@ pub fn dedupe(
     confident.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
 
     let mut clusters = cluster::Clusters::new(records);
-    let mut first_of_lead: HashMap<i64, u32> = HashMap::new();
+    let mut first_of_lead: HashMap<i64, u32> = HashMap::default();
     for (i, r) in records.iter().enumerate() {
         if let Some(l) = r.lead_id {
             match first_of_lead.get(&l) {
@@ -349,7 +349,7 @@ pub fn dedupe(
 
     lap(&mut stats, "clustering");
     // Lead ids: a group keeps the oldest lead it holds; otherwise it gets a new id.
-    let mut lead_of_root: HashMap<u32, i64> = HashMap::new();
+    let mut lead_of_root: HashMap<u32, i64> = HashMap::default();
     let mut merged_leads = Vec::new();
     for (i, r) in records.iter().enumerate() {
         if let Some(l) = r.lead_id {
@@ -424,9 +424,9 @@ pub fn pairwise_scores(truth: &[u64], predicted: &[i64]) -> PairwiseScores {
     fn pairs(k: u64) -> u64 {
         k * k.saturating_sub(1) / 2
     }
-    let mut by_truth: HashMap<u64, u64> = HashMap::new();
-    let mut by_pred: HashMap<i64, u64> = HashMap::new();
-    let mut by_both: HashMap<(u64, i64), u64> = HashMap::new();
+    let mut by_truth: HashMap<u64, u64> = HashMap::default();
+    let mut by_pred: HashMap<i64, u64> = HashMap::default();
+    let mut by_both: HashMap<(u64, i64), u64> = HashMap::default();
     for (&t, &p) in truth.iter().zip(predicted) {
         *by_truth.entry(t).or_default() += 1;
         *by_pred.entry(p).or_default() += 1;
@@ -612,7 +612,7 @@ mod tests {
                 .map(|(i, &(p, _, ph, em))| rec(i as i64, PEOPLE[p].0, PEOPLE[p].1, PHONES[ph], EMAILS[em], PEOPLE[p].2))
                 .collect();
             let out = dedupe(&records, &DedupeSettings::default(), None, 1);
-            let mut by_lead: HashMap<i64, Vec<&MatchRecord>> = HashMap::new();
+            let mut by_lead: HashMap<i64, Vec<&MatchRecord>> = HashMap::default();
             for (r, l) in records.iter().zip(&out.lead_of) {
                 by_lead.entry(*l).or_default().push(r);
             }

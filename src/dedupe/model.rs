@@ -230,8 +230,8 @@ impl Weights {
 
 /// Distinct evidence patterns with how many pairs show each.
 fn aggregate(pairs: &[PairEvidence]) -> Vec<(PairEvidence, f64)> {
-    let mut map: std::collections::HashMap<([u8; FIELDS], u64), (PairEvidence, f64)> =
-        std::collections::HashMap::new();
+    let mut map: rustc_hash::FxHashMap<([u8; FIELDS], u64), (PairEvidence, f64)> =
+        rustc_hash::FxHashMap::default();
     for e in pairs {
         let key = (
             e.levels.map(|l| l.map_or(u8::MAX, |l| l as u8)),
