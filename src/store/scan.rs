@@ -1,9 +1,10 @@
-//! Bulk landing through a parallel Arrow table function.
+//! Bulk landing through an Arrow table function:
+//! `INSERT INTO t (cols) SELECT * FROM leadpipe_batches(token)`.
 //!
-//! `INSERT INTO t (cols) SELECT * FROM leadpipe_batches(token)` lets DuckDB append with
-//! all its threads inside the run's transaction. duckdb-rs's Appender (and its own `arrow`
-//! table function) feed DuckDB from one thread, and at 1M rows landing `records` that way
-//! was the slowest step of an import: the normalising threads waited for it.
+//! One INSERT lands many batches (a quarter of a million rows) at once, inside the run's
+//! transaction. Against duckdb-rs's Appender it skips one copy of every cell (the
+//! appender buffers chunks in a collection of its own before appending them), and the
+//! batches can be built on other threads while the previous ones land.
 
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -88,7 +89,7 @@ impl VTab for BatchScan {
     }
 
     fn init(init: &InitInfo) -> Result<ScanInit, Box<dyn std::error::Error>> {
-        // Every slice is independent: let all of DuckDB's threads convert and append.
+        // Slices are independent, so DuckDB may convert them on several threads.
         init.set_max_threads(64);
         Ok(ScanInit {
             next: AtomicUsize::new(0),
