@@ -62,6 +62,7 @@ enum Command {
   leadpipe run pipelines/demo.toml --db /tmp/demo.duckdb --json
   leadpipe run pipelines/demo.toml --only import      land raw rows only
   leadpipe run pipelines/demo.toml --from normalise   re-derive records from landed raw rows
+  leadpipe run pipelines/demo.toml --to normalise     land clean records; dedupe later
 
 Relative paths inside the pipeline file are relative to the file's folder.
 Re-running on unchanged files adds nothing but a row in `runs`.")]
@@ -76,6 +77,10 @@ Re-running on unchanged files adds nothing but a row in `runs`.")]
         /// Run this stage and every later one.
         #[arg(long, value_enum)]
         from: Option<Stage>,
+        /// Stop after this stage (`--to normalise`: land clean records, leave deduplication,
+        /// consent and warmth for a later `--from dedupe`).
+        #[arg(long, value_enum, conflicts_with = "only")]
+        to: Option<Stage>,
         /// Judge consent expiry at this time instead of now (reproducible runs), e.g.
         /// 2026-11-23T09:00:00+03:00.
         #[arg(long, value_parser = parse_time)]
@@ -557,6 +562,7 @@ fn execute(cli: Cli) -> ExitCode {
             common,
             only,
             from,
+            to,
             as_of,
             refresh,
         } => pipeline::load_pipeline(&path)
@@ -565,6 +571,7 @@ fn execute(cli: Cli) -> ExitCode {
                 let opts = RunOptions {
                     only,
                     from,
+                    to,
                     progress,
                     command: format!("run {}", path.display()),
                     as_of,

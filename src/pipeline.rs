@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Rows per batch: large enough that appends are bulk, small enough that memory stays flat.
-const CHUNK_ROWS: usize = 65_536;
+const CHUNK_ROWS: usize = 32_768;
 
 /// The pipeline file as written (TOML).
 #[derive(Debug, Deserialize)]
@@ -412,6 +412,8 @@ pub fn default_source_name(path: &Path) -> String {
 pub struct RunOptions {
     pub only: Option<Stage>,
     pub from: Option<Stage>,
+    /// Stop after this stage (with `from`: a range of stages).
+    pub to: Option<Stage>,
     pub progress: bool,
     /// How the run was started, for the `runs` table (`run demo.toml`, `import x.csv`).
     pub command: String,
@@ -430,6 +432,7 @@ impl RunOptions {
                 (None, Some(from)) => *s >= from,
                 (None, None) => true,
             })
+            .filter(|s| self.to.is_none_or(|to| *s <= to))
             .collect()
     }
 }
@@ -1017,7 +1020,7 @@ fn import_source(
     // Busy time of each half, to see which one the other waits for (debug log).
     let mut land_ms = 0u128;
     let (landed_rows, prepare_ms) = std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, RunError>>(2);
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, RunError>>(1);
         let worker = scope.spawn(move || {
             let (mut next_id, mut busy) = (first_id, 0u128);
             loop {
@@ -1122,7 +1125,7 @@ struct PreparedRecords {
 /// Prepared batches waiting to land. Each table is landed with one INSERT per this many
 /// rows: one per 64k-row batch was slower than the appender, and one per source would
 /// hold the whole file in memory.
-const LAND_ROWS: usize = 262_144;
+const LAND_ROWS: usize = 131_072;
 
 #[derive(Default)]
 struct Landing {

@@ -279,6 +279,35 @@ fn only_import_then_only_normalise() {
 }
 
 #[test]
+fn to_normalise_lands_records_and_dedupe_follows_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("to.duckdb");
+    let out = demo(&db, &["--to", "normalise", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary["stages"],
+        serde_json::json!(["import", "normalise"])
+    );
+    assert!(count(&db, "SELECT count(*) FROM records") > 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM records WHERE lead_id IS NOT NULL"
+        ),
+        0
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM leads"), 0);
+    let out = demo(&db, &["--from", "dedupe"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM records WHERE lead_id IS NULL"),
+        0
+    );
+    assert!(count(&db, "SELECT count(*) FROM leads") > 0);
+}
+
+#[test]
 fn a_failing_run_leaves_the_database_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("atomic.duckdb");

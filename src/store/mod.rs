@@ -262,6 +262,15 @@ impl Store {
         })?;
         conn.register_table_function::<scan::BatchScan>(scan::FUNCTION)
             .map_err(db("registering the bulk loader"))?;
+        // DuckDB's default (80% of RAM) let a 1M-row run keep ~1 GB of blocks it had
+        // already written; 512 MB cost no time there (README, Benchmarks). Bigger bases or
+        // heavier reports can raise it.
+        let memory = std::env::var("LEADPIPE_DUCKDB_MEMORY").unwrap_or_else(|_| "512MB".into());
+        conn.execute_batch(&format!(
+            "SET memory_limit = '{}'",
+            memory.replace('\'', "")
+        ))
+        .map_err(db("setting DuckDB's memory limit (LEADPIPE_DUCKDB_MEMORY)"))?;
         conn.execute_batch(SCHEMA).map_err(db("creating schema"))?;
         conn.execute_batch(consent::SCHEMA)
             .map_err(db("creating the consent tables"))?;
