@@ -902,8 +902,7 @@ fn run_dedupe(
         estimate: new >= crate::dedupe::MIN_RECORDS_TO_FIT || stored.is_none(),
     };
     let outcome = dedupe(&records, &settings, stored, store.next_lead_id()?);
-    let landing = store.land_dedupe(run_id, &records, &outcome, &plan.dedupe.origin_priority)?;
-    bar.finish_and_clear();
+    let landing = store.land_dedupe(run_id, &records, &outcome)?;
     tracing::info!(
         records = records.len(),
         new,
@@ -913,6 +912,15 @@ fn run_dedupe(
     let mut stats = outcome.stats;
     stats.phase_ms.insert(0, ("load_records", load_ms));
     stats.phase_ms.extend(landing);
+    // The match keys, pairs and links are let go before DuckDB builds the golden records,
+    // its most memory-hungry query.
+    drop((records, outcome.links, outcome.lead_of));
+    let clock = Instant::now();
+    store.rebuild_leads(run_id, &plan.dedupe.origin_priority)?;
+    stats
+        .phase_ms
+        .push(("land_golden_records", clock.elapsed().as_millis() as u64));
+    bar.finish_and_clear();
     Ok(stats)
 }
 

@@ -4,7 +4,6 @@
 use super::headers::{unique_headers, Field, Mapper};
 use super::{check_cells, text, OpenedSource, SourceError, SourceSpec};
 use crate::record::{Cell, RawRow, RowProblem};
-use std::io::Cursor;
 use std::sync::Arc;
 
 const CANDIDATE_DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
@@ -16,16 +15,15 @@ pub fn open(
     content_hash: String,
 ) -> Result<OpenedSource, SourceError> {
     text::check_not_binary(&spec.path, &bytes, "CSV")?;
-    let decoded = text::decode(&spec.path, &bytes, spec.encoding.as_deref())?;
-    drop(bytes);
+    let decoded = text::decode_streaming(&spec.path, bytes, spec.encoding.as_deref())?;
     let delimiter = spec
         .delimiter
-        .unwrap_or_else(|| detect_delimiter(&decoded.text));
+        .unwrap_or_else(|| detect_delimiter(&decoded.head));
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(Cursor::new(decoded.text.into_bytes()));
+        .from_reader(decoded.reader);
 
     let mut header_record = csv::StringRecord::new();
     let got_header = reader
@@ -104,7 +102,7 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
 }
 
 struct CsvRows {
-    reader: csv::Reader<Cursor<Vec<u8>>>,
+    reader: csv::Reader<text::DecodingReader>,
     keys: Vec<Arc<str>>,
     fields: Vec<Option<Field>>,
     row: u64,

@@ -65,6 +65,113 @@ pub fn decode(path: &Path, bytes: &[u8], label: Option<&str>) -> Result<Decoded,
     })
 }
 
+/// A file decoded while it is read: the decoded text of a 100 MB list is never held whole
+/// (it took ~150 MB beside the rows being normalised).
+pub struct StreamDecoded {
+    pub reader: DecodingReader,
+    /// The decoded start of the file (up to 64 KiB), for sniffing its layout.
+    pub head: String,
+    pub encoding: &'static Encoding,
+    /// Some bytes were not valid in `encoding` (they become U+FFFD).
+    pub had_errors: bool,
+}
+
+/// Like [`decode`], streaming: the bytes are kept, the text is made as it is read.
+pub fn decode_streaming(
+    path: &Path,
+    bytes: Vec<u8>,
+    label: Option<&str>,
+) -> Result<StreamDecoded, SourceError> {
+    let chosen = match label {
+        Some(label) => Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+            SourceError::UnknownEncoding {
+                path: path.to_path_buf(),
+                label: label.to_string(),
+            }
+        })?,
+        None => detect(&bytes),
+    };
+    // A BOM wins over the label, as in `decode`.
+    let (encoding, bom) = Encoding::for_bom(&bytes).unwrap_or((chosen, 0));
+    let body = &bytes[bom..];
+    // Whether any byte fails to decode must be known before the first row is judged:
+    // one pass that keeps nothing.
+    let had_errors = if encoding == encoding_rs::UTF_8 {
+        std::str::from_utf8(body).is_err()
+    } else {
+        let mut decoder = encoding.new_decoder_without_bom_handling();
+        let mut scratch = vec![0u8; 1 << 16];
+        let (mut pos, mut errors) = (0, false);
+        loop {
+            let (result, read, _, had) = decoder.decode_to_utf8(&body[pos..], &mut scratch, true);
+            pos += read;
+            errors |= had;
+            if result == encoding_rs::CoderResult::InputEmpty {
+                break;
+            }
+        }
+        errors
+    };
+    let head = encoding
+        .decode_without_bom_handling(&body[..body.len().min(1 << 16)])
+        .0
+        .into_owned();
+    Ok(StreamDecoded {
+        reader: DecodingReader {
+            decoder: encoding.new_decoder_without_bom_handling(),
+            bytes,
+            pos: bom,
+            out: Vec::new(),
+            out_pos: 0,
+            done: false,
+        },
+        head,
+        encoding,
+        had_errors,
+    })
+}
+
+/// UTF-8 text of `bytes`, produced as it is read.
+pub struct DecodingReader {
+    bytes: Vec<u8>,
+    pos: usize,
+    decoder: encoding_rs::Decoder,
+    out: Vec<u8>,
+    out_pos: usize,
+    done: bool,
+}
+
+impl std::io::Read for DecodingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.out_pos == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            // Decode the next piece into a buffer of our own, so a caller's tiny buffer
+            // never has to hold a whole character.
+            self.out.resize(1 << 16, 0);
+            let end = (self.pos + (1 << 15)).min(self.bytes.len());
+            let last = end == self.bytes.len();
+            let (result, read, written, _) =
+                self.decoder
+                    .decode_to_utf8(&self.bytes[self.pos..end], &mut self.out, last);
+            self.pos += read;
+            self.out.truncate(written);
+            self.out_pos = 0;
+            if last && result == encoding_rs::CoderResult::InputEmpty {
+                self.done = true;
+            }
+            if written == 0 {
+                return if self.done { Ok(0) } else { self.read(buf) };
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
+}
+
 /// A UTF-8 file with a stray bad byte or two is still UTF-8: decoding it all as CP1251
 /// would garble every Cyrillic letter. The rows with the bad bytes are refused instead.
 fn mostly_utf8(bytes: &[u8]) -> bool {
@@ -160,6 +267,36 @@ mod tests {
         let d = decode(Path::new("x"), &bytes, None).unwrap();
         assert_eq!(d.encoding, encoding_rs::UTF_8);
         assert!(d.had_errors && d.text.starts_with("ФИО;Телефон"));
+    }
+
+    #[test]
+    fn streaming_decode_equals_whole_decode() {
+        use std::io::Read;
+        let cp: Vec<u8> = encoding_rs::WINDOWS_1251
+            .encode(&"Иванов;Иван;+7 916 123-45-67\n".repeat(5000))
+            .0
+            .into_owned();
+        let mut utf8_bom = b"\xEF\xBB\xBF".to_vec();
+        utf8_bom.extend("Петров;ёж\n".repeat(7000).as_bytes());
+        let mut broken = "Сидоров\n".repeat(9000).into_bytes();
+        broken.insert(40_000, 0xFF);
+        for (bytes, label) in [
+            (cp.clone(), None),
+            (cp, Some("cp1251")),
+            (utf8_bom, None),
+            (broken, Some("utf-8")),
+        ] {
+            let whole = decode(Path::new("x"), &bytes, label).unwrap();
+            let mut streamed = decode_streaming(Path::new("x"), bytes, label).unwrap();
+            let mut text = String::new();
+            streamed.reader.read_to_string(&mut text).unwrap();
+            assert_eq!(text, whole.text);
+            assert_eq!(streamed.encoding, whole.encoding);
+            assert_eq!(streamed.had_errors, whole.had_errors);
+            assert!(whole
+                .text
+                .starts_with(streamed.head.trim_end_matches('\u{FFFD}')));
+        }
     }
 
     #[test]

@@ -685,14 +685,13 @@ impl Store {
         rows.next().transpose().map_err(db("reading match weights"))
     }
 
-    /// Writes deduplication's results: lead ids on records, merge evidence, absorbed leads,
-    /// the weights used, and the golden records rebuilt from their members.
+    /// Writes deduplication's results: lead ids on records, merge evidence, absorbed leads
+    /// and the weights used. Golden records follow with [`Store::rebuild_leads`].
     pub fn land_dedupe(
         &self,
         run_id: i64,
         records: &[MatchRecord],
         outcome: &DedupeOutcome,
-        origin_priority: &[String],
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let mut timings = Vec::new();
         let mut clock = std::time::Instant::now();
@@ -819,8 +818,7 @@ impl Store {
                 params![run_id, weights],
             )
             .map_err(db("saving match weights"))?;
-        self.rebuild_leads(run_id, origin_priority)?;
-        lap(&mut timings, "land_golden_records");
+        lap(&mut timings, "land_weights");
         Ok(timings)
     }
 
