@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Import + normalise + land N synthetic rows (default 1,000,000); prints wall time and peak RSS.
+# The 1M-row benchmarks of issues #2 and #8 on N synthetic rows (default 1,000,000):
+#   1. import + normalise + land (`run --to normalise`), the foundation's target;
+#   2. end to end, import → leads (deduplication, consent, warmth), into a fresh file.
+# Prints wall time, peak RSS and where the time went (`--json` timings_ms).
 #     bash benches/pipeline.sh [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,5 +14,22 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$bin" gen --rows "$rows" --out "$work/leads.csv" --cp1251
 echo "input: $rows rows, $(du -h "$work/leads.csv" | cut -f1) CP1251 CSV"
-/usr/bin/time -f "wall %e s, peak RSS %M KiB" "$bin" import "$work/leads.csv" --db "$work/bench.duckdb" --quiet
+cat > "$work/bench.toml" <<EOF
+name = "bench"
+db = "normalised.duckdb"
+[[sources]]
+name = "leads.csv"
+kind = "csv"
+path = "leads.csv"
+origin = "purchased"
+EOF
+timings() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  timings_ms:", d["timings_ms"]); print("  dedupe phases:", d["dedupe"]["phase_ms"]) if d.get("dedupe") else None' "$1"; }
+echo "1. import + normalise + land (run --to normalise):"
+/usr/bin/time -f "  wall %e s, peak RSS %M KiB" \
+    "$bin" run "$work/bench.toml" --to normalise --quiet --json > "$work/normalise.json"
+timings "$work/normalise.json"
+echo "2. end to end, import → leads (import):"
+/usr/bin/time -f "  wall %e s, peak RSS %M KiB" \
+    "$bin" import "$work/leads.csv" --db "$work/bench.duckdb" --quiet --json > "$work/e2e.json"
+timings "$work/e2e.json"
 echo "database: $(du -h "$work/bench.duckdb" | cut -f1)"
