@@ -1013,8 +1013,9 @@ fn import_source(
     };
     let bar = progress_bar(opts, &spec.name);
     // Two-stage pipeline: a worker reads, writes raw JSON, normalises and builds Arrow
-    // batches (on all cores) up to two batches ahead, while this thread lands them in
-    // DuckDB. Landing order and ids are the same as doing it in sequence.
+    // batches (on all cores), one batch waiting in the channel while it prepares the next,
+    // and this thread lands them in DuckDB. Landing order and ids are the same as doing it
+    // in sequence.
     let mut landing = Landing::default();
     let work = BatchWork {
         normaliser: normalise.then_some(&plan.normaliser),
@@ -1171,8 +1172,8 @@ impl Landing {
     }
 }
 
-/// Rows per Arrow slice of records, so both cores build them.
-const RECORD_SLICE: usize = 32_768;
+/// Rows per Arrow slice of records, so both cores build a batch's slices.
+const RECORD_SLICE: usize = CHUNK_ROWS / 2;
 
 fn prepare_records(
     at: &BatchOrigin,
@@ -1202,8 +1203,6 @@ fn prepare_records(
     })
 }
 
-/// Reads up to a batch of rows and does all the CPU work on them (no database): raw JSON,
-/// import rejects, normalisation. `None` at the end of the source.
 /// What preparing a batch needs besides the rows.
 #[derive(Clone, Copy)]
 struct BatchWork<'a> {
@@ -1216,6 +1215,8 @@ struct BatchWork<'a> {
     match_keys: bool,
 }
 
+/// Reads up to a batch of rows and does all the CPU work on them (no database): raw JSON,
+/// import rejects, normalisation, Arrow batches. `None` at the end of the source.
 fn prepare_batch(
     rows: &mut (dyn Iterator<Item = RawRow> + Send),
     first_id: i64,

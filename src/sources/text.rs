@@ -45,17 +45,26 @@ pub fn check_not_binary(path: &Path, bytes: &[u8], kind: &'static str) -> Result
     Ok(())
 }
 
-/// Decodes `bytes` with the given label, or detects the encoding.
-pub fn decode(path: &Path, bytes: &[u8], label: Option<&str>) -> Result<Decoded, SourceError> {
-    let encoding = match label {
+/// The encoding a label names, or the one detected in `bytes` when there is no label.
+fn choose_encoding(
+    path: &Path,
+    bytes: &[u8],
+    label: Option<&str>,
+) -> Result<&'static Encoding, SourceError> {
+    match label {
         Some(label) => Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
             SourceError::UnknownEncoding {
                 path: path.to_path_buf(),
                 label: label.to_string(),
             }
-        })?,
-        None => detect(bytes),
-    };
+        }),
+        None => Ok(detect(bytes)),
+    }
+}
+
+/// Decodes `bytes` with the given label, or detects the encoding.
+pub fn decode(path: &Path, bytes: &[u8], label: Option<&str>) -> Result<Decoded, SourceError> {
+    let encoding = choose_encoding(path, bytes, label)?;
     // A BOM wins over the label: it is the file speaking for itself.
     let (text, used, had_errors) = encoding.decode(bytes);
     Ok(Decoded {
@@ -82,15 +91,7 @@ pub fn decode_streaming(
     bytes: Vec<u8>,
     label: Option<&str>,
 ) -> Result<StreamDecoded, SourceError> {
-    let chosen = match label {
-        Some(label) => Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-            SourceError::UnknownEncoding {
-                path: path.to_path_buf(),
-                label: label.to_string(),
-            }
-        })?,
-        None => detect(&bytes),
-    };
+    let chosen = choose_encoding(path, &bytes, label)?;
     // A BOM wins over the label, as in `decode`.
     let (encoding, bom) = Encoding::for_bom(&bytes).unwrap_or((chosen, 0));
     let body = &bytes[bom..];

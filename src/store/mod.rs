@@ -312,8 +312,6 @@ impl Store {
             .map_err(db("committing the run"))
     }
 
-    /// Undoes everything since `begin`; errors are ignored because the caller is already
-    /// reporting the error that made it roll back.
     /// Moves committed changes from the write-ahead log into the database file.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn
@@ -321,6 +319,8 @@ impl Store {
             .map_err(db("writing the run into the database file"))
     }
 
+    /// Undoes everything since `begin`; errors are ignored because the caller is already
+    /// reporting the error that made it roll back.
     pub fn rollback(&self) {
         let _ = self.conn.execute_batch("ROLLBACK");
     }
