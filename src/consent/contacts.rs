@@ -38,20 +38,7 @@ pub struct ContactList {
 
 /// Reads a CSV/TXT (any encoding and delimiter) or XLSX contact list.
 pub fn read_contact_list(path: &Path, normaliser: &Normaliser) -> Result<ContactList, SourceError> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => SourceError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => SourceError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })?;
-    if bytes.is_empty() {
-        return Err(SourceError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
+    let bytes = crate::sources::read_file(path)?;
     let content_hash = hex::encode(Sha256::digest(&bytes));
     let grid = if SourceKind::from_path(path) == Some(SourceKind::Xlsx) {
         xlsx::read_grid(path, bytes)?

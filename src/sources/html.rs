@@ -66,15 +66,7 @@ fn compile(path: &Path, rules: &HtmlRules) -> Result<Rules, SourceError> {
 /// The saved pages of a source: one `.html`/`.htm` file, or every such file in a folder
 /// (sorted by name, so row numbers are stable).
 fn page_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => SourceError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => SourceError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })?;
+    let meta = std::fs::metadata(path).map_err(|e| super::file_error(path, e))?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }

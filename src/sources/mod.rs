@@ -142,8 +142,9 @@ pub fn open(spec: &SourceSpec) -> Result<OpenedSource, SourceError> {
     }
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+/// A file's error as a source error: a missing file is told apart from other failures.
+pub(crate) fn file_error(path: &Path, e: std::io::Error) -> SourceError {
+    match e.kind() {
         std::io::ErrorKind::NotFound => SourceError::NotFound {
             path: path.to_path_buf(),
         },
@@ -151,7 +152,12 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
             path: path.to_path_buf(),
             source: e,
         },
-    })?;
+    }
+}
+
+/// A whole input file; an empty one is an error.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
     if bytes.is_empty() {
         return Err(SourceError::Empty {
             path: path.to_path_buf(),

@@ -1,7 +1,7 @@
 //! Bulk landing through an Arrow table function:
 //! `INSERT INTO t (cols) SELECT * FROM leadpipe_batches(token)`.
 //!
-//! One INSERT lands many batches (a quarter of a million rows) at once, inside the run's
+//! One INSERT lands many batches (128k rows) at once, inside the run's
 //! transaction. Against duckdb-rs's Appender it skips one copy of every cell (the
 //! appender buffers chunks in a collection of its own before appending them), and the
 //! batches can be built on other threads while the previous ones land.
