@@ -841,6 +841,8 @@ impl Store {
         // puts the most complete name first (Cyrillic preferred over Latin), then `k`.
         // `arg_max` on a number is a plain hash aggregate, where `first(.. ORDER BY ..)`
         // sorted every group: 3.6 s → 2.2 s for the 508k leads of the 1M benchmark.
+        // The window sorts record ids alone and joins back: sorting all 22 used columns
+        // spilled ~0.5 GB under the 512 MB limit (7.4 s → 4.8 s at 1M, same leads).
         let by = |col: &str| format!("arg_max({col}, k) FILTER (WHERE {col} IS NOT NULL) AS {col}");
         let sql = format!(
             "DELETE FROM leads;
@@ -883,9 +885,10 @@ impl Store {
                         + (coalesce(regexp_matches(full_name, '[А-Яа-яЁё]'), false)::BIGINT << 48)
                         + k AS nk
                     FROM (
-                        SELECT *, row_number() OVER (
-                            ORDER BY {rank}, created_at NULLS FIRST, record_id) AS k
-                        FROM records WHERE lead_id IS NOT NULL))
+                        SELECT r.*, w.k FROM records r
+                        JOIN (SELECT record_id, row_number() OVER (
+                                  ORDER BY {rank}, created_at NULLS FIRST, record_id) AS k
+                              FROM records WHERE lead_id IS NOT NULL) w USING (record_id)))
                 GROUP BY lead_id
              ) g
              LEFT JOIN consent_status cs ON cs.lead_id = g.lead_id AND cs.channel = 'call' AND cs.purpose = 'advertising'
