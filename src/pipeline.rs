@@ -1028,8 +1028,13 @@ fn import_source(
     let rows = &mut opened.rows;
     // Busy time of each half, to see which one the other waits for (debug log).
     let mut land_ms = 0u128;
+    let one_thread = store.one_thread()?;
     let (landed_rows, prepare_ms) = std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, RunError>>(1);
+        // Room for a whole landing's worth of batches: the worker keeps normalising while
+        // one 128k-row INSERT runs (with room for one, it idled half of each INSERT).
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, RunError>>(
+            LAND_ROWS / CHUNK_ROWS,
+        );
         let worker = scope.spawn(move || {
             let (mut next_id, mut busy) = (first_id, 0u128);
             loop {
@@ -1079,6 +1084,7 @@ fn import_source(
     *next_raw_id += landed_rows as i64;
     let clock = Instant::now();
     landing.flush(store)?;
+    drop(one_thread);
     land_ms += clock.elapsed().as_millis();
     bar.finish_and_clear();
     tracing::debug!(source = %spec.name, prepare_ms, land_ms, "import: busy time of reading+normalising and of landing");

@@ -6,6 +6,7 @@
 pub mod block;
 pub mod cluster;
 pub mod compare;
+pub mod golden;
 pub mod model;
 
 use crate::gen::Rng;

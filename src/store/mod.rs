@@ -35,6 +35,17 @@ pub enum StoreError {
     },
 }
 
+/// See [`Store::one_thread`]; DuckDB's thread count goes back to its default on drop.
+pub struct OneThread<'a>(&'a Connection);
+
+impl Drop for OneThread<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.execute_batch("RESET threads") {
+            tracing::warn!(error = %e, "could not give DuckDB its threads back");
+        }
+    }
+}
+
 fn db(context: &'static str) -> impl FnOnce(duckdb::Error) -> StoreError {
     move |source| StoreError::Db { context, source }
 }
@@ -453,6 +464,17 @@ impl Store {
         self.land(table, vec![batch])
     }
 
+    /// Runs DuckDB on this thread alone until the guard drops. For the import's INSERTs:
+    /// they run on one thread anyway (insertion order is kept), and with a second DuckDB
+    /// thread the calling thread spins on the executor's mutex while the worker inserts,
+    /// ~15% of the CPU the normalising threads need (README, Benchmarks).
+    pub fn one_thread(&self) -> Result<OneThread<'_>, StoreError> {
+        self.conn
+            .execute_batch("SET threads = 1")
+            .map_err(db("limiting DuckDB to one thread"))?;
+        Ok(OneThread(&self.conn))
+    }
+
     /// Lands batches of one schema in `table` with one INSERT (see `scan`).
     pub fn land(&self, table: &'static str, batches: Vec<RecordBatch>) -> Result<(), StoreError> {
         let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
@@ -825,89 +847,60 @@ impl Store {
     /// Golden records, one per lead, by survivorship: for each field the value from the best
     /// member that has one, where best means the preferred origin (form data beats purchased
     /// data by default), then the most recent, then the latest landed. The name comes whole
-    /// from the member with the most complete name (Cyrillic preferred over Latin).
+    /// from the member with the most complete name (Cyrillic preferred over Latin). The rules
+    /// live in [`crate::dedupe::golden`]; consent columns come from `consent_status`.
     pub fn rebuild_leads(&self, run_id: i64, origin_priority: &[String]) -> Result<(), StoreError> {
-        let mut rank = String::from("CASE origin");
-        for (i, o) in origin_priority.iter().enumerate() {
-            rank.push_str(&format!(
-                " WHEN '{}' THEN {}",
-                o.replace('\'', "''"),
-                origin_priority.len() - i
-            ));
-        }
-        rank.push_str(" ELSE 0 END");
-        // Survivorship order as one number per record: `k` ranks records by preferred
-        // origin, then most recent, then latest landed (the best has the highest `k`); `nk`
-        // puts the most complete name first (Cyrillic preferred over Latin), then `k`.
-        // `arg_max` on a number is a plain hash aggregate, where `first(.. ORDER BY ..)`
-        // sorted every group: 3.6 s → 2.2 s for the 508k leads of the 1M benchmark.
-        // The window sorts record ids alone and joins back: sorting all 22 used columns
-        // spilled ~0.5 GB under the 512 MB limit (7.4 s → 4.8 s at 1M, same leads).
-        let by = |col: &str| format!("arg_max({col}, k) FILTER (WHERE {col} IS NOT NULL) AS {col}");
-        let sql = format!(
-            "DELETE FROM leads;
-             INSERT INTO leads (lead_id, phone_e164, phones, email, emails, full_name,
-                    last_name, first_name, middle_name, gender, company, city, region, inn,
-                    region_code, timezone, utc_offset_minutes, subject_type,
-                    company_legal_form, record_count, sources, origins, first_seen_at,
-                    last_seen_at, call_consent, call_consent_basis, call_consent_since,
-                    call_consent_expires_at, sms_consent, email_consent, updated_run_id)
-             SELECT g.lead_id, phone_e164, phones, email, emails,
-                    nm.full_name, nm.last_name, nm.first_name, nm.middle_name,
-                    gender, company, city, region, inn, region_code, tzs.tz, tzs.off,
-                    subject_type, company_legal_form, record_count, sources, origins,
-                    first_seen_at, last_seen_at,
-                    -- Consent as last derived (the consent stage refreshes it after this).
-                    coalesce(cs.status, 'none'), cs.basis, cs.since, cs.expires_at,
-                    coalesce(ss.status, 'none'), coalesce(es.status, 'none'), {run_id}
-             FROM (
-                SELECT lead_id,
-                    {phone},
-                    list_sort(list_distinct(flatten(list(list_prepend(phone_e164, coalesce(phones_extra, [])))))) AS phones,
-                    {email},
-                    coalesce(list_sort(list(DISTINCT email) FILTER (WHERE email IS NOT NULL)), []) AS emails,
-                    arg_max({{'full_name': full_name, 'last_name': last_name,
-                              'first_name': first_name, 'middle_name': middle_name}}, nk)
-                        FILTER (WHERE full_name IS NOT NULL) AS nm,
-                    {gender}, {company}, {city}, {region}, {inn}, {region_code},
-                    arg_max({{'tz': timezone, 'off': utc_offset_minutes}}, k)
-                        FILTER (WHERE timezone IS NOT NULL) AS tzs,
-                    {subject_type}, {legal_form},
-                    count(*) AS record_count,
-                    list_sort(list(DISTINCT source)) AS sources,
-                    list_sort(list(DISTINCT origin)) AS origins,
-                    min(created_at) AS first_seen_at,
-                    max(created_at) AS last_seen_at
-                FROM (
-                    SELECT *,
-                        (((last_name IS NOT NULL)::INT + coalesce(length(first_name) > 2, false)::INT
-                          + (middle_name IS NOT NULL)::INT)::BIGINT << 50)
-                        + (coalesce(regexp_matches(full_name, '[А-Яа-яЁё]'), false)::BIGINT << 48)
-                        + k AS nk
-                    FROM (
-                        SELECT r.*, w.k FROM records r
-                        JOIN (SELECT record_id, row_number() OVER (
-                                  ORDER BY {rank}, created_at NULLS FIRST, record_id) AS k
-                              FROM records WHERE lead_id IS NOT NULL) w USING (record_id)))
-                GROUP BY lead_id
-             ) g
-             LEFT JOIN consent_status cs ON cs.lead_id = g.lead_id AND cs.channel = 'call' AND cs.purpose = 'advertising'
-             LEFT JOIN consent_status ss ON ss.lead_id = g.lead_id AND ss.channel = 'sms' AND ss.purpose = 'advertising'
-             LEFT JOIN consent_status es ON es.lead_id = g.lead_id AND es.channel = 'email' AND es.purpose = 'advertising';",
-            phone = by("phone_e164"),
-            email = by("email"),
-            gender = by("gender"),
-            company = by("company"),
-            city = by("city"),
-            region = by("region"),
-            inn = by("inn"),
-            region_code = by("region_code"),
-            subject_type = by("subject_type"),
-            legal_form = by("company_legal_form"),
-        );
+        let clock = std::time::Instant::now();
+        let members: Vec<RecordBatch> = self
+            .conn
+            .prepare(crate::dedupe::golden::MEMBERS_SQL)
+            .and_then(|mut stmt| stmt.query_arrow([]).map(|rows| rows.collect()))
+            .map_err(db("reading lead members"))?;
+        let golden =
+            crate::dedupe::golden::build(&members, origin_priority).map_err(|message| {
+                StoreError::Batch {
+                    table: "leads",
+                    message,
+                }
+            })?;
+        drop(members);
+        let built_ms = clock.elapsed().as_millis();
         self.conn
-            .execute_batch(&sql)
-            .map_err(db("rebuilding golden records"))
+            .execute_batch("DELETE FROM leads")
+            .map_err(db("rebuilding golden records"))?;
+        if golden.is_empty() {
+            return Ok(());
+        }
+        let columns = crate::dedupe::golden::COLUMNS.join(", ");
+        let from_batch = crate::dedupe::golden::COLUMNS
+            .map(|c| format!("g.{c}"))
+            .join(", ");
+        let registered = scan::Registered::new(golden);
+        // Consent as last derived (the consent stage refreshes it after this).
+        self.conn
+            .execute(
+                &format!(
+                    "INSERT INTO leads ({columns}, call_consent, call_consent_basis,
+                         call_consent_since, call_consent_expires_at, sms_consent,
+                         email_consent, updated_run_id)
+                     SELECT {from_batch},
+                         coalesce(cs.status, 'none'), cs.basis, cs.since, cs.expires_at,
+                         coalesce(ss.status, 'none'), coalesce(es.status, 'none'), {run_id}
+                     FROM {scan}(?) g
+                     LEFT JOIN consent_status cs ON cs.lead_id = g.lead_id AND cs.channel = 'call' AND cs.purpose = 'advertising'
+                     LEFT JOIN consent_status ss ON ss.lead_id = g.lead_id AND ss.channel = 'sms' AND ss.purpose = 'advertising'
+                     LEFT JOIN consent_status es ON es.lead_id = g.lead_id AND es.channel = 'email' AND es.purpose = 'advertising'",
+                    scan = scan::FUNCTION
+                ),
+                [registered.0 as i64],
+            )
+            .map_err(db("rebuilding golden records"))?;
+        tracing::debug!(
+            built_ms,
+            landed_ms = clock.elapsed().as_millis() - built_ms,
+            "golden records: read and built, landed"
+        );
+        Ok(())
     }
 
     /// Records an external provider could help: they have the lookup key and lack at
@@ -1205,7 +1198,8 @@ pub fn raw_batch(at: &BatchOrigin, rows: &[RawLanding]) -> Result<RecordBatch, S
     let n = rows.len();
     let mut raw_id = Int64Builder::with_capacity(n);
     let mut source_row = Int64Builder::with_capacity(n);
-    let mut values = StringBuilder::with_capacity(n, n * 96);
+    let mut values =
+        StringBuilder::with_capacity(n, rows.iter().map(|r| r.values_json.len()).sum());
     for r in rows {
         raw_id.append_value(r.raw_id);
         source_row.append_value(r.source_row as i64);
@@ -1275,13 +1269,7 @@ pub fn records_batch(
         }
         extra.append(true);
     }
-    let s = |f: fn(&CleanRecord) -> Option<&str>| -> ArrayRef {
-        let mut b = StringBuilder::with_capacity(n, n * 12);
-        for r in records {
-            b.append_option(f(r));
-        }
-        Arc::new(b.finish())
-    };
+    let s = |f: fn(&CleanRecord) -> Option<&str>| text_column(records, f);
     let b = |f: fn(&CleanRecord) -> Option<bool>| -> ArrayRef {
         let mut b = BooleanBuilder::with_capacity(n);
         for r in records {
@@ -1373,7 +1361,7 @@ pub fn records_batch(
         ("email_kind", s(|r| r.enriched.email_kind.as_deref())),
         ("website_hint", s(|r| r.enriched.website_hint.as_deref())),
         ("enrichment_source", {
-            let mut b = StringBuilder::with_capacity(n, n * 48);
+            let mut b = StringBuilder::new();
             for r in records {
                 if r.enriched.sources.is_empty() {
                     b.append_null();
@@ -1385,6 +1373,18 @@ pub fn records_batch(
         }),
     ];
     batch("records", cols)
+}
+
+/// A text column with its value buffer sized exactly: a batch in flight holds ~45 text
+/// columns, mostly short or empty, and a fixed guess per row over-reserved ~20 MB per
+/// 32k-row batch (import's peak memory counts every batch waiting to land).
+fn text_column<T>(items: &[T], f: impl Fn(&T) -> Option<&str>) -> ArrayRef {
+    let bytes = items.iter().map(|r| f(r).map_or(0, str::len)).sum();
+    let mut b = StringBuilder::with_capacity(items.len(), bytes);
+    for r in items {
+        b.append_option(f(r));
+    }
+    Arc::new(b.finish())
 }
 
 fn repeat_str(v: &str, n: usize) -> ArrayRef {
