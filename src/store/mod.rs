@@ -910,9 +910,6 @@ impl Store {
             .map(|c| format!("g.{c}"))
             .join(", ");
         let registered = scan::Registered::new(golden);
-        // Leads have no order to keep: both threads insert (2.0 s → 1.0 s for 508k leads
-        // measured in DuckDB alone), where the ordered insert runs on one.
-        let _unordered = self.set_for_now("preserve_insertion_order", "false")?;
         // Consent as last derived (the consent stage refreshes it after this).
         self.conn
             .execute(
