@@ -19,6 +19,7 @@ use duckdb::arrow::datatypes::{Field, Int32Type, Int64Type, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The member columns [`build`] reads, in this order.
@@ -341,52 +342,40 @@ impl Output {
     }
 
     fn finish(mut self) -> Result<RecordBatch, String> {
-        let mut picked = self
-            .picked
-            .into_iter()
-            .map(|mut b| Arc::new(b.finish()) as ArrayRef);
-        let mut next = || picked.next().expect("one builder per picked field");
-        let [full, last, first, middle] = self.name.map(|mut b| Arc::new(b.finish()) as ArrayRef);
-        // Same order as COLUMNS; PICKED is phone_e164, email, gender, company, city,
-        // region, inn, region_code, subject_type, company_legal_form.
-        let (phone, email, gender, company, city, region, inn, region_code, subject, legal) = (
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-        );
-        let arrays: Vec<ArrayRef> = vec![
-            Arc::new(self.lead_id.finish()),
-            phone,
-            Arc::new(self.phones.finish()),
-            email,
-            Arc::new(self.emails.finish()),
-            full,
-            last,
-            first,
-            middle,
-            gender,
-            company,
-            city,
-            region,
-            inn,
-            region_code,
-            Arc::new(self.timezone.finish()),
-            Arc::new(self.offset.finish()),
-            subject,
-            legal,
-            Arc::new(self.record_count.finish()),
-            Arc::new(self.sources.finish()),
-            Arc::new(self.origins.finish()),
-            Arc::new(self.first_seen.finish()),
-            Arc::new(self.last_seen.finish()),
-        ];
+        fn done(mut b: StringBuilder) -> ArrayRef {
+            Arc::new(b.finish())
+        }
+        // By column name, then put in the order of COLUMNS.
+        let mut by_name: HashMap<&str, ArrayRef> = PICKED
+            .iter()
+            .map(|&(_, name)| name)
+            .zip(self.picked.into_iter().map(done))
+            .chain(
+                ["full_name", "last_name", "first_name", "middle_name"]
+                    .into_iter()
+                    .zip(self.name.map(done)),
+            )
+            .collect();
+        by_name.extend([
+            ("lead_id", Arc::new(self.lead_id.finish()) as ArrayRef),
+            ("phones", Arc::new(self.phones.finish())),
+            ("emails", Arc::new(self.emails.finish())),
+            ("timezone", Arc::new(self.timezone.finish())),
+            ("utc_offset_minutes", Arc::new(self.offset.finish())),
+            ("record_count", Arc::new(self.record_count.finish())),
+            ("sources", Arc::new(self.sources.finish())),
+            ("origins", Arc::new(self.origins.finish())),
+            ("first_seen_at", Arc::new(self.first_seen.finish())),
+            ("last_seen_at", Arc::new(self.last_seen.finish())),
+        ]);
+        let arrays: Vec<ArrayRef> = COLUMNS
+            .iter()
+            .map(|c| {
+                by_name
+                    .remove(c)
+                    .ok_or_else(|| format!("no golden column {c}"))
+            })
+            .collect::<Result<_, _>>()?;
         let fields: Vec<Field> = COLUMNS
             .iter()
             .zip(&arrays)

@@ -470,20 +470,15 @@ impl Store {
 
     /// Runs DuckDB on this thread alone until the guard drops. For the import's INSERTs:
     /// they run on one thread anyway (insertion order is kept), and with a second DuckDB
-    /// thread the calling thread spins on the executor's mutex while the worker inserts,
-    /// ~15% of the CPU the normalising threads need (README, Benchmarks).
+    /// thread the calling thread spins on the executor's mutex while the worker inserts
+    /// (~11% of the import's CPU samples; README, Benchmarks).
     pub fn one_thread(&self) -> Result<Setting<'_>, StoreError> {
-        self.set_for_now("threads", "1")
-    }
-
-    /// Changes a DuckDB setting until the guard drops. `name` and `value` are SQL.
-    fn set_for_now(&self, name: &'static str, value: &str) -> Result<Setting<'_>, StoreError> {
         self.conn
-            .execute_batch(&format!("SET {name} = {value}"))
-            .map_err(db("changing a DuckDB setting"))?;
+            .execute_batch("SET threads = 1")
+            .map_err(db("limiting DuckDB to one thread"))?;
         Ok(Setting {
             conn: &self.conn,
-            name,
+            name: "threads",
         })
     }
 
@@ -1429,7 +1424,7 @@ fn constant_text(batches: &[RecordBatch], i: usize) -> Option<String> {
 /// A text column with its value buffer sized exactly: a batch in flight holds ~45 text
 /// columns, mostly short or empty, and a fixed guess per row over-reserved ~20 MB per
 /// 32k-row batch (import's peak memory counts every batch waiting to land).
-fn text_column<T>(items: &[T], f: impl Fn(&T) -> Option<&str>) -> ArrayRef {
+fn text_column<'a, T>(items: &'a [T], f: impl Fn(&'a T) -> Option<&'a str>) -> ArrayRef {
     let bytes = items.iter().map(|r| f(r).map_or(0, str::len)).sum();
     let mut b = StringBuilder::with_capacity(items.len(), bytes);
     for r in items {

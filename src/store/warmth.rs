@@ -4,7 +4,7 @@
 use super::{batch, db, Store, StoreError};
 use crate::warmth::{WarmthPoints, WarmthSettings};
 use chrono::{DateTime, Utc};
-use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use duckdb::arrow::array::{ArrayRef, Int64Builder, TimestampMicrosecondBuilder};
 use duckdb::params;
 use serde::Serialize;
 use std::sync::Arc;
@@ -93,29 +93,24 @@ impl Store {
             rec.append_value(now.timestamp_micros());
             occ.append_value(r.occurred_at.timestamp_micros());
         }
-        fn s<'a>(
-            rows: &'a [Engagement],
-            f: impl Fn(&'a Engagement) -> Option<&'a str>,
-        ) -> ArrayRef {
-            let n = rows.len();
-            let mut b = StringBuilder::with_capacity(n, n * 12);
-            for r in rows {
-                b.append_option(f(r));
-            }
-            Arc::new(b.finish())
-        }
         let cols: Vec<(&str, ArrayRef)> = vec![
             ("engagement_id", Arc::new(ids.finish())),
             ("recorded_at", Arc::new(rec.finish())),
-            ("actor", s(rows, |_| Some(actor))),
-            ("phone_e164", s(rows, |r| r.phone_e164.as_deref())),
-            ("email", s(rows, |r| r.email.as_deref())),
-            ("kind", s(rows, |r| Some(r.kind.as_str()))),
-            ("outcome", s(rows, |r| r.outcome.as_deref())),
+            ("actor", super::text_column(rows, |_| Some(actor))),
+            (
+                "phone_e164",
+                super::text_column(rows, |r| r.phone_e164.as_deref()),
+            ),
+            ("email", super::text_column(rows, |r| r.email.as_deref())),
+            ("kind", super::text_column(rows, |r| Some(r.kind.as_str()))),
+            (
+                "outcome",
+                super::text_column(rows, |r| r.outcome.as_deref()),
+            ),
             ("occurred_at", Arc::new(occ.finish())),
-            ("source", s(rows, |r| r.source.as_deref())),
+            ("source", super::text_column(rows, |r| r.source.as_deref())),
             ("source_row", Arc::new(src_row.finish())),
-            ("file_hash", s(rows, |_| file_hash)),
+            ("file_hash", super::text_column(rows, |_| file_hash)),
         ];
         self.append("engagements", batch("engagements", cols)?)
     }
