@@ -552,6 +552,15 @@ fn tune_c_allocator() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
+    // Transparent huge pages: mimalloc's arena got 2 MiB pages, and every time it
+    // returned a few KiB of one to the kernel the next touch had the kernel zero a whole
+    // fresh 2 MiB page (~9% of the import's CPU samples). Without them the 1M-row runs
+    // are ~1 s faster with less peak memory (README, Benchmarks). Failure is harmless.
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
 
 fn execute(cli: Cli) -> ExitCode {

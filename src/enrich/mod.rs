@@ -21,7 +21,7 @@ pub mod provider;
 use crate::normalise::email;
 use crate::record::{CleanRecord, Enrichment};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Entries a per-thread lookup cache holds before it is emptied.
 const CACHE_LIMIT: usize = 50_000;
@@ -30,9 +30,9 @@ thread_local! {
     // Lists repeat the same few cities and companies thousands of times; the gazetteer's
     // fuzzy path and the legal-form parser cost microseconds, a hash hit nanoseconds.
     static CITY_CACHE: RefCell<HashMap<String, Option<&'static gazetteer::Place>>> =
-        RefCell::new(HashMap::new());
+        RefCell::new(HashMap::default());
     static COMPANY_CACHE: RefCell<HashMap<String, Option<company::CompanyInfo>>> =
-        RefCell::new(HashMap::new());
+        RefCell::new(HashMap::default());
 }
 
 fn cached<V: Clone>(
@@ -57,7 +57,7 @@ fn cached<V: Clone>(
 /// Everyday name forms → full names, as written (data/names/diminutives.tsv), by folded form.
 static FULL_FIRST_NAMES: std::sync::LazyLock<HashMap<String, Vec<&'static str>>> =
     std::sync::LazyLock::new(|| {
-        let mut map: HashMap<String, Vec<&'static str>> = HashMap::new();
+        let mut map: HashMap<String, Vec<&'static str>> = HashMap::default();
         for (form, fulls) in crate::normalise::name::diminutives() {
             map.entry(crate::normalise::name::fold(form))
                 .or_default()

@@ -5,7 +5,7 @@
 //! tables (Apache-2.0). Mobile numbers (+79…) have no region there, so they
 //! get `None`; so do Kazakhstan's +76/+77.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::LazyLock;
 
 const PHONE_PREFIXES_TSV: &str = include_str!("../../data/enrich/phone_prefixes_ru.tsv");
@@ -26,7 +26,7 @@ pub struct PhoneGeo {
 }
 
 /// Mobile ranges → the operator they were allocated to (data/enrich/phone_carriers_ru.tsv).
-static CARRIERS: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static str>> =
+static CARRIERS: std::sync::LazyLock<HashMap<&'static str, &'static str>> =
     std::sync::LazyLock::new(|| {
         include_str!("../../data/enrich/phone_carriers_ru.tsv")
             .lines()

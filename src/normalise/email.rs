@@ -9,7 +9,7 @@
 //! - `popular_domains.txt`: correction targets for the fuzzy (distance 1) match;
 //! - `known_domains.txt`: real look-alike domains that must never be "corrected".
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::LazyLock;
 
 use email_address::{EmailAddress, Options};
