@@ -1445,10 +1445,27 @@ fn repeat_i64(v: i64, n: usize) -> ArrayRef {
     Arc::new(duckdb::arrow::array::Int64Array::from(vec![v; n]))
 }
 
+/// Columns the schema declares JSON. Their text comes from our own serialiser, so it is
+/// marked as Arrow JSON and lands as DuckDB JSON without a cast that re-parses every value
+/// (~0.3 s of a 1M-row import).
+const JSON_COLUMNS: [&str; 2] = ["raw_values", "enrichment_source"];
+
 fn batch(table: &'static str, cols: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, StoreError> {
     let fields: Vec<ArrowField> = cols
         .iter()
-        .map(|(name, a)| ArrowField::new(*name, a.data_type().clone(), true))
+        .map(|(name, a)| {
+            let field = ArrowField::new(*name, a.data_type().clone(), true);
+            if JSON_COLUMNS.contains(name) {
+                field.with_metadata(
+                    std::collections::HashMap::from([(
+                        scan::EXTENSION_KEY.to_string(),
+                        scan::JSON_EXTENSION.to_string(),
+                    )]),
+                )
+            } else {
+                field
+            }
+        })
         .collect();
     let schema = Arc::new(Schema::new(fields));
     RecordBatch::try_new(schema, cols.into_iter().map(|(_, a)| a).collect()).map_err(|e| {

@@ -27,6 +27,12 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 /// The SQL name of the table function.
 pub const FUNCTION: &str = "leadpipe_batches";
 
+/// Arrow field metadata naming an extension type; text columns marked `arrow.json` are
+/// declared as DuckDB's JSON type (VARCHAR aliased JSON), so inserting them into a JSON
+/// column needs no cast.
+pub const EXTENSION_KEY: &str = "ARROW:extension:name";
+pub const JSON_EXTENSION: &str = "arrow.json";
+
 /// Batches waiting to be scanned, by token (a table function cannot take Rust values).
 static WAITING: LazyLock<Mutex<HashMap<u64, Vec<RecordBatch>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -208,9 +214,15 @@ impl VTab for BatchScan {
         let schema = ConvertedSchema(converted);
         let mut declared = Vec::new();
         for f in first.schema().fields() {
-            let logical = duckdb::vtab::to_duckdb_logical_type_for_field(f)?;
-            bind.add_result_column(f.name(), duckdb::vtab::to_duckdb_logical_type_for_field(f)?);
-            declared.push(logical);
+            let declare = || -> Result<LogicalTypeHandle, Box<dyn std::error::Error>> {
+                let mut logical = duckdb::vtab::to_duckdb_logical_type_for_field(f)?;
+                if f.metadata().get(EXTENSION_KEY).map(String::as_str) == Some(JSON_EXTENSION) {
+                    logical.set_alias("JSON");
+                }
+                Ok(logical)
+            };
+            bind.add_result_column(f.name(), declare()?);
+            declared.push(declare()?);
         }
         let mut probe = to_chunk(converter, &schema, first, 0, 0)?;
         // SAFETY: `probe` is a live chunk with one vector per declared column.
