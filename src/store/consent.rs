@@ -689,17 +689,14 @@ impl Store {
             .map_err(db("reading consent events"))?;
         let mut by_lead: BTreeMap<i64, GateLead> = BTreeMap::new();
         // Bulk reads through Arrow: the row API costs a call per cell.
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
+        let batches = self.read_arrow(
+            &format!(
                 "SELECT g.lead_id, {EVENT_COLUMNS} FROM gate_events g JOIN consents c USING (consent_id)
                  ORDER BY g.lead_id, c.consent_id"
-            ))
-            .map_err(db("reading consent events"))?;
-        let batches: Vec<RecordBatch> = stmt
-            .query_arrow([])
-            .map_err(db("reading consent events"))?
-            .collect();
+            ),
+            [],
+            "reading consent events",
+        )?;
         for b in &batches {
             let c = BatchCols(b);
             for i in 0..b.num_rows() {
@@ -715,17 +712,12 @@ impl Store {
             }
         }
         drop(batches);
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT lead_id, array_to_string(phones, chr(31)), array_to_string(emails, chr(31))
-                 FROM leads WHERE lead_id IN (SELECT lead_id FROM gate_events)",
-            )
-            .map_err(db("reading lead contacts"))?;
-        let batches: Vec<RecordBatch> = stmt
-            .query_arrow([])
-            .map_err(db("reading lead contacts"))?
-            .collect();
+        let batches = self.read_arrow(
+            "SELECT lead_id, array_to_string(phones, chr(31)), array_to_string(emails, chr(31))
+             FROM leads WHERE lead_id IN (SELECT lead_id FROM gate_events)",
+            [],
+            "reading lead contacts",
+        )?;
         for b in &batches {
             let c = BatchCols(b);
             for i in 0..b.num_rows() {
@@ -1524,21 +1516,18 @@ impl Store {
         }
         let cols: Vec<(&str, ArrayRef)> = vec![("lead_id", Arc::new(b.finish()))];
         self.append("card_ids", batch("card_ids", cols)?)?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT l.lead_id, l.full_name, l.company, l.city, l.subject_type,
-                        array_to_string(l.origins, ', '), array_to_string(l.sources, ', '),
-                        coalesce(l.region, l.region_code), l.timezone,
-                        l.utc_offset_minutes::BIGINT, l.warmth_score::BIGINT, l.warmth_tier,
-                        l.warmth_origin::BIGINT, l.warmth_recency::BIGINT,
-                        l.warmth_frequency::BIGINT, l.warmth_engagement::BIGINT,
-                        l.warmth_completeness::BIGINT, l.region_code
-                 FROM leads l JOIN card_ids USING (lead_id)",
-            )
-            .map_err(db("reading leads"))?;
-        let batches: Vec<RecordBatch> =
-            stmt.query_arrow([]).map_err(db("reading leads"))?.collect();
+        let batches = self.read_arrow(
+            "SELECT l.lead_id, l.full_name, l.company, l.city, l.subject_type,
+                    array_to_string(l.origins, ', '), array_to_string(l.sources, ', '),
+                    coalesce(l.region, l.region_code), l.timezone,
+                    l.utc_offset_minutes::BIGINT, l.warmth_score::BIGINT, l.warmth_tier,
+                    l.warmth_origin::BIGINT, l.warmth_recency::BIGINT,
+                    l.warmth_frequency::BIGINT, l.warmth_engagement::BIGINT,
+                    l.warmth_completeness::BIGINT, l.region_code
+             FROM leads l JOIN card_ids USING (lead_id)",
+            [],
+            "reading leads",
+        )?;
         for b in &batches {
             let c = BatchCols(b);
             for i in 0..b.num_rows() {
@@ -1607,15 +1596,12 @@ impl Store {
         let with_events = self.call_gate_leads(purpose)?;
         let mut by_id: BTreeMap<i64, GateLead> =
             with_events.into_iter().map(|l| (l.lead_id, l)).collect();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT lead_id, array_to_string(phones, chr(31)), array_to_string(emails, chr(31))
-                 FROM leads",
-            )
-            .map_err(db("reading leads"))?;
-        let batches: Vec<RecordBatch> =
-            stmt.query_arrow([]).map_err(db("reading leads"))?.collect();
+        let batches = self.read_arrow(
+            "SELECT lead_id, array_to_string(phones, chr(31)), array_to_string(emails, chr(31))
+             FROM leads",
+            [],
+            "reading leads",
+        )?;
         for b in &batches {
             let c = BatchCols(b);
             for i in 0..b.num_rows() {

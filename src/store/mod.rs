@@ -315,6 +315,24 @@ impl Store {
         &self.conn
     }
 
+    /// Runs a query and collects its result as Arrow batches. Streamed: DuckDB's
+    /// materialised result copied every string once more before converting it (reading
+    /// 950k lead members took 0.95 s that way, 0.55 s streamed).
+    pub(crate) fn read_arrow(
+        &self,
+        sql: &str,
+        params: impl duckdb::Params,
+        context: &'static str,
+    ) -> Result<Vec<RecordBatch>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(db(context))?;
+        let batches = stmt
+            .stream_arrow(params)
+            .map_err(db(context))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db(context));
+        batches
+    }
+
     pub fn begin(&self) -> Result<(), StoreError> {
         self.conn
             .execute_batch("BEGIN TRANSACTION")
@@ -653,19 +671,14 @@ impl Store {
     ) -> Result<Vec<MatchRecord>, StoreError> {
         use duckdb::arrow::array::{Array, AsArray};
         use duckdb::arrow::datatypes::Int64Type;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT record_id, lead_id,
-                        list_prepend(phone_e164, coalesce(phones_extra, [])) AS phones,
-                        email, email_suggestion, last_name, first_name, middle_name, gender, city
-                 FROM records WHERE run_id IS DISTINCT FROM ? ORDER BY record_id",
-            )
-            .map_err(db("reading records for deduplication"))?;
-        let batches: Vec<RecordBatch> = stmt
-            .query_arrow([except_run])
-            .map_err(db("reading records for deduplication"))?
-            .collect();
+        let batches = self.read_arrow(
+            "SELECT record_id, lead_id,
+                    list_prepend(phone_e164, coalesce(phones_extra, [])) AS phones,
+                    email, email_suggestion, last_name, first_name, middle_name, gender, city
+             FROM records WHERE run_id IS DISTINCT FROM ? ORDER BY record_id",
+            [except_run],
+            "reading records for deduplication",
+        )?;
         // Raw fields first (cheap), then match keys on all cores (name folding and the
         // gazetteer cost a few microseconds a record).
         type Fields = (i64, Option<i64>, Vec<String>, [Option<String>; 7]);
@@ -880,11 +893,9 @@ impl Store {
     /// live in [`crate::dedupe::golden`]; consent columns come from `consent_status`.
     pub fn rebuild_leads(&self, run_id: i64, origin_priority: &[String]) -> Result<(), StoreError> {
         let clock = std::time::Instant::now();
-        let members: Vec<RecordBatch> = self
-            .conn
-            .prepare(crate::dedupe::golden::MEMBERS_SQL)
-            .and_then(|mut stmt| stmt.query_arrow([]).map(|rows| rows.collect()))
-            .map_err(db("reading lead members"))?;
+        let members =
+            self.read_arrow(crate::dedupe::golden::MEMBERS_SQL, [], "reading lead members")?;
+        let read_ms = clock.elapsed().as_millis();
         let golden =
             crate::dedupe::golden::build(&members, origin_priority).map_err(|message| {
                 StoreError::Batch {
@@ -925,9 +936,10 @@ impl Store {
             )
             .map_err(db("rebuilding golden records"))?;
         tracing::debug!(
-            built_ms,
+            read_ms,
+            built_ms = built_ms - read_ms,
             landed_ms = clock.elapsed().as_millis() - built_ms,
-            "golden records: read and built, landed"
+            "golden records: members read, records built, landed"
         );
         Ok(())
     }
