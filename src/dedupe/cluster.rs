@@ -5,6 +5,7 @@
 use super::compare::first_names_compatible;
 use super::MatchRecord;
 use crate::normalise::name::Gender;
+use rayon::prelude::*;
 
 pub struct Clusters {
     parent: Vec<u32>,
@@ -18,7 +19,7 @@ impl Clusters {
         Clusters {
             parent: (0..records.len() as u32).collect(),
             names: records
-                .iter()
+                .par_iter()
                 .map(|r| {
                     r.first_key
                         .iter()

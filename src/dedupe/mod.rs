@@ -304,7 +304,7 @@ pub fn dedupe(
     lap(&mut stats, "fitting");
 
     let mut confident: Vec<(f64, u32, u32, PairEvidence)> = scored
-        .into_iter()
+        .into_par_iter()
         .filter_map(|(a, b, _, e)| {
             let e = e.ok()?;
             let p = weights.probability(&e);
@@ -312,8 +312,9 @@ pub fn dedupe(
         })
         .collect();
     stats.pairs_above_threshold = confident.len();
-    // Strongest first; ties by index so runs are reproducible.
-    confident.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+    // Strongest first; ties by index so runs are reproducible (a total order, so the
+    // parallel sort gives the same sequence).
+    confident.par_sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
 
     let mut clusters = cluster::Clusters::new(records);
     let mut first_of_lead: HashMap<i64, u32> = HashMap::default();
@@ -327,26 +328,31 @@ pub fn dedupe(
             }
         }
     }
-    let mut links = Vec::new();
+    // Union–find is sequential; the evidence of each merge is written out afterwards on
+    // all cores, in merge order.
+    let mut merges = Vec::new();
     for (p, a, b, e) in confident {
         let (ra, rb) = (clusters.find(a), clusters.find(b));
         if ra == rb {
             continue;
         }
         if clusters.union(a, b) {
-            let cmp = compare::compare(&records[a as usize], &records[b as usize]);
-            links.push(Link {
-                record_a: records[a as usize].record_id,
-                record_b: records[b as usize].record_id,
-                probability: p,
-                match_weight: weights.match_weight(&e),
-                comparison: cmp,
-                fields: weights.field_weights(&e),
-            });
+            merges.push((p, a, b, e));
         } else {
             stats.refused_merges += 1;
         }
     }
+    let links: Vec<Link> = merges
+        .into_par_iter()
+        .map(|(p, a, b, e)| Link {
+            record_a: records[a as usize].record_id,
+            record_b: records[b as usize].record_id,
+            probability: p,
+            match_weight: weights.match_weight(&e),
+            comparison: compare::compare(&records[a as usize], &records[b as usize]),
+            fields: weights.field_weights(&e),
+        })
+        .collect();
 
     lap(&mut stats, "clustering");
     // Lead ids: a group keeps the oldest lead it holds; otherwise it gets a new id.
