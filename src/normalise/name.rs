@@ -697,10 +697,32 @@ fn parse_tokens(tokens: &[Token]) -> NameParts {
         first: first.map(|t| t.display.clone()),
         middle: middle.map(|t| t.display.clone()),
         gender: gender_of(&last, first, middle),
-        translit_key: String::new(),
+        translit_key: key_of_tokens(&last, first, middle),
     };
-    parts.translit_key = build_key(&parts, true);
     parts
+}
+
+/// [`build_key`] from the tokens' own key words: the same key without transliterating
+/// every part a second time (~5% of an import's CPU). `keys_from_tokens_match_build_key`
+/// holds the two together.
+fn key_of_tokens(last: &[&Token], first: Option<&Token>, middle: Option<&Token>) -> String {
+    let mut words: Vec<&str> = Vec::with_capacity(6);
+    for t in last {
+        words.extend(t.key.split(' '));
+    }
+    if let Some(t) = first {
+        let canon = (!t.initial)
+            .then(|| FIRST_NAMES.get(t.key.as_str()))
+            .flatten()
+            .and_then(|e| e.canon.as_deref());
+        words.extend(canon.unwrap_or(&t.key).split(' '));
+    }
+    if let Some(t) = middle {
+        words.extend(t.key.split(' '));
+    }
+    words.retain(|w| !w.is_empty());
+    words.sort_unstable();
+    words.join(" ")
 }
 
 /// Sorted key words of the parts; the first name goes through the dictionary
@@ -1239,6 +1261,15 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn keys_from_tokens_match_build_key(s in "\\PC{0,40}", words in proptest::collection::vec(
+            "[A-Za-zА-Яа-яЁё]{1,9}|[А-ЯA-Z]\\.|оглы|кызы|[ьъ]{1,2}|Ю\\.|Ludmila|Людмила", 0..5)) {
+            for raw in [s, words.join(" "), words.join("-"), words.join(".")] {
+                let parts = parse_full_name(&raw);
+                prop_assert_eq!(&parts.translit_key, &build_key(&parts, true), "{:?}", raw);
+            }
+        }
 
         #[test]
         fn never_panics_and_key_is_ascii(s in "\\PC{0,60}", a in ".{0,20}", b in ".{0,20}") {
