@@ -154,8 +154,13 @@ fn demo_pipeline_lands_everything_and_conserves_rows() {
     // JSON columns land without DuckDB re-parsing them (store::JSON_COLUMNS), so check here
     // that every value our serialiser wrote is valid JSON.
     assert_eq!(
-        count(&db, "SELECT count(*) FROM raw_records WHERE NOT json_valid(raw_values)")
-            + count(&db, "SELECT count(*) FROM records WHERE NOT json_valid(enrichment_source)"),
+        count(
+            &db,
+            "SELECT count(*) FROM raw_records WHERE NOT json_valid(raw_values)"
+        ) + count(
+            &db,
+            "SELECT count(*) FROM records WHERE NOT json_valid(enrichment_source)"
+        ),
         0
     );
     // Unknown keys survive in raw.

@@ -20,8 +20,8 @@ pub mod provider;
 
 use crate::normalise::email;
 use crate::record::{CleanRecord, Enrichment};
-use std::cell::RefCell;
 use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 
 /// Entries a per-thread lookup cache holds before it is emptied.
 const CACHE_LIMIT: usize = 50_000;

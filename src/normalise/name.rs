@@ -692,14 +692,13 @@ fn parse_tokens(tokens: &[Token]) -> NameParts {
     if middle.is_none() {
         middle = initials.next();
     }
-    let mut parts = NameParts {
+    NameParts {
         last: join_display(last.iter().copied()),
         first: first.map(|t| t.display.clone()),
         middle: middle.map(|t| t.display.clone()),
         gender: gender_of(&last, first, middle),
         translit_key: key_of_tokens(&last, first, middle),
-    };
-    parts
+    }
 }
 
 /// [`build_key`] from the tokens' own key words: the same key without transliterating

@@ -893,8 +893,11 @@ impl Store {
     /// live in [`crate::dedupe::golden`]; consent columns come from `consent_status`.
     pub fn rebuild_leads(&self, run_id: i64, origin_priority: &[String]) -> Result<(), StoreError> {
         let clock = std::time::Instant::now();
-        let members =
-            self.read_arrow(crate::dedupe::golden::MEMBERS_SQL, [], "reading lead members")?;
+        let members = self.read_arrow(
+            crate::dedupe::golden::MEMBERS_SQL,
+            [],
+            "reading lead members",
+        )?;
         let read_ms = clock.elapsed().as_millis();
         let golden =
             crate::dedupe::golden::build(&members, origin_priority).map_err(|message| {
@@ -1468,12 +1471,10 @@ fn batch(table: &'static str, cols: Vec<(&str, ArrayRef)>) -> Result<RecordBatch
         .map(|(name, a)| {
             let field = ArrowField::new(*name, a.data_type().clone(), true);
             if JSON_COLUMNS.contains(name) {
-                field.with_metadata(
-                    std::collections::HashMap::from([(
-                        scan::EXTENSION_KEY.to_string(),
-                        scan::JSON_EXTENSION.to_string(),
-                    )]),
-                )
+                field.with_metadata(std::collections::HashMap::from([(
+                    scan::EXTENSION_KEY.to_string(),
+                    scan::JSON_EXTENSION.to_string(),
+                )]))
             } else {
                 field
             }

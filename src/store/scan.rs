@@ -233,7 +233,10 @@ impl VTab for BatchScan {
         // SAFETY: destroyed once, not used afterwards.
         unsafe { ffi::duckdb_destroy_data_chunk(&mut probe) };
         if !agree {
-            return Err("DuckDB reads the batches' Arrow types differently from the declared columns".into());
+            return Err(
+                "DuckDB reads the batches' Arrow types differently from the declared columns"
+                    .into(),
+            );
         }
         // SAFETY: returns DuckDB's compile-time vector size; no pointers involved.
         let vector = unsafe { duckdb::ffi::duckdb_vector_size() } as usize;
