@@ -243,6 +243,11 @@ fn split_extension(s: &str) -> (&str, Option<String>) {
 pub fn split_phones(cell: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     for piece in cell.split([',', ';', '/', '|', '\n', '\r']) {
+        // Most pieces are digits and punctuation: no word to look for.
+        if !piece.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
+            push_part(&mut parts, piece);
+            continue;
+        }
         let mut rest = piece;
         loop {
             let lower_hit = [" или ", " и ", " or ", " and "]
