@@ -67,8 +67,9 @@ impl Drop for Registered {
 /// belong to no database, so any connection will do). Opened once per process.
 struct Converter(ffi::duckdb_connection);
 
-// SAFETY: the connection is only read (for settings) by the conversion calls, which
-// DuckDB allows from any thread; it is never closed.
+// SAFETY: the conversion only keeps a reference to the connection's context, which it
+// uses for Arrow extension types with conversion callbacks; `bind` refuses every type
+// outside a plain list (none of which has one), so concurrent calls only read. Never closed.
 unsafe impl Send for Converter {}
 unsafe impl Sync for Converter {}
 
@@ -84,6 +85,10 @@ static CONVERTER: LazyLock<Result<Converter, String>> = LazyLock::new(|| {
             ffi::duckdb_close(&mut db);
             return Err("could not connect to DuckDB's in-memory Arrow converter".into());
         }
+        // It never runs a query of its own: no worker threads for it.
+        let mut result: ffi::duckdb_result = std::mem::zeroed();
+        ffi::duckdb_query(con, c"SET threads = 1".as_ptr(), &mut result);
+        ffi::duckdb_destroy_result(&mut result);
     }
     Ok(Converter(con))
 });
@@ -198,6 +203,43 @@ impl VTab for BatchScan {
             .cloned()
             .ok_or("no batches registered under this token")?;
         let first = batches.first().ok_or("no batches to land")?;
+        // Every batch is converted with the first one's schema and DuckDB does not check
+        // an array against it, so a batch that differs would be read wrongly: refuse it.
+        if let Some(other) = batches.iter().find(|b| b.schema() != first.schema()) {
+            return Err(format!(
+                "batches to land differ in schema: {:?} and {:?}",
+                first.schema(),
+                other.schema()
+            )
+            .into());
+        }
+        // The type check below compares DuckDB type ids (and a list's child), which is
+        // exact for these types and not for nested ones (struct, map, decimal width).
+        for f in first.schema().fields() {
+            let plain = |t: &DataType| {
+                matches!(
+                    t,
+                    DataType::Boolean
+                        | DataType::Int32
+                        | DataType::Int64
+                        | DataType::Float64
+                        | DataType::Utf8
+                        | DataType::Timestamp(_, _)
+                )
+            };
+            let supported = match f.data_type() {
+                DataType::List(item) => plain(item.data_type()),
+                t => plain(t),
+            };
+            if !supported {
+                return Err(format!(
+                    "column {} has a type the bulk loader does not take: {}",
+                    f.name(),
+                    f.data_type()
+                )
+                .into());
+            }
+        }
         let converter = CONVERTER.as_ref().map_err(Clone::clone)?;
         let mut arrow_schema =
             FFI_ArrowSchema::try_from(&DataType::Struct(first.schema().fields().clone()))?;
@@ -294,5 +336,140 @@ impl VTab for BatchScan {
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
         Some(vec![LogicalTypeHandle::from(LogicalTypeId::Bigint)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use duckdb::arrow::array::{ArrayRef, Int64Array, ListBuilder, StringArray, StringBuilder};
+    use duckdb::arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+
+    fn connection() -> duckdb::Connection {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        conn.register_table_function::<BatchScan>(FUNCTION).unwrap();
+        conn.execute_batch("CREATE TABLE t (id BIGINT, name VARCHAR, tags VARCHAR[], doc JSON)")
+            .unwrap();
+        conn
+    }
+
+    /// `rows` rows starting at id `from`: long and short strings, NULLs, lists.
+    fn batch(from: i64, rows: i64) -> RecordBatch {
+        let ids = Int64Array::from_iter_values(from..from + rows);
+        let names: StringArray = (from..from + rows)
+            .map(|i| match i % 3 {
+                0 => None,
+                1 => Some(format!("short{i}")),
+                _ => Some(format!("a name long enough not to be inlined {i}")),
+            })
+            .collect();
+        let mut tags = ListBuilder::new(StringBuilder::new());
+        for i in from..from + rows {
+            if i % 5 == 0 {
+                tags.append_null();
+            } else {
+                for k in 0..(i % 4) {
+                    tags.values().append_value(format!("tag{k}-{i}"));
+                }
+                tags.append(true);
+            }
+        }
+        let docs: StringArray = (from..from + rows)
+            .map(|i| Some(format!("{{\"i\":{i}}}")))
+            .collect();
+        let json = HashMap::from([(EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string())]);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(ids),
+            Arc::new(names),
+            Arc::new(tags.finish()),
+            Arc::new(docs),
+        ];
+        let fields: Vec<Field> = ["id", "name", "tags", "doc"]
+            .iter()
+            .zip(&columns)
+            .map(|(n, c)| Field::new(*n, c.data_type().clone(), true))
+            .collect();
+        let mut fields = fields;
+        fields[3] = fields[3].clone().with_metadata(json);
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+    }
+
+    #[test]
+    fn batches_land_exactly_across_vector_slices() {
+        let conn = connection();
+        // 5,000 rows: slices of 2048 start at non-zero offsets inside the batch.
+        let registered = Registered::new(vec![batch(0, 5_000), batch(5_000, 3)]);
+        conn.execute(
+            &format!("INSERT INTO t SELECT * FROM {FUNCTION}(?)"),
+            [registered.0 as i64],
+        )
+        .unwrap();
+        let got: (i64, i64, i64, i64, i64, String) = conn
+            .query_row(
+                "SELECT count(*), count(name), sum(len(tags)), count(tags),
+                        sum((doc->>'i')::BIGINT), typeof(any_value(doc)) FROM t",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .unwrap();
+        let n = 5_003i64;
+        let names = (0..n).filter(|i| i % 3 != 0).count() as i64;
+        let lists = (0..n).filter(|i| i % 5 != 0).count() as i64;
+        let tags: i64 = (0..n).filter(|i| i % 5 != 0).map(|i| i % 4).sum();
+        assert_eq!(got, (n, names, tags, lists, (0..n).sum(), "JSON".into()));
+        // Spot checks at slice boundaries and in the second batch.
+        for id in [0i64, 2047, 2048, 2049, 4095, 4096, 4999, 5000, 5002] {
+            let (name, tags): (Option<String>, Option<String>) = conn
+                .query_row(
+                    "SELECT name, tags::VARCHAR FROM t WHERE id = ?",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            let want_name = match id % 3 {
+                0 => None,
+                1 => Some(format!("short{id}")),
+                _ => Some(format!("a name long enough not to be inlined {id}")),
+            };
+            assert_eq!(name, want_name, "row {id}");
+            let want_tags = (id % 5 != 0).then(|| {
+                let items: Vec<String> = (0..id % 4).map(|k| format!("tag{k}-{id}")).collect();
+                format!("[{}]", items.join(", "))
+            });
+            assert_eq!(tags, want_tags, "row {id}");
+        }
+    }
+
+    #[test]
+    fn batches_of_different_schemas_are_refused() {
+        let conn = connection();
+        let narrow = RecordBatch::try_from_iter([(
+            "id",
+            Arc::new(Int64Array::from(vec![1i64])) as ArrayRef,
+        )])
+        .unwrap();
+        let registered = Registered::new(vec![batch(0, 3), narrow]);
+        let err = conn
+            .execute(
+                &format!("INSERT INTO t SELECT * FROM {FUNCTION}(?)"),
+                [registered.0 as i64],
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("differ in schema"), "{err}");
+        assert_eq!(
+            conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+                .unwrap(),
+            0
+        );
     }
 }
