@@ -1471,10 +1471,7 @@ fn batch(table: &'static str, cols: Vec<(&str, ArrayRef)>) -> Result<RecordBatch
         .map(|(name, a)| {
             let field = ArrowField::new(*name, a.data_type().clone(), true);
             if JSON_COLUMNS.contains(name) {
-                field.with_metadata(std::collections::HashMap::from([(
-                    scan::EXTENSION_KEY.to_string(),
-                    scan::JSON_EXTENSION.to_string(),
-                )]))
+                scan::json_field(field)
             } else {
                 field
             }

@@ -12,7 +12,7 @@
 //! `record_batch_to_duckdb_data_chunk` does (~10% of the 1M-row run's CPU).
 
 use duckdb::arrow::array::{Array, StructArray};
-use duckdb::arrow::datatypes::DataType;
+use duckdb::arrow::datatypes::{DataType, Field};
 use duckdb::arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -30,8 +30,61 @@ pub const FUNCTION: &str = "leadpipe_batches";
 /// Arrow field metadata naming an extension type; text columns marked `arrow.json` are
 /// declared as DuckDB's JSON type (VARCHAR aliased JSON), so inserting them into a JSON
 /// column needs no cast.
-pub const EXTENSION_KEY: &str = "ARROW:extension:name";
-pub const JSON_EXTENSION: &str = "arrow.json";
+const EXTENSION_KEY: &str = "ARROW:extension:name";
+const JSON_EXTENSION: &str = "arrow.json";
+
+/// Marks a text field as JSON text (see [`EXTENSION_KEY`]).
+pub fn json_field(field: Field) -> Field {
+    field.with_metadata(HashMap::from([(
+        EXTENSION_KEY.to_string(),
+        JSON_EXTENSION.to_string(),
+    )]))
+}
+
+fn is_json(field: &Field) -> bool {
+    field.metadata().get(EXTENSION_KEY).map(String::as_str) == Some(JSON_EXTENSION)
+}
+
+/// Types whose DuckDB type id (checked in `bind`) pins down the whole type; lists of them
+/// are taken too. Nested ones (struct, map, decimal width) would need a deeper check.
+fn plain_type(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Boolean
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float64
+            | DataType::Utf8
+            | DataType::Timestamp(_, _)
+    )
+}
+
+/// Every batch is converted with the first one's schema and DuckDB does not check an
+/// array against it, so batches that differ, or types outside [`plain_type`], are refused.
+fn check_loadable(batches: &[RecordBatch]) -> Result<(), String> {
+    let first = batches.first().ok_or("no batches to land")?;
+    if let Some(other) = batches.iter().find(|b| b.schema() != first.schema()) {
+        return Err(format!(
+            "batches to land differ in schema: {:?} and {:?}",
+            first.schema(),
+            other.schema()
+        ));
+    }
+    for f in first.schema().fields() {
+        let supported = match f.data_type() {
+            DataType::List(item) => plain_type(item.data_type()),
+            t => plain_type(t),
+        };
+        if !supported {
+            return Err(format!(
+                "column {} has a type the bulk loader does not take: {}",
+                f.name(),
+                f.data_type()
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Batches waiting to be scanned, by token (a table function cannot take Rust values).
 static WAITING: LazyLock<Mutex<HashMap<u64, Vec<RecordBatch>>>> =
@@ -202,44 +255,8 @@ impl VTab for BatchScan {
             .get(&token)
             .cloned()
             .ok_or("no batches registered under this token")?;
-        let first = batches.first().ok_or("no batches to land")?;
-        // Every batch is converted with the first one's schema and DuckDB does not check
-        // an array against it, so a batch that differs would be read wrongly: refuse it.
-        if let Some(other) = batches.iter().find(|b| b.schema() != first.schema()) {
-            return Err(format!(
-                "batches to land differ in schema: {:?} and {:?}",
-                first.schema(),
-                other.schema()
-            )
-            .into());
-        }
-        // The type check below compares DuckDB type ids (and a list's child), which is
-        // exact for these types and not for nested ones (struct, map, decimal width).
-        for f in first.schema().fields() {
-            let plain = |t: &DataType| {
-                matches!(
-                    t,
-                    DataType::Boolean
-                        | DataType::Int32
-                        | DataType::Int64
-                        | DataType::Float64
-                        | DataType::Utf8
-                        | DataType::Timestamp(_, _)
-                )
-            };
-            let supported = match f.data_type() {
-                DataType::List(item) => plain(item.data_type()),
-                t => plain(t),
-            };
-            if !supported {
-                return Err(format!(
-                    "column {} has a type the bulk loader does not take: {}",
-                    f.name(),
-                    f.data_type()
-                )
-                .into());
-            }
-        }
+        check_loadable(&batches)?;
+        let first = &batches[0];
         let converter = CONVERTER.as_ref().map_err(Clone::clone)?;
         let mut arrow_schema =
             FFI_ArrowSchema::try_from(&DataType::Struct(first.schema().fields().clone()))?;
@@ -258,7 +275,7 @@ impl VTab for BatchScan {
         for f in first.schema().fields() {
             let declare = || -> Result<LogicalTypeHandle, Box<dyn std::error::Error>> {
                 let mut logical = duckdb::vtab::to_duckdb_logical_type_for_field(f)?;
-                if f.metadata().get(EXTENSION_KEY).map(String::as_str) == Some(JSON_EXTENSION) {
+                if is_json(f) {
                     logical.set_alias("JSON");
                 }
                 Ok(logical)
@@ -343,7 +360,7 @@ impl VTab for BatchScan {
 mod tests {
     use super::*;
     use duckdb::arrow::array::{ArrayRef, Int64Array, ListBuilder, StringArray, StringBuilder};
-    use duckdb::arrow::datatypes::{Field, Schema};
+    use duckdb::arrow::datatypes::Schema;
     use std::sync::Arc;
 
     fn connection() -> duckdb::Connection {
@@ -378,7 +395,6 @@ mod tests {
         let docs: StringArray = (from..from + rows)
             .map(|i| Some(format!("{{\"i\":{i}}}")))
             .collect();
-        let json = HashMap::from([(EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string())]);
         let columns: Vec<ArrayRef> = vec![
             Arc::new(ids),
             Arc::new(names),
@@ -391,7 +407,7 @@ mod tests {
             .map(|(n, c)| Field::new(*n, c.data_type().clone(), true))
             .collect();
         let mut fields = fields;
-        fields[3] = fields[3].clone().with_metadata(json);
+        fields[3] = json_field(fields[3].clone());
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
     }
 
