@@ -247,6 +247,15 @@ fn erasure_leaves_no_trace_on_disk_and_keeps_the_person_out() {
     }
     let wal = dir.path().join("e.duckdb.wal");
     assert!(!wal.exists() || !file_contains(&wal, "9161234567"));
+    // The leads left were rebuilt, and scored again: a call list ranks them by warmth.
+    assert!(count(&db, "SELECT count(*) FROM leads") > 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM leads WHERE warmth_score IS NULL OR warmth_tier IS NULL"
+        ),
+        0
+    );
     assert_eq!(
         count(
             &db,

@@ -80,3 +80,95 @@ fn in_memory_and_read_back_match_keys_give_the_same_leads() {
     assert!(leads.len() < a.len(), "some records must have been merged");
     assert_eq!(a, b);
 }
+
+fn count(db: &std::path::Path, sql: &str) -> i64 {
+    let store = Store::open_read_only(db).unwrap();
+    let n = store.connection().query_row(sql, [], |r| r.get(0)).unwrap();
+    n
+}
+
+/// A full run holds its new records back until deduplication gives them leads. When a
+/// later source of the same run has to be re-normalised (an earlier `--only import` left
+/// its rows waiting), deduplication reads records back from the database instead, so the
+/// records held so far must land first: none may be lost, and every one gets a lead.
+#[test]
+fn records_held_for_deduplication_survive_a_later_source_being_renormalised() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    for (path, seed) in [(&a, "1"), (&b, "2")] {
+        ok(run(&[
+            "gen",
+            "--rows",
+            "1200",
+            "--seed",
+            seed,
+            "--out",
+            s(path),
+            "--cp1251",
+        ]));
+    }
+    let plan = |name: &str, db: &std::path::Path, sources: &[&std::path::Path]| {
+        let mut text = format!("name = \"{name}\"\ndb = \"{}\"\n", s(db));
+        for src in sources {
+            let file = src.file_name().unwrap().to_str().unwrap();
+            text += &format!(
+                "[[sources]]\nname = \"{file}\"\nkind = \"csv\"\npath = \"{}\"\norigin = \"purchased\"\n",
+                s(src)
+            );
+        }
+        let toml = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&toml, text).unwrap();
+        toml
+    };
+    let as_of = "2026-01-01T00:00:00Z";
+    // Staged: b.csv imported only; then a full run of a.csv (held) and b.csv (waiting).
+    let staged = dir.path().join("staged.duckdb");
+    let b_only = plan("b_only", &staged, &[&b]);
+    ok(run(&[
+        "run",
+        s(&b_only),
+        "--only",
+        "import",
+        "--as-of",
+        as_of,
+    ]));
+    let both = plan("both", &staged, &[&a, &b]);
+    ok(run(&["run", s(&both), "--as-of", as_of]));
+    // Whole: the same two files in one full run on a new database.
+    let whole = dir.path().join("whole.duckdb");
+    ok(run(&[
+        "run",
+        s(&plan("whole", &whole, &[&a, &b])),
+        "--as-of",
+        as_of,
+    ]));
+
+    for db in [&staged, &whole] {
+        assert_eq!(
+            count(db, "SELECT count(*) FROM raw_records"),
+            2400,
+            "{db:?}: every row read"
+        );
+        assert_eq!(
+            count(
+                db,
+                "SELECT (SELECT count(*) FROM records) + (SELECT count(*) FROM rejects)"
+            ),
+            2400,
+            "{db:?}: every row became a record or a reject"
+        );
+        assert_eq!(
+            count(db, "SELECT count(*) FROM records WHERE lead_id IS NULL"),
+            0,
+            "{db:?}: every record has a lead"
+        );
+        assert_eq!(
+            count(db, "SELECT count(*) FROM records r LEFT JOIN leads l USING (lead_id) WHERE l.lead_id IS NULL"),
+            0,
+            "{db:?}: every record's lead has a golden record"
+        );
+    }
+    let a_records = "SELECT count(*) FROM records WHERE source = 'a.csv'";
+    assert!(count(&whole, a_records) > 1000);
+    assert_eq!(count(&staged, a_records), count(&whole, a_records));
+}

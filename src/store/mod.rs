@@ -500,6 +500,25 @@ impl Store {
         })
     }
 
+    /// Lands batches of one schema in `table` with one INSERT on all of DuckDB's threads,
+    /// rows in any order. For one big INSERT: each thread leaves at most one row group
+    /// partly filled (many small ones, each with such a tail, would leave the checkpoint
+    /// merging them).
+    pub fn land_in_parallel(
+        &self,
+        table: &'static str,
+        batches: Vec<RecordBatch>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("SET preserve_insertion_order = false")
+            .map_err(db("landing in parallel"))?;
+        let _reset = Setting {
+            conn: &self.conn,
+            name: "preserve_insertion_order",
+        };
+        self.land(table, batches)
+    }
+
     /// Lands batches of one schema in `table` with one INSERT (see `scan`).
     pub fn land(&self, table: &'static str, batches: Vec<RecordBatch>) -> Result<(), StoreError> {
         let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
@@ -650,14 +669,15 @@ impl Store {
     }
 
     /// Raw rows that passed import but have neither a record nor a normalise reject yet
-    /// (landed by an `--only import` run).
-    pub fn count_unnormalised(&self, source: &str) -> Result<i64, StoreError> {
+    /// (landed by an earlier `--only import` run; run `this_run` normalises what it
+    /// imports, though its records may not have landed yet).
+    pub fn count_unnormalised(&self, source: &str, this_run: i64) -> Result<i64, StoreError> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM raw_records r WHERE source = ?
+                "SELECT count(*) FROM raw_records r WHERE source = ? AND run_id <> ?
                    AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)
                    AND NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id)",
-                params![source],
+                params![source, this_run],
                 |r| r.get(0),
             )
             .map_err(db("counting rows to normalise"))
@@ -751,10 +771,13 @@ impl Store {
 
     /// Writes deduplication's results: lead ids on records, merge evidence, absorbed leads
     /// and the weights used. Golden records follow with [`Store::rebuild_leads`].
+    /// `records[..landed]` are in `records` already (their changed leads are updated);
+    /// the rest were landed by the caller with their leads.
     pub fn land_dedupe(
         &self,
         run_id: i64,
         records: &[MatchRecord],
+        landed: usize,
         outcome: &DedupeOutcome,
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let mut timings = Vec::new();
@@ -768,7 +791,7 @@ impl Store {
                 "CREATE OR REPLACE TEMP TABLE lead_map (record_id BIGINT, lead_id BIGINT)",
             )
             .map_err(db("preparing lead ids"))?;
-        let changed: Vec<(i64, i64)> = records
+        let changed: Vec<(i64, i64)> = records[..landed]
             .iter()
             .zip(&outcome.lead_of)
             .filter(|(r, &l)| r.lead_id != Some(l))
@@ -919,6 +942,10 @@ impl Store {
             .map(|c| format!("g.{c}"))
             .join(", ");
         let registered = scan::Registered::new(golden);
+        // On one thread, so the rows fill whole row groups: two threads each left one
+        // partly filled, and the checkpoint's vacuum then rewrote them (1.0 s at 1M rows,
+        // about what the second thread had saved).
+        let one_thread = self.one_thread()?;
         // Consent as last derived (the consent stage refreshes it after this).
         self.conn
             .execute(
@@ -938,6 +965,7 @@ impl Store {
                 [registered.0 as i64],
             )
             .map_err(db("rebuilding golden records"))?;
+        drop(one_thread);
         tracing::debug!(
             read_ms,
             built_ms = built_ms - read_ms,

@@ -73,6 +73,10 @@ fn check_loadable(batches: &[RecordBatch]) -> Result<(), String> {
     for f in first.schema().fields() {
         let supported = match f.data_type() {
             DataType::List(item) => plain_type(item.data_type()),
+            // Dictionary-encoded text: DuckDB reads it as VARCHAR.
+            DataType::Dictionary(key, value) => {
+                **key == DataType::Int32 && **value == DataType::Utf8
+            }
             t => plain_type(t),
         };
         if !supported {
@@ -464,6 +468,50 @@ mod tests {
             });
             assert_eq!(tags, want_tags, "row {id}");
         }
+    }
+
+    /// Dictionary-encoded text (how deduplication holds low-cardinality record columns)
+    /// lands as the text it encodes, NULLs included, across slices and batches.
+    #[test]
+    fn dictionary_text_lands_as_text() {
+        use duckdb::arrow::array::DictionaryArray;
+        use duckdb::arrow::datatypes::Int32Type;
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        conn.register_table_function::<BatchScan>(FUNCTION).unwrap();
+        conn.execute_batch("CREATE TABLE d (id BIGINT, zone VARCHAR)")
+            .unwrap();
+        let zones = [
+            "Europe/Moscow",
+            "Asia/Yekaterinburg",
+            "a zone name long enough not to be inlined",
+        ];
+        let make = |from: i64, rows: i64| {
+            let ids = Int64Array::from_iter_values(from..from + rows);
+            let zone: DictionaryArray<Int32Type> = (from..from + rows)
+                .map(|i| (i % 4 != 3).then(|| zones[(i % 4) as usize]))
+                .collect();
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Int64, false),
+                Field::new("zone", zone.data_type().clone(), true),
+            ]));
+            RecordBatch::try_new(schema, vec![Arc::new(ids), Arc::new(zone)]).unwrap()
+        };
+        let registered = Registered::new(vec![make(0, 4_100), make(4_100, 7)]);
+        conn.execute(
+            &format!("INSERT INTO d SELECT * FROM {FUNCTION}(?)"),
+            [registered.0 as i64],
+        )
+        .unwrap();
+        let mut stmt = conn.prepare("SELECT id, zone FROM d ORDER BY id").unwrap();
+        let got: Vec<(i64, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want: Vec<(i64, Option<String>)> = (0..4_107)
+            .map(|i| (i, (i % 4 != 3).then(|| zones[(i % 4) as usize].to_string())))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
