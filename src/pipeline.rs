@@ -7,9 +7,9 @@ use crate::normalise::{phone::PhoneNormaliser, Normaliser};
 use crate::record::{Cell, CleanRecord, OrderedObject, Origin, RawRow, Reject, Stage};
 use crate::sources::headers::{Mapper, MappingError};
 use crate::sources::{self, SourceError, SourceKind, SourceSpec};
+use crate::store::held::HeldRecords;
 use crate::store::{BatchOrigin, RawLanding, Store, StoreError};
 use chrono::FixedOffset;
-use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -653,7 +653,7 @@ fn run_stages(
     // reads back only older records and lands these once, with their leads. Not when a
     // provider may still change records.
     let mut fresh = (stages.contains(&Stage::Dedupe) && normalise && plan.providers.is_empty())
-        .then(FreshRecords::default);
+        .then(HeldRecords::default);
     for spec in &plan.sources {
         let mut summary = SourceSummary {
             source: spec.name.clone(),
@@ -689,12 +689,7 @@ fn run_stages(
             // Records re-derived here are read back from the database instead, and so
             // are those held so far.
             if let Some(held) = fresh.take() {
-                let batches = held
-                    .batches
-                    .iter()
-                    .map(landing_form)
-                    .collect::<Result<_, _>>()?;
-                store.land("records", batches)?;
+                store.land_held(held)?;
             }
             renormalise_source(store, plan, spec, run_id, opts, &mut summary)?;
         }
@@ -887,17 +882,20 @@ fn run_dedupe(
     run_id: i64,
     opts: &RunOptions,
     renormalised: bool,
-    fresh: Option<FreshRecords>,
+    fresh: Option<HeldRecords>,
 ) -> Result<DedupeStats, RunError> {
     let bar = progress_bar(opts, "dedupe");
     let started = Instant::now();
     // In record_id order either way: this run's records have the highest ids.
     let (records, held, landed) = match fresh {
-        Some(fresh) => {
+        Some(HeldRecords {
+            match_keys,
+            batches,
+        }) => {
             let mut records = store.load_match_records(Some(run_id))?;
             let landed = records.len();
-            records.extend(fresh.match_keys);
-            (records, fresh.batches, landed)
+            records.extend(match_keys);
+            (records, batches, landed)
         }
         None => {
             let records = store.load_match_records(None)?;
@@ -910,8 +908,10 @@ fn run_dedupe(
     if new == 0 {
         // Nothing to link; golden records only change if their members were re-derived.
         // (Held records are new, so there are none here; should that change, they land.)
-        let held = held.iter().map(landing_form).collect::<Result<_, _>>()?;
-        store.land("records", held)?;
+        store.land_held(HeldRecords {
+            match_keys: Vec::new(),
+            batches: held,
+        })?;
         if renormalised {
             store.rebuild_leads(run_id, &plan.dedupe.origin_priority)?;
         }
@@ -946,7 +946,7 @@ fn run_dedupe(
     let held_leads = outcome.lead_of[landed..].to_vec();
     drop((records, outcome.links, outcome.lead_of));
     let clock = Instant::now();
-    land_held_records(store, held, &held_ids, &held_leads)?;
+    store.land_held_with_leads(held, &held_ids, &held_leads)?;
     drop((held_ids, held_leads));
     stats
         .phase_ms
@@ -958,42 +958,6 @@ fn run_dedupe(
         .push(("land_golden_records", clock.elapsed().as_millis() as u64));
     bar.finish_and_clear();
     Ok(stats)
-}
-
-/// Lands the records the import held back, each with the lead deduplication gave it,
-/// in one INSERT on both cores (record order in the table does not matter; landing them
-/// in order on one thread took 4.7 s at 1M rows, in parallel 2.6 s).
-/// `ids` and `leads` are the held records' ids and leads, in the batches' order.
-fn land_held_records(
-    store: &Store,
-    held: Vec<RecordBatch>,
-    ids: &[i64],
-    leads: &[i64],
-) -> Result<(), RunError> {
-    use duckdb::arrow::array::AsArray;
-    use duckdb::arrow::datatypes::Int64Type;
-    let out_of_step = || RunError::Internal("held records and their leads are out of step".into());
-    let mut at = 0;
-    let mut landing = Vec::with_capacity(held.len());
-    for batch in held {
-        let n = batch.num_rows();
-        // Batches and match keys were made together; a mismatch would be our bug, and
-        // records landed under the wrong lead are worse than a failed run.
-        let record_ids = batch
-            .column_by_name("record_id")
-            .and_then(|c| c.as_primitive_opt::<Int64Type>())
-            .ok_or_else(out_of_step)?;
-        if ids.get(at..at + n) != Some(record_ids.values()) {
-            return Err(out_of_step());
-        }
-        landing.push(with_leads(batch, &leads[at..at + n])?);
-        at += n;
-    }
-    if at != ids.len() {
-        return Err(out_of_step());
-    }
-    store.land_in_parallel("records", landing)?;
-    Ok(())
 }
 
 fn progress_bar(opts: &RunOptions, label: &str) -> ProgressBar {
@@ -1019,7 +983,7 @@ fn import_source(
     next_raw_id: &mut i64,
     opts: &RunOptions,
     erased: &ErasedContacts,
-    mut fresh: Option<&mut FreshRecords>,
+    mut fresh: Option<&mut HeldRecords>,
     summary: &mut SourceSummary,
 ) -> Result<(), RunError> {
     let mut opened = match &spec.fetch {
@@ -1094,7 +1058,7 @@ fn import_source(
         erased,
         phones: &plan.normaliser.phone,
         at: &at,
-        match_keys: fresh.is_some(),
+        hold: fresh.is_some(),
     };
     let first_id = *next_raw_id;
     let rows = &mut opened.rows;
@@ -1210,97 +1174,6 @@ struct PreparedRecords {
     match_keys: Vec<MatchRecord>,
 }
 
-/// This run's new records, held back from `records` until deduplication has given them
-/// their leads, then landed once: updating rows inserted earlier in the same transaction
-/// makes DuckDB write the whole table to the WAL at commit and again at the checkpoint
-/// (a 1M-row import wrote 519 MB of WAL that way, ~3 s).
-#[derive(Default)]
-struct FreshRecords {
-    /// Match keys, in record order.
-    match_keys: Vec<MatchRecord>,
-    /// Arrow batches for `records` (lead_id NULL), in the same order.
-    batches: Vec<RecordBatch>,
-}
-
-/// Text columns with a handful of distinct values (constants, codes, the enrichment
-/// provenance JSON) that held records keep dictionary-encoded, and land as such (DuckDB
-/// converts the dictionary once per vector, so only small ones pay). A 1M-row import held
-/// 814 MB of record batches as plain text, 247 MB of it in `enrichment_source` (27
-/// distinct values).
-const HELD_AS_DICTIONARY: [&str; 14] = [
-    "enrichment_source",
-    "file_hash",
-    "source",
-    "origin",
-    "timezone",
-    "subject_type",
-    "phone_type",
-    "region_code",
-    "email_problem",
-    "gender",
-    "email_kind",
-    "company_legal_form",
-    "phone_problem",
-    "phone_region",
-];
-
-/// The held form of a records batch: [`HELD_AS_DICTIONARY`] columns dictionary-encoded.
-fn held_form(batch: &RecordBatch) -> Result<RecordBatch, RunError> {
-    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-    recast(batch, |field| {
-        (HELD_AS_DICTIONARY.contains(&field.name().as_str())
-            && field.data_type() == &DataType::Utf8)
-            .then(|| dictionary.clone())
-    })
-}
-
-/// A held records batch in landing form: JSON text back in plain form (DuckDB reads JSON
-/// only from plain text; the other dictionaries land as they are).
-fn landing_form(batch: &RecordBatch) -> Result<RecordBatch, RunError> {
-    recast(batch, |field| {
-        (field.metadata().contains_key("ARROW:extension:name")
-            && matches!(field.data_type(), DataType::Dictionary(_, _)))
-        .then_some(DataType::Utf8)
-    })
-}
-
-/// A held records batch in landing form, with the leads of its rows.
-fn with_leads(batch: RecordBatch, leads: &[i64]) -> Result<RecordBatch, RunError> {
-    let (schema, mut columns, _) = landing_form(&batch)?.into_parts();
-    let lead_col = schema
-        .index_of("lead_id")
-        .map_err(|e| RunError::Internal(format!("held records: {e}")))?;
-    columns[lead_col] = Arc::new(duckdb::arrow::array::Int64Array::from(leads.to_vec()));
-    RecordBatch::try_new(schema, columns)
-        .map_err(|e| RunError::Internal(format!("giving held records their leads: {e}")))
-}
-
-/// `batch` with the columns `to` names a type for cast to it.
-fn recast(
-    batch: &RecordBatch,
-    to: impl Fn(&Field) -> Option<DataType>,
-) -> Result<RecordBatch, RunError> {
-    let mut fields = Vec::new();
-    let mut columns = Vec::new();
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        match to(field) {
-            Some(t) => {
-                let cast = duckdb::arrow::compute::cast(column, &t)
-                    .map_err(|e| RunError::Internal(format!("recasting {}: {e}", field.name())))?;
-                fields.push(field.as_ref().clone().with_data_type(t));
-                columns.push(cast);
-            }
-            None => {
-                fields.push(field.as_ref().clone());
-                columns.push(column.clone());
-            }
-        }
-    }
-    let schema = Schema::new_with_metadata(fields, batch.schema().metadata().clone());
-    RecordBatch::try_new(Arc::new(schema), columns)
-        .map_err(|e| RunError::Internal(format!("recasting records: {e}")))
-}
-
 /// Prepared batches waiting to land. Each table is landed with one INSERT per this many
 /// rows: one per 64k-row batch was slower than the appender, and one per source would
 /// hold the whole file in memory.
@@ -1349,9 +1222,10 @@ fn prepare_records(
     at: &BatchOrigin,
     ids: &[i64],
     records: &[CleanRecord],
-    match_keys: bool,
+    hold: bool,
 ) -> Result<PreparedRecords, RunError> {
-    let match_keys = if match_keys {
+    // Held records (deduplication follows in this run) come with their match keys.
+    let match_keys = if hold {
         ids.par_iter()
             .zip(records.par_iter())
             .map(|(&id, r)| MatchRecord::from_clean(id, r))
@@ -1359,20 +1233,19 @@ fn prepare_records(
     } else {
         Vec::new()
     };
-    let held = !match_keys.is_empty();
     let batches = ids
         .par_chunks(RECORD_SLICE)
         .zip(records.par_chunks(RECORD_SLICE))
         .map(|(ids, recs)| {
             let batch = crate::store::records_batch(at, ids, &vec![None; ids.len()], recs)?;
             // Records held for deduplication wait in the compact form.
-            if held {
-                held_form(&batch)
+            if hold {
+                crate::store::held::held_form(&batch)
             } else {
                 Ok(batch)
             }
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(PreparedRecords {
         count: records.len() as u64,
         phones_valid: records.iter().filter(|r| r.phone_e164.is_some()).count() as u64,
@@ -1390,8 +1263,9 @@ struct BatchWork<'a> {
     erased: &'a ErasedContacts,
     phones: &'a PhoneNormaliser,
     at: &'a BatchOrigin<'a>,
-    /// Also make each record's match keys (for this run's deduplication).
-    match_keys: bool,
+    /// Hold the records for this run's deduplication (with their match keys) instead of
+    /// landing them now.
+    hold: bool,
 }
 
 /// Reads up to a batch of rows and does all the CPU work on them (no database): raw JSON,
@@ -1406,7 +1280,7 @@ fn prepare_batch(
         erased,
         phones,
         at,
-        match_keys,
+        hold,
     } = *work;
     let chunk: Vec<RawRow> = rows.take(CHUNK_ROWS).collect();
     if chunk.is_empty() {
@@ -1467,7 +1341,7 @@ fn prepare_batch(
     let records = match normaliser {
         Some(n) => {
             let (ids, records) = normalise_rows(n, &ok_rows, &mut rejects);
-            Some(prepare_records(at, &ids, &records, match_keys)?)
+            Some(prepare_records(at, &ids, &records, hold)?)
         }
         None => None,
     };

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub mod consent;
+pub mod held;
 mod scan;
 pub mod warmth;
 

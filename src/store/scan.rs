@@ -41,7 +41,7 @@ pub fn json_field(field: Field) -> Field {
     )]))
 }
 
-fn is_json(field: &Field) -> bool {
+pub(super) fn is_json(field: &Field) -> bool {
     field.metadata().get(EXTENSION_KEY).map(String::as_str) == Some(JSON_EXTENSION)
 }
 
