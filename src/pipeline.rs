@@ -945,6 +945,24 @@ fn run_dedupe(
     let held_ids: Vec<i64> = records[landed..].iter().map(|r| r.record_id).collect();
     let held_leads = outcome.lead_of[landed..].to_vec();
     drop((records, outcome.links, outcome.lead_of));
+    // Golden records from the landed members and the held ones (not read back).
+    let clock = Instant::now();
+    let mut held_members = Vec::with_capacity(held.len());
+    let mut at = 0;
+    for batch in &held {
+        let leads = held_leads
+            .get(at..at + batch.num_rows())
+            .ok_or_else(|| RunError::Internal("held records outnumber their leads".into()))?;
+        held_members.push(
+            crate::dedupe::golden::members_of(batch, leads)
+                .map_err(|e| RunError::Internal(format!("held records as members: {e}")))?,
+        );
+        at += batch.num_rows();
+    }
+    let golden = store.golden_records(&plan.dedupe.origin_priority, held_members)?;
+    stats
+        .phase_ms
+        .push(("build_golden_records", clock.elapsed().as_millis() as u64));
     let clock = Instant::now();
     store.land_held_with_leads(held, &held_ids, &held_leads)?;
     drop((held_ids, held_leads));
@@ -952,7 +970,7 @@ fn run_dedupe(
         .phase_ms
         .push(("land_new_records", clock.elapsed().as_millis() as u64));
     let clock = Instant::now();
-    store.rebuild_leads(run_id, &plan.dedupe.origin_priority)?;
+    store.replace_leads(run_id, golden)?;
     stats
         .phase_ms
         .push(("land_golden_records", clock.elapsed().as_millis() as u64));

@@ -29,6 +29,65 @@ pub const MEMBERS_SQL: &str = "SELECT lead_id, record_id, origin, epoch_us(creat
         region_code, subject_type, company_legal_form
     FROM records WHERE lead_id IS NOT NULL";
 
+/// The `records` columns [`MEMBERS_SQL`] reads after `lead_id`, in its order.
+const MEMBER_FIELDS: [&str; 21] = [
+    "record_id",
+    "origin",
+    "created_at",
+    "utc_offset_minutes",
+    "phones_extra",
+    "full_name",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "timezone",
+    "source",
+    "phone_e164",
+    "email",
+    "gender",
+    "company",
+    "city",
+    "region",
+    "inn",
+    "region_code",
+    "subject_type",
+    "company_legal_form",
+];
+
+/// A member batch, as [`MEMBERS_SQL`] would read it, from a `records` batch that has not
+/// landed yet (its rows' leads given apart): deduplication builds golden records for the
+/// records it holds without reading them back.
+pub fn members_of(records: &RecordBatch, leads: &[i64]) -> Result<RecordBatch, String> {
+    use duckdb::arrow::array::{ArrayRef, Int64Array};
+    use duckdb::arrow::datatypes::{DataType, Field, Schema};
+    if leads.len() != records.num_rows() {
+        return Err("one lead per record is needed".into());
+    }
+    let mut fields = vec![Field::new("lead_id", DataType::Int64, false)];
+    let mut columns: Vec<ArrayRef> = vec![std::sync::Arc::new(Int64Array::from(leads.to_vec()))];
+    for (i, name) in MEMBER_FIELDS.iter().enumerate() {
+        let column = records
+            .column_by_name(name)
+            .ok_or_else(|| format!("records batch has no {name}"))?;
+        let want = match i + 1 {
+            RECORD | CREATED => DataType::Int64,
+            OFFSET => DataType::Int32,
+            PHONES_EXTRA => column.data_type().clone(),
+            _ => DataType::Utf8,
+        };
+        // Timestamps become their microseconds (`epoch_us`), dictionaries plain text.
+        let column = if column.data_type() == &want {
+            column.clone()
+        } else {
+            duckdb::arrow::compute::cast(column, &want).map_err(|e| format!("{name}: {e}"))?
+        };
+        fields.push(Field::new(*name, want, true));
+        columns.push(column);
+    }
+    RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| e.to_string())
+}
+
 const LEAD: usize = 0;
 const RECORD: usize = 1;
 const ORIGIN: usize = 2;

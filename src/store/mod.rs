@@ -933,12 +933,25 @@ impl Store {
     /// from the member with the most complete name (Cyrillic preferred over Latin). The rules
     /// live in [`crate::dedupe::golden`]; consent columns come from `consent_status`.
     pub fn rebuild_leads(&self, run_id: i64, origin_priority: &[String]) -> Result<(), StoreError> {
+        let golden = self.golden_records(origin_priority, Vec::new())?;
+        self.replace_leads(run_id, golden)
+    }
+
+    /// Golden records of every lead, built from the members in `records` and
+    /// `more_members`: records not landed yet, in [`crate::dedupe::golden::MEMBERS_SQL`]'s
+    /// shape ([`crate::dedupe::golden::members_of`]).
+    pub fn golden_records(
+        &self,
+        origin_priority: &[String],
+        more_members: Vec<RecordBatch>,
+    ) -> Result<Vec<RecordBatch>, StoreError> {
         let clock = std::time::Instant::now();
-        let members = self.read_arrow(
+        let mut members = self.read_arrow(
             crate::dedupe::golden::MEMBERS_SQL,
             [],
             "reading lead members",
         )?;
+        members.extend(more_members);
         let read_ms = clock.elapsed().as_millis();
         let golden =
             crate::dedupe::golden::build(&members, origin_priority).map_err(|message| {
@@ -947,8 +960,17 @@ impl Store {
                     message,
                 }
             })?;
-        drop(members);
-        let built_ms = clock.elapsed().as_millis();
+        tracing::debug!(
+            read_ms,
+            built_ms = clock.elapsed().as_millis() - read_ms,
+            "golden records: members read, records built"
+        );
+        Ok(golden)
+    }
+
+    /// Replaces `leads` with `golden` (from [`Store::golden_records`]).
+    pub fn replace_leads(&self, run_id: i64, golden: Vec<RecordBatch>) -> Result<(), StoreError> {
+        let clock = std::time::Instant::now();
         self.conn
             .execute_batch("DELETE FROM leads")
             .map_err(db("rebuilding golden records"))?;
@@ -983,10 +1005,8 @@ impl Store {
             .map_err(db("rebuilding golden records"))?;
         drop(in_any_order);
         tracing::debug!(
-            read_ms,
-            built_ms = built_ms - read_ms,
-            landed_ms = clock.elapsed().as_millis() - built_ms,
-            "golden records: members read, records built, landed"
+            ms = clock.elapsed().as_millis() as u64,
+            "golden records: landed"
         );
         Ok(())
     }
