@@ -1089,15 +1089,24 @@ fn import_source(
         let (send, receive) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, RunError>>(
             LAND_ROWS / CHUNK_ROWS,
         );
+        // Reading (parsing, decoding) is serial: a reader thread does it a chunk ahead, so
+        // the normalising worker's parallel part is not held up by it.
+        let (send_chunk, chunks) = std::sync::mpsc::sync_channel::<Vec<RawRow>>(0);
+        scope.spawn(move || loop {
+            let chunk: Vec<RawRow> = rows.take(CHUNK_ROWS).collect();
+            // An empty chunk is the end; a closed channel means the worker stopped.
+            if chunk.is_empty() || send_chunk.send(chunk).is_err() {
+                break;
+            }
+        });
         let worker = scope.spawn(move || {
             let (mut next_id, mut busy) = (first_id, 0u128);
-            loop {
+            for chunk in chunks {
                 let clock = Instant::now();
-                let batch = prepare_batch(rows, next_id, &work);
+                let batch = prepare_batch(chunk, next_id, &work);
                 busy += clock.elapsed().as_millis();
                 let batch = match batch {
-                    Ok(Some(batch)) => batch,
-                    Ok(None) => break,
+                    Ok(batch) => batch,
                     Err(e) => {
                         let _ = send.send(Err(e));
                         break;
@@ -1286,13 +1295,13 @@ struct BatchWork<'a> {
     hold: bool,
 }
 
-/// Reads up to a batch of rows and does all the CPU work on them (no database): raw JSON,
-/// import rejects, normalisation, Arrow batches. `None` at the end of the source.
+/// Does all the CPU work on a chunk of rows read (no database): raw JSON, import rejects,
+/// normalisation, Arrow batches.
 fn prepare_batch(
-    rows: &mut (dyn Iterator<Item = RawRow> + Send),
+    chunk: Vec<RawRow>,
     first_id: i64,
     work: &BatchWork,
-) -> Result<Option<PreparedBatch>, RunError> {
+) -> Result<PreparedBatch, RunError> {
     let BatchWork {
         normaliser,
         erased,
@@ -1300,10 +1309,6 @@ fn prepare_batch(
         at,
         hold,
     } = *work;
-    let chunk: Vec<RawRow> = rows.take(CHUNK_ROWS).collect();
-    if chunk.is_empty() {
-        return Ok(None);
-    }
     let erased_rows: Vec<bool> = if erased.is_empty() {
         Vec::new()
     } else {
@@ -1363,13 +1368,13 @@ fn prepare_batch(
         }
         None => None,
     };
-    Ok(Some(PreparedBatch {
+    Ok(PreparedBatch {
         rows: chunk.len(),
         raw: crate::store::raw_batch(at, &landings)?,
         rejects_batch: crate::store::rejects_batch(at, &rejects)?,
         rejects,
         records,
-    }))
+    })
 }
 
 /// Normalises and enriches rows on all cores; refused rows are added to `rejects`.
