@@ -29,6 +29,7 @@ echo "1. import + normalise + land (run --to normalise):"
 /usr/bin/time -f "  wall %e s, peak RSS %M KiB" \
     "$bin" run "$work/bench.toml" --to normalise --quiet --json > "$work/normalise.json"
 timings "$work/normalise.json"
+sync  # part 1's database is on disk, so its writeback does not run during part 2
 echo "2. end to end, import → leads (import):"
 /usr/bin/time -f "  wall %e s, peak RSS %M KiB" \
     "$bin" import "$work/leads.csv" --db "$work/bench.duckdb" --quiet --json > "$work/e2e.json"
