@@ -239,13 +239,26 @@ pub fn dedupe(
     };
 
     let fit = settings.estimate && n >= MIN_RECORDS_TO_FIT;
-    // Term frequencies of names, over all records.
-    let mut counts: HashMap<String, usize> = HashMap::default();
-    for r in records.iter().filter(|_| fit) {
-        if let Some(v) = r.name_value() {
-            *counts.entry(v).or_default() += 1;
-        }
-    }
+    // Term frequencies of names, over all records (counted on all cores).
+    let counts: HashMap<String, usize> = if fit {
+        records
+            .par_iter()
+            .fold(HashMap::default, |mut counts: HashMap<String, usize>, r| {
+                if let Some(v) = r.name_value() {
+                    *counts.entry(v).or_default() += 1;
+                }
+                counts
+            })
+            .reduce(HashMap::default, |a, b| {
+                let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+                for (k, c) in small {
+                    *big.entry(k).or_default() += c;
+                }
+                big
+            })
+    } else {
+        HashMap::default()
+    };
     let tf: HashMap<String, f64> = counts
         .into_iter()
         .map(|(k, c)| (k, c as f64 / n.max(1) as f64))
@@ -274,12 +287,12 @@ pub fn dedupe(
     if fit {
         let mut rng = Rng::new(0x1ead_91e5);
         let samples = U_SAMPLE_PAIRS;
-        let random: Vec<[Option<usize>; model::FIELDS]> = (0..samples)
-            .map(|_| {
-                let a = rng.below(n);
-                let b = rng.below(n);
-                model::levels(&compare::compare(&records[a], &records[b]))
-            })
+        // The pairs are drawn in order (the same every run), then compared on all cores.
+        let drawn: Vec<(usize, usize)> =
+            (0..samples).map(|_| (rng.below(n), rng.below(n))).collect();
+        let random: Vec<[Option<usize>; model::FIELDS]> = drawn
+            .par_iter()
+            .map(|&(a, b)| model::levels(&compare::compare(&records[a], &records[b])))
             .collect();
         weights.estimate_u(&random);
         let session = |kind: u8, fixed_field: usize| model::Session {

@@ -838,11 +838,14 @@ impl Store {
             .map_err(db("writing lead ids"))?;
         lap(&mut timings, "land_lead_ids");
 
-        let lead_of_record: std::collections::HashMap<i64, i64> = records
-            .iter()
-            .zip(&outcome.lead_of)
-            .map(|(r, &l)| (r.record_id, l))
-            .collect();
+        let mut lead_of_record: rustc_hash::FxHashMap<i64, i64> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(records.len(), Default::default());
+        lead_of_record.extend(
+            records
+                .iter()
+                .zip(&outcome.lead_of)
+                .map(|(r, &l)| (r.record_id, l)),
+        );
         let n = outcome.links.len();
         let mut lead = Int64Builder::with_capacity(n);
         let mut a = Int64Builder::with_capacity(n);
