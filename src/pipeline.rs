@@ -8,6 +8,7 @@ use crate::record::{Cell, CleanRecord, OrderedObject, Origin, RawRow, Reject, St
 use crate::sources::headers::{Mapper, MappingError};
 use crate::sources::{self, SourceError, SourceKind, SourceSpec};
 use crate::store::held::HeldRecords;
+use crate::store::warmth::WarmthStats;
 use crate::store::{BatchOrigin, RawLanding, Store, StoreError};
 use chrono::FixedOffset;
 use duckdb::arrow::record_batch::RecordBatch;
@@ -643,6 +644,12 @@ fn run_stages(
     timings: &mut BTreeMap<&'static str, u64>,
 ) -> Result<StageOutcomes, RunError> {
     let mut clock = Instant::now();
+    // One time for the run: golden records rebuilt by deduplication land scored as of it.
+    let now = opts.as_of.unwrap_or_else(chrono::Utc::now);
+    let warmth_settings = match &plan.warmth {
+        Some(w) => w.clone(),
+        None => warmth_settings_for(store)?,
+    };
     let import = stages.contains(&Stage::Import);
     let normalise = stages.contains(&Stage::Normalise);
     let mut next_raw_id = store.next_raw_id()?;
@@ -720,8 +727,18 @@ fn run_stages(
     } else {
         None
     };
+    let mut scored_leads = None;
     let dedupe = if stages.contains(&Stage::Dedupe) {
-        let stats = run_dedupe(store, plan, run_id, opts, renormalised, fresh)?;
+        let (stats, scored) = run_dedupe(
+            store,
+            plan,
+            run_id,
+            opts,
+            renormalised,
+            fresh,
+            (&warmth_settings, now),
+        )?;
+        scored_leads = scored;
         timings.insert("dedupe", clock.elapsed().as_millis() as u64);
         clock = Instant::now();
         if held {
@@ -744,7 +761,6 @@ fn run_stages(
             events_added,
             "consent: events written"
         );
-        let now = opts.as_of.unwrap_or_else(chrono::Utc::now);
         let refresh = store.refresh_consent_status(now, &format!("run {run_id}"), Some(run_id))?;
         timings.insert("consent", clock.elapsed().as_millis() as u64);
         clock = Instant::now();
@@ -760,12 +776,12 @@ fn run_stages(
         .iter()
         .any(|s| stages.contains(s))
     {
-        let now = opts.as_of.unwrap_or_else(chrono::Utc::now);
-        let settings = match &plan.warmth {
-            Some(w) => w.clone(),
-            None => warmth_settings_for(store)?,
+        // Golden records rebuilt in this run landed scored as of `now` (scoring does not
+        // read consent); otherwise scores decay and engagements count: score again.
+        let stats = match scored_leads {
+            Some(stats) => stats,
+            None => store.score_warmth(&warmth_settings, now)?,
         };
-        let stats = store.score_warmth(&settings, now)?;
         timings.insert("warmth", clock.elapsed().as_millis() as u64);
         Some(stats)
     } else {
@@ -883,7 +899,8 @@ fn run_dedupe(
     opts: &RunOptions,
     renormalised: bool,
     fresh: Option<HeldRecords>,
-) -> Result<DedupeStats, RunError> {
+    scoring: crate::store::Scoring,
+) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     let bar = progress_bar(opts, "dedupe");
     let started = Instant::now();
     // In record_id order either way: this run's records have the highest ids.
@@ -912,14 +929,17 @@ fn run_dedupe(
             match_keys: Vec::new(),
             batches: held,
         })?;
-        if renormalised {
-            store.rebuild_leads(run_id, &plan.dedupe.origin_priority)?;
-        }
+        let scored = if renormalised {
+            store.rebuild_leads(run_id, &plan.dedupe.origin_priority, Some(scoring))?
+        } else {
+            None
+        };
         bar.finish_and_clear();
-        return Ok(DedupeStats {
+        let stats = DedupeStats {
             records: records.len(),
             ..DedupeStats::default()
-        });
+        };
+        return Ok((stats, scored));
     }
     // Fit weights on this data when there is enough of it; otherwise reuse the last fit.
     let stored = store
@@ -970,12 +990,12 @@ fn run_dedupe(
         .phase_ms
         .push(("land_new_records", clock.elapsed().as_millis() as u64));
     let clock = Instant::now();
-    store.replace_leads(run_id, golden)?;
+    let scored = store.replace_leads(run_id, golden, Some(scoring))?;
     stats
         .phase_ms
         .push(("land_golden_records", clock.elapsed().as_millis() as u64));
     bar.finish_and_clear();
-    Ok(stats)
+    Ok((stats, scored))
 }
 
 fn progress_bar(opts: &RunOptions, label: &str) -> ProgressBar {

@@ -128,14 +128,20 @@ impl WarmthSettings {
     /// origin, recency, frequency, engagement, completeness, score, tier, last_touch_at).
     /// Times are literals: the bundled DuckDB has no ICU, so no TIMESTAMPTZ arithmetic.
     pub fn scoring_sql(&self, now: chrono::DateTime<chrono::Utc>) -> String {
+        self.scoring_sql_for(now, "leads")
+    }
+
+    /// [`Self::scoring_sql`] for the golden records in relation `leads`: the table, or
+    /// golden records about to replace it.
+    pub fn scoring_sql_for(&self, now: chrono::DateTime<chrono::Utc>, leads: &str) -> String {
         let s = self;
         let now_sql = format!("'{}'::TIMESTAMPTZ", now.to_rfc3339());
         let window_start = now - chrono::Duration::days(i64::from(s.engagement_window_days));
         let window_sql = format!("'{}'::TIMESTAMPTZ", window_start.to_rfc3339());
         format!(
             "CREATE OR REPLACE TEMP TABLE warmth AS
-             WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM leads),
-                  le AS (SELECT lead_id, unnest(emails) AS v FROM leads),
+             WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM {leads}),
+                  le AS (SELECT lead_id, unnest(emails) AS v FROM {leads}),
                   touch AS (
                     SELECT r.lead_id, count(*) AS n, count(DISTINCT r.source) AS sources,
                            -- When the person last did something: submitted, consented, or
@@ -188,7 +194,7 @@ impl WarmthSettings {
                                 THEN {full_name} ELSE 0 END)
                         + (CASE WHEN l.company IS NOT NULL OR l.city IS NOT NULL
                                 THEN {company_or_city} ELSE 0 END) AS completeness
-                    FROM leads l LEFT JOIN touch t USING (lead_id) LEFT JOIN eng_pts e USING (lead_id)),
+                    FROM {leads} l LEFT JOIN touch t USING (lead_id) LEFT JOIN eng_pts e USING (lead_id)),
                   aged AS (
                     SELECT *, CASE WHEN last_touch_at IS NULL THEN 0 ELSE
                         round({recency} * pow(0.5, greatest(epoch({now_sql}::TIMESTAMP)
@@ -228,6 +234,7 @@ impl WarmthSettings {
             half_life = s.half_life_days,
             hot = s.hot,
             warm = s.warm,
+            leads = leads,
         )
     }
 }

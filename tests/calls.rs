@@ -323,3 +323,65 @@ fn call_results_and_events_come_back() {
     ]);
     assert_eq!(bad.status.code(), Some(65));
 }
+
+/// A run that rebuilds golden records lands them already scored (so `leads` is not
+/// updated in the transaction that inserted it); the scores must be exactly what the
+/// warmth stage gives, engagements included.
+#[test]
+fn golden_records_land_scored_as_the_warmth_stage_scores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = base(dir.path());
+    let events = dir.path().join("events.csv");
+    std::fs::write(
+        &events,
+        "phone,event,date\n+79031112233,visit,2026-11-22\n+79031112233,reply,2026-11-22\n",
+    )
+    .unwrap();
+    ok(run(&[
+        "events",
+        "import",
+        s(&events),
+        "--db",
+        s(&db),
+        "--as-of",
+        NOON_MSK,
+    ]));
+    // New rows: one more submission by Смирнова, and a new person. Golden records are
+    // rebuilt and scored as of the run's time.
+    let more = dir.path().join("more.jsonl");
+    std::fs::write(
+        &more,
+        [
+            r#"{"name": "Смирнова Анна Петровна", "phone": "8 903 111 22 33", "email": "smirnova@mail.ru", "city": "Москва", "consent": "да", "consent_at": "2026-11-20 10:00"}"#,
+            r#"{"name": "Новиков Илья", "phone": "+7 915 777-88-99", "city": "Тверь", "consent": "да", "consent_at": "2026-11-23 09:00"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let as_of = "2026-11-23T15:00:00+03:00";
+    let out = ok(run(&[
+        "import",
+        s(&more),
+        "--origin",
+        "form",
+        "--db",
+        s(&db),
+        "--as-of",
+        as_of,
+        "--json",
+    ]));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["warmth"]["leads"], 6);
+    assert!(engagement(&db, "+79031112233") > 0, "engagements counted");
+
+    let store = leadpipe::store::Store::open(&db).unwrap();
+    let settings = leadpipe::pipeline::warmth_settings_for(&store).unwrap();
+    let as_of = chrono::DateTime::parse_from_rfc3339(as_of)
+        .unwrap()
+        .to_utc();
+    store.begin().unwrap();
+    let again = store.score_warmth(&settings, as_of).unwrap();
+    store.rollback();
+    assert_eq!(again.leads, 6);
+    assert_eq!(again.changed, 0, "the warmth stage would change nothing");
+}

@@ -54,7 +54,7 @@ fn golden_record_takes_each_field_from_the_best_member_that_has_it() {
         )
         .unwrap();
     store
-        .rebuild_leads(1, &["form".into(), "purchased".into(), "open".into()])
+        .rebuild_leads(1, &["form".into(), "purchased".into(), "open".into()], None)
         .unwrap();
 
     let s = |v: &str| Some(v.to_string());
@@ -229,7 +229,9 @@ fn golden_records_match_the_former_sql_on_random_members() {
         ))
         .unwrap();
     let priority = ["purchased", "form", "open"];
-    store.rebuild_leads(1, &priority.map(String::from)).unwrap();
+    store
+        .rebuild_leads(1, &priority.map(String::from), None)
+        .unwrap();
     store
         .connection()
         .execute_batch(&oracle_sql(&priority))

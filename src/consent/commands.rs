@@ -245,12 +245,15 @@ pub fn erase(
     in_transaction(&store, |store| {
         store.erase(&plan, actor)?;
         // Other leads may have lost a record that mentioned the contact (a shared number):
-        // their golden records are rebuilt from what is left, and scored again (rebuilt
-        // rows start unscored).
+        // their golden records are rebuilt from what is left, and scored again.
         let run_id = store.next_run_id()? - 1;
-        store.rebuild_leads(run_id, &crate::pipeline::origin_priority_for(store)?)?;
+        let warmth = crate::pipeline::warmth_settings_for(store)?;
+        store.rebuild_leads(
+            run_id,
+            &crate::pipeline::origin_priority_for(store)?,
+            Some((&warmth, Utc::now())),
+        )?;
         store.refresh_consent_status(Utc::now(), actor, None)?;
-        store.score_warmth(&crate::pipeline::warmth_settings_for(store)?, Utc::now())?;
         Ok(())
     })?;
     store.compact(db_path).map_err(CommandError::Compaction)?;

@@ -264,6 +264,12 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Warmth settings and the time to score golden records as of, when they land scored.
+pub type Scoring<'a> = (
+    &'a crate::warmth::WarmthSettings,
+    chrono::DateTime<chrono::Utc>,
+);
+
 impl Store {
     /// Opens (or creates) the database file and makes sure the schema exists.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -935,9 +941,16 @@ impl Store {
     /// data by default), then the most recent, then the latest landed. The name comes whole
     /// from the member with the most complete name (Cyrillic preferred over Latin). The rules
     /// live in [`crate::dedupe::golden`]; consent columns come from `consent_status`.
-    pub fn rebuild_leads(&self, run_id: i64, origin_priority: &[String]) -> Result<(), StoreError> {
+    ///
+    /// With `scored`, they land scored for warmth as of that time, and the stats come back.
+    pub fn rebuild_leads(
+        &self,
+        run_id: i64,
+        origin_priority: &[String],
+        scored: Option<Scoring>,
+    ) -> Result<Option<warmth::WarmthStats>, StoreError> {
         let golden = self.golden_records(origin_priority, Vec::new())?;
-        self.replace_leads(run_id, golden)
+        self.replace_leads(run_id, golden, scored)
     }
 
     /// Golden records of every lead, built from the members in `records` and
@@ -971,19 +984,40 @@ impl Store {
         Ok(golden)
     }
 
-    /// Replaces `leads` with `golden` (from [`Store::golden_records`]).
-    pub fn replace_leads(&self, run_id: i64, golden: Vec<RecordBatch>) -> Result<(), StoreError> {
+    /// Replaces `leads` with `golden` (from [`Store::golden_records`]); with `scored`,
+    /// scored for warmth as of that time (the stats come back), else unscored.
+    pub fn replace_leads(
+        &self,
+        run_id: i64,
+        golden: Vec<RecordBatch>,
+        scored: Option<Scoring>,
+    ) -> Result<Option<warmth::WarmthStats>, StoreError> {
         let clock = std::time::Instant::now();
         self.conn
             .execute_batch("DELETE FROM leads")
             .map_err(db("rebuilding golden records"))?;
         if golden.is_empty() {
-            return Ok(());
+            return Ok(scored.map(|_| warmth::WarmthStats::default()));
         }
-        let columns = crate::dedupe::golden::COLUMNS.join(", ");
-        let from_batch = crate::dedupe::golden::COLUMNS
+        let mut columns: Vec<&str> = crate::dedupe::golden::COLUMNS.to_vec();
+        let (golden, stats, scored_at) = match scored {
+            Some((settings, now)) => {
+                let (golden, stats) = self.score_golden(golden, settings, now)?;
+                columns.extend(warmth::golden_warmth_columns());
+                (
+                    golden,
+                    Some(stats),
+                    format!("'{}'::TIMESTAMPTZ", now.to_rfc3339()),
+                )
+            }
+            None => (golden, None, "NULL".to_string()),
+        };
+        let from_batch = columns
+            .iter()
             .map(|c| format!("g.{c}"))
+            .collect::<Vec<_>>()
             .join(", ");
+        let columns = columns.join(", ");
         let registered = scan::Registered::new(golden);
         // In any order, on both cores (1.5 s on one thread at 1M rows, 0.8 s on two).
         let in_any_order = self.in_any_order()?;
@@ -993,10 +1027,11 @@ impl Store {
                 &format!(
                     "INSERT INTO leads ({columns}, call_consent, call_consent_basis,
                          call_consent_since, call_consent_expires_at, sms_consent,
-                         email_consent, updated_run_id)
+                         email_consent, updated_run_id, warmth_scored_at)
                      SELECT {from_batch},
                          coalesce(cs.status, 'none'), cs.basis, cs.since, cs.expires_at,
-                         coalesce(ss.status, 'none'), coalesce(es.status, 'none'), {run_id}
+                         coalesce(ss.status, 'none'), coalesce(es.status, 'none'), {run_id},
+                         {scored_at}
                      FROM {scan}(?) g
                      LEFT JOIN consent_status cs ON cs.lead_id = g.lead_id AND cs.channel = 'call' AND cs.purpose = 'advertising'
                      LEFT JOIN consent_status ss ON ss.lead_id = g.lead_id AND ss.channel = 'sms' AND ss.purpose = 'advertising'
@@ -1011,7 +1046,7 @@ impl Store {
             ms = clock.elapsed().as_millis() as u64,
             "golden records: landed"
         );
-        Ok(())
+        Ok(stats)
     }
 
     /// Records an external provider could help: they have the lookup key and lack at

@@ -203,3 +203,124 @@ impl Store {
         }
     }
 }
+
+/// The `leads` warmth columns [`Store::score_golden`] adds to golden records, with the SQL
+/// that reads each from the scoring's `warmth` table.
+const GOLDEN_WARMTH: [(&str, &str); 8] = [
+    ("warmth_score", "score::INTEGER"),
+    ("warmth_tier", "tier::VARCHAR"),
+    ("warmth_origin", "origin::INTEGER"),
+    ("warmth_recency", "recency::INTEGER"),
+    ("warmth_frequency", "frequency::INTEGER"),
+    ("warmth_engagement", "engagement::INTEGER"),
+    ("warmth_completeness", "completeness::INTEGER"),
+    ("warmth_last_touch_at", "last_touch_at::TIMESTAMPTZ"),
+];
+
+impl Store {
+    /// Golden records about to replace `leads` (in lead id order), with their warmth as of
+    /// `now` added as columns, and what scoring found. Scoring them before they land, and
+    /// not updating them after, keeps DuckDB from logging the whole of `leads` at commit.
+    pub(super) fn score_golden(
+        &self,
+        golden: Vec<duckdb::arrow::record_batch::RecordBatch>,
+        settings: &WarmthSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<duckdb::arrow::record_batch::RecordBatch>, WarmthStats), StoreError> {
+        use duckdb::arrow::array::{Array, AsArray, StringArray};
+        use duckdb::arrow::datatypes::{Field, Int64Type, Schema};
+        use duckdb::arrow::record_batch::RecordBatch;
+        let bad = |message: String| StoreError::Batch {
+            table: "leads",
+            message,
+        };
+        let registered = super::scan::Registered::new(golden.clone());
+        // What scoring reads of a golden record, converted from the batches once.
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE golden_scored AS
+                 SELECT lead_id, phones, emails, origins, phone_e164, email,
+                        last_name, first_name, company, city
+                 FROM {}({});
+                 {};
+                 DROP TABLE golden_scored;",
+                super::scan::FUNCTION,
+                registered.0,
+                settings.scoring_sql_for(now, "golden_scored")
+            ))
+            .map_err(db("scoring golden records"))?;
+        drop(registered);
+        let select = GOLDEN_WARMTH
+            .iter()
+            .map(|(_, sql)| *sql)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let scored = self.read_arrow(
+            &format!("SELECT lead_id, {select} FROM warmth ORDER BY lead_id"),
+            [],
+            "scoring golden records",
+        )?;
+        self.conn
+            .execute_batch("DROP TABLE warmth")
+            .map_err(db("scoring golden records"))?;
+        let columns: Vec<duckdb::arrow::array::ArrayRef> = (0..=GOLDEN_WARMTH.len())
+            .map(|c| {
+                let parts: Vec<&dyn Array> = scored.iter().map(|b| b.column(c).as_ref()).collect();
+                duckdb::arrow::compute::concat(&parts).map_err(|e| bad(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        let total: usize = golden.iter().map(|b| b.num_rows()).sum();
+        if columns[0].len() != total {
+            return Err(bad(format!(
+                "{} golden records, {} scored",
+                total,
+                columns[0].len()
+            )));
+        }
+        let mut out = Vec::with_capacity(golden.len());
+        let mut at = 0;
+        for batch in golden {
+            let n = batch.num_rows();
+            let ids = batch
+                .column_by_name("lead_id")
+                .and_then(|c| c.as_primitive_opt::<Int64Type>())
+                .ok_or_else(|| bad("golden records without lead_id".into()))?;
+            let scored_ids = columns[0].slice(at, n);
+            if scored_ids.as_primitive::<Int64Type>().values() != ids.values() {
+                return Err(bad("golden records and their scores are out of step".into()));
+            }
+            let (schema, mut arrays, _) = batch.into_parts();
+            let mut fields: Vec<Field> =
+                schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            for (i, (name, _)) in GOLDEN_WARMTH.iter().enumerate() {
+                let column = columns[i + 1].slice(at, n);
+                fields.push(Field::new(*name, column.data_type().clone(), true));
+                arrays.push(column);
+            }
+            out.push(
+                RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+                    .map_err(|e| bad(e.to_string()))?,
+            );
+            at += n;
+        }
+        let tiers = columns[2]
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| bad("warmth tier is not text".into()))?;
+        let tier = |t: &str| tiers.iter().filter(|v| *v == Some(t)).count() as u64;
+        let stats = WarmthStats {
+            leads: total as u64,
+            hot: tier("hot"),
+            warm: tier("warm"),
+            cold: tier("cold"),
+            // Every golden record was replaced, scored.
+            changed: total as u64,
+        };
+        Ok((out, stats))
+    }
+}
+
+/// The names of the warmth columns golden records carry when scored before landing.
+pub(super) fn golden_warmth_columns() -> impl Iterator<Item = &'static str> {
+    GOLDEN_WARMTH.iter().map(|(name, _)| *name)
+}
