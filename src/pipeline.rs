@@ -526,6 +526,8 @@ pub fn run(
     let started_at = chrono::Utc::now();
     let db_path = db_override.unwrap_or(&plan.db);
     let store = Store::open(db_path)?;
+    // Until the run's checkpoint is done (the guard drops when `run` returns).
+    let _no_vacuum = store.without_vacuum()?;
     let stages = opts.stages();
     let stages_text = stages
         .iter()
