@@ -22,14 +22,23 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The member columns [`build`] reads, in this order.
-pub const MEMBERS_SQL: &str = "SELECT lead_id, record_id, origin, epoch_us(created_at),
-        utc_offset_minutes, phones_extra, full_name, last_name, first_name, middle_name,
-        timezone, source, phone_e164, email, gender, company, city, region, inn,
-        region_code, subject_type, company_legal_form
-    FROM records WHERE lead_id IS NOT NULL";
+/// The member columns [`build`] reads, in this order: `lead_id`, then [`MEMBER_FIELDS`]
+/// (times as microseconds since the epoch).
+pub fn members_sql() -> String {
+    let fields: Vec<String> = MEMBER_FIELDS
+        .iter()
+        .map(|&f| match f {
+            "created_at" => "epoch_us(created_at)".to_string(),
+            f => f.to_string(),
+        })
+        .collect();
+    format!(
+        "SELECT lead_id, {} FROM records WHERE lead_id IS NOT NULL",
+        fields.join(", ")
+    )
+}
 
-/// The `records` columns [`MEMBERS_SQL`] reads after `lead_id`, in its order.
+/// The `records` columns [`members_sql`] reads after `lead_id`, in its order.
 const MEMBER_FIELDS: [&str; 21] = [
     "record_id",
     "origin",
@@ -54,7 +63,7 @@ const MEMBER_FIELDS: [&str; 21] = [
     "company_legal_form",
 ];
 
-/// A member batch, as [`MEMBERS_SQL`] would read it, from a `records` batch that has not
+/// A member batch, as [`members_sql`] would read it, from a `records` batch that has not
 /// landed yet (its rows' leads given apart): deduplication builds golden records for the
 /// records it holds without reading them back.
 pub fn members_of(records: &RecordBatch, leads: &[i64]) -> Result<RecordBatch, String> {
@@ -151,7 +160,7 @@ struct Columns<'a> {
     created: &'a duckdb::arrow::array::PrimitiveArray<Int64Type>,
     offset: &'a duckdb::arrow::array::PrimitiveArray<Int32Type>,
     phones_extra: &'a duckdb::arrow::array::ListArray,
-    /// Every VARCHAR column by its index in [`MEMBERS_SQL`] (None for the others).
+    /// Every VARCHAR column by its index in [`members_sql`] (None for the others).
     text: Vec<Option<&'a StringArray>>,
 }
 
@@ -237,7 +246,7 @@ fn name_quality(
     (complete, cyrillic)
 }
 
-/// Builds one golden record per lead from member batches read with [`MEMBERS_SQL`].
+/// Builds one golden record per lead from member batches read with [`members_sql`].
 /// The batches have the [`COLUMNS`] of `leads` and come in lead id order.
 pub fn build(
     batches: &[RecordBatch],

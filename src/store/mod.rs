@@ -958,7 +958,7 @@ impl Store {
     }
 
     /// Golden records of every lead, built from the members in `records` and
-    /// `more_members`: records not landed yet, in [`crate::dedupe::golden::MEMBERS_SQL`]'s
+    /// `more_members`: records not landed yet, in [`crate::dedupe::golden::members_sql`]'s
     /// shape ([`crate::dedupe::golden::members_of`]).
     pub fn golden_records(
         &self,
@@ -967,7 +967,7 @@ impl Store {
     ) -> Result<Vec<RecordBatch>, StoreError> {
         let clock = std::time::Instant::now();
         let mut members = self.read_arrow(
-            crate::dedupe::golden::MEMBERS_SQL,
+            &crate::dedupe::golden::members_sql(),
             [],
             "reading lead members",
         )?;
