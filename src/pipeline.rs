@@ -714,8 +714,8 @@ fn run_stages(
         *clock = Instant::now();
         Ok::<(), RunError>(())
     };
-    let held = fresh.is_some();
-    if normalise && !held {
+    let records_held = fresh.is_some();
+    if normalise && !records_held {
         conservation(&mut clock, timings)?;
     }
     let renormalised = summaries.iter().any(|s| s.status == "renormalised");
@@ -743,7 +743,7 @@ fn run_stages(
         scored_leads = scored;
         timings.insert("dedupe", clock.elapsed().as_millis() as u64);
         clock = Instant::now();
-        if held {
+        if records_held {
             conservation(&mut clock, timings)?;
         }
         Some(stats)
@@ -763,7 +763,11 @@ fn run_stages(
             events_added,
             "consent: events written"
         );
-        let refresh = store.refresh_consent_status(now, &format!("run {run_id}"), Some(run_id))?;
+        // Consent is judged as of this stage (not the run's start): one that expires
+        // while the run works is expired here.
+        let consent_now = opts.as_of.unwrap_or_else(chrono::Utc::now);
+        let refresh =
+            store.refresh_consent_status(consent_now, &format!("run {run_id}"), Some(run_id))?;
         timings.insert("consent", clock.elapsed().as_millis() as u64);
         clock = Instant::now();
         Some(ConsentStats {
@@ -1088,9 +1092,9 @@ fn import_source(
         origin: spec.origin.as_str(),
     };
     let bar = progress_bar(opts, &spec.name);
-    // Two-stage pipeline: a worker reads, writes raw JSON, normalises and builds Arrow
-    // batches (on all cores), one batch waiting in the channel while it prepares the next,
-    // and this thread lands them in DuckDB. Landing order and ids are the same as doing it
+    // Three-stage pipeline: a reader thread reads chunks of rows, a worker writes raw JSON,
+    // normalises and builds Arrow batches (on all cores), batches waiting in the channel
+    // while it prepares the next, and this thread lands them in DuckDB. Landing order and ids are the same as doing it
     // in sequence.
     let mut landing = Landing::default();
     let work = BatchWork {
@@ -1114,7 +1118,7 @@ fn import_source(
         // Reading (parsing, decoding) is serial: a reader thread does it a chunk ahead, so
         // the normalising worker's parallel part is not held up by it.
         let (send_chunk, chunks) = std::sync::mpsc::sync_channel::<Vec<RawRow>>(0);
-        scope.spawn(move || loop {
+        let reader = scope.spawn(move || loop {
             let chunk: Vec<RawRow> = rows.take(CHUNK_ROWS).collect();
             // An empty chunk is the end; a closed channel means the worker stopped.
             if chunk.is_empty() || send_chunk.send(chunk).is_err() {
@@ -1165,6 +1169,11 @@ fn import_source(
         let prepare_ms = worker
             .join()
             .map_err(|_| RunError::Internal("a normalising thread panicked".into()))?;
+        // A reader that panicked ended its chunks early: the run fails, it does not land
+        // a source cut short.
+        reader
+            .join()
+            .map_err(|_| RunError::Internal("the thread reading the source panicked".into()))?;
         outcome.map(|()| (landed_rows, prepare_ms))
     })?;
     *next_raw_id += landed_rows as i64;

@@ -37,7 +37,9 @@ pub enum StoreError {
     },
 }
 
-/// A DuckDB setting changed for a while (see [`Store::one_thread`]); reset on drop.
+/// A DuckDB setting changed for a while (see [`Store::one_thread`]); reset on drop. After
+/// a failed statement inside a transaction the reset fails too (logged) until the rollback,
+/// so a store is not reused after a failed run (the commands close it).
 pub struct Setting<'a> {
     conn: &'a Connection,
     name: &'static str,
@@ -596,8 +598,9 @@ impl Store {
             .map(|(_, v)| duckdb::types::Value::Text(v))
             .collect();
         values.push(duckdb::types::Value::BigInt(registered.0 as i64));
-        // Insertion order is kept (DuckDB's default): landing out of order on both threads
-        // moved work to the checkpoint when the file closes and left it 50% larger.
+        // Insertion order is kept unless the caller says otherwise (`land_in_parallel`):
+        // many 128k-row INSERTs out of order on both threads each left partly filled row
+        // groups, which moved work to the checkpoint and left the file 50% larger.
         self.conn
             .execute(
                 &format!(
@@ -796,10 +799,11 @@ impl Store {
         rows.next().transpose().map_err(db("reading match weights"))
     }
 
-    /// Writes deduplication's results: lead ids on records, merge evidence, absorbed leads
-    /// and the weights used. Golden records follow with [`Store::rebuild_leads`].
-    /// `records[..landed]` are in `records` already (their changed leads are updated);
-    /// the rest were landed by the caller with their leads.
+    /// Writes deduplication's results: changed lead ids of landed records, merge
+    /// evidence, absorbed leads and the weights used. `records[..landed]` are in `records`
+    /// already (their changed leads are updated here); the rest are the run's held records,
+    /// which the caller lands with their leads afterwards, then the golden records
+    /// ([`Store::golden_records`], [`Store::replace_leads`]).
     pub fn land_dedupe(
         &self,
         run_id: i64,
@@ -1210,7 +1214,7 @@ impl Store {
                                 {'field': 'phone', 'level': phone_level, 'weight': phone_weight},
                                 {'field': 'email', 'level': email_level, 'weight': email_weight},
                                 {'field': 'city', 'level': city_level, 'weight': city_weight}]})::VARCHAR
-             FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC",
+             FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC, record_a, record_b",
         )?;
         let consent = json_rows(
             "SELECT to_json({'channel': channel, 'purpose': purpose, 'status': status,

@@ -125,8 +125,9 @@ impl Drop for Registered {
 struct Converter(ffi::duckdb_connection);
 
 // SAFETY: the conversion only keeps a reference to the connection's context, which it
-// uses for Arrow extension types with conversion callbacks; `bind` refuses every type
-// outside a plain list (none of which has one), so concurrent calls only read. Never closed.
+// uses for Arrow extension types with conversion callbacks; `bind` refuses every type but
+// plain ones, lists of them and dictionary-encoded text (none of which has one), so
+// concurrent calls only read. Never closed.
 unsafe impl Send for Converter {}
 unsafe impl Sync for Converter {}
 

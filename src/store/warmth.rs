@@ -53,7 +53,8 @@ pub struct WarmthStats {
     pub hot: u64,
     pub warm: u64,
     pub cold: u64,
-    /// Leads whose score or tier changed.
+    /// Leads whose score or tier changed (all of them when golden records were rebuilt:
+    /// they are new rows).
     pub changed: u64,
 }
 
