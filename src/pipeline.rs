@@ -698,7 +698,7 @@ fn run_stages(
             // Records re-derived here are read back from the database instead, and so
             // are those held so far.
             if let Some(held) = fresh.take() {
-                store.land_held(held)?;
+                store.land_held(held.batches)?;
             }
             renormalise_source(store, plan, spec, run_id, opts, &mut summary)?;
         }
@@ -914,9 +914,12 @@ fn run_dedupe(
         Some(HeldRecords {
             match_keys,
             batches,
+            spilled,
+            ..
         }) => {
             let mut records = store.load_match_records(Some(run_id))?;
-            let landed = records.len();
+            // Spilled records are in the table already: their leads go by update.
+            let landed = records.len() + spilled;
             records.extend(match_keys);
             (records, batches, landed)
         }
@@ -931,10 +934,7 @@ fn run_dedupe(
     if new == 0 {
         // Nothing to link; golden records only change if their members were re-derived.
         // (Held records are new, so there are none here; should that change, they land.)
-        store.land_held(HeldRecords {
-            match_keys: Vec::new(),
-            batches: held,
-        })?;
+        store.land_held(held)?;
         let scored = if renormalised {
             store.rebuild_leads(run_id, &plan.dedupe.origin_priority, Some(scoring))?
         } else {
@@ -1154,8 +1154,7 @@ fn import_source(
                 landed_rows += batch.rows;
                 bar.inc(batch.rows as u64);
                 if let (Some(fresh), Some(records)) = (fresh.as_mut(), batch.records.as_mut()) {
-                    fresh.match_keys.append(&mut records.match_keys);
-                    fresh.batches.append(&mut records.batches);
+                    fresh.hold(store, &mut records.match_keys, &mut records.batches)?;
                 }
                 land_batch(store, batch, summary, &mut landing)
             });

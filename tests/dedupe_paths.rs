@@ -202,3 +202,48 @@ fn records_held_for_deduplication_survive_a_later_source_being_renormalised() {
     assert!(count(&whole, a_records) > 1000);
     assert_eq!(count(&staged, a_records), count(&whole, a_records));
 }
+
+/// Held records that outgrow their memory budget land early, without leads, and get them
+/// by update: the result must not change.
+#[test]
+fn records_that_outgrow_the_hold_budget_get_the_same_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("leads.csv");
+    ok(run(&[
+        "gen",
+        "--rows",
+        "3000",
+        "--out",
+        s(&csv),
+        "--cp1251",
+    ]));
+    let as_of = "2026-01-01T00:00:00Z";
+    let held = dir.path().join("held.duckdb");
+    ok(run(&[
+        "import",
+        s(&csv),
+        "--db",
+        s(&held),
+        "--as-of",
+        as_of,
+    ]));
+    // A budget of 0 MB: every batch lands as soon as it is held.
+    let spilled = dir.path().join("spilled.duckdb");
+    ok(std::process::Command::new(env!("CARGO_BIN_EXE_leadpipe"))
+        .env("LEADPIPE_LOG", "warn")
+        .env("LEADPIPE_HOLD_MB", "0")
+        .args(["import", s(&csv), "--db", s(&spilled), "--as-of", as_of])
+        .output()
+        .unwrap());
+    let a = assignments(&held);
+    assert!(a.len() > 2500);
+    assert_eq!(a, assignments(&spilled));
+    assert_eq!(golden(&held), golden(&spilled));
+    assert_eq!(
+        count(
+            &spilled,
+            "SELECT count(*) FROM records WHERE lead_id IS NULL"
+        ),
+        0
+    );
+}

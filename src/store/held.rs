@@ -40,7 +40,51 @@ const AS_DICTIONARY: [&str; 14] = [
 #[derive(Default)]
 pub struct HeldRecords {
     pub match_keys: Vec<MatchRecord>,
+    /// The records of `match_keys[spilled..]`.
     pub batches: Vec<RecordBatch>,
+    /// How many of the first match keys belong to records that already landed, without
+    /// leads, because the held batches outgrew [`hold_limit`].
+    pub spilled: usize,
+    bytes: usize,
+}
+
+/// Held batches beyond this many bytes (`LEADPIPE_HOLD_MB`, default 768) land at once
+/// without leads, which deduplication then writes by UPDATE (the slow path above): memory
+/// stays bounded whatever the input's size. A 1M-row import holds ~400 MB.
+fn hold_limit() -> usize {
+    let mb = std::env::var("LEADPIPE_HOLD_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(768);
+    mb << 20
+}
+
+impl HeldRecords {
+    /// Holds a prepared batch's records (taking them out of the vectors given).
+    pub fn hold(
+        &mut self,
+        store: &Store,
+        match_keys: &mut Vec<MatchRecord>,
+        batches: &mut Vec<RecordBatch>,
+    ) -> Result<(), StoreError> {
+        self.bytes += batches
+            .iter()
+            .map(|b| b.get_array_memory_size())
+            .sum::<usize>();
+        self.match_keys.append(match_keys);
+        self.batches.append(batches);
+        if self.bytes > hold_limit() {
+            tracing::info!(
+                records = self.match_keys.len() - self.spilled,
+                mb = self.bytes >> 20,
+                "held records outgrew LEADPIPE_HOLD_MB: landing them now, leads follow by update"
+            );
+            store.land_held(std::mem::take(&mut self.batches))?;
+            self.spilled = self.match_keys.len();
+            self.bytes = 0;
+        }
+        Ok(())
+    }
 }
 
 /// The held form of a `records` batch: [`AS_DICTIONARY`] columns dictionary-encoded.
@@ -54,14 +98,10 @@ pub fn held_form(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
 }
 
 impl Store {
-    /// Lands held records as they are (no leads yet), when deduplication will read them
-    /// back from the database after all.
-    pub fn land_held(&self, held: HeldRecords) -> Result<(), StoreError> {
-        let batches = held
-            .batches
-            .iter()
-            .map(landing_form)
-            .collect::<Result<_, _>>()?;
+    /// Lands held record batches as they are (no leads yet), when deduplication will
+    /// read them back, or update their leads, after all.
+    pub fn land_held(&self, batches: Vec<RecordBatch>) -> Result<(), StoreError> {
+        let batches = batches.iter().map(landing_form).collect::<Result<_, _>>()?;
         self.land("records", batches)
     }
 
