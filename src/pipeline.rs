@@ -973,24 +973,20 @@ fn run_dedupe(
     drop((records, outcome.links, outcome.lead_of));
     // Golden records from the landed members and the held ones (not read back).
     let clock = Instant::now();
-    let mut held_members = Vec::with_capacity(held.len());
-    let mut at = 0;
-    for batch in &held {
-        let leads = held_leads
-            .get(at..at + batch.num_rows())
-            .ok_or_else(|| RunError::Internal("held records outnumber their leads".into()))?;
-        held_members.push(
-            crate::dedupe::golden::members_of(batch, leads)
-                .map_err(|e| RunError::Internal(format!("held records as members: {e}")))?,
-        );
-        at += batch.num_rows();
-    }
+    let lead_slices = crate::store::held::leads_by_batch(&held, &held_ids, &held_leads)?;
+    let held_members = held
+        .iter()
+        .zip(&lead_slices)
+        .map(|(batch, leads)| crate::dedupe::golden::members_of(batch, leads))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| RunError::Internal(format!("held records as members: {e}")))?;
     let golden = store.golden_records(&plan.dedupe.origin_priority, held_members)?;
     stats
         .phase_ms
         .push(("build_golden_records", clock.elapsed().as_millis() as u64));
     let clock = Instant::now();
-    store.land_held_with_leads(held, &held_ids, &held_leads)?;
+    store.land_held_with_leads(held, &lead_slices)?;
+    drop(lead_slices);
     drop((held_ids, held_leads));
     stats
         .phase_ms
@@ -1094,8 +1090,8 @@ fn import_source(
     let bar = progress_bar(opts, &spec.name);
     // Three-stage pipeline: a reader thread reads chunks of rows, a worker writes raw JSON,
     // normalises and builds Arrow batches (on all cores), batches waiting in the channel
-    // while it prepares the next, and this thread lands them in DuckDB. Landing order and ids are the same as doing it
-    // in sequence.
+    // while it prepares the next, and this thread lands them in DuckDB. Landing order and
+    // ids are the same as doing it in sequence.
     let mut landing = Landing::default();
     let work = BatchWork {
         normaliser: normalise.then_some(&plan.normaliser),

@@ -222,6 +222,27 @@ fn engagement(db: &Path, phone: &str) -> i64 {
     .unwrap()
 }
 
+/// Imports a site visit and a reply by Смирнова (+79031112233) as of `as_of`; returns the
+/// events file.
+fn smirnova_visits_and_replies(dir: &Path, db: &Path, as_of: &str) -> PathBuf {
+    let events = dir.join("events.csv");
+    std::fs::write(
+        &events,
+        "phone,event,date\n+79031112233,visit,2026-11-22\n+79031112233,reply,2026-11-22\n",
+    )
+    .unwrap();
+    ok(run(&[
+        "events",
+        "import",
+        s(&events),
+        "--db",
+        s(db),
+        "--as-of",
+        as_of,
+    ]));
+    events
+}
+
 #[test]
 fn call_results_and_events_come_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -296,21 +317,7 @@ fn call_results_and_events_come_back() {
     drop(conn);
 
     // Engagement events: a site visit and a reply make Смирнова warmer.
-    let events = dir.path().join("events.csv");
-    std::fs::write(
-        &events,
-        "phone,event,date\n+79031112233,visit,2026-11-22\n+79031112233,reply,2026-11-22\n",
-    )
-    .unwrap();
-    ok(run(&[
-        "events",
-        "import",
-        s(&events),
-        "--db",
-        s(&db),
-        "--as-of",
-        "2026-11-23T13:00:00+03:00",
-    ]));
+    let events = smirnova_visits_and_replies(dir.path(), &db, "2026-11-23T13:00:00+03:00");
     assert_eq!(engagement(&db, "+79031112233"), 2 + 8);
     let bad = run(&[
         "events",
@@ -331,21 +338,7 @@ fn call_results_and_events_come_back() {
 fn golden_records_land_scored_as_the_warmth_stage_scores_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = base(dir.path());
-    let events = dir.path().join("events.csv");
-    std::fs::write(
-        &events,
-        "phone,event,date\n+79031112233,visit,2026-11-22\n+79031112233,reply,2026-11-22\n",
-    )
-    .unwrap();
-    ok(run(&[
-        "events",
-        "import",
-        s(&events),
-        "--db",
-        s(&db),
-        "--as-of",
-        NOON_MSK,
-    ]));
+    smirnova_visits_and_replies(dir.path(), &db, NOON_MSK);
     // New rows: one more submission by Смирнова, and a new person. Golden records are
     // rebuilt and scored as of the run's time.
     let more = dir.path().join("more.jsonl");

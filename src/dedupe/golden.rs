@@ -97,33 +97,63 @@ pub fn members_of(records: &RecordBatch, leads: &[i64]) -> Result<RecordBatch, S
         .map_err(|e| e.to_string())
 }
 
+/// The index of member field `name` in a member batch (after `lead_id`), found in
+/// [`MEMBER_FIELDS`] when compiling: a name that is not there fails the build.
+const fn member(name: &str) -> usize {
+    let name = name.as_bytes();
+    let mut i = 0;
+    while i < MEMBER_FIELDS.len() {
+        let field = MEMBER_FIELDS[i].as_bytes();
+        if field.len() == name.len() {
+            let mut j = 0;
+            while j < name.len() && field[j] == name[j] {
+                j += 1;
+            }
+            if j == name.len() {
+                return i + 1;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a member field")
+}
+
 const LEAD: usize = 0;
-const RECORD: usize = 1;
-const ORIGIN: usize = 2;
-const CREATED: usize = 3;
-const OFFSET: usize = 4;
-const PHONES_EXTRA: usize = 5;
-const FULL_NAME: usize = 6;
-const LAST_NAME: usize = 7;
-const FIRST_NAME: usize = 8;
-const MIDDLE_NAME: usize = 9;
-const TIMEZONE: usize = 10;
-const SOURCE: usize = 11;
+const RECORD: usize = member("record_id");
+const ORIGIN: usize = member("origin");
+const CREATED: usize = member("created_at");
+const OFFSET: usize = member("utc_offset_minutes");
+const PHONES_EXTRA: usize = member("phones_extra");
+const FULL_NAME: usize = member("full_name");
+const LAST_NAME: usize = member("last_name");
+const FIRST_NAME: usize = member("first_name");
+const MIDDLE_NAME: usize = member("middle_name");
+const TIMEZONE: usize = member("timezone");
+const SOURCE: usize = member("source");
 /// Fields that each take the best member's value: `leads` columns of the same name.
-const PICKED: [(usize, &str); 10] = [
-    (12, "phone_e164"),
-    (13, "email"),
-    (14, "gender"),
-    (15, "company"),
-    (16, "city"),
-    (17, "region"),
-    (18, "inn"),
-    (19, "region_code"),
-    (20, "subject_type"),
-    (21, "company_legal_form"),
-];
-const PHONE: usize = 12;
-const EMAIL: usize = 13;
+const PICKED: [(usize, &str); 10] = {
+    const NAMES: [&str; 10] = [
+        "phone_e164",
+        "email",
+        "gender",
+        "company",
+        "city",
+        "region",
+        "inn",
+        "region_code",
+        "subject_type",
+        "company_legal_form",
+    ];
+    let mut picked = [(0, ""); 10];
+    let mut i = 0;
+    while i < NAMES.len() {
+        picked[i] = (member(NAMES[i]), NAMES[i]);
+        i += 1;
+    }
+    picked
+};
+const PHONE: usize = member("phone_e164");
+const EMAIL: usize = member("email");
 
 /// The `leads` columns of [`build`]'s batch, in order.
 pub const COLUMNS: [&str; 24] = [

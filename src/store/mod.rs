@@ -367,12 +367,26 @@ impl Store {
     /// (1.1 s, mostly `leads`, which the next run replaces anyway) and again at the next
     /// run's commit (1.1 s). Other commands' checkpoints still vacuum.
     pub fn without_vacuum(&self) -> Result<Setting<'_>, StoreError> {
+        self.set_until_dropped(
+            "max_vacuum_tasks",
+            "0",
+            "turning DuckDB's vacuum off for the run",
+        )
+    }
+
+    /// Sets a DuckDB setting until the guard drops (then it is reset).
+    fn set_until_dropped(
+        &self,
+        name: &'static str,
+        value: &str,
+        context: &'static str,
+    ) -> Result<Setting<'_>, StoreError> {
         self.conn
-            .execute_batch("SET max_vacuum_tasks = 0")
-            .map_err(db("turning DuckDB's vacuum off for the run"))?;
+            .execute_batch(&format!("SET {name} = {value}"))
+            .map_err(db(context))?;
         Ok(Setting {
             conn: &self.conn,
-            name: "max_vacuum_tasks",
+            name,
         })
     }
 
@@ -515,13 +529,7 @@ impl Store {
     /// thread the calling thread spins on the executor's mutex while the worker inserts
     /// (~11% of the import's CPU samples; README, Benchmarks).
     pub fn one_thread(&self) -> Result<Setting<'_>, StoreError> {
-        self.conn
-            .execute_batch("SET threads = 1")
-            .map_err(db("limiting DuckDB to one thread"))?;
-        Ok(Setting {
-            conn: &self.conn,
-            name: "threads",
-        })
+        self.set_until_dropped("threads", "1", "limiting DuckDB to one thread")
     }
 
     /// Lands batches of one schema in `table` with one INSERT on all of DuckDB's threads,
@@ -539,13 +547,7 @@ impl Store {
     /// Lets DuckDB run INSERTs on all its threads, rows in any order, until the guard
     /// drops.
     fn in_any_order(&self) -> Result<Setting<'_>, StoreError> {
-        self.conn
-            .execute_batch("SET preserve_insertion_order = false")
-            .map_err(db("landing in parallel"))?;
-        Ok(Setting {
-            conn: &self.conn,
-            name: "preserve_insertion_order",
-        })
+        self.set_until_dropped("preserve_insertion_order", "false", "landing in parallel")
     }
 
     /// Lands batches of one schema in `table` with one INSERT (see `scan`).

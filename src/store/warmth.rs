@@ -146,6 +146,11 @@ impl Store {
                 params![now.to_rfc3339()],
             )
             .map_err(db("scoring warmth"))?;
+        self.warmth_stats(changed as u64)
+    }
+
+    /// What the scoring in the temp table `warmth` found, by tier; drops the table.
+    fn warmth_stats(&self, changed: u64) -> Result<WarmthStats, StoreError> {
         let stats = self
             .conn
             .query_row(
@@ -159,7 +164,7 @@ impl Store {
                         hot: r.get::<_, i64>(1)? as u64,
                         warm: r.get::<_, i64>(2)? as u64,
                         cold: r.get::<_, i64>(3)? as u64,
-                        changed: changed as u64,
+                        changed,
                     })
                 },
             )
@@ -228,7 +233,7 @@ impl Store {
         settings: &WarmthSettings,
         now: DateTime<Utc>,
     ) -> Result<(Vec<duckdb::arrow::record_batch::RecordBatch>, WarmthStats), StoreError> {
-        use duckdb::arrow::array::{Array, AsArray, StringArray};
+        use duckdb::arrow::array::{Array, AsArray};
         use duckdb::arrow::datatypes::{Field, Int64Type, Schema};
         use duckdb::arrow::record_batch::RecordBatch;
         let bad = |message: String| StoreError::Batch {
@@ -261,16 +266,15 @@ impl Store {
             [],
             "scoring golden records",
         )?;
-        self.conn
-            .execute_batch("DROP TABLE warmth")
-            .map_err(db("scoring golden records"))?;
+        let total: usize = golden.iter().map(|b| b.num_rows()).sum();
+        // Every golden record is replaced, scored.
+        let stats = self.warmth_stats(total as u64)?;
         let columns: Vec<duckdb::arrow::array::ArrayRef> = (0..=GOLDEN_WARMTH.len())
             .map(|c| {
                 let parts: Vec<&dyn Array> = scored.iter().map(|b| b.column(c).as_ref()).collect();
                 duckdb::arrow::compute::concat(&parts).map_err(|e| bad(e.to_string()))
             })
             .collect::<Result<_, _>>()?;
-        let total: usize = golden.iter().map(|b| b.num_rows()).sum();
         if columns[0].len() != total {
             return Err(bad(format!(
                 "{} golden records, {} scored",
@@ -304,19 +308,6 @@ impl Store {
             );
             at += n;
         }
-        let tiers = columns[2]
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| bad("warmth tier is not text".into()))?;
-        let tier = |t: &str| tiers.iter().filter(|v| *v == Some(t)).count() as u64;
-        let stats = WarmthStats {
-            leads: total as u64,
-            hot: tier("hot"),
-            warm: tier("warm"),
-            cold: tier("cold"),
-            // Every golden record was replaced, scored.
-            changed: total as u64,
-        };
         Ok((out, stats))
     }
 }
