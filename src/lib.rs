@@ -10,6 +10,7 @@ pub mod dedupe;
 pub mod enrich;
 pub mod export;
 pub mod gen;
+mod memo;
 pub mod normalise;
 pub mod outcomes;
 pub mod pipeline;

@@ -970,7 +970,8 @@ fn run_dedupe(
     // builds the golden records, its most memory-hungry query.
     let held_ids: Vec<i64> = records[landed..].iter().map(|r| r.record_id).collect();
     let held_leads = outcome.lead_of[landed..].to_vec();
-    drop((records, outcome.links, outcome.lead_of));
+    drop_in_parallel(records);
+    drop((outcome.links, outcome.lead_of));
     // Golden records from the landed members and the held ones (not read back).
     let clock = Instant::now();
     let lead_slices = crate::store::held::leads_by_batch(&held, &held_ids, &held_leads)?;
@@ -1390,17 +1391,29 @@ fn prepare_batch(
     let records = match normaliser {
         Some(n) => {
             let (ids, records) = normalise_rows(n, &ok_rows, &mut rejects);
-            Some(prepare_records(at, &ids, &records, hold)?)
+            let prepared = prepare_records(at, &ids, &records, hold)?;
+            drop_in_parallel(records);
+            Some(prepared)
         }
         None => None,
     };
-    Ok(PreparedBatch {
+    let batch = PreparedBatch {
         rows: chunk.len(),
         raw: crate::store::raw_batch(at, &landings)?,
         rejects_batch: crate::store::rejects_batch(at, &rejects)?,
         rejects,
         records,
-    })
+    };
+    drop(ok_rows);
+    drop_in_parallel(landings);
+    drop_in_parallel(chunk);
+    Ok(batch)
+}
+
+/// Frees a big vector of many-string rows on all cores: dropped on one thread, a 32k-row
+/// chunk's records and rows kept the other core idle for ~0.1 s per 100k rows.
+fn drop_in_parallel<T: Send>(items: Vec<T>) {
+    items.into_par_iter().with_min_len(1024).for_each(drop);
 }
 
 /// Normalises and enriches rows on all cores; refused rows are added to `rejects`.

@@ -10,12 +10,23 @@ pub mod golden;
 pub mod model;
 
 use crate::gen::Rng;
+use crate::memo::{self, cached};
 use crate::normalise::name::{self, Gender};
 use compare::{Comparison, Veto};
 use model::{FieldWeight, PairEvidence, Weights};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 use std::sync::LazyLock;
+
+thread_local! {
+    // Surnames, first names and cities repeat across a list: their keys are computed
+    // once per thread (see `memo`; ~8% of a 1M-row import's CPU before).
+    static NAME_KEYS: RefCell<memo::Table<Option<String>>> = RefCell::new(memo::Table::default());
+    static FIRST_NAME_KEYS: RefCell<memo::Table<Option<String>>> =
+        RefCell::new(memo::Table::default());
+    static CITY_KEYS: RefCell<memo::Table<Option<String>>> = RefCell::new(memo::Table::default());
+}
 
 /// One record as deduplication sees it: match keys only, precomputed once.
 #[derive(Debug, Clone, Default)]
@@ -99,7 +110,13 @@ impl MatchRecord {
         gender: Option<&str>,
         city: Option<&str>,
     ) -> MatchRecord {
-        let key = |s: Option<&str>| s.map(name::name_key).filter(|k| !k.is_empty());
+        let key = |s: Option<&str>| {
+            s.and_then(|s| {
+                cached(&NAME_KEYS, s, |s| {
+                    Some(name::name_key(s)).filter(|k| !k.is_empty())
+                })
+            })
+        };
         MatchRecord {
             record_id,
             lead_id,
@@ -107,14 +124,14 @@ impl MatchRecord {
             email,
             email_alt,
             last_key: key(last),
-            first_key: first.and_then(first_name_key),
+            first_key: first.and_then(|f| cached(&FIRST_NAME_KEYS, f, first_name_key)),
             middle_key: key(middle),
             gender: match gender {
                 Some("male") => Some(Gender::Male),
                 Some("female") => Some(Gender::Female),
                 _ => None,
             },
-            city_key: city.and_then(city_key),
+            city_key: city.and_then(|c| cached(&CITY_KEYS, c, city_key)),
         }
     }
 

@@ -18,40 +18,18 @@ pub mod gazetteer;
 pub mod phone_geo;
 pub mod provider;
 
+use crate::memo::{self, cached};
 use crate::normalise::email;
 use crate::record::{CleanRecord, Enrichment};
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 
-/// Entries a per-thread lookup cache holds before it is emptied.
-const CACHE_LIMIT: usize = 50_000;
-
 thread_local! {
-    // Lists repeat the same few cities and companies thousands of times; the gazetteer's
-    // fuzzy path and the legal-form parser cost microseconds, a hash hit nanoseconds.
-    static CITY_CACHE: RefCell<HashMap<String, Option<&'static gazetteer::Place>>> =
-        RefCell::new(HashMap::default());
-    static COMPANY_CACHE: RefCell<HashMap<String, Option<company::CompanyInfo>>> =
-        RefCell::new(HashMap::default());
-}
-
-fn cached<V: Clone>(
-    cache: &'static std::thread::LocalKey<RefCell<HashMap<String, V>>>,
-    key: &str,
-    compute: impl FnOnce(&str) -> V,
-) -> V {
-    cache.with(|c| {
-        if let Some(v) = c.borrow().get(key) {
-            return v.clone();
-        }
-        let v = compute(key);
-        let mut map = c.borrow_mut();
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(key.to_string(), v.clone());
-        v
-    })
+    // Lists repeat the same few cities and companies thousands of times (see `memo`).
+    static CITY_CACHE: RefCell<memo::Table<Option<&'static gazetteer::Place>>> =
+        RefCell::new(memo::Table::default());
+    static COMPANY_CACHE: RefCell<memo::Table<Option<company::CompanyInfo>>> =
+        RefCell::new(memo::Table::default());
 }
 
 /// Everyday name forms → full names, as written (data/names/diminutives.tsv), by folded form.
