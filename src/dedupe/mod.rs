@@ -307,28 +307,34 @@ pub fn dedupe(
         // The pairs are drawn in order (the same every run), then compared on all cores.
         let drawn: Vec<(usize, usize)> =
             (0..samples).map(|_| (rng.below(n), rng.below(n))).collect();
-        let random: Vec<[Option<usize>; model::FIELDS]> = drawn
+        let random: Vec<[Option<u8>; model::FIELDS]> = drawn
             .par_iter()
             .map(|&(a, b)| model::levels(&compare::compare(&records[a], &records[b])))
             .collect();
         weights.estimate_u(&random);
-        let session = |kind: u8, fixed_field: usize| model::Session {
-            fixed_field,
-            pairs: scored
-                .iter()
-                .filter(|s| s.2 & kind != 0)
-                .filter_map(|s| s.3.as_ref().ok().copied())
-                .collect(),
+        // The blocked pairs of some keys, in order, without regrowing a vector of
+        // millions (reserved for all; pages never written cost no memory).
+        let pairs_by = |kind: u8| {
+            let mut pairs = Vec::with_capacity(scored.len());
+            pairs.extend(
+                scored
+                    .iter()
+                    .filter(|s| s.2 & kind != 0)
+                    .filter_map(|s| s.3.as_ref().ok().copied()),
+            );
+            pairs
         };
         let sessions = [
-            session(block::BY_PHONE, model::PHONE),
-            session(block::BY_EMAIL, model::EMAIL),
+            model::Session {
+                fixed_field: model::PHONE,
+                pairs: pairs_by(block::BY_PHONE),
+            },
+            model::Session {
+                fixed_field: model::EMAIL,
+                pairs: pairs_by(block::BY_EMAIL),
+            },
         ];
-        let strong: Vec<PairEvidence> = scored
-            .iter()
-            .filter(|s| s.2 & (block::BY_PHONE | block::BY_EMAIL) != 0)
-            .filter_map(|s| s.3.as_ref().ok().copied())
-            .collect();
+        let strong = pairs_by(block::BY_PHONE | block::BY_EMAIL);
         stats.em_iterations = weights.fit(&sessions, &strong, n);
     }
     lap(&mut stats, "fitting");

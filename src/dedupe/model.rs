@@ -26,14 +26,15 @@ pub const EMAIL: usize = 3;
 const EM_ITERATIONS: usize = 25;
 const PROB_FLOOR: f64 = 1e-6;
 
-/// Comparison as level indices (None = no evidence).
-pub fn levels(c: &Comparison) -> [Option<usize>; FIELDS] {
+/// Comparison as level indices (None = no evidence). One byte each: a 1M-row run holds
+/// millions of pairs' levels, and `usize` levels tripled that memory and its copying.
+pub fn levels(c: &Comparison) -> [Option<u8>; FIELDS] {
     [
-        c.name.map(|l| l as usize),
-        c.middle.map(|l| l as usize),
-        c.phone.map(|l| l as usize),
-        c.email.map(|l| l as usize),
-        c.city.map(|l| l as usize),
+        c.name.map(|l| l as u8),
+        c.middle.map(|l| l as u8),
+        c.phone.map(|l| l as u8),
+        c.email.map(|l| l as u8),
+        c.city.map(|l| l as u8),
     ]
 }
 
@@ -75,7 +76,7 @@ impl Default for Weights {
 /// A pair as the model sees it: levels plus the term-frequency `u` for exact names.
 #[derive(Debug, Clone, Copy)]
 pub struct PairEvidence {
-    pub levels: [Option<usize>; FIELDS],
+    pub levels: [Option<u8>; FIELDS],
     /// Frequency of the shared name among all records, for the name-exact level.
     pub tf_u: Option<f64>,
 }
@@ -100,13 +101,13 @@ impl Weights {
     /// log2 Bayes factor per field.
     pub fn field_weights(&self, e: &PairEvidence) -> [FieldWeight; FIELDS] {
         std::array::from_fn(|f| {
-            let weight = match e.levels[f] {
+            let weight = match e.levels[f].map(usize::from) {
                 Some(l) => (self.m[f][l].max(PROB_FLOOR) / self.field_u(f, l, e)).log2(),
                 None => 0.0,
             };
             FieldWeight {
                 field: FIELD_NAMES[f],
-                level: e.levels[f].and_then(|l| LEVEL_NAMES[f].get(l).copied()),
+                level: e.levels[f].and_then(|l| LEVEL_NAMES[f].get(usize::from(l)).copied()),
                 weight,
             }
         })
@@ -124,12 +125,12 @@ impl Weights {
 
     /// Estimates `u` from comparison levels of random (almost surely non-matching) pairs,
     /// with add-one smoothing so unseen agreement is rare, not impossible.
-    pub fn estimate_u(&mut self, random_pairs: &[[Option<usize>; FIELDS]]) {
+    pub fn estimate_u(&mut self, random_pairs: &[[Option<u8>; FIELDS]]) {
         for f in 0..FIELDS {
             let mut counts = vec![1.0; LEVELS[f]];
             for p in random_pairs {
                 if let Some(l) = p[f] {
-                    counts[l] += 1.0;
+                    counts[usize::from(l)] += 1.0;
                 }
             }
             let total: f64 = counts.iter().sum();
@@ -205,7 +206,7 @@ impl Weights {
                 p_sum += p;
                 for (acc, level) in m_acc.iter_mut().zip(e.levels) {
                     if let Some(l) = level {
-                        acc[l] += p;
+                        acc[usize::from(l)] += p;
                     }
                 }
             }
@@ -234,7 +235,7 @@ fn aggregate(pairs: &[PairEvidence]) -> Vec<(PairEvidence, f64)> {
         rustc_hash::FxHashMap::default();
     for e in pairs {
         let key = (
-            e.levels.map(|l| l.map_or(u8::MAX, |l| l as u8)),
+            e.levels.map(|l| l.unwrap_or(u8::MAX)),
             e.tf_u.map_or(u64::MAX, f64::to_bits),
         );
         map.entry(key).or_insert((*e, 0.0)).1 += 1.0;
@@ -305,7 +306,7 @@ mod tests {
         }
         let mut w = Weights::default();
         // Random pairs are non-matches, drawn from the same distribution as above.
-        let random: Vec<[Option<usize>; FIELDS]> = pairs
+        let random: Vec<[Option<u8>; FIELDS]> = pairs
             .iter()
             .filter(|p| p.levels[0] == Some(4))
             .map(|p| p.levels)

@@ -420,7 +420,6 @@ fn push_lower(c: char, out: &mut String) {
 /// Tokens of one cell: words and initials, noise dropped, particles merged.
 fn tokenize(raw: &str) -> Vec<Token> {
     let mut out = Vec::with_capacity(4);
-    let mut scratch = Vec::with_capacity(24);
     for chunk in raw.split(is_separator) {
         // An e-mail in the name cell is not a name part.
         if chunk.is_empty() || chunk.contains('@') {
@@ -431,13 +430,62 @@ fn tokenize(raw: &str) -> Vec<Token> {
             if out.len() >= MAX_TOKENS {
                 return out;
             }
-            push_segment(seg, &mut out, &mut scratch);
+            push_segment(seg, &mut out);
         }
     }
     out
 }
 
-fn push_segment(seg: &str, out: &mut Vec<Token>, scratch: &mut Vec<u8>) {
+/// What one segment of a name cell is, on its own.
+#[derive(Debug, Clone)]
+enum Segment {
+    /// No letters, or a noise word ("тел", "гражданин").
+    Nothing,
+    /// A word or an initial.
+    Word(Token),
+    /// "оглы", "кызы": joins the word before it.
+    Particle {
+        display: String,
+        key: String,
+        gender: Gender,
+    },
+}
+
+thread_local! {
+    // Name words repeat across a list far more than whole names do: each distinct
+    // segment is read once per thread (see `memo`).
+    static SEGMENTS: std::cell::RefCell<crate::memo::Table<Segment>> =
+        std::cell::RefCell::new(crate::memo::Table::default());
+}
+
+fn push_segment(seg: &str, out: &mut Vec<Token>) {
+    if seg.is_empty() {
+        return;
+    }
+    match crate::memo::cached(&SEGMENTS, seg, read_segment) {
+        Segment::Nothing => {}
+        Segment::Word(token) => out.push(token),
+        Segment::Particle {
+            display,
+            key,
+            gender,
+        } => {
+            // "Гусейн оглы": the particle belongs to the preceding word.
+            if let Some(prev) = out.last_mut().filter(|t| !t.initial) {
+                prev.display.push(' ');
+                prev.display.push_str(&display);
+                prev.key.push(' ');
+                prev.key.push_str(&key);
+                prev.patronymic = Some(gender);
+                prev.first = None;
+                prev.surname = None;
+            }
+        }
+    }
+}
+
+/// Reads one segment (pure in `seg`, so its result can be remembered).
+fn read_segment(seg: &str) -> Segment {
     let mut display = String::with_capacity(seg.len());
     let mut letters = 0usize;
     let mut cyrillic = false;
@@ -478,15 +526,15 @@ fn push_segment(seg: &str, out: &mut Vec<Token>, scratch: &mut Vec<u8>) {
         // Digits and other symbols are dropped: "Иванов1" is a typo.
     }
     if letters == 0 {
-        return;
+        return Segment::Nothing;
     }
     let mut key = String::with_capacity(display.len() + 4);
-    push_key(&display, &mut key, scratch);
+    push_key(&display, &mut key, &mut Vec::with_capacity(24));
 
     if letters == 1 {
         display.push('.');
         key.truncate(1);
-        out.push(Token {
+        return Segment::Word(Token {
             display,
             key,
             initial: true,
@@ -495,23 +543,16 @@ fn push_segment(seg: &str, out: &mut Vec<Token>, scratch: &mut Vec<u8>) {
             patronymic: None,
             surname: None,
         });
-        return;
     }
     if NOISE.contains(key.as_str()) {
-        return;
+        return Segment::Nothing;
     }
-    if let Some(&g) = PARTICLES.get(key.as_str()) {
-        // "Гусейн оглы": the particle belongs to the preceding word.
-        if let Some(prev) = out.last_mut().filter(|t| !t.initial) {
-            prev.display.push(' ');
-            prev.display.push_str(&display.to_lowercase());
-            prev.key.push(' ');
-            prev.key.push_str(&key);
-            prev.patronymic = Some(g);
-            prev.first = None;
-            prev.surname = None;
-        }
-        return;
+    if let Some(&gender) = PARTICLES.get(key.as_str()) {
+        return Segment::Particle {
+            display: display.to_lowercase(),
+            key,
+            gender,
+        };
     }
     // Suffix checks look at the last hyphen part: "Петрова-Водкина".
     let tail = key.rsplit(' ').next().unwrap_or("");
@@ -519,7 +560,7 @@ fn push_segment(seg: &str, out: &mut Vec<Token>, scratch: &mut Vec<u8>) {
     let patronymic = suffix_gender(tail, &suffixes.patronymic);
     let surname = suffix_gender(tail, &suffixes.surname);
     let first = FIRST_NAMES.get(key.as_str());
-    out.push(Token {
+    Segment::Word(Token {
         display,
         key,
         initial: false,
@@ -527,7 +568,7 @@ fn push_segment(seg: &str, out: &mut Vec<Token>, scratch: &mut Vec<u8>) {
         first,
         patronymic,
         surname,
-    });
+    })
 }
 
 // ------------------------------------------------------------ ordering ----
