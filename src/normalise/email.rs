@@ -97,9 +97,8 @@ pub fn normalise_email(raw: &str) -> Result<EmailInfo, EmailError> {
         ));
     }
 
-    let ascii_domain = idna::domain_to_ascii(domain)
-        .map_err(|_| invalid("domain is not a valid internationalised domain name"))?;
-    check_domain_shape(&ascii_domain).map_err(invalid)?;
+    let facts = crate::memo::cached(&DOMAINS, domain, domain_facts);
+    let ascii_domain = facts.ascii.map_err(invalid)?;
 
     let email = format!("{local}@{ascii_domain}");
     if email.len() > MAX_ADDRESS_LEN {
@@ -114,21 +113,56 @@ pub fn normalise_email(raw: &str) -> Result<EmailInfo, EmailError> {
 
     Ok(EmailInfo {
         is_role: is_role_local(local),
-        is_disposable: is_disposable_domain(&ascii_domain),
-        suggestion: suggest_domain(&ascii_domain).map(|d| format!("{local}@{d}")),
+        is_disposable: facts.disposable,
+        suggestion: facts.suggestion.map(|d| format!("{local}@{d}")),
         email,
     })
 }
 
-/// Split a cell that may hold several addresses (`a@x.ru; b@y.ru`,
-/// `a@x.ru, b@y.ru`, whitespace or newline separated) into trimmed,
-/// non-empty candidates. Candidates are not validated.
+/// What an address's domain alone decides: its ASCII form (or why it has none), whether it
+/// is disposable, the popular domain it is probably a typo of.
+#[derive(Debug, Clone)]
+struct DomainFacts {
+    ascii: Result<String, &'static str>,
+    disposable: bool,
+    suggestion: Option<&'static str>,
+}
+
+thread_local! {
+    // A list has a few hundred domains for a million addresses; IDNA, the disposable
+    // walk and the typo search (edit distance to every popular domain) run once per
+    // domain per thread (see `memo`).
+    static DOMAINS: std::cell::RefCell<crate::memo::Table<DomainFacts>> =
+        std::cell::RefCell::new(crate::memo::Table::default());
+}
+
+fn domain_facts(domain: &str) -> DomainFacts {
+    let ascii = idna::domain_to_ascii(domain)
+        .map_err(|_| "domain is not a valid internationalised domain name")
+        .and_then(|ascii| check_domain_shape(&ascii).map(|()| ascii));
+    match ascii {
+        Ok(ascii) => DomainFacts {
+            disposable: is_disposable_domain(&ascii),
+            suggestion: suggest_domain(&ascii),
+            ascii: Ok(ascii),
+        },
+        Err(why) => DomainFacts {
+            ascii: Err(why),
+            disposable: false,
+            suggestion: None,
+        },
+    }
+}
+
 /// Is this a public mailbox provider (mail.ru, gmail.com, …) rather than a company's
 /// own domain? Uses the popular-domain list kept as data.
 pub fn is_free_mail_domain(domain: &str) -> bool {
     POPULAR_DOMAINS.set.contains(domain)
 }
 
+/// Split a cell that may hold several addresses (`a@x.ru; b@y.ru`,
+/// `a@x.ru, b@y.ru`, whitespace or newline separated) into trimmed,
+/// non-empty candidates. Candidates are not validated.
 pub fn split_emails(cell: &str) -> Vec<&str> {
     cell.split(|c: char| c == ';' || c == ',' || c.is_whitespace())
         .map(trim_junk)
