@@ -1291,7 +1291,8 @@ fn prepare_records(
         .par_chunks(RECORD_SLICE)
         .zip(records.par_chunks(RECORD_SLICE))
         .map(|(ids, recs)| {
-            let batch = crate::store::records_batch(at, ids, &vec![None; ids.len()], recs)?;
+            let leads = vec![None; ids.len()];
+            let batch = crate::store::records_batch_with(at, ids, &leads, recs, hold)?;
             // Records held for deduplication wait in the compact form.
             if hold {
                 crate::store::held::held_form(&batch)

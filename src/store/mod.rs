@@ -1415,6 +1415,19 @@ pub fn records_batch(
     lead_ids: &[Option<i64>],
     records: &[CleanRecord],
 ) -> Result<RecordBatch, StoreError> {
+    records_batch_with(at, ids, lead_ids, records, false)
+}
+
+/// [`records_batch`]; when `compact` (records held for deduplication, see `held`), the
+/// repetitive text built here (`enrichment_source`, the batch's source columns) is made
+/// dictionary-encoded directly instead of being written out per row and encoded after.
+pub(crate) fn records_batch_with(
+    at: &BatchOrigin,
+    ids: &[i64],
+    lead_ids: &[Option<i64>],
+    records: &[CleanRecord],
+    compact: bool,
+) -> Result<RecordBatch, StoreError> {
     let n = records.len();
     let ids_array: ArrayRef = Arc::new(duckdb::arrow::array::Int64Array::from(ids.to_vec()));
     let lead_array: ArrayRef = Arc::new(duckdb::arrow::array::Int64Array::from(lead_ids.to_vec()));
@@ -1446,10 +1459,10 @@ pub fn records_batch(
         ("record_id", ids_array.clone()),
         ("raw_id", ids_array.clone()),
         ("run_id", repeat_i64(at.run_id, n)),
-        ("source", repeat_str(at.source, n)),
-        ("file_hash", repeat_str(at.file_hash, n)),
+        ("source", same_text(at.source, n, compact)),
+        ("file_hash", same_text(at.file_hash, n, compact)),
         ("source_row", Arc::new(source_row.finish())),
-        ("origin", repeat_str(at.origin, n)),
+        ("origin", same_text(at.origin, n, compact)),
         ("lead_id", lead_array),
         ("phone_raw", s(|r| r.phone_raw.as_deref())),
         ("phone_e164", s(|r| r.phone_e164.as_deref())),
@@ -1518,19 +1531,45 @@ pub fn records_batch(
         ("subject_type", s(|r| r.enriched.subject_type.as_deref())),
         ("email_kind", s(|r| r.enriched.email_kind.as_deref())),
         ("website_hint", s(|r| r.enriched.website_hint.as_deref())),
-        ("enrichment_source", {
-            let mut b = StringBuilder::new();
-            for r in records {
-                if r.enriched.sources.is_empty() {
-                    b.append_null();
-                } else {
-                    b.append_value(crate::record::sources_json(&r.enriched.sources));
-                }
-            }
-            Arc::new(b.finish())
-        }),
+        ("enrichment_source", enrichment_sources(records, compact)?),
     ];
     batch("records", cols)
+}
+
+/// The `enrichment_source` column. A list has a few dozen distinct patterns of where
+/// inferred values came from, so each pattern is written as JSON once per batch, not once
+/// per record (~0.4 s of CPU per 1M rows), as a dictionary, or expanded to plain text.
+fn enrichment_sources(records: &[CleanRecord], dictionary: bool) -> Result<ArrayRef, StoreError> {
+    use duckdb::arrow::array::{DictionaryArray, Int32Builder};
+    use duckdb::arrow::datatypes::{DataType, Int32Type};
+    let failed = |e: duckdb::arrow::error::ArrowError| StoreError::Batch {
+        table: "records",
+        message: format!("enrichment_source: {e}"),
+    };
+    let mut index: rustc_hash::FxHashMap<&[(&str, &str)], i32> = Default::default();
+    let mut patterns = StringBuilder::new();
+    let mut keys = Int32Builder::with_capacity(records.len());
+    for r in records {
+        let sources = r.enriched.sources.as_slice();
+        if sources.is_empty() {
+            keys.append_null();
+            continue;
+        }
+        let next = index.len() as i32;
+        keys.append_value(*index.entry(sources).or_insert_with(|| {
+            patterns.append_value(crate::record::sources_json(sources));
+            next
+        }));
+    }
+    let column: ArrayRef = Arc::new(
+        DictionaryArray::<Int32Type>::try_new(keys.finish(), Arc::new(patterns.finish()))
+            .map_err(failed)?,
+    );
+    if dictionary {
+        Ok(column)
+    } else {
+        duckdb::arrow::compute::cast(&column, &DataType::Utf8).map_err(failed)
+    }
 }
 
 /// The value of text column `i` when it is the same, and not NULL, on every row.
@@ -1560,6 +1599,16 @@ fn text_column<'a, T>(items: &'a [T], f: impl Fn(&'a T) -> Option<&'a str>) -> A
         b.append_option(f(r));
     }
     Arc::new(b.finish())
+}
+
+/// `v` on each of `n` rows, as one dictionary entry when `dictionary`.
+fn same_text(v: &str, n: usize, dictionary: bool) -> ArrayRef {
+    if !dictionary {
+        return repeat_str(v, n);
+    }
+    let keys = duckdb::arrow::array::Int32Array::from(vec![0; n]);
+    let values: ArrayRef = Arc::new(duckdb::arrow::array::StringArray::from(vec![v]));
+    Arc::new(duckdb::arrow::array::DictionaryArray::new(keys, values))
 }
 
 fn repeat_str(v: &str, n: usize) -> ArrayRef {
