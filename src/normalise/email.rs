@@ -377,6 +377,32 @@ mod tests {
     }
 
     #[test]
+    fn remembered_domains_give_what_a_fresh_check_gives() {
+        let addresses = [
+            "Ivanov@MAIL.RU",
+            "petrov@gmial.com",
+            "x@mailinator.com",
+            "y@sub.mailinator.com",
+            "user@пример.рф",
+            "bad@-dash.ru",
+            "bad@xn--.ru",
+            "info@firma.ru",
+        ];
+        let cold: Vec<_> = std::thread::spawn(move || addresses.map(normalise_email).to_vec())
+            .join()
+            .unwrap();
+        for _ in 0..2 {
+            assert_eq!(addresses.map(normalise_email).to_vec(), cold);
+        }
+        assert_eq!(
+            cold[1].as_ref().unwrap().suggestion.as_deref(),
+            Some("petrov@gmail.com")
+        );
+        assert!(cold[3].as_ref().unwrap().is_disposable);
+        assert!(cold[5].is_err());
+    }
+
+    #[test]
     fn valid_addresses_normalise() {
         let cases = [
             ("ivanov@mail.ru", "ivanov@mail.ru"),

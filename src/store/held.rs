@@ -224,6 +224,55 @@ mod tests {
     }
 
     #[test]
+    fn the_compact_form_holds_what_the_plain_form_holds() {
+        let at = BatchOrigin {
+            run_id: 1,
+            source: "s.csv",
+            file_hash: "abc",
+            origin: "purchased",
+        };
+        let mut recs: Vec<CleanRecord> = (1..=6)
+            .map(|i| record(i, if i % 2 == 0 { "Тверь" } else { "Омск" }))
+            .collect();
+        recs[2].enriched.sources.clear();
+        recs[3].enriched.sources.push(("region_code", "city"));
+        recs[4].enriched.sources = recs[3].enriched.sources.clone();
+        let ids: Vec<i64> = (1..=6).collect();
+        let leads = vec![None; ids.len()];
+        let plain = records_batch(&at, &ids, &leads, &recs).unwrap();
+        let compact =
+            held_form(&crate::store::records_batch_with(&at, &ids, &leads, &recs, true).unwrap())
+                .unwrap();
+        assert_eq!(
+            plain.schema().fields().len(),
+            compact.schema().fields().len()
+        );
+        for name in [
+            "enrichment_source",
+            "source",
+            "file_hash",
+            "origin",
+            "timezone",
+        ] {
+            let field = compact.schema().field_with_name(name).unwrap().clone();
+            assert!(
+                matches!(field.data_type(), DataType::Dictionary(..)),
+                "{name}"
+            );
+        }
+        for (i, field) in plain.schema().fields().iter().enumerate() {
+            let expanded =
+                duckdb::arrow::compute::cast(compact.column(i), field.data_type()).unwrap();
+            assert_eq!(
+                expanded.to_data(),
+                plain.column(i).to_data(),
+                "{}",
+                field.name()
+            );
+        }
+    }
+
+    #[test]
     fn held_records_land_whole_with_their_leads_and_refuse_a_mismatch() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("h.duckdb")).unwrap();
@@ -239,7 +288,9 @@ mod tests {
                 let ids: Vec<i64> = ids.collect();
                 let recs: Vec<CleanRecord> =
                     ids.iter().map(|&i| record(i as u64, "Тверь")).collect();
-                let batch = records_batch(&at, &ids, &vec![None; ids.len()], &recs).unwrap();
+                let leads = vec![None; ids.len()];
+                let batch =
+                    crate::store::records_batch_with(&at, &ids, &leads, &recs, true).unwrap();
                 held_form(&batch).unwrap()
             })
             .collect();
