@@ -738,52 +738,43 @@ impl Store {
             [except_run],
             "reading records for deduplication",
         )?;
-        // Raw fields first (cheap), then match keys on all cores (name folding and the
-        // gazetteer cost a few microseconds a record).
-        type Fields = (i64, Option<i64>, Vec<String>, [Option<String>; 7]);
-        let mut fields: Vec<Fields> = Vec::new();
-        for b in &batches {
-            let ids = b.column(0).as_primitive::<Int64Type>();
-            let leads = b.column(1).as_primitive::<Int64Type>();
-            let phones = b.column(2).as_list::<i32>();
-            let text = |c: usize, i: usize| -> Option<String> {
-                let col = b.column(c).as_string::<i32>();
-                (!col.is_null(i)).then(|| col.value(i).to_string())
-            };
-            for i in 0..b.num_rows() {
-                let list = phones.value(i);
-                let list = list.as_string::<i32>();
-                let ph: Vec<String> = (0..list.len())
-                    .filter(|&j| !list.is_null(j))
-                    .map(|j| list.value(j).to_string())
-                    .collect();
-                fields.push((
-                    ids.value(i),
-                    (!leads.is_null(i)).then(|| leads.value(i)),
-                    ph,
-                    std::array::from_fn(|k| text(3 + k, i)),
-                ));
-            }
-        }
+        // Match keys straight from the Arrow columns, batch by batch on all cores (a
+        // vector of owned fields in between cost ~0.4 s of copying per 1M records); the
+        // order of the rows is kept.
         use rayon::prelude::*;
-        let out: Vec<MatchRecord> = fields
-            .into_par_iter()
-            .map(
-                |(id, lead, phones, [email, alt, last, first, middle, gender, city])| {
+        fn at(col: &duckdb::arrow::array::StringArray, i: usize) -> Option<&str> {
+            (!col.is_null(i)).then(|| col.value(i))
+        }
+        let out: Vec<MatchRecord> = batches
+            .par_iter()
+            .flat_map_iter(|b| {
+                let ids = b.column(0).as_primitive::<Int64Type>();
+                let leads = b.column(1).as_primitive::<Int64Type>();
+                let phones = b.column(2).as_list::<i32>();
+                let text = |c: usize| b.column(c).as_string::<i32>();
+                let [email, alt, last, first, middle, gender, city] =
+                    std::array::from_fn(|k| text(3 + k));
+                (0..b.num_rows()).map(move |i| {
+                    let list = phones.value(i);
+                    let list = list.as_string::<i32>();
+                    let phones: Vec<String> = (0..list.len())
+                        .filter(|&j| !list.is_null(j))
+                        .map(|j| list.value(j).to_string())
+                        .collect();
                     MatchRecord::from_fields(
-                        id,
-                        lead,
+                        ids.value(i),
+                        (!leads.is_null(i)).then(|| leads.value(i)),
                         phones,
-                        email,
-                        alt,
-                        last.as_deref(),
-                        first.as_deref(),
-                        middle.as_deref(),
-                        gender.as_deref(),
-                        city.as_deref(),
+                        at(email, i).map(str::to_string),
+                        at(alt, i).map(str::to_string),
+                        at(last, i),
+                        at(first, i),
+                        at(middle, i),
+                        at(gender, i),
+                        at(city, i),
                     )
-                },
-            )
+                })
+            })
             .collect();
         Ok(out)
     }
