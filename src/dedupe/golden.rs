@@ -38,8 +38,8 @@ pub fn members_sql() -> String {
     )
 }
 
-/// The `records` columns [`members_sql`] reads after `lead_id`, in its order.
-const MEMBER_FIELDS: [&str; 21] = [
+/// The `records` columns the survivorship rules read (rank, name, time zone, phones).
+const RULE_FIELDS: [&str; 11] = [
     "record_id",
     "origin",
     "created_at",
@@ -51,6 +51,10 @@ const MEMBER_FIELDS: [&str; 21] = [
     "middle_name",
     "timezone",
     "source",
+];
+
+/// Fields that each take the best member's value: `leads` columns of the same name.
+const PICKED_FIELDS: [&str; 10] = [
     "phone_e164",
     "email",
     "gender",
@@ -62,6 +66,23 @@ const MEMBER_FIELDS: [&str; 21] = [
     "subject_type",
     "company_legal_form",
 ];
+
+/// The `records` columns [`members_sql`] reads after `lead_id`, in its order:
+/// [`RULE_FIELDS`], then [`PICKED_FIELDS`].
+const MEMBER_FIELDS: [&str; RULE_FIELDS.len() + PICKED_FIELDS.len()] = {
+    let mut all = [""; RULE_FIELDS.len() + PICKED_FIELDS.len()];
+    let mut i = 0;
+    while i < RULE_FIELDS.len() {
+        all[i] = RULE_FIELDS[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < PICKED_FIELDS.len() {
+        all[RULE_FIELDS.len() + j] = PICKED_FIELDS[j];
+        j += 1;
+    }
+    all
+};
 
 /// A member batch, as [`members_sql`] would read it, from a `records` batch that has not
 /// landed yet (its rows' leads given apart): deduplication builds golden records for the
@@ -130,24 +151,12 @@ const FIRST_NAME: usize = member("first_name");
 const MIDDLE_NAME: usize = member("middle_name");
 const TIMEZONE: usize = member("timezone");
 const SOURCE: usize = member("source");
-/// Fields that each take the best member's value: `leads` columns of the same name.
-const PICKED: [(usize, &str); 10] = {
-    const NAMES: [&str; 10] = [
-        "phone_e164",
-        "email",
-        "gender",
-        "company",
-        "city",
-        "region",
-        "inn",
-        "region_code",
-        "subject_type",
-        "company_legal_form",
-    ];
-    let mut picked = [(0, ""); 10];
+/// [`PICKED_FIELDS`] with their indices in a member batch.
+const PICKED: [(usize, &str); PICKED_FIELDS.len()] = {
+    let mut picked = [(0, ""); PICKED_FIELDS.len()];
     let mut i = 0;
-    while i < NAMES.len() {
-        picked[i] = (member(NAMES[i]), NAMES[i]);
+    while i < PICKED_FIELDS.len() {
+        picked[i] = (member(PICKED_FIELDS[i]), PICKED_FIELDS[i]);
         i += 1;
     }
     picked
