@@ -1303,13 +1303,11 @@ fn prepare_records(
         .par_chunks(RECORD_SLICE)
         .zip(records.par_chunks(RECORD_SLICE))
         .map(|(ids, recs)| {
-            let leads = vec![None; ids.len()];
-            let batch = crate::store::records_batch_with(at, ids, &leads, recs, hold)?;
             // Records held for deduplication wait in the compact form.
             if hold {
-                crate::store::held::held_form(&batch)
+                crate::store::held::held_batch(at, ids, recs)
             } else {
-                Ok(batch)
+                crate::store::records_batch(at, ids, &vec![None; ids.len()], recs)
             }
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

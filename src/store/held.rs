@@ -13,16 +13,13 @@ use duckdb::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use std::sync::Arc;
 
-/// Text columns with a handful of distinct values (constants, codes, the enrichment
-/// provenance JSON) that held records keep dictionary-encoded, and land as such (DuckDB
-/// converts a vector's dictionary each time, so only small ones pay). A 1M-row import held
-/// 814 MB of record batches as plain text, 247 MB of it in `enrichment_source` (27
-/// distinct values); this brings it to about 400 MB.
-const AS_DICTIONARY: [&str; 14] = [
-    "enrichment_source",
-    "file_hash",
-    "source",
-    "origin",
+/// Text columns with a handful of distinct values (codes, kinds) that held records keep
+/// dictionary-encoded, and land as such (DuckDB converts a vector's dictionary each time,
+/// so only small ones pay). `enrichment_source` (the provenance JSON) and the batch's
+/// source columns are built dictionary-encoded in the first place (`records_batch_with`).
+/// A 1M-row import held 814 MB of record batches as plain text, 247 MB of it in
+/// `enrichment_source` (27 distinct values); the held form is about 400 MB.
+const AS_DICTIONARY: [&str; 10] = [
     "timezone",
     "subject_type",
     "phone_type",
@@ -36,7 +33,7 @@ const AS_DICTIONARY: [&str; 14] = [
 ];
 
 /// This run's new records: match keys for deduplication and `records` batches (lead_id
-/// NULL, in [`held_form`]), both in record order.
+/// NULL, in the form of [`held_batch`]), both in record order.
 #[derive(Default)]
 pub struct HeldRecords {
     pub match_keys: Vec<MatchRecord>,
@@ -87,12 +84,18 @@ impl HeldRecords {
     }
 }
 
-/// The held form of a `records` batch: [`AS_DICTIONARY`] columns dictionary-encoded.
-/// Pure CPU work, for the normalising threads.
-pub fn held_form(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
+/// New records as a `records` batch in the held form (lead_id NULL, repetitive text
+/// dictionary-encoded). Pure CPU work, for the normalising threads.
+pub fn held_batch(
+    at: &super::BatchOrigin,
+    ids: &[i64],
+    records: &[crate::record::CleanRecord],
+) -> Result<RecordBatch, StoreError> {
+    let batch = super::records_batch_with(at, ids, &vec![None; ids.len()], records, true)?;
     let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-    recast(batch, |field| {
-        (AS_DICTIONARY.contains(&field.name().as_str()) && field.data_type() == &DataType::Utf8)
+    recast(&batch, |field| {
+        AS_DICTIONARY
+            .contains(&field.name().as_str())
             .then(|| dictionary.clone())
     })
 }
@@ -238,11 +241,8 @@ mod tests {
         recs[3].enriched.sources.push(("region_code", "city"));
         recs[4].enriched.sources = recs[3].enriched.sources.clone();
         let ids: Vec<i64> = (1..=6).collect();
-        let leads = vec![None; ids.len()];
-        let plain = records_batch(&at, &ids, &leads, &recs).unwrap();
-        let compact =
-            held_form(&crate::store::records_batch_with(&at, &ids, &leads, &recs, true).unwrap())
-                .unwrap();
+        let plain = records_batch(&at, &ids, &vec![None; ids.len()], &recs).unwrap();
+        let compact = held_batch(&at, &ids, &recs).unwrap();
         assert_eq!(
             plain.schema().fields().len(),
             compact.schema().fields().len()
@@ -288,10 +288,7 @@ mod tests {
                 let ids: Vec<i64> = ids.collect();
                 let recs: Vec<CleanRecord> =
                     ids.iter().map(|&i| record(i as u64, "Тверь")).collect();
-                let leads = vec![None; ids.len()];
-                let batch =
-                    crate::store::records_batch_with(&at, &ids, &leads, &recs, true).unwrap();
-                held_form(&batch).unwrap()
+                held_batch(&at, &ids, &recs).unwrap()
             })
             .collect();
         assert!(matches!(

@@ -1417,7 +1417,7 @@ pub fn records_batch(
 /// [`records_batch`]; when `compact` (records held for deduplication, see `held`), the
 /// repetitive text built here (`enrichment_source`, the batch's source columns) is made
 /// dictionary-encoded directly instead of being written out per row and encoded after.
-pub(crate) fn records_batch_with(
+fn records_batch_with(
     at: &BatchOrigin,
     ids: &[i64],
     lead_ids: &[Option<i64>],
