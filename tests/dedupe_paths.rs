@@ -6,6 +6,15 @@ mod common;
 use common::{ok, run, s};
 use leadpipe::store::Store;
 
+/// A generated CP1251 lead list of `rows` rows (the generator's default seed unless given).
+fn generate(path: &std::path::Path, rows: &str, seed: Option<&str>) {
+    let mut args = vec!["gen", "--rows", rows, "--out", s(path), "--cp1251"];
+    if let Some(seed) = seed {
+        args.extend(["--seed", seed]);
+    }
+    ok(run(&args));
+}
+
 fn assignments(db: &std::path::Path) -> Vec<(i64, i64)> {
     let store = Store::open_read_only(db).unwrap();
     let mut stmt = store
@@ -25,14 +34,7 @@ fn in_memory_and_read_back_match_keys_give_the_same_leads() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("leads.csv");
     // Enough rows for the weights to be fitted on the data (MIN_RECORDS_TO_FIT).
-    ok(run(&[
-        "gen",
-        "--rows",
-        "3000",
-        "--out",
-        s(&csv),
-        "--cp1251",
-    ]));
+    generate(&csv, "3000", None);
     let whole = dir.path().join("whole.duckdb");
     let staged = dir.path().join("staged.duckdb");
     let as_of = "2026-01-01T00:00:00Z";
@@ -126,16 +128,7 @@ fn records_held_for_deduplication_survive_a_later_source_being_renormalised() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
     for (path, seed) in [(&a, "1"), (&b, "2")] {
-        ok(run(&[
-            "gen",
-            "--rows",
-            "1200",
-            "--seed",
-            seed,
-            "--out",
-            s(path),
-            "--cp1251",
-        ]));
+        generate(path, "1200", Some(seed));
     }
     let plan = |name: &str, db: &std::path::Path, sources: &[&std::path::Path]| {
         let mut text = format!("name = \"{name}\"\ndb = \"{}\"\n", s(db));
@@ -209,14 +202,7 @@ fn records_held_for_deduplication_survive_a_later_source_being_renormalised() {
 fn records_that_outgrow_the_hold_budget_get_the_same_leads() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("leads.csv");
-    ok(run(&[
-        "gen",
-        "--rows",
-        "3000",
-        "--out",
-        s(&csv),
-        "--cp1251",
-    ]));
+    generate(&csv, "3000", None);
     let as_of = "2026-01-01T00:00:00Z";
     let held = dir.path().join("held.duckdb");
     ok(run(&[
