@@ -1317,6 +1317,26 @@ fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
             }
         }
     }
+    if !e.refusals.is_empty() {
+        println!("kept apart ({}):", e.refusals.len());
+        for r in &e.refusals {
+            let g = |k: &str| r.get(k).map(|v| v.to_string()).unwrap_or_default();
+            let p = r.get("probability").and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let constraint = r.get("constraint").and_then(|v| v.as_str()).unwrap_or("?");
+            let via = match (r.get("conflict_a"), r.get("conflict_b")) {
+                (Some(a), Some(b)) if !a.is_null() && !b.is_null() => {
+                    format!(" (records {a} and {b} would have been in one lead)")
+                }
+                _ => String::new(),
+            };
+            println!(
+                "  {} + {}  p = {p:.4}  refused: {constraint}{via}; other lead {}",
+                g("record_a"),
+                g("record_b"),
+                g("other_lead")
+            );
+        }
+    }
     ExitCode::SUCCESS
 }
 

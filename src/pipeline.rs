@@ -950,7 +950,8 @@ fn run_dedupe(
     // Fit weights on this data when there is enough of it; otherwise reuse the last fit.
     let stored = store
         .latest_weights()?
-        .and_then(|json| serde_json::from_str::<Weights>(&json).ok());
+        .and_then(|json| serde_json::from_str::<Weights>(&json).ok())
+        .filter(Weights::fits_model);
     let settings = DedupeSettings {
         threshold: plan.dedupe.threshold,
         estimate: new >= crate::dedupe::MIN_RECORDS_TO_FIT || stored.is_none(),

@@ -1,6 +1,7 @@
 //! Blocking: only records sharing a key are compared, so cost grows with the number of
 //! records, not its square. Keys: each phone, each e-mail (and its typo-corrected form),
-//! and surname + first initial. A key shared by too many records (a switchboard, a
+//! surname + first name + city, surname + first name + patronymic, ИНН, and a company's
+//! name for company records. A key shared by too many records (a switchboard, a
 //! placeholder e-mail, "Иванов А.") is not expanded into all its pairs: it is split by
 //! surname, and what is still too big is skipped and counted.
 
@@ -23,6 +24,8 @@ pub struct BlockingStats {
 pub const BY_PHONE: u8 = 1;
 pub const BY_EMAIL: u8 = 2;
 pub const BY_NAME: u8 = 4;
+pub const BY_INN: u8 = 8;
+pub const BY_COMPANY: u8 = 16;
 
 /// Keys are hashed to 64 bits rather than stored: a collision (odds ~1e-8 for millions of
 /// keys) only adds a candidate pair, which scoring then judges like any other.
@@ -55,6 +58,20 @@ fn keys(r: &MatchRecord, out: &mut Vec<(u64, u8)>) {
         for form in first.split('|') {
             out.push((key_hash(BY_NAME, &[last, form, city]), BY_NAME));
         }
+        // Full ФИО with patronymic in any city: a rare enough key to find the same person
+        // on an office landline and a mobile, with no contact in common.
+        if let Some(middle) = r.middle_key.as_deref().filter(|m| m.len() > 1) {
+            for form in first.split('|').filter(|f| f.len() > 1) {
+                out.push((key_hash(BY_NAME, &[last, form, middle]), BY_NAME));
+            }
+        }
+    }
+    if let Some(inn) = &r.inn {
+        out.push((key_hash(BY_INN, &[inn]), BY_INN));
+    }
+    // A company's own records by its name (employees are found by theirs).
+    if let (true, Some(company)) = (r.company_only(), &r.company_key) {
+        out.push((key_hash(BY_COMPANY, &[company]), BY_COMPANY));
     }
 }
 

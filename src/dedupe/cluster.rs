@@ -1,42 +1,54 @@
 //! Clustering scored pairs into people. Pairs are merged strongest first (union–find), and a
-//! merge is refused when the two groups hold incompatible first names or genders: one bad
-//! link cannot chain two different people together.
+//! merge is refused when the two groups hold records that the pair [`veto`] calls
+//! different people (different first names or patronymics, not misspelt; genders; ИНН;
+//! company names; a company and a person). One test for pairs and groups: chains of links cannot get round it.
 
-use super::compare::first_names_compatible;
+use super::compare::{veto, Veto};
 use super::MatchRecord;
-use crate::normalise::name::Gender;
-use rayon::prelude::*;
+
+/// Why two groups were not merged: two of their records (indices) are different people.
+#[derive(Debug, Clone, Copy)]
+pub struct Conflict {
+    pub record_a: u32,
+    pub record_b: u32,
+    pub veto: Veto,
+}
 
 pub struct Clusters {
     parent: Vec<u32>,
-    /// Distinct full first-name keys per root.
-    names: Vec<Vec<String>>,
-    genders: Vec<(bool, bool)>,
+    /// Per root, once it has merged: its records with distinct identity facts, the ones a
+    /// merge is checked against. Empty for a root that never merged (it stands for itself).
+    reps: Vec<Vec<u32>>,
+}
+
+/// Does the record carry anything a veto can look at?
+fn has_identity(r: &MatchRecord) -> bool {
+    let full = |k: &Option<String>| k.as_ref().is_some_and(|k| k.len() > 1);
+    full(&r.first_key)
+        || full(&r.middle_key)
+        || r.gender.is_some()
+        || r.inn.is_some()
+        || r.company_key.is_some()
+        || r.names_person()
+}
+
+/// Two records whose identity facts are the same: checking one is checking both.
+fn same_identity(a: &MatchRecord, b: &MatchRecord) -> bool {
+    a.first_key == b.first_key
+        && a.first_known == b.first_known
+        && a.middle_key == b.middle_key
+        && a.gender == b.gender
+        && a.inn == b.inn
+        && a.names_person() == b.names_person()
+        && a.company_only() == b.company_only()
+        && (!a.company_only() || a.company_key == b.company_key)
 }
 
 impl Clusters {
     pub fn new(records: &[MatchRecord]) -> Clusters {
         Clusters {
             parent: (0..records.len() as u32).collect(),
-            names: records
-                .par_iter()
-                .map(|r| {
-                    r.first_key
-                        .iter()
-                        .filter(|k| k.len() > 1)
-                        .cloned()
-                        .collect()
-                })
-                .collect(),
-            genders: records
-                .iter()
-                .map(|r| {
-                    (
-                        r.gender == Some(Gender::Male),
-                        r.gender == Some(Gender::Female),
-                    )
-                })
-                .collect(),
+            reps: vec![Vec::new(); records.len()],
         }
     }
 
@@ -49,53 +61,68 @@ impl Clusters {
         x
     }
 
-    /// Would merging the groups of `a` and `b` put two different people together?
-    fn conflict(&self, ra: u32, rb: u32) -> bool {
-        let (ga, gb) = (self.genders[ra as usize], self.genders[rb as usize]);
-        if (ga.0 || gb.0) && (ga.1 || gb.1) {
-            return true;
+    fn reps_of(&self, root: u32, records: &[MatchRecord]) -> Vec<u32> {
+        let listed = &self.reps[root as usize];
+        if !listed.is_empty() {
+            listed.clone()
+        } else if has_identity(&records[root as usize]) {
+            vec![root]
+        } else {
+            Vec::new()
         }
-        self.names[ra as usize].iter().any(|x| {
-            self.names[rb as usize]
-                .iter()
-                .any(|y| !first_names_compatible(x, y))
+    }
+
+    /// Would merging the groups rooted at `ra` and `rb` put two different people together?
+    /// The first two records that say so, and why.
+    fn conflict(&self, records: &[MatchRecord], ra: u32, rb: u32) -> Option<Conflict> {
+        let (xs, ys) = (self.reps_of(ra, records), self.reps_of(rb, records));
+        xs.iter().find_map(|&x| {
+            ys.iter().find_map(|&y| {
+                veto(&records[x as usize], &records[y as usize]).map(|veto| Conflict {
+                    record_a: x,
+                    record_b: y,
+                    veto,
+                })
+            })
         })
     }
 
-    /// Merges unless it would conflict. Returns true if the two are (now) together.
-    pub fn union(&mut self, a: u32, b: u32) -> bool {
+    /// Merges unless it would conflict; the conflict is returned when it refuses.
+    pub fn union(&mut self, records: &[MatchRecord], a: u32, b: u32) -> Result<(), Conflict> {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
-            return true;
+            return Ok(());
         }
-        if self.conflict(ra, rb) {
-            return false;
+        if let Some(c) = self.conflict(records, ra, rb) {
+            return Err(c);
         }
-        self.merge_roots(ra, rb);
-        true
+        self.merge_roots(records, ra, rb);
+        Ok(())
     }
 
-    /// Joins two groups; the smaller root index survives and takes the other's names and
-    /// genders.
-    fn merge_roots(&mut self, ra: u32, rb: u32) {
+    /// Joins two groups; the smaller root index survives and takes the other's
+    /// representatives.
+    fn merge_roots(&mut self, records: &[MatchRecord], ra: u32, rb: u32) {
         let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        self.parent[gone as usize] = keep;
-        let moved = std::mem::take(&mut self.names[gone as usize]);
-        for n in moved {
-            if !self.names[keep as usize].contains(&n) {
-                self.names[keep as usize].push(n);
+        let mut reps = self.reps_of(keep, records);
+        for r in self.reps_of(gone, records) {
+            if !reps
+                .iter()
+                .any(|&k| same_identity(&records[k as usize], &records[r as usize]))
+            {
+                reps.push(r);
             }
         }
-        let g = self.genders[gone as usize];
-        let k = &mut self.genders[keep as usize];
-        *k = (k.0 || g.0, k.1 || g.1);
+        self.parent[gone as usize] = keep;
+        self.reps[gone as usize] = Vec::new();
+        self.reps[keep as usize] = reps;
     }
 
     /// Forces two records together (they already share a lead from an earlier run).
-    pub fn join_existing(&mut self, a: u32, b: u32) {
+    pub fn join_existing(&mut self, records: &[MatchRecord], a: u32, b: u32) {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra != rb {
-            self.merge_roots(ra, rb);
+            self.merge_roots(records, ra, rb);
         }
     }
 }

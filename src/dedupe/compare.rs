@@ -1,14 +1,45 @@
 //! Field-by-field comparison of two records into discrete agreement levels (what the
 //! Fellegi–Sunter model weighs), plus the vetoes that keep hard negatives apart.
 //! Everything here is char-based (Cyrillic-safe): names are compared on their Latin keys.
+//!
+//! Name parts are graded (same / typo / different), not gated: a misspelt first name
+//! («Эмиия» for «Эмилия») is weak evidence the model can outweigh with a shared phone and
+//! e-mail, while a *different name* (Мария vs Марина, Тимурович vs Денисович) is a veto.
+//! What separates the two is [`PartMatch`]; clustering uses the same [`veto`], so a lead
+//! can never hold two records that this module calls different people.
 
 use super::MatchRecord;
 use strsim::jaro_winkler;
 
-/// Similarity above which two surname keys count as the same, allowing a typo.
+/// Similarity above which two surname keys count as one surname misspelt (Jaro–Winkler
+/// rewards a shared beginning, which typos in long surnames keep).
 const SURNAME_FUZZY: f64 = 0.92;
-/// Similarity below which two full first names are different people's names.
-const FIRST_NAME_CLASH: f64 = 0.85;
+
+/// How two name parts (surname, first name or patronymic keys) relate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartMatch {
+    /// The same name (for first names: one of the forms agrees, Саша ~ Александр).
+    Same,
+    /// One side is an initial that fits the other.
+    Initial,
+    /// Within a typing error of each other, and not two different known names.
+    Typo,
+    /// Clearly different.
+    Clash,
+}
+
+/// Are two keys one typing error apart? One edit (insert, delete, substitute, swap) for
+/// keys up to 5 letters, two for longer ones: a Cyrillic letter can become two Latin ones
+/// (ж → zh), and people mistype long names more. Keys under 4 letters never count: one
+/// edit turns Ян into Яна or Ия into Ян.
+pub fn typo_close(a: &str, b: &str) -> bool {
+    let (la, lb) = (a.len(), b.len());
+    if la.min(lb) < 4 {
+        return false;
+    }
+    let allowed = if la.max(lb) <= 5 { 1 } else { 2 };
+    la.abs_diff(lb) <= allowed && strsim::osa_distance(a, b) <= allowed
+}
 
 /// How two records' names agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -18,12 +49,17 @@ pub enum NameLevel {
     Exact = 0,
     /// Same surname; one first name is an initial that fits the other.
     Initial = 1,
-    /// Surname within a typo; first names compatible.
+    /// One of surname and first name misspelt, the other the same.
     Fuzzy = 2,
+    /// Both misspelt, or a misspelt surname with an initial or no first name.
+    Partial = 3,
     /// Same surname, one side has no first name.
-    SurnameOnly = 3,
+    SurnameOnly = 4,
+    /// Same first name, one side (or both) has no surname: a form that asked for a first
+    /// name only.
+    FirstOnly = 5,
     /// Both named, and the names disagree.
-    Differ = 4,
+    Differ = 6,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -50,12 +86,32 @@ pub enum MiddleLevel {
     Equal = 0,
     /// One is an initial that fits the other.
     Initial = 1,
-    Differ = 2,
+    /// Within a typing error.
+    Typo = 2,
+    Differ = 3,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CityLevel {
+    Equal = 0,
+    Differ = 1,
+}
+
+/// Company names compared without their legal form (ООО «Ромашка» ~ Ромашка, ООО ~
+/// OOO "Romashka").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyLevel {
+    Equal = 0,
+    Fuzzy = 1,
+    Differ = 2,
+}
+
+/// ИНН (valid ones only): equal is strong evidence; different is a veto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InnLevel {
     Equal = 0,
     Differ = 1,
 }
@@ -69,16 +125,45 @@ pub struct Comparison {
     pub phone: Option<PhoneLevel>,
     pub email: Option<EmailLevel>,
     pub city: Option<CityLevel>,
+    pub company: Option<CompanyLevel>,
+    pub inn: Option<InnLevel>,
 }
 
 /// Why a pair must never be merged, whatever the score.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Veto {
-    /// Both have full first names and they are different names (Иван vs Мария): the
-    /// family-landline and company-switchboard cases. A shared phone alone is not identity.
+    /// Both have full first names and they are different names, not one misspelt (Иван
+    /// vs Мария, Мария vs Марина): the family-landline and switchboard cases. A shared
+    /// phone alone is not identity.
     FirstNamesDiffer,
+    /// Both have full patronymics and they differ (Тимур Денисович and his son Тимур
+    /// Тимурович on the home landline).
+    PatronymicsDiffer,
     /// Known genders differ.
     GenderDiffers,
+    /// Valid ИНН on both sides, and different: different taxpayers.
+    InnDiffers,
+    /// Two company records (no person named) whose company names clearly differ: firms
+    /// sharing a business centre's switchboard.
+    CompaniesDiffer,
+    /// A company's own record and a person's: the switchboard, the company's ИНН and name
+    /// on an employee's row do not make the employee the company (and consent follows the
+    /// person, not the firm).
+    PersonAndCompany,
+}
+
+impl Veto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Veto::FirstNamesDiffer => "first_names_differ",
+            Veto::PatronymicsDiffer => "patronymics_differ",
+            Veto::GenderDiffers => "gender_differs",
+            Veto::InnDiffers => "inn_differs",
+            Veto::CompaniesDiffer => "companies_differ",
+            Veto::PersonAndCompany => "person_and_company",
+        }
+    }
 }
 
 /// Are two first-name keys the same name? Keys hold every canonical form, `|`-separated
@@ -95,40 +180,88 @@ fn initial_fits(initial: &str, full: &str) -> bool {
     full.split('|').any(|f| f.starts_with(initial))
 }
 
+fn surname_part(a: &str, b: &str) -> PartMatch {
+    if a == b {
+        PartMatch::Same
+    } else if typo_close(a, b) || jaro_winkler(a, b) >= SURNAME_FUZZY {
+        PartMatch::Typo
+    } else {
+        PartMatch::Clash
+    }
+}
+
+/// First names. Two *known* names that are not forms of each other clash even when a
+/// letter apart (Мария / Марина, Алена / Елена): a typo rarely lands on another real name,
+/// so when both are real names they are two names. A typo is a name that is not known.
+pub fn first_part(a: &MatchRecord, b: &MatchRecord) -> Option<PartMatch> {
+    let (fa, fb) = (a.first_key.as_deref()?, b.first_key.as_deref()?);
+    Some(match (is_initial(fa), is_initial(fb)) {
+        (true, true) if fa == fb => PartMatch::Initial,
+        (true, true) => PartMatch::Clash,
+        (true, false) if initial_fits(fa, fb) => PartMatch::Initial,
+        (false, true) if initial_fits(fb, fa) => PartMatch::Initial,
+        (true, false) | (false, true) => PartMatch::Clash,
+        (false, false) if first_names_compatible(fa, fb) => PartMatch::Same,
+        (false, false) if a.first_known && b.first_known => PartMatch::Clash,
+        (false, false) => {
+            let close = fa
+                .split('|')
+                .any(|x| fb.split('|').any(|y| typo_close(x, y)));
+            if close {
+                PartMatch::Typo
+            } else {
+                PartMatch::Clash
+            }
+        }
+    })
+}
+
+/// Patronymics: same, an initial, a typo, or different.
+pub fn middle_part(a: &MatchRecord, b: &MatchRecord) -> Option<PartMatch> {
+    let (x, y) = (a.middle_key.as_deref()?, b.middle_key.as_deref()?);
+    Some(if x == y {
+        PartMatch::Same
+    } else if (is_initial(x) && y.starts_with(x)) || (is_initial(y) && x.starts_with(y)) {
+        PartMatch::Initial
+    } else if typo_close(x, y) {
+        PartMatch::Typo
+    } else {
+        PartMatch::Clash
+    })
+}
+
+fn company_part(a: &MatchRecord, b: &MatchRecord) -> Option<PartMatch> {
+    let (x, y) = (a.company_key.as_deref()?, b.company_key.as_deref()?);
+    Some(if x == y {
+        PartMatch::Same
+    } else if typo_close(x, y) || jaro_winkler(x, y) >= SURNAME_FUZZY {
+        PartMatch::Typo
+    } else {
+        PartMatch::Clash
+    })
+}
+
 pub fn compare_names(a: &MatchRecord, b: &MatchRecord) -> Option<NameLevel> {
-    let (la, lb) = (a.last_key.as_deref()?, b.last_key.as_deref()?);
-    let same_surname = la == lb;
-    let close_surname = same_surname || jaro_winkler(la, lb) >= SURNAME_FUZZY;
-    let level = match (a.first_key.as_deref(), b.first_key.as_deref()) {
-        (None, None) | (None, Some(_)) | (Some(_), None) => {
-            if same_surname {
-                NameLevel::SurnameOnly
-            } else if close_surname {
-                NameLevel::Fuzzy
-            } else {
-                NameLevel::Differ
-            }
-        }
-        (Some(fa), Some(fb)) => {
-            let initials = is_initial(fa) || is_initial(fb);
-            let fits = if is_initial(fa) && is_initial(fb) {
-                fa == fb
-            } else if is_initial(fa) {
-                initial_fits(fa, fb)
-            } else if is_initial(fb) {
-                initial_fits(fb, fa)
-            } else {
-                first_names_compatible(fa, fb)
-            };
-            match (same_surname, close_surname, fits, initials) {
-                (true, _, true, false) => NameLevel::Exact,
-                (true, _, true, true) => NameLevel::Initial,
-                (false, true, true, _) => NameLevel::Fuzzy,
-                _ => NameLevel::Differ,
-            }
-        }
+    use PartMatch::*;
+    let (Some(la), Some(lb)) = (a.last_key.as_deref(), b.last_key.as_deref()) else {
+        // No surname on one side: the first names alone, when they are the same name or
+        // clearly not (an initial or a misspelling alone is too little to weigh).
+        return match first_part(a, b)? {
+            Same => Some(NameLevel::FirstOnly),
+            Clash => Some(NameLevel::Differ),
+            Initial | Typo => None,
+        };
     };
-    Some(level)
+    let surname = surname_part(la, lb);
+    Some(match (surname, first_part(a, b)) {
+        (Clash, _) | (_, Some(Clash)) => NameLevel::Differ,
+        (Same, None) => NameLevel::SurnameOnly,
+        (Same, Some(Same)) => NameLevel::Exact,
+        (Same, Some(Initial)) => NameLevel::Initial,
+        (Same, Some(Typo)) | (Typo, Some(Same)) => NameLevel::Fuzzy,
+        (Typo, _) => NameLevel::Partial,
+        (Initial, _) => NameLevel::Partial, // surnames are never initials
+    })
 }
 
 pub fn compare(a: &MatchRecord, b: &MatchRecord) -> Comparison {
@@ -156,14 +289,20 @@ pub fn compare(a: &MatchRecord, b: &MatchRecord) -> Comparison {
         (Some(_), Some(_)) => Some(CityLevel::Differ),
         _ => None,
     };
-    let middle = match (a.middle_key.as_deref(), b.middle_key.as_deref()) {
-        (Some(x), Some(y)) if x == y => Some(MiddleLevel::Equal),
-        (Some(x), Some(y))
-            if (x.len() == 1 && y.starts_with(x)) || (y.len() == 1 && x.starts_with(y)) =>
-        {
-            Some(MiddleLevel::Initial)
-        }
-        (Some(_), Some(_)) => Some(MiddleLevel::Differ),
+    let middle = middle_part(a, b).map(|p| match p {
+        PartMatch::Same => MiddleLevel::Equal,
+        PartMatch::Initial => MiddleLevel::Initial,
+        PartMatch::Typo => MiddleLevel::Typo,
+        PartMatch::Clash => MiddleLevel::Differ,
+    });
+    let company = company_part(a, b).map(|p| match p {
+        PartMatch::Same => CompanyLevel::Equal,
+        PartMatch::Typo | PartMatch::Initial => CompanyLevel::Fuzzy,
+        PartMatch::Clash => CompanyLevel::Differ,
+    });
+    let inn = match (&a.inn, &b.inn) {
+        (Some(x), Some(y)) if x == y => Some(InnLevel::Equal),
+        (Some(_), Some(_)) => Some(InnLevel::Differ),
         _ => None,
     };
     Comparison {
@@ -172,6 +311,8 @@ pub fn compare(a: &MatchRecord, b: &MatchRecord) -> Comparison {
         phone,
         email,
         city,
+        company,
+        inn,
     }
 }
 
@@ -186,29 +327,32 @@ fn same_mailbox(x: &str, y: &str) -> bool {
     }
 }
 
-/// Hard constraints checked before any score: these pairs are different people.
+/// Hard constraints checked before any score: these pairs are different people. The
+/// same test guards clusters (`cluster`), so chains of pairs cannot get round it.
 pub fn veto(a: &MatchRecord, b: &MatchRecord) -> Option<Veto> {
     if let (Some(ga), Some(gb)) = (a.gender, b.gender) {
         if ga != gb {
             return Some(Veto::GenderDiffers);
         }
     }
-    if let (Some(fa), Some(fb)) = (a.first_key.as_deref(), b.first_key.as_deref()) {
-        if !is_initial(fa)
-            && !is_initial(fb)
-            && !first_names_compatible(fa, fb)
-            && max_similarity(fa, fb) < FIRST_NAME_CLASH
-        {
-            return Some(Veto::FirstNamesDiffer);
+    if let (Some(x), Some(y)) = (&a.inn, &b.inn) {
+        if x != y {
+            return Some(Veto::InnDiffers);
         }
     }
-    None
-}
-
-fn max_similarity(a: &str, b: &str) -> f64 {
-    a.split('|')
-        .flat_map(|x| b.split('|').map(move |y| jaro_winkler(x, y)))
-        .fold(0.0, f64::max)
+    let full = |k: &Option<String>| k.as_deref().is_some_and(|k| !is_initial(k));
+    if full(&a.first_key) && full(&b.first_key) && first_part(a, b) == Some(PartMatch::Clash) {
+        return Some(Veto::FirstNamesDiffer);
+    }
+    if full(&a.middle_key) && full(&b.middle_key) && middle_part(a, b) == Some(PartMatch::Clash) {
+        return Some(Veto::PatronymicsDiffer);
+    }
+    match (a.company_only(), b.company_only()) {
+        (true, true) if company_part(a, b) == Some(PartMatch::Clash) => Some(Veto::CompaniesDiffer),
+        (true, false) if b.names_person() => Some(Veto::PersonAndCompany),
+        (false, true) if a.names_person() => Some(Veto::PersonAndCompany),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +361,11 @@ mod tests {
 
     fn rec(last: &str, first: &str, phone: &str, email: &str) -> MatchRecord {
         crate::dedupe::test_record(last, first, phone, email)
+    }
+
+    fn with_middle(mut r: MatchRecord, middle: &str) -> MatchRecord {
+        r.middle_key = Some(crate::normalise::name::name_key(middle));
+        r
     }
 
     #[test]
@@ -232,12 +381,59 @@ mod tests {
         assert_eq!(compare_names(&a, &e), Some(NameLevel::Fuzzy));
         let f = rec("Наталия", "", "", "");
         assert_eq!(compare_names(&a, &f), Some(NameLevel::Differ));
+        let only_first = rec("", "Ваня", "", "");
+        assert_eq!(compare_names(&a, &only_first), Some(NameLevel::FirstOnly));
         let g = rec("Смирнова", "Наталия", "", "");
         let h = rec("Смирнова", "Наталья", "", "");
         assert_eq!(compare_names(&g, &h), Some(NameLevel::Exact));
         let i = rec("Петров", "Саша", "", "");
         let j = rec("Петров", "Александр", "", "");
         assert_eq!(compare_names(&i, &j), Some(NameLevel::Exact));
+    }
+
+    #[test]
+    fn typos_in_any_part_are_graded_not_refused() {
+        let a = rec(
+            "Никонова",
+            "Эмилия",
+            "+79066830351",
+            "nikonova_e391@list.ru",
+        );
+        let b = rec("Нконова", "Эмиия", "+79066830351", "nikonova_e391@list.ru");
+        assert_eq!(compare_names(&a, &b), Some(NameLevel::Partial));
+        assert_eq!(veto(&a, &b), None);
+        let c = rec("Гордеева", "Надежда", "", "");
+        let d = rec("Гордеева", "Наджда", "", "");
+        assert_eq!(compare_names(&c, &d), Some(NameLevel::Fuzzy));
+        assert_eq!(veto(&c, &d), None);
+        let e = rec("Фролов", "Борис", "", "");
+        let f = rec("Фроолв", "Боуис", "", "");
+        assert_eq!(compare_names(&e, &f), Some(NameLevel::Partial));
+        let g = with_middle(rec("Фролов", "Борис", "", ""), "Гордеевич");
+        let h = with_middle(rec("Фролов", "Борис", "", ""), "Гордевич");
+        assert_eq!(compare(&g, &h).middle, Some(MiddleLevel::Typo));
+        assert_eq!(veto(&g, &h), None);
+    }
+
+    #[test]
+    fn different_real_names_a_letter_apart_still_clash() {
+        for (x, y) in [("Мария", "Марина"), ("Алина", "Алла"), ("Ирина", "Арина")]
+        {
+            let a = rec("Петрова", x, "+74951234567", "");
+            let b = rec("Петрова", y, "+74951234567", "");
+            assert_eq!(veto(&a, &b), Some(Veto::FirstNamesDiffer), "{x} / {y}");
+            assert_eq!(compare_names(&a, &b), Some(NameLevel::Differ));
+        }
+    }
+
+    #[test]
+    fn father_and_son_are_kept_apart_by_the_patronymic() {
+        let father = with_middle(rec("Пономарев", "Тимур", "+74951234567", ""), "Денисович");
+        let son = with_middle(rec("Пономарев", "Тимур", "+74951234567", ""), "Тимурович");
+        assert_eq!(veto(&father, &son), Some(Veto::PatronymicsDiffer));
+        let initial = with_middle(rec("Пономарев", "Тимур", "", ""), "Д.");
+        assert_eq!(veto(&father, &initial), None);
+        assert_eq!(veto(&son, &initial), None);
     }
 
     #[test]
@@ -251,6 +447,28 @@ mod tests {
     }
 
     #[test]
+    fn companies_by_name_and_inn() {
+        let company = |name: &str, inn: Option<&str>| {
+            let mut r = crate::dedupe::test_record("", "", "+74951234567", "");
+            r.last_key = None;
+            r.company_key = crate::dedupe::company_match_key(name);
+            r.inn = inn.map(str::to_string);
+            r
+        };
+        let a = company("новикова порт", Some("7707083893"));
+        let b = company("Новикова Порт", None);
+        let c = company("novikova port", None);
+        assert_eq!(compare(&a, &b).company, Some(CompanyLevel::Equal));
+        assert_eq!(compare(&a, &c).company, Some(CompanyLevel::Equal));
+        let other = company("вектор", None);
+        assert_eq!(veto(&a, &other), Some(Veto::CompaniesDiffer));
+        let other_inn = company("новикова порт", Some("7736050003"));
+        assert_eq!(veto(&a, &other_inn), Some(Veto::InnDiffers));
+        let employee = rec("Антонов", "Евстафий", "+74951234567", "");
+        assert_eq!(veto(&a, &employee), Some(Veto::PersonAndCompany));
+    }
+
+    #[test]
     fn email_typo_equivalence() {
         let mut a = rec("Иванов", "Иван", "", "ivanov@mial.ru");
         a.email_alt = Some("ivanov@mail.ru".into());
@@ -258,5 +476,14 @@ mod tests {
         assert_eq!(compare(&a, &b).email, Some(EmailLevel::Typo));
         let c = rec("Иванов", "Иван", "", "other@mail.ru");
         assert_eq!(compare(&a, &c).email, Some(EmailLevel::Differ));
+    }
+
+    #[test]
+    fn typo_distance_scales_with_length() {
+        assert!(typo_close("boris", "bouis"));
+        assert!(!typo_close("ian", "iana"));
+        assert!(typo_close("emilia", "emiia"));
+        assert!(!typo_close("denisovich", "timurovich"));
+        assert!(typo_close("nikonova", "nkonova"));
     }
 }

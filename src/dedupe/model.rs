@@ -7,24 +7,49 @@
 use super::compare::Comparison;
 use serde::{Deserialize, Serialize};
 
-/// Number of levels per field, in `Comparison` order: name, middle name, phone, email, city.
-pub const LEVELS: [usize; FIELDS] = [5, 3, 2, 3, 2];
-pub const FIELD_NAMES: [&str; FIELDS] = ["name", "middle_name", "phone", "email", "city"];
-pub const FIELDS: usize = 5;
+/// Number of levels per field, in `Comparison` order: name, middle name, phone, email,
+/// city, company, ИНН.
+pub const LEVELS: [usize; FIELDS] = [7, 4, 2, 3, 2, 3, 2];
+pub const FIELD_NAMES: [&str; FIELDS] = [
+    "name",
+    "middle_name",
+    "phone",
+    "email",
+    "city",
+    "company",
+    "inn",
+];
+pub const FIELDS: usize = 7;
 /// Level names per field, for explanations (same order as the enums in `compare`).
 pub const LEVEL_NAMES: [&[&str]; FIELDS] = [
-    &["exact", "initial", "fuzzy", "surname_only", "differ"],
-    &["equal", "initial", "differ"],
+    &[
+        "exact",
+        "initial",
+        "fuzzy",
+        "partial",
+        "surname_only",
+        "differ",
+    ],
+    &["equal", "initial", "typo", "differ"],
     &["equal", "differ"],
     &["equal", "typo", "differ"],
+    &["equal", "differ"],
+    &["equal", "fuzzy", "differ"],
     &["equal", "differ"],
 ];
 /// Field indices, for sessions.
 pub const PHONE: usize = 2;
 pub const EMAIL: usize = 3;
+pub const COMPANY: usize = 5;
+pub const INN: usize = 6;
 
 const EM_ITERATIONS: usize = 25;
 const PROB_FLOOR: f64 = 1e-6;
+/// Least `m` EM may give a level: for the same person a city, an e-mail or a patronymic
+/// differs at least this often in real lists (moves, second addresses, typing), and a
+/// base where one never varies would otherwise teach the model a veto (−20 bits for a
+/// different city). Vetoes are explicit (`compare::veto`), never learnt.
+const M_FLOOR: f64 = 0.005;
 
 /// Comparison as level indices (None = no evidence). One byte each: a 1M-row run holds
 /// millions of pairs' levels, and `usize` levels tripled that memory and its copying.
@@ -35,6 +60,8 @@ pub fn levels(c: &Comparison) -> [Option<u8>; FIELDS] {
         c.phone.map(|l| l as u8),
         c.email.map(|l| l as u8),
         c.city.map(|l| l as u8),
+        c.company.map(|l| l as u8),
+        c.inn.map(|l| l as u8),
     ]
 }
 
@@ -54,18 +81,22 @@ impl Default for Weights {
     fn default() -> Self {
         Weights {
             m: vec![
-                vec![0.70, 0.10, 0.10, 0.05, 0.05],
-                vec![0.85, 0.10, 0.05],
+                vec![0.70, 0.08, 0.08, 0.03, 0.04, 0.03, 0.04],
+                vec![0.83, 0.08, 0.04, 0.05],
                 vec![0.90, 0.10],
                 vec![0.80, 0.10, 0.10],
                 vec![0.90, 0.10],
+                vec![0.85, 0.05, 0.10],
+                vec![0.95, 0.05],
             ],
             u: vec![
-                vec![0.001, 0.001, 0.002, 0.01, 0.986],
-                vec![0.03, 0.01, 0.96],
+                vec![0.001, 0.001, 0.002, 0.002, 0.01, 0.02, 0.964],
+                vec![0.03, 0.01, 0.01, 0.95],
                 vec![0.0001, 0.9999],
                 vec![0.0001, 0.0001, 0.9998],
                 vec![0.1, 0.9],
+                vec![0.001, 0.002, 0.997],
+                vec![0.0001, 0.9999],
             ],
             // Prior that two records match: small, so a shared name or phone alone is not enough.
             lambda: 1e-4,
@@ -91,6 +122,15 @@ pub struct FieldWeight {
 }
 
 impl Weights {
+    /// Do these weights have this model's fields and levels? Weights stored by an older
+    /// version (fewer fields or levels) do not, and are refitted instead of misread.
+    pub fn fits_model(&self) -> bool {
+        let shaped = |t: &Vec<Vec<f64>>| {
+            t.len() == FIELDS && t.iter().zip(LEVELS).all(|(v, n)| v.len() == n)
+        };
+        shaped(&self.m) && shaped(&self.u)
+    }
+
     fn field_u(&self, f: usize, level: usize, e: &PairEvidence) -> f64 {
         match (f, level, e.tf_u) {
             (0, 0, Some(tf)) => tf.max(PROB_FLOOR),
@@ -136,6 +176,21 @@ impl Weights {
             let total: f64 = counts.iter().sum();
             self.u[f] = counts.iter().map(|c| c / total).collect();
         }
+    }
+
+    /// Sets how often two random records agree exactly on field `f` (see
+    /// `chance_agreement`), rescaling its other levels so they still sum to one. For
+    /// sparse, high-cardinality fields (ИНН, company) random pairs rarely both hold a
+    /// value, and a sample's add-one smoothing would put `u` orders of magnitude too high.
+    pub fn set_u_equal(&mut self, f: usize, p: f64) {
+        let p = p.clamp(1e-9, 0.5);
+        let rest: f64 = self.u[f][1..].iter().sum();
+        if rest > 0.0 {
+            for u in &mut self.u[f][1..] {
+                *u *= (1.0 - p) / rest;
+            }
+        }
+        self.u[f][0] = p;
     }
 
     /// EM for `m` with `u` held fixed, in sessions (the Splink recipe): each session is the
@@ -215,7 +270,7 @@ impl Weights {
             for f in (0..FIELDS).filter(|&f| f != session.fixed_field) {
                 let total: f64 = m_acc[f].iter().sum::<f64>() + LEVELS[f] as f64 * 1e-3;
                 for (acc, old) in m_acc[f].iter().zip(w.m[f].iter_mut()) {
-                    let m = ((acc + 1e-3) / total).clamp(PROB_FLOOR, 1.0 - PROB_FLOOR);
+                    let m = ((acc + 1e-3) / total).clamp(M_FLOOR, 1.0 - M_FLOOR);
                     delta = delta.max((m - *old).abs());
                     *old = m;
                 }
@@ -257,22 +312,22 @@ mod tests {
     fn weights_have_the_expected_signs() {
         let w = Weights::default();
         let agree = PairEvidence {
-            levels: [Some(0), Some(0), Some(0), Some(0), Some(0)],
+            levels: [Some(0), Some(0), Some(0), Some(0), Some(0), None, None],
             tf_u: None,
         };
         let disagree = PairEvidence {
-            levels: [Some(4), Some(2), Some(1), Some(2), Some(1)],
+            levels: [Some(6), Some(3), Some(1), Some(2), Some(1), None, None],
             tf_u: None,
         };
         assert!(w.probability(&agree) > 0.99);
         assert!(w.probability(&disagree) < 0.01);
         // A common name is weaker evidence than a rare one.
         let common = PairEvidence {
-            levels: [Some(0), None, None, None, None],
+            levels: [Some(0), None, None, None, None, None, None],
             tf_u: Some(0.01),
         };
         let rare = PairEvidence {
-            levels: [Some(0), None, None, None, None],
+            levels: [Some(0), None, None, None, None, None, None],
             tf_u: Some(0.00001),
         };
         assert!(w.match_weight(&rare) > w.match_weight(&common) + 5.0);
@@ -292,14 +347,18 @@ mod tests {
                     Some(0),
                     Some(0),
                     Some(0),
+                    None,
+                    None,
                 ]
             } else {
                 [
-                    Some(4),
+                    Some(6),
                     None,
                     Some(1),
                     Some(if noisy { 0 } else { 2 }),
                     Some(1),
+                    None,
+                    None,
                 ]
             };
             pairs.push(PairEvidence { levels, tf_u: None });
@@ -308,7 +367,7 @@ mod tests {
         // Random pairs are non-matches, drawn from the same distribution as above.
         let random: Vec<[Option<u8>; FIELDS]> = pairs
             .iter()
-            .filter(|p| p.levels[0] == Some(4))
+            .filter(|p| p.levels[0] == Some(6))
             .map(|p| p.levels)
             .collect();
         w.estimate_u(&random);

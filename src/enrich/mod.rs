@@ -68,7 +68,12 @@ pub fn canonical_first_name(first: &str, gender: Option<&str>) -> Option<String>
 
 /// Fills `rec.enriched` from the record's own fields.
 pub fn enrich(rec: &mut CleanRecord) {
-    let mut e = Enrichment::default();
+    // What normalising inferred (a name read back from the wrong keyboard layout, a
+    // company found in the name field) keeps its source.
+    let mut e = Enrichment {
+        sources: std::mem::take(&mut rec.enriched.sources),
+        ..Enrichment::default()
+    };
 
     if let Some(first) = rec.first_name.as_deref() {
         e.first_name_canonical = canonical_first_name(first, rec.gender.as_deref());

@@ -102,10 +102,10 @@ impl Normaliser {
         };
         self.phones(row, &mut rec);
         emails(row, &mut rec);
-        names(row, &mut rec);
-
         let text = |f: Field| row.first(f).and_then(clean_text);
         rec.company = text(Field::Company);
+        names(row, &mut rec);
+
         rec.position = text(Field::Position);
         rec.city = text(Field::City);
         rec.region = text(Field::Region);
@@ -212,20 +212,55 @@ fn emails(row: &RawRow, rec: &mut CleanRecord) {
 }
 
 fn names(row: &RawRow, rec: &mut CleanRecord) {
-    let last = row.first(Field::LastName);
-    let first = row.first(Field::FirstName);
-    let middle = row.first(Field::MiddleName);
+    use std::borrow::Cow;
+    // A name typed with the keyboard in the Latin layout is read back as the Cyrillic the
+    // same keys give (recorded in `enrichment_source`, never silently).
+    let mut relaid = false;
+    let mut cell = |field: Field| {
+        row.first(field)
+            .map(|value| match name::repair_layout(value) {
+                Some(fixed) => {
+                    relaid = true;
+                    Cow::Owned(fixed)
+                }
+                None => Cow::Borrowed(value),
+            })
+    };
+    let last = cell(Field::LastName);
+    let first = cell(Field::FirstName);
+    let middle = cell(Field::MiddleName);
+    let full = cell(Field::FullName);
     let parts = if last.is_some() || first.is_some() || middle.is_some() {
         name::from_parts(
-            last.unwrap_or(""),
-            first.unwrap_or(""),
-            middle.unwrap_or(""),
+            last.as_deref().unwrap_or(""),
+            first.as_deref().unwrap_or(""),
+            middle.as_deref().unwrap_or(""),
         )
-    } else if let Some(full) = row.first(Field::FullName) {
+    } else if let Some(full) = full.as_deref() {
+        // «ПАО "Кулакова"» in a form's name field is a company, not a person called Пао
+        // Кулакова. A sole trader (ИП Иванов Иван) is a person and keeps the name.
+        let company = crate::enrich::company::parse_company(full).filter(|c| {
+            c.legal_form.is_some() && !c.is_sole_trader && !c.name_normalised.is_empty()
+        });
+        if company.is_some() {
+            if rec.company.is_none() {
+                rec.company = clean_text(full);
+                rec.enriched.sources.push(("company", "full_name"));
+            }
+            return;
+        }
         name::parse_full_name(full)
+    } else if let Some(person) = sole_trader_name(rec.company.as_deref()) {
+        // A sole trader's company name is the person's name («ИП Майорова Злата Егоровна»):
+        // an ИП is a private person (for consent too), matched as one.
+        rec.enriched.sources.push(("full_name", "company_name"));
+        person
     } else {
         return;
     };
+    if relaid {
+        rec.enriched.sources.push(("full_name", "keyboard_layout"));
+    }
     let display: Vec<&str> = [&parts.last, &parts.first, &parts.middle]
         .into_iter()
         .filter_map(|p| p.as_deref())
@@ -239,6 +274,16 @@ fn names(row: &RawRow, rec: &mut CleanRecord) {
     rec.last_name = parts.last;
     rec.first_name = parts.first;
     rec.middle_name = parts.middle;
+}
+
+/// The person behind «ИП Фамилия Имя Отчество», when the company names one.
+fn sole_trader_name(company: Option<&str>) -> Option<name::NameParts> {
+    let info = crate::enrich::company::parse_company(company?)?;
+    if !info.is_sole_trader {
+        return None;
+    }
+    let parts = name::parse_full_name(&info.name_normalised);
+    (parts.last.is_some() && parts.first.is_some()).then_some(parts)
 }
 
 fn refusal(rec: &CleanRecord) -> RowRefusal {
@@ -289,6 +334,62 @@ mod tests {
                 .collect(),
             problem: None,
         }
+    }
+
+    #[test]
+    fn a_company_in_the_name_field_is_a_company() {
+        let rec = Normaliser::default()
+            .normalise(&row(&[
+                ("name", Field::FullName, "ПАО \"Кулакова\""),
+                ("phone", Field::Phone, "+7 495 123-45-67"),
+            ]))
+            .unwrap();
+        assert_eq!(rec.full_name, None);
+        assert_eq!(rec.company.as_deref(), Some("ПАО \"Кулакова\""));
+        assert!(rec.enriched.sources.contains(&("company", "full_name")));
+        // A sole trader is a person and keeps the name; so does an ИП named only as a
+        // company.
+        let named = Normaliser::default()
+            .normalise(&row(&[
+                ("Компания", Field::Company, "ИП Майорова Злата Егоровна"),
+                ("phone", Field::Phone, "+7 495 123-45-67"),
+            ]))
+            .unwrap();
+        assert_eq!(named.last_name.as_deref(), Some("Майорова"));
+        assert_eq!(named.middle_name.as_deref(), Some("Егоровна"));
+        let ip = Normaliser::default()
+            .normalise(&row(&[
+                ("name", Field::FullName, "ИП Иванов Иван Иванович"),
+                ("phone", Field::Phone, "+7 495 123-45-67"),
+            ]))
+            .unwrap();
+        assert_eq!(ip.last_name.as_deref(), Some("Иванов"));
+    }
+
+    #[test]
+    fn a_name_typed_in_the_wrong_layout_is_read_back_and_says_so() {
+        let rec = Normaliser::default()
+            .normalise(&row(&[
+                ("name", Field::FullName, "Rjhybkjdf Ghfcrjdmz"),
+                ("phone", Field::Phone, "+7 916 123-45-67"),
+            ]))
+            .unwrap();
+        assert_eq!(rec.full_name.as_deref(), Some("Корнилова Прасковья"));
+        assert!(rec
+            .enriched
+            .sources
+            .contains(&("full_name", "keyboard_layout")));
+        let latin = Normaliser::default()
+            .normalise(&row(&[
+                ("name", Field::FullName, "Ivan Petrov"),
+                ("phone", Field::Phone, "+7 916 123-45-67"),
+            ]))
+            .unwrap();
+        assert!(!latin
+            .enriched
+            .sources
+            .iter()
+            .any(|s| s.1 == "keyboard_layout"));
     }
 
     #[test]

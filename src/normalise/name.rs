@@ -815,9 +815,18 @@ pub fn parse_full_name(raw: &str) -> NameParts {
 /// Build from separate Фамилия / Имя / Отчество columns; any may be empty.
 /// Display keeps ё as typed (canonical case); the key folds ё to е.
 pub fn from_parts(last: &str, first: &str, middle: &str) -> NameParts {
-    let lt = tokenize(last);
+    let mut lt = tokenize(last);
     let mut ft = tokenize(first);
     let mut mt = tokenize(middle);
+    // Фамилия and Имя swapped (a vendor's columns mislabelled, or filled the other way
+    // round): a known first name in the surname column and a word that is not one in the
+    // first-name column trade places.
+    // A surname is never an initial either: «С.» / «Баранова» are swapped too.
+    if let ([l], [f]) = (lt.as_slice(), ft.as_slice()) {
+        if !f.initial && f.first.is_none() && (l.initial || l.first.is_some()) {
+            std::mem::swap(&mut lt, &mut ft);
+        }
+    }
     let looks_like_full = |ts: &[Token]| {
         ts.len() >= 2
             && ts
@@ -849,6 +858,86 @@ pub fn from_parts(last: &str, first: &str, middle: &str) -> NameParts {
     parts
 }
 
+/// The Cyrillic letter a key of the standard Russian (ЙЦУКЕН) layout gives, for the
+/// character the same key gives on QWERTY.
+fn layout_char(c: char) -> Option<char> {
+    const LOWER: &str = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`";
+    const UPPER: &str = "QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>~";
+    const CYR_LOWER: &str = "йцукенгшщзхъфывапролджэячсмитьбюё";
+    const CYR_UPPER: &str = "ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ";
+    if let Some(i) = LOWER.chars().position(|k| k == c) {
+        return CYR_LOWER.chars().nth(i);
+    }
+    UPPER
+        .chars()
+        .position(|k| k == c)
+        .and_then(|i| CYR_UPPER.chars().nth(i))
+}
+
+/// Words of a cell that read as parts of a Russian name: known first names, patronymics,
+/// surnames by their endings.
+fn name_evidence(s: &str) -> usize {
+    tokenize(s)
+        .iter()
+        .filter(|t| {
+            !t.initial && (t.first.is_some() || t.patronymic.is_some() || t.surname.is_some())
+        })
+        .count()
+}
+
+/// A name typed with the keyboard left in the Latin layout («Rjhybkjdf Ghfcrjdmz» for
+/// «Корнилова Прасковья», or one word of it: «Александрова Fkbyf»): each Latin word is read
+/// as the Cyrillic the same keys give when that reads as a name part and the word as typed
+/// does not. `None` leaves the cell as it is. Two guards keep real Latin names (Ivan
+/// Petrov, Kirby) as they are: the word must not read as a name already, and at most 15%
+/// of its letters may be Latin vowels (Cyrillic vowels sit on Latin consonant keys, so
+/// slipped text has almost none; Latin names have a third or more).
+pub fn repair_layout(raw: &str) -> Option<String> {
+    if !raw.chars().any(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let mut changed = false;
+    let words: Vec<String> = raw
+        .split_whitespace()
+        .map(|word| match relaid_word(word) {
+            Some(w) => {
+                changed = true;
+                w
+            }
+            None => word.to_string(),
+        })
+        .collect();
+    changed.then(|| words.join(" "))
+}
+
+fn relaid_word(word: &str) -> Option<String> {
+    let letters = word.chars().filter(char::is_ascii_alphabetic).count();
+    if letters < 2 || word.chars().any(|c| !c.is_ascii() || c == '@') {
+        return None;
+    }
+    let vowels = word
+        .chars()
+        .filter(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'))
+        .count();
+    if vowels * 100 > letters * 15 {
+        return None;
+    }
+    let mut out = String::with_capacity(word.len() * 2);
+    for c in word.chars() {
+        match layout_char(c) {
+            Some(cyr) => out.push(cyr),
+            None if c == '-' => out.push(c),
+            None => return None,
+        }
+    }
+    (name_evidence(&out) > name_evidence(word)).then_some(out)
+}
+
+/// Is this folded Latin key (see [`name_key`]) a first name the name list knows?
+pub fn is_known_first_name_key(key: &str) -> bool {
+    FIRST_NAMES.contains_key(key)
+}
+
 /// Everyday first-name forms and the full names they stand for, as written in
 /// `data/names/diminutives.tsv` (Саша → [Александр, Александра]).
 pub fn diminutives() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
@@ -877,6 +966,45 @@ pub fn first_last_key(p: &NameParts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swapped_surname_and_first_name_columns_are_put_right() {
+        let p = from_parts("Маргарита", "Денисова", "Борисовна");
+        assert_eq!(p.last.as_deref(), Some("Денисова"));
+        assert_eq!(p.first.as_deref(), Some("Маргарита"));
+        let p = from_parts("Sergei", "Lebedev", "");
+        assert_eq!(p.last.as_deref(), Some("Lebedev"));
+        // A surname that is not a first name stays where it is.
+        let p = from_parts("Петров", "Иван", "");
+        assert_eq!(p.last.as_deref(), Some("Петров"));
+        let p = from_parts("С.", "Баранова", "С.");
+        assert_eq!(p.last.as_deref(), Some("Баранова"));
+        assert_eq!(p.first.as_deref(), Some("С."));
+    }
+
+    #[test]
+    fn wrong_keyboard_layout_is_read_back() {
+        assert_eq!(
+            repair_layout("Rjhybkjdf Ghfcrjdmz Fafyfcmtdyf").as_deref(),
+            Some("Корнилова Прасковья Афанасьевна")
+        );
+        assert_eq!(
+            repair_layout("Ctvtyjd Lvbnhbq").as_deref(),
+            Some("Семенов Дмитрий")
+        );
+        assert_eq!(repair_layout(">kbz").as_deref(), Some("Юлия"));
+        // Real Latin names, Cyrillic, and e-mails stay as they are.
+        assert_eq!(repair_layout("Ivan Petrov"), None);
+        assert_eq!(repair_layout("Иван Петров"), None);
+        assert_eq!(repair_layout("ivan@mail.ru"), None);
+        assert_eq!(repair_layout("John Smith"), None);
+        assert_eq!(repair_layout("Kirby"), None);
+        // One slipped word among Cyrillic ones.
+        assert_eq!(
+            repair_layout("Александрова Fkbyf Валентиновна").as_deref(),
+            Some("Александрова Алина Валентиновна")
+        );
+    }
 
     #[test]
     fn remembered_segments_read_as_fresh_ones() {

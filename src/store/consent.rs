@@ -1296,6 +1296,8 @@ impl Store {
         self.conn
             .execute_batch(&format!(
                 "DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs});
+                 DELETE FROM match_refusals WHERE record_a IN ({recs}) OR record_b IN ({recs})
+                     OR conflict_a IN ({recs}) OR conflict_b IN ({recs});
                  DELETE FROM records WHERE record_id IN ({recs}) OR raw_id IN ({raws});
                  DELETE FROM rejects WHERE raw_id IN ({raws});
                  DELETE FROM raw_records WHERE raw_id IN ({raws});

@@ -213,6 +213,24 @@ CREATE TABLE IF NOT EXISTS lead_links (
     email_weight DOUBLE,
     city_weight DOUBLE
 );
+-- Company and ИНН comparison (added later: bases made before get the columns here).
+ALTER TABLE lead_links ADD COLUMN IF NOT EXISTS company_level VARCHAR;
+ALTER TABLE lead_links ADD COLUMN IF NOT EXISTS inn_level VARCHAR;
+ALTER TABLE lead_links ADD COLUMN IF NOT EXISTS company_weight DOUBLE;
+ALTER TABLE lead_links ADD COLUMN IF NOT EXISTS inn_weight DOUBLE;
+-- Pairs the score would have merged that a constraint kept apart: `constraint` names it
+-- (first_names_differ, patronymics_differ, gender_differs, inn_differs,
+-- companies_differ); `conflict_a`/`conflict_b` are set when the pair itself was fine but
+-- those two records, already in the two groups, are different people.
+CREATE TABLE IF NOT EXISTS match_refusals (
+    run_id BIGINT NOT NULL,
+    record_a BIGINT NOT NULL,
+    record_b BIGINT NOT NULL,
+    probability DOUBLE,
+    "constraint" VARCHAR NOT NULL,
+    conflict_a BIGINT,
+    conflict_b BIGINT
+);
 CREATE TABLE IF NOT EXISTS lead_merges (
     run_id BIGINT NOT NULL,
     from_lead BIGINT NOT NULL,
@@ -733,7 +751,8 @@ impl Store {
         let batches = self.read_arrow(
             "SELECT record_id, lead_id,
                     list_prepend(phone_e164, coalesce(phones_extra, [])) AS phones,
-                    email, email_suggestion, last_name, first_name, middle_name, gender, city
+                    email, email_suggestion, last_name, first_name, middle_name, gender, city,
+                    company_key, CASE WHEN inn_valid THEN inn END AS inn
              FROM records WHERE run_id IS DISTINCT FROM ? ORDER BY record_id",
             [except_run],
             "reading records for deduplication",
@@ -752,7 +771,7 @@ impl Store {
                 let leads = b.column(1).as_primitive::<Int64Type>();
                 let phones = b.column(2).as_list::<i32>();
                 let text = |c: usize| b.column(c).as_string::<i32>();
-                let [email, alt, last, first, middle, gender, city] =
+                let [email, alt, last, first, middle, gender, city, company, inn] =
                     std::array::from_fn(|k| text(3 + k));
                 (0..b.num_rows()).map(move |i| {
                     let list = phones.value(i);
@@ -772,6 +791,8 @@ impl Store {
                         at(middle, i),
                         at(gender, i),
                         at(city, i),
+                        at(company, i),
+                        at(inn, i),
                     )
                 })
             })
@@ -867,8 +888,9 @@ impl Store {
         let mut p = duckdb::arrow::array::Float64Builder::with_capacity(n);
         let mut w = duckdb::arrow::array::Float64Builder::with_capacity(n);
         // Per field: the agreement level and the weight (log2 odds) it contributed.
-        let mut levels: Vec<StringBuilder> = (0..5).map(|_| StringBuilder::new()).collect();
-        let mut field_weights: Vec<duckdb::arrow::array::Float64Builder> = (0..5)
+        use crate::dedupe::model::{FIELDS, FIELD_NAMES};
+        let mut levels: Vec<StringBuilder> = (0..FIELDS).map(|_| StringBuilder::new()).collect();
+        let mut field_weights: Vec<duckdb::arrow::array::Float64Builder> = (0..FIELDS)
             .map(|_| duckdb::arrow::array::Float64Builder::with_capacity(n))
             .collect();
         for link in &outcome.links {
@@ -883,40 +905,25 @@ impl Store {
                 weight.append_option(f.level.map(|_| f.weight));
             }
         }
-        let mut cols: Vec<(&str, ArrayRef)> = vec![
-            ("run_id", repeat_i64(run_id, n)),
-            ("lead_id", Arc::new(lead.finish())),
-            ("record_a", Arc::new(a.finish())),
-            ("record_b", Arc::new(b.finish())),
-            ("probability", Arc::new(p.finish())),
-            ("match_weight", Arc::new(w.finish())),
+        let mut cols: Vec<(String, ArrayRef)> = vec![
+            ("run_id".into(), repeat_i64(run_id, n)),
+            ("lead_id".into(), Arc::new(lead.finish())),
+            ("record_a".into(), Arc::new(a.finish())),
+            ("record_b".into(), Arc::new(b.finish())),
+            ("probability".into(), Arc::new(p.finish())),
+            ("match_weight".into(), Arc::new(w.finish())),
         ];
-        for (name, mut builder) in [
-            "name_level",
-            "middle_name_level",
-            "phone_level",
-            "email_level",
-            "city_level",
-        ]
-        .into_iter()
-        .zip(levels)
-        {
-            cols.push((name, Arc::new(builder.finish())));
+        for (field, mut builder) in FIELD_NAMES.into_iter().zip(levels) {
+            cols.push((format!("{field}_level"), Arc::new(builder.finish())));
         }
-        for (name, mut builder) in [
-            "name_weight",
-            "middle_name_weight",
-            "phone_weight",
-            "email_weight",
-            "city_weight",
-        ]
-        .into_iter()
-        .zip(field_weights)
-        {
-            cols.push((name, Arc::new(builder.finish())));
+        for (field, mut builder) in FIELD_NAMES.into_iter().zip(field_weights) {
+            cols.push((format!("{field}_weight"), Arc::new(builder.finish())));
         }
+        let cols: Vec<(&str, ArrayRef)> =
+            cols.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         // In any order: evidence is looked up by lead and record, not read in order.
         self.land_in_parallel("lead_links", vec![batch("lead_links", cols)?])?;
+        self.land_refusals(run_id, &outcome.refusals)?;
         lap(&mut timings, "land_links");
 
         for (from, into) in &outcome.merged_leads {
@@ -1181,6 +1188,56 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db("listing runs"))
     }
 
+    /// Confident pairs that a constraint refused to merge (see `match_refusals`).
+    fn land_refusals(
+        &self,
+        run_id: i64,
+        refusals: &[crate::dedupe::Refusal],
+    ) -> Result<(), StoreError> {
+        use duckdb::arrow::array::{Float64Array, Int64Array, StringArray};
+        let n = refusals.len();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("run_id", repeat_i64(run_id, n)),
+            (
+                "record_a",
+                Arc::new(Int64Array::from_iter_values(
+                    refusals.iter().map(|r| r.record_a),
+                )),
+            ),
+            (
+                "record_b",
+                Arc::new(Int64Array::from_iter_values(
+                    refusals.iter().map(|r| r.record_b),
+                )),
+            ),
+            (
+                "probability",
+                Arc::new(Float64Array::from_iter_values(
+                    refusals.iter().map(|r| r.probability),
+                )),
+            ),
+            (
+                "constraint",
+                Arc::new(StringArray::from_iter_values(
+                    refusals.iter().map(|r| r.veto.as_str()),
+                )),
+            ),
+            (
+                "conflict_a",
+                Arc::new(Int64Array::from_iter(
+                    refusals.iter().map(|r| r.conflict.map(|c| c.0)),
+                )),
+            ),
+            (
+                "conflict_b",
+                Arc::new(Int64Array::from_iter(
+                    refusals.iter().map(|r| r.conflict.map(|c| c.1)),
+                )),
+            ),
+        ];
+        self.land_in_parallel("match_refusals", vec![batch("match_refusals", cols)?])
+    }
+
     /// Everything a reviewer needs to see why a lead is what it is: the golden record, its
     /// member records with their sources, and the pairwise evidence of every merge.
     pub fn explain_lead(&self, lead_id: i64) -> Result<Option<LeadExplanation>, StoreError> {
@@ -1213,8 +1270,22 @@ impl Store {
                                 {'field': 'middle_name', 'level': middle_name_level, 'weight': middle_name_weight},
                                 {'field': 'phone', 'level': phone_level, 'weight': phone_weight},
                                 {'field': 'email', 'level': email_level, 'weight': email_weight},
-                                {'field': 'city', 'level': city_level, 'weight': city_weight}]})::VARCHAR
+                                {'field': 'city', 'level': city_level, 'weight': city_weight},
+                                {'field': 'company', 'level': company_level, 'weight': company_weight},
+                                {'field': 'inn', 'level': inn_level, 'weight': inn_weight}]})::VARCHAR
              FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC, record_a, record_b",
+        )?;
+        // Merges refused for this lead's records: what kept another record out.
+        let refusals = json_rows(
+            "SELECT to_json({'run_id': f.run_id, 'record_a': f.record_a, 'record_b': f.record_b,
+                             'probability': f.probability, 'constraint': f.\"constraint\",
+                             'conflict_a': f.conflict_a, 'conflict_b': f.conflict_b,
+                             'other_lead': (SELECT o.lead_id FROM records o
+                                            WHERE o.record_id = CASE WHEN m.record_id = f.record_a
+                                                                     THEN f.record_b ELSE f.record_a END)})::VARCHAR
+             FROM match_refusals f JOIN records m
+               ON m.record_id IN (f.record_a, f.record_b) AND m.lead_id = ?
+             ORDER BY f.run_id, f.probability DESC, f.record_a, f.record_b",
         )?;
         let consent = json_rows(
             "SELECT to_json({'channel': channel, 'purpose': purpose, 'status': status,
@@ -1225,6 +1296,7 @@ impl Store {
             lead,
             members,
             links,
+            refusals,
             consent,
         }))
     }
@@ -1252,6 +1324,8 @@ pub struct LeadExplanation {
     pub lead: serde_json::Value,
     pub members: Vec<serde_json::Value>,
     pub links: Vec<serde_json::Value>,
+    /// Confident pairs involving the lead's records that a constraint refused to merge.
+    pub refusals: Vec<serde_json::Value>,
     /// Current consent per channel and purpose (none listed: no consent history).
     pub consent: Vec<serde_json::Value>,
 }
