@@ -1,6 +1,6 @@
 //! Blocking: only records sharing a key are compared, so cost grows with the number of
 //! records, not its square. Keys: each phone, each e-mail (and its typo-corrected form),
-//! surname + first name + city, surname + first name + patronymic, ИНН, and a company's
+//! surname + first name + city, full ФИО + company, ИНН, and a company's
 //! name for company records. A key shared by too many records (a switchboard, a
 //! placeholder e-mail, "Иванов А.") is not expanded into all its pairs: it is split by
 //! surname, and what is still too big is skipped and counted.
@@ -58,11 +58,13 @@ fn keys(r: &MatchRecord, out: &mut Vec<(u64, u8)>) {
         for form in first.split('|') {
             out.push((key_hash(BY_NAME, &[last, form, city]), BY_NAME));
         }
-        // Full ФИО with patronymic in any city: a rare enough key to find the same person
-        // on an office landline and a mobile, with no contact in common.
-        if let Some(middle) = r.middle_key.as_deref().filter(|m| m.len() > 1) {
+        // A company's contact in any city, by full ФИО with patronymic and company: the
+        // same person on an office landline and on a mobile, with no contact in common.
+        // (Full ФИО alone in any city would pair every namesake in the country.)
+        let middle = r.middle_key.as_deref().filter(|m| m.len() > 1);
+        if let (Some(middle), Some(company)) = (middle, r.company_key.as_deref()) {
             for form in first.split('|').filter(|f| f.len() > 1) {
-                out.push((key_hash(BY_NAME, &[last, form, middle]), BY_NAME));
+                out.push((key_hash(BY_NAME, &[last, form, middle, company]), BY_NAME));
             }
         }
     }

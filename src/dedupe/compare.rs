@@ -38,7 +38,35 @@ pub fn typo_close(a: &str, b: &str) -> bool {
         return false;
     }
     let allowed = if la.max(lb) <= 5 { 1 } else { 2 };
-    la.abs_diff(lb) <= allowed && strsim::osa_distance(a, b) <= allowed
+    la.abs_diff(lb) <= allowed && osa_distance(a.as_bytes(), b.as_bytes()) <= allowed
+}
+
+/// Optimal string alignment distance on bytes (keys are ASCII), without allocating for
+/// the short keys names have: this runs for millions of candidate pairs.
+fn osa_distance(a: &[u8], b: &[u8]) -> usize {
+    const MAX: usize = 48;
+    if a.len() >= MAX || b.len() >= MAX {
+        // Long company names: unrestricted Damerau–Levenshtein (never larger than OSA).
+        return strsim::generic_damerau_levenshtein(a, b);
+    }
+    let (mut two_ago, mut prev, mut cur) = ([0usize; MAX], [0usize; MAX], [0usize; MAX]);
+    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *p = j;
+    }
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(two_ago[j - 2] + 1);
+            }
+            cur[j] = d;
+        }
+        two_ago = prev;
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// How two records' names agree.
@@ -241,19 +269,38 @@ fn company_part(a: &MatchRecord, b: &MatchRecord) -> Option<PartMatch> {
     })
 }
 
+/// The part comparisons both the levels and the vetoes read, made once per pair.
+struct Parts {
+    first: Option<PartMatch>,
+    middle: Option<PartMatch>,
+    company: Option<PartMatch>,
+}
+
+fn parts(a: &MatchRecord, b: &MatchRecord) -> Parts {
+    Parts {
+        first: first_part(a, b),
+        middle: middle_part(a, b),
+        company: company_part(a, b),
+    }
+}
+
 pub fn compare_names(a: &MatchRecord, b: &MatchRecord) -> Option<NameLevel> {
+    names_level(a, b, first_part(a, b))
+}
+
+fn names_level(a: &MatchRecord, b: &MatchRecord, first: Option<PartMatch>) -> Option<NameLevel> {
     use PartMatch::*;
     let (Some(la), Some(lb)) = (a.last_key.as_deref(), b.last_key.as_deref()) else {
         // No surname on one side: the first names alone, when they are the same name or
         // clearly not (an initial or a misspelling alone is too little to weigh).
-        return match first_part(a, b)? {
+        return match first? {
             Same => Some(NameLevel::FirstOnly),
             Clash => Some(NameLevel::Differ),
             Initial | Typo => None,
         };
     };
     let surname = surname_part(la, lb);
-    Some(match (surname, first_part(a, b)) {
+    Some(match (surname, first) {
         (Clash, _) | (_, Some(Clash)) => NameLevel::Differ,
         (Same, None) => NameLevel::SurnameOnly,
         (Same, Some(Same)) => NameLevel::Exact,
@@ -265,6 +312,16 @@ pub fn compare_names(a: &MatchRecord, b: &MatchRecord) -> Option<NameLevel> {
 }
 
 pub fn compare(a: &MatchRecord, b: &MatchRecord) -> Comparison {
+    compare_with(a, b, &parts(a, b))
+}
+
+/// The comparison of a pair and the veto on it, if any, sharing the part comparisons.
+pub fn assess(a: &MatchRecord, b: &MatchRecord) -> (Comparison, Option<Veto>) {
+    let p = parts(a, b);
+    (compare_with(a, b, &p), veto_with(a, b, &p))
+}
+
+fn compare_with(a: &MatchRecord, b: &MatchRecord, parts: &Parts) -> Comparison {
     let phone = if a.phones.is_empty() || b.phones.is_empty() {
         None
     } else if a.phones.iter().any(|p| b.phones.contains(p)) {
@@ -289,13 +346,13 @@ pub fn compare(a: &MatchRecord, b: &MatchRecord) -> Comparison {
         (Some(_), Some(_)) => Some(CityLevel::Differ),
         _ => None,
     };
-    let middle = middle_part(a, b).map(|p| match p {
+    let middle = parts.middle.map(|p| match p {
         PartMatch::Same => MiddleLevel::Equal,
         PartMatch::Initial => MiddleLevel::Initial,
         PartMatch::Typo => MiddleLevel::Typo,
         PartMatch::Clash => MiddleLevel::Differ,
     });
-    let company = company_part(a, b).map(|p| match p {
+    let company = parts.company.map(|p| match p {
         PartMatch::Same => CompanyLevel::Equal,
         PartMatch::Typo | PartMatch::Initial => CompanyLevel::Fuzzy,
         PartMatch::Clash => CompanyLevel::Differ,
@@ -306,7 +363,7 @@ pub fn compare(a: &MatchRecord, b: &MatchRecord) -> Comparison {
         _ => None,
     };
     Comparison {
-        name: compare_names(a, b),
+        name: names_level(a, b, parts.first),
         middle,
         phone,
         email,
@@ -330,6 +387,10 @@ fn same_mailbox(x: &str, y: &str) -> bool {
 /// Hard constraints checked before any score: these pairs are different people. The
 /// same test guards clusters (`cluster`), so chains of pairs cannot get round it.
 pub fn veto(a: &MatchRecord, b: &MatchRecord) -> Option<Veto> {
+    veto_with(a, b, &parts(a, b))
+}
+
+fn veto_with(a: &MatchRecord, b: &MatchRecord, parts: &Parts) -> Option<Veto> {
     if let (Some(ga), Some(gb)) = (a.gender, b.gender) {
         if ga != gb {
             return Some(Veto::GenderDiffers);
@@ -341,7 +402,7 @@ pub fn veto(a: &MatchRecord, b: &MatchRecord) -> Option<Veto> {
         }
     }
     let full = |k: &Option<String>| k.as_deref().is_some_and(|k| !is_initial(k));
-    if full(&a.first_key) && full(&b.first_key) && first_part(a, b) == Some(PartMatch::Clash) {
+    if full(&a.first_key) && full(&b.first_key) && parts.first == Some(PartMatch::Clash) {
         return Some(Veto::FirstNamesDiffer);
     }
     if full(&a.middle_key) && full(&b.middle_key) && middle_part(a, b) == Some(PartMatch::Clash) {
@@ -476,6 +537,17 @@ mod tests {
         assert_eq!(compare(&a, &b).email, Some(EmailLevel::Typo));
         let c = rec("Иванов", "Иван", "", "other@mail.ru");
         assert_eq!(compare(&a, &c).email, Some(EmailLevel::Differ));
+    }
+
+    proptest::proptest! {
+        /// The allocation-free distance is the textbook one.
+        #[test]
+        fn osa_distance_is_strsims(a in "[a-e]{0,12}", b in "[a-e]{0,12}") {
+            proptest::prop_assert_eq!(
+                osa_distance(a.as_bytes(), b.as_bytes()),
+                strsim::osa_distance(&a, &b)
+            );
+        }
     }
 
     #[test]

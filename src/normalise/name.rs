@@ -896,18 +896,15 @@ pub fn repair_layout(raw: &str) -> Option<String> {
     if !raw.chars().any(|c| c.is_ascii_alphabetic()) {
         return None;
     }
-    let mut changed = false;
+    // Nothing is allocated for the usual cell, where no word slipped.
+    if !raw.split_whitespace().any(|w| relaid_word(w).is_some()) {
+        return None;
+    }
     let words: Vec<String> = raw
         .split_whitespace()
-        .map(|word| match relaid_word(word) {
-            Some(w) => {
-                changed = true;
-                w
-            }
-            None => word.to_string(),
-        })
+        .map(|w| relaid_word(w).unwrap_or_else(|| w.to_string()))
         .collect();
-    changed.then(|| words.join(" "))
+    Some(words.join(" "))
 }
 
 fn relaid_word(word: &str) -> Option<String> {
