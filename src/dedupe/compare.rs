@@ -271,26 +271,67 @@ fn company_part(a: &MatchRecord, b: &MatchRecord) -> Option<PartMatch> {
 
 /// The part comparisons both the levels and the vetoes read, made once per pair.
 struct Parts {
+    /// Surname and first name, read crosswise when one side's two words were taken in the
+    /// wrong order (see `crosswise`).
+    surname: Option<PartMatch>,
     first: Option<PartMatch>,
     middle: Option<PartMatch>,
     company: Option<PartMatch>,
 }
 
 fn parts(a: &MatchRecord, b: &MatchRecord) -> Parts {
+    let surname = match (a.last_key.as_deref(), b.last_key.as_deref()) {
+        (Some(x), Some(y)) => Some(surname_part(x, y)),
+        _ => None,
+    };
+    let first = first_part(a, b);
+    let (surname, first) = match (surname, first) {
+        (Some(PartMatch::Clash), _) | (_, Some(PartMatch::Clash)) => {
+            crosswise(a, b).unwrap_or((surname, first))
+        }
+        other => other,
+    };
     Parts {
-        first: first_part(a, b),
+        surname,
+        first,
         middle: middle_part(a, b),
         company: company_part(a, b),
     }
 }
 
-pub fn compare_names(a: &MatchRecord, b: &MatchRecord) -> Option<NameLevel> {
-    names_level(a, b, first_part(a, b))
+/// «Judin Mrtyn» read as first name Judin, surname Mrtyn (Latin names usually put the
+/// first name first), against «Юдин Мартын»: when one side's first name is not a known
+/// name and its two words match the other side's surname and first name crosswise (same
+/// or a typo each), the pair is compared that way.
+fn crosswise(a: &MatchRecord, b: &MatchRecord) -> Option<(Option<PartMatch>, Option<PartMatch>)> {
+    let one_way = |x: &MatchRecord, y: &MatchRecord| {
+        let (x_last, x_first) = (x.last_key.as_deref()?, x.first_key.as_deref()?);
+        let (y_last, y_first) = (y.last_key.as_deref()?, y.first_key.as_deref()?);
+        if x.first_known || x_first.contains('|') || is_initial(x_first) {
+            return None;
+        }
+        let surname = surname_part(x_first, y_last);
+        let first = if y_first.split('|').any(|f| f == x_last) {
+            PartMatch::Same
+        } else if y_first.split('|').any(|f| typo_close(f, x_last)) {
+            PartMatch::Typo
+        } else {
+            PartMatch::Clash
+        };
+        (surname != PartMatch::Clash && first != PartMatch::Clash)
+            .then_some((Some(surname), Some(first)))
+    };
+    one_way(a, b).or_else(|| one_way(b, a))
 }
 
-fn names_level(a: &MatchRecord, b: &MatchRecord, first: Option<PartMatch>) -> Option<NameLevel> {
+pub fn compare_names(a: &MatchRecord, b: &MatchRecord) -> Option<NameLevel> {
+    let p = parts(a, b);
+    names_level(p.surname, p.first)
+}
+
+fn names_level(surname: Option<PartMatch>, first: Option<PartMatch>) -> Option<NameLevel> {
     use PartMatch::*;
-    let (Some(la), Some(lb)) = (a.last_key.as_deref(), b.last_key.as_deref()) else {
+    let Some(surname) = surname else {
         // No surname on one side: the first names alone, when they are the same name or
         // clearly not (an initial or a misspelling alone is too little to weigh).
         return match first? {
@@ -299,7 +340,6 @@ fn names_level(a: &MatchRecord, b: &MatchRecord, first: Option<PartMatch>) -> Op
             Initial | Typo => None,
         };
     };
-    let surname = surname_part(la, lb);
     Some(match (surname, first) {
         (Clash, _) | (_, Some(Clash)) => NameLevel::Differ,
         (Same, None) => NameLevel::SurnameOnly,
@@ -363,7 +403,7 @@ fn compare_with(a: &MatchRecord, b: &MatchRecord, parts: &Parts) -> Comparison {
         _ => None,
     };
     Comparison {
-        name: names_level(a, b, parts.first),
+        name: names_level(parts.surname, parts.first),
         middle,
         phone,
         email,

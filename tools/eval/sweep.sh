@@ -34,6 +34,8 @@ SETTINGS=(
   "family=0.20|--family-rate 0.20"
   "companies=off|--no-company --no-employees"
   "companies=0.6|--company-rate 0.6 --employees-rate 0.6"
+  "contact=off|--no-contact"
+  "all families off|--all-off"
 )
 
 printf 'setting\tseed\tprecision\trecall\tf1\trows\tlanded\trejected\ttrue_pairs\tpredicted_pairs\n' > "$RESULTS"
