@@ -61,21 +61,23 @@ impl Clusters {
         x
     }
 
-    fn reps_of(&self, root: u32, records: &[MatchRecord]) -> Vec<u32> {
-        let listed = &self.reps[root as usize];
+    /// The records a merge with this root is checked against (no allocation for a root
+    /// that never merged).
+    fn reps_of<'a>(&'a self, root: &'a u32, records: &[MatchRecord]) -> &'a [u32] {
+        let listed = &self.reps[*root as usize];
         if !listed.is_empty() {
-            listed.clone()
-        } else if has_identity(&records[root as usize]) {
-            vec![root]
+            listed
+        } else if has_identity(&records[*root as usize]) {
+            std::slice::from_ref(root)
         } else {
-            Vec::new()
+            &[]
         }
     }
 
     /// Would merging the groups rooted at `ra` and `rb` put two different people together?
     /// The first two records that say so, and why.
     fn conflict(&self, records: &[MatchRecord], ra: u32, rb: u32) -> Option<Conflict> {
-        let (xs, ys) = (self.reps_of(ra, records), self.reps_of(rb, records));
+        let (xs, ys) = (self.reps_of(&ra, records), self.reps_of(&rb, records));
         xs.iter().find_map(|&x| {
             ys.iter().find_map(|&y| {
                 veto(&records[x as usize], &records[y as usize]).map(|veto| Conflict {
@@ -104,8 +106,8 @@ impl Clusters {
     /// representatives.
     fn merge_roots(&mut self, records: &[MatchRecord], ra: u32, rb: u32) {
         let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        let mut reps = self.reps_of(keep, records);
-        for r in self.reps_of(gone, records) {
+        let mut reps = self.reps_of(&keep, records).to_vec();
+        for &r in self.reps_of(&gone, records) {
             if !reps
                 .iter()
                 .any(|&k| same_identity(&records[k as usize], &records[r as usize]))

@@ -90,6 +90,32 @@ pub fn parse_company(raw: &str) -> Option<CompanyInfo> {
     })
 }
 
+/// Could this text carry a legal form? A cheap test before [`parse_company`] on cells that
+/// are usually person names: forms are short capitalised abbreviations (ООО, ПАО, LLC),
+/// quoted names, or spelled out (общество, предприятие, учреждение …).
+pub fn may_name_a_company(s: &str) -> bool {
+    if s.contains(['"', '«', '»', '“', '”', '„']) {
+        return true;
+    }
+    let abbreviation = s
+        .split(|c: char| !c.is_alphabetic())
+        .any(|w| (2..=6).contains(&w.chars().count()) && w.chars().all(char::is_uppercase));
+    abbreviation || {
+        let lower = s.to_lowercase();
+        [
+            "обществ",
+            "товарищ",
+            "предприят",
+            "учрежден",
+            "кооператив",
+            "хозяйств",
+            "фонд",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+    }
+}
+
 /// Check an ИНН: 10 digits (organisation) or 12 (person), with the ФНС
 /// check digits. Surrounding whitespace is ignored.
 pub fn validate_inn(s: &str) -> Result<InnKind, String> {

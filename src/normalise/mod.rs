@@ -239,9 +239,12 @@ fn names(row: &RawRow, rec: &mut CleanRecord) {
     } else if let Some(full) = full.as_deref() {
         // «ПАО "Кулакова"» in a form's name field is a company, not a person called Пао
         // Кулакова. A sole trader (ИП Иванов Иван) is a person and keeps the name.
-        let company = crate::enrich::company::parse_company(full).filter(|c| {
-            c.legal_form.is_some() && !c.is_sole_trader && !c.name_normalised.is_empty()
-        });
+        let company = crate::enrich::company::may_name_a_company(full)
+            .then(|| crate::enrich::company::parse_company(full))
+            .flatten()
+            .filter(|c| {
+                c.legal_form.is_some() && !c.is_sole_trader && !c.name_normalised.is_empty()
+            });
         if company.is_some() {
             if rec.company.is_none() {
                 rec.company = clean_text(full);
