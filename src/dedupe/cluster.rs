@@ -32,9 +32,12 @@ fn has_identity(r: &MatchRecord) -> bool {
         || r.names_person()
 }
 
-/// Two records whose identity facts are the same: checking one is checking both.
+/// Two records whose identity facts are the same: checking one is checking both. The
+/// surname is among them: names read crosswise (`compare::crosswise`) make a veto depend
+/// on it.
 fn same_identity(a: &MatchRecord, b: &MatchRecord) -> bool {
     a.first_key == b.first_key
+        && a.last_key == b.last_key
         && a.first_known == b.first_known
         && a.middle_key == b.middle_key
         && a.gender == b.gender

@@ -66,13 +66,13 @@ fn letters_apart(a: &[u8], b: &[u8]) -> usize {
     extra.max(missing) as usize
 }
 
-/// Optimal string alignment distance on bytes (keys are ASCII), without allocating for
-/// the short keys names have: this runs for millions of candidate pairs.
+/// Optimal string alignment distance on bytes (keys are ASCII), without allocating: this
+/// runs for millions of candidate pairs. Keys of 48 bytes or more count as far apart.
 fn osa_distance(a: &[u8], b: &[u8]) -> usize {
     const MAX: usize = 48;
     if a.len() >= MAX || b.len() >= MAX {
-        // Long company names: unrestricted Damerau–Levenshtein (never larger than OSA).
-        return strsim::generic_damerau_levenshtein(a, b);
+        // Long company names: never a typo of each other here (and no unbounded table).
+        return usize::MAX;
     }
     let (mut two_ago, mut prev, mut cur) = ([0usize; MAX], [0usize; MAX], [0usize; MAX]);
     for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
@@ -610,7 +610,7 @@ mod tests {
         /// The allocation-free distance is the textbook one, and the letter count never
         /// says two keys are further apart than they are.
         #[test]
-        fn osa_distance_is_strsims(a in "[a-e]{0,12}", b in "[a-e]{0,12}") {
+        fn osa_distance_is_strsims(a in "[a-e]{0,20}", b in "[a-e]{0,20}") {
             let d = strsim::osa_distance(&a, &b);
             proptest::prop_assert_eq!(osa_distance(a.as_bytes(), b.as_bytes()), d);
             proptest::prop_assert!(letters_apart(a.as_bytes(), b.as_bytes()) <= d);

@@ -28,6 +28,7 @@ pub const LEVEL_NAMES: [&[&str]; FIELDS] = [
         "fuzzy",
         "partial",
         "surname_only",
+        "first_only",
         "differ",
     ],
     &["equal", "initial", "typo", "differ"],
@@ -307,6 +308,15 @@ pub struct Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_level_has_a_name() {
+        for f in 0..FIELDS {
+            assert_eq!(LEVEL_NAMES[f].len(), LEVELS[f], "{}", FIELD_NAMES[f]);
+        }
+        let w = Weights::default();
+        assert!(w.fits_model());
+    }
 
     #[test]
     fn weights_have_the_expected_signs() {

@@ -229,14 +229,14 @@ fn names(row: &RawRow, rec: &mut CleanRecord) {
     let last = cell(Field::LastName);
     let first = cell(Field::FirstName);
     let middle = cell(Field::MiddleName);
-    let full = cell(Field::FullName);
     let parts = if last.is_some() || first.is_some() || middle.is_some() {
         name::from_parts(
             last.as_deref().unwrap_or(""),
             first.as_deref().unwrap_or(""),
             middle.as_deref().unwrap_or(""),
         )
-    } else if let Some(full) = full.as_deref() {
+    } else if let Some(full) = cell(Field::FullName) {
+        let full = full.as_ref();
         // «ПАО "Кулакова"» in a form's name field is a company, not a person called Пао
         // Кулакова. A sole trader (ИП Иванов Иван) is a person and keeps the name.
         let company = crate::enrich::company::may_name_a_company(full)

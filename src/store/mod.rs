@@ -752,7 +752,11 @@ impl Store {
             "SELECT record_id, lead_id,
                     list_prepend(phone_e164, coalesce(phones_extra, [])) AS phones,
                     email, email_suggestion, last_name, first_name, middle_name, gender, city,
-                    company_key, CASE WHEN inn_valid THEN inn END AS inn
+                    company_key,
+                    -- as dedupe::own_inn
+                    CASE WHEN inn_valid AND (length(inn) <> 12 OR company_key IS NULL
+                                             OR subject_type = 'sole_trader')
+                         THEN inn END AS inn
              FROM records WHERE run_id IS DISTINCT FROM ? ORDER BY record_id",
             [except_run],
             "reading records for deduplication",
@@ -1262,22 +1266,41 @@ impl Store {
                              'email': email, 'city': city, 'company': company})::VARCHAR
              FROM records WHERE lead_id = ? ORDER BY record_id",
         )?;
+        // A base last written by an older version and opened read-only (the review page)
+        // has neither the company / ИНН evidence nor the refusals table.
+        let current: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'match_refusals'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("explaining a lead"))?;
+        let new_fields = if current > 0 {
+            ",\n{'field': 'company', 'level': company_level, 'weight': company_weight},
+              {'field': 'inn', 'level': inn_level, 'weight': inn_weight}"
+        } else {
+            ""
+        };
         let links = json_rows(
-            "SELECT to_json({'run_id': run_id, 'record_a': record_a, 'record_b': record_b,
+            &"SELECT to_json({'run_id': run_id, 'record_a': record_a, 'record_b': record_b,
                              'probability': probability, 'match_weight': match_weight,
                              'fields': [
                                 {'field': 'name', 'level': name_level, 'weight': name_weight},
                                 {'field': 'middle_name', 'level': middle_name_level, 'weight': middle_name_weight},
                                 {'field': 'phone', 'level': phone_level, 'weight': phone_weight},
                                 {'field': 'email', 'level': email_level, 'weight': email_weight},
-                                {'field': 'city', 'level': city_level, 'weight': city_weight},
-                                {'field': 'company', 'level': company_level, 'weight': company_weight},
-                                {'field': 'inn', 'level': inn_level, 'weight': inn_weight}]})::VARCHAR
-             FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC, record_a, record_b",
+                                {'field': 'city', 'level': city_level, 'weight': city_weight}NEW_FIELDS]})::VARCHAR
+             FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC, record_a, record_b"
+                .replace("NEW_FIELDS", new_fields),
         )?;
         // Merges refused for this lead's records: what kept another record out.
-        let refusals = json_rows(
-            "SELECT to_json({'run_id': f.run_id, 'record_a': f.record_a, 'record_b': f.record_b,
+        // Each refusal once, from this lead's side, unless both records are in it now.
+        let refusals = if current == 0 {
+            Vec::new()
+        } else {
+            json_rows(
+            "SELECT DISTINCT to_json({'run_id': f.run_id, 'record_a': f.record_a, 'record_b': f.record_b,
                              'probability': f.probability, 'constraint': f.\"constraint\",
                              'conflict_a': f.conflict_a, 'conflict_b': f.conflict_b,
                              'other_lead': (SELECT o.lead_id FROM records o
@@ -1285,8 +1308,12 @@ impl Store {
                                                                      THEN f.record_b ELSE f.record_a END)})::VARCHAR
              FROM match_refusals f JOIN records m
                ON m.record_id IN (f.record_a, f.record_b) AND m.lead_id = ?
-             ORDER BY f.run_id, f.probability DESC, f.record_a, f.record_b",
-        )?;
+             WHERE NOT EXISTS (SELECT 1 FROM records o
+                               WHERE o.record_id IN (f.record_a, f.record_b)
+                                 AND o.record_id <> m.record_id AND o.lead_id = m.lead_id)
+             ORDER BY 1",
+            )?
+        };
         let consent = json_rows(
             "SELECT to_json({'channel': channel, 'purpose': purpose, 'status': status,
                              'since': since, 'expires_at': expires_at, 'basis': basis})::VARCHAR
