@@ -3,6 +3,7 @@
 
 pub mod datetime;
 pub mod email;
+pub mod layout;
 pub mod name;
 pub mod phone;
 
@@ -218,7 +219,7 @@ fn names(row: &RawRow, rec: &mut CleanRecord) {
     let mut relaid = false;
     let mut cell = |field: Field| {
         row.first(field)
-            .map(|value| match name::repair_layout(value) {
+            .map(|value| match layout::repair_layout(value) {
                 Some(fixed) => {
                     relaid = true;
                     Cow::Owned(fixed)
