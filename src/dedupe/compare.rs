@@ -272,28 +272,31 @@ pub fn first_part(a: &MatchRecord, b: &MatchRecord) -> Option<PartMatch> {
 /// Patronymics: same, an initial, a typo, or different.
 pub fn middle_part(a: &MatchRecord, b: &MatchRecord) -> Option<PartMatch> {
     let (x, y) = (a.middle_key.as_deref()?, b.middle_key.as_deref()?);
-    Some(if x == y {
+    Some(
+        if x != y && ((is_initial(x) && y.starts_with(x)) || (is_initial(y) && x.starts_with(y))) {
+            PartMatch::Initial
+        } else {
+            same_or_typo(x, y)
+        },
+    )
+}
+
+/// Two keys: the same, a typo apart, or clearly different.
+fn same_or_typo(x: &str, y: &str) -> PartMatch {
+    if x == y {
         PartMatch::Same
-    } else if (is_initial(x) && y.starts_with(x)) || (is_initial(y) && x.starts_with(y)) {
-        PartMatch::Initial
     } else if typo_close(x, y) {
         PartMatch::Typo
     } else {
         PartMatch::Clash
-    })
+    }
 }
 
 fn company_part(a: &MatchRecord, b: &MatchRecord) -> Option<PartMatch> {
     let (x, y) = (a.company_key.as_deref()?, b.company_key.as_deref()?);
     // Company names are abbreviated or reordered more than misspelt: a typo is the fuzzy
     // level (a similarity score on every pair of firms cost more than it found).
-    Some(if x == y {
-        PartMatch::Same
-    } else if typo_close(x, y) {
-        PartMatch::Typo
-    } else {
-        PartMatch::Clash
-    })
+    Some(same_or_typo(x, y))
 }
 
 /// The part comparisons both the levels and the vetoes read, made once per pair.

@@ -115,32 +115,25 @@ def score(path, n_examples=15, tags_path=None):
         row = q(f"SELECT record_id, l, e, source, source_row, name, phone_e164, email, city, company "
                 f"FROM t WHERE record_id = ?", [rid]).fetchone()
         return dict(zip(SHOW, row))
-    false_ex = []
-    for l, n_lead, n_ent, w, ra, rb in q(f"""
-            WITH g AS (SELECT l, e, count(*) n, min(record_id) rid FROM t GROUP BY l, e),
-                 s AS (SELECT l, sum(n) n_lead, count(*) n_ent FROM g GROUP BY l HAVING count(*) > 1),
-                 p AS (SELECT x.l, x.n*y.n w, x.rid ra, y.rid rb,
-                              row_number() OVER (PARTITION BY x.l ORDER BY x.n*y.n DESC, x.e, y.e) rn
-                       FROM g x JOIN g y ON x.l = y.l AND x.e < y.e),
-                 lw AS (SELECT l, sum(w) wrong FROM p GROUP BY l)
-            SELECT p.l, s.n_lead, s.n_ent, lw.wrong, p.ra, p.rb
-            FROM p JOIN s USING (l) JOIN lw USING (l) WHERE rn = 1
-            ORDER BY lw.wrong DESC, hash(p.l) LIMIT {int(n_examples)}""").fetchall():
-        false_ex.append({"lead_id": l, "lead_records": int(n_lead), "lead_entities": int(n_ent),
-                         "wrong_pairs": int(w), "a": rec(ra), "b": rec(rb)})
-    missed_ex = []
-    for e, n_ent, n_leads, w, ra, rb in q(f"""
-            WITH g AS (SELECT e, l, count(*) n, min(record_id) rid FROM t GROUP BY e, l),
-                 s AS (SELECT e, sum(n) n_ent, count(*) n_leads FROM g GROUP BY e HAVING count(*) > 1),
-                 p AS (SELECT x.e, x.n*y.n w, x.rid ra, y.rid rb,
-                              row_number() OVER (PARTITION BY x.e ORDER BY x.n*y.n DESC, x.l, y.l) rn
-                       FROM g x JOIN g y ON x.e = y.e AND x.l < y.l),
-                 ew AS (SELECT e, sum(w) missed FROM p GROUP BY e)
-            SELECT p.e, s.n_ent, s.n_leads, ew.missed, p.ra, p.rb
-            FROM p JOIN s USING (e) JOIN ew USING (e) WHERE rn = 1
-            ORDER BY ew.missed DESC, hash(p.e) LIMIT {int(n_examples)}""").fetchall():
-        missed_ex.append({"entity": e, "entity_records": int(n_ent), "leads": int(n_leads),
-                          "missed_pairs": int(w), "a": rec(ra), "b": rec(rb)})
+    def worst(group, other):
+        """Per `group` (lead or entity) holding several `other`s, its largest pair of parts
+        and how many pairs straddle them all, worst groups first."""
+        return q(f"""
+            WITH g AS (SELECT {group}, {other}, count(*) n, min(record_id) rid FROM t GROUP BY {group}, {other}),
+                 s AS (SELECT {group}, sum(n) n_group, count(*) n_parts FROM g GROUP BY {group} HAVING count(*) > 1),
+                 p AS (SELECT x.{group}, x.n*y.n w, x.rid ra, y.rid rb,
+                              row_number() OVER (PARTITION BY x.{group} ORDER BY x.n*y.n DESC, x.{other}, y.{other}) rn
+                       FROM g x JOIN g y ON x.{group} = y.{group} AND x.{other} < y.{other}),
+                 gw AS (SELECT {group}, sum(w) pairs FROM p GROUP BY {group})
+            SELECT p.{group}, s.n_group, s.n_parts, gw.pairs, p.ra, p.rb
+            FROM p JOIN s USING ({group}) JOIN gw USING ({group}) WHERE rn = 1
+            ORDER BY gw.pairs DESC, hash(p.{group}) LIMIT {int(n_examples)}""").fetchall()
+    false_ex = [{"lead_id": l, "lead_records": int(n_lead), "lead_entities": int(n_ent),
+                 "wrong_pairs": int(w), "a": rec(ra), "b": rec(rb)}
+                for l, n_lead, n_ent, w, ra, rb in worst("l", "e")]
+    missed_ex = [{"entity": e, "entity_records": int(n_ent), "leads": int(n_leads),
+                  "missed_pairs": int(w), "a": rec(ra), "b": rec(rb)}
+                 for e, n_ent, n_leads, w, ra, rb in worst("e", "l")]
     out["false_merge_examples"] = false_ex
     out["missed_pair_examples"] = missed_ex
     if tags_path:
