@@ -49,7 +49,7 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// Only errors on stderr, and no progress bars.
+    /// No progress bars and no run summary: only warnings and errors, on stderr.
     #[arg(short, long, global = true)]
     quiet: bool,
 }
@@ -564,7 +564,8 @@ fn tune_c_allocator() {
 }
 
 fn execute(cli: Cli) -> ExitCode {
-    let progress = !cli.quiet;
+    let quiet = cli.quiet;
+    let progress = !quiet;
     let outcome = match cli.command {
         Command::Run {
             pipeline: path,
@@ -588,7 +589,7 @@ fn execute(cli: Cli) -> ExitCode {
                 };
                 pipeline::run(&plan, &opts, common.db.as_deref())
             })
-            .map(|s| report(&s, common.json)),
+            .map(|s| report(&s, common.json, quiet)),
         Command::Import {
             file,
             origin,
@@ -612,7 +613,7 @@ fn execute(cli: Cli) -> ExitCode {
                     };
                     pipeline::run(&plan, &opts, None)
                 })
-                .map(|s| report(&s, common.json))
+                .map(|s| report(&s, common.json, quiet))
         }
         Command::Explain { lead_id, db, json } => {
             return explain(lead_id, &db, json);
@@ -775,6 +776,19 @@ fn open_existing(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCod
     })
 }
 
+/// Opens a database that must already exist, for a command that only reads it: other
+/// readers (a running `serve`, another report) do not stand in its way.
+fn open_for_reading(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCode> {
+    if !db.exists() {
+        eprintln!("leadpipe: error: {}: database not found", db.display());
+        return Err(ExitCode::from(EXIT_NO_INPUT));
+    }
+    leadpipe::store::Store::open_read_only(db).map_err(|err| {
+        eprintln!("leadpipe: error: {err}");
+        ExitCode::from(EXIT_DB)
+    })
+}
+
 /// An opened database and the normaliser of its pipeline (region, time zone), for
 /// commands.
 fn with_normaliser(
@@ -822,7 +836,7 @@ fn call_list(
     opts: &leadpipe::export::CallListOptions,
     json: bool,
 ) -> ExitCode {
-    let (store, normaliser) = match with_normaliser(open_existing(db)) {
+    let (store, normaliser) = match with_normaliser(open_for_reading(db)) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -987,7 +1001,7 @@ fn erase(
         Some(Ok(m)) => Some(m),
         None => None,
     };
-    let plan = match consent_cmd::erase(
+    let (plan, removed) = match consent_cmd::erase(
         store,
         db,
         phone.as_deref(),
@@ -999,7 +1013,7 @@ fn erase(
         Err(e) => return fail(&e),
     };
     if json {
-        print_json(&serde_json::json!({"dry_run": dry_run, "plan": plan}));
+        print_json(&serde_json::json!({"dry_run": dry_run, "plan": plan, "removed": removed}));
     } else {
         println!(
             "{} {} lead(s), {} record(s), {} raw row(s); {} phone(s) and {} e-mail(s) {} kept as salted hashes only",
@@ -1011,6 +1025,12 @@ fn erase(
             plan.emails_hashed,
             if dry_run { "would be" } else { "are" },
         );
+        if let Some(removed) = removed {
+            println!(
+                "rows removed or redacted, by table: {}; the file was rewritten so no free block keeps them",
+                removed.summary()
+            );
+        }
     }
     ExitCode::SUCCESS
 }
@@ -1117,7 +1137,7 @@ fn withdraw(
 }
 
 fn run_report(db: &std::path::Path, run: Option<i64>, out: &std::path::Path) -> ExitCode {
-    let (store, normaliser) = match with_normaliser(open_existing(db)) {
+    let (store, normaliser) = match with_normaliser(open_for_reading(db)) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -1197,7 +1217,7 @@ fn compliance_report(
     purpose: Purpose,
     as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ExitCode {
-    let (store, normaliser) = match with_normaliser(open_existing(db)) {
+    let (store, normaliser) = match with_normaliser(open_for_reading(db)) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -1220,7 +1240,7 @@ fn compliance_report(
 }
 
 fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
-    let found = match open_existing(db) {
+    let found = match open_for_reading(db) {
         Ok(store) => store.explain_lead(lead_id),
         Err(code) => return code,
     };
@@ -1341,7 +1361,7 @@ fn explain(lead_id: i64, db: &std::path::Path, json: bool) -> ExitCode {
 }
 
 fn runs(db: &std::path::Path, limit: usize, json: bool) -> ExitCode {
-    let found = match open_existing(db) {
+    let found = match open_for_reading(db) {
         Ok(store) => store.list_runs(limit),
         Err(code) => return code,
     };
@@ -1382,7 +1402,15 @@ fn runs(db: &std::path::Path, limit: usize, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn report(s: &RunSummary, json: bool) {
+/// Prints a run's summary: JSON with `--json`, else a table, unless `--quiet` (warnings
+/// then still go to stderr, where a scheduler's log keeps them).
+fn report(s: &RunSummary, json: bool, quiet: bool) {
+    for w in &s.warnings {
+        eprintln!("leadpipe: warning: {w}");
+    }
+    if quiet && !json {
+        return;
+    }
     if json {
         match serde_json::to_string_pretty(s) {
             Ok(text) => println!("{text}"),

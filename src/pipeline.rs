@@ -147,6 +147,9 @@ pub enum RunError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Stages asked for that make no sense together (`--from warmth --to dedupe`).
+    #[error("{0}")]
+    Stages(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -156,7 +159,10 @@ impl RunError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            RunError::Pipeline(_) | RunError::Source(_) | RunError::Mapping { .. }
+            RunError::Pipeline(_)
+                | RunError::Source(_)
+                | RunError::Mapping { .. }
+                | RunError::Stages(_)
         )
     }
 
@@ -437,6 +443,20 @@ impl RunOptions {
             .filter(|s| self.to.is_none_or(|to| *s <= to))
             .collect()
     }
+
+    /// The stages to run, or why the selection selects nothing.
+    pub fn checked_stages(&self) -> Result<Vec<Stage>, RunError> {
+        let stages = self.stages();
+        if stages.is_empty() {
+            let from = self.only.or(self.from).map_or("import", |s| s.as_str());
+            let to = self.to.map_or("warmth", |s| s.as_str());
+            return Err(RunError::Stages(format!(
+                "no stage runs from {from} to {to}: stages run in the order {}",
+                Stage::ALL.map(|s| s.as_str()).join(" → ")
+            )));
+        }
+        Ok(stages)
+    }
 }
 
 /// Per-source outcome of a run.
@@ -471,6 +491,10 @@ pub struct RunSummary {
     pub rows_read: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
+    /// What the user should know although nothing failed (a file with no rows, stages
+    /// added because re-derived records needed them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub elapsed_ms: u64,
     /// Wall time per part of the run, milliseconds.
     pub timings_ms: BTreeMap<&'static str, u64>,
@@ -496,6 +520,9 @@ pub struct ConsentStats {
 
 /// Per-source summaries, and what the later stages did (if they ran).
 struct StageOutcomes {
+    /// The stages that ran: those asked for, and those re-derived records needed.
+    stages: Vec<Stage>,
+    warnings: Vec<String>,
     sources: Vec<SourceSummary>,
     enrich: Option<EnrichStats>,
     dedupe: Option<DedupeStats>,
@@ -528,31 +555,36 @@ pub fn run(
     let store = Store::open(db_path)?;
     // Until the run's checkpoint is done (the guard drops when `run` returns).
     let _no_vacuum = store.without_vacuum()?;
-    let stages = opts.stages();
+    let stages = opts.checked_stages()?;
     let stages_text = stages
         .iter()
         .map(|s| s.as_str())
         .collect::<Vec<_>>()
         .join(",");
+    // The run's row is written first, on its own, as `running`: if the process dies (a
+    // kill, out of memory, a full disk that also stops the `failed` row below) the next
+    // command that opens the base finds it and marks it failed.
+    let run_id = store.next_run_id()?;
+    store.insert_run(
+        run_id,
+        &plan.name,
+        &opts.command,
+        &stages_text,
+        "running",
+        started_at,
+        (0, 0, 0),
+        "{}",
+        None,
+    )?;
     store.begin()?;
-    let run_id = match store.next_run_id() {
-        Ok(id) => id,
-        Err(e) => {
-            store.rollback();
-            return Err(e.into());
-        }
-    };
-    // Rolls back, then writes a `failed` row on its own; best effort, since the failure
-    // itself is what the caller reports.
+    // Rolls back, then marks the row `failed` on its own; best effort, since the failure
+    // itself is what the caller reports (and the next command marks a row left `running`).
     let record_failure = |e: &RunError| {
         store.rollback();
-        let _ = store.insert_run(
+        let _ = store.finish_run(
             run_id,
-            &plan.name,
-            &opts.command,
             &stages_text,
             "failed",
-            started_at,
             (0, 0, 0),
             "{}",
             Some(&e.to_string()),
@@ -562,21 +594,29 @@ pub fn run(
     let result = run_stages(&store, plan, opts, &stages, run_id, &mut timings);
     match result {
         Ok(StageOutcomes {
+            stages,
+            warnings,
             sources,
             enrich,
             dedupe,
             consent,
             warmth,
         }) => {
+            let stages_text = stages
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
             let mut summary = RunSummary {
                 run_id,
                 pipeline: plan.name.clone(),
                 db: db_path.display().to_string(),
-                stages: stages.clone(),
+                stages,
                 status: "ok".to_string(),
                 rows_read: sources.iter().map(|s| s.rows_read).sum(),
                 rows_accepted: sources.iter().map(|s| s.rows_accepted).sum(),
                 rows_rejected: sources.iter().map(|s| s.rows_rejected).sum(),
+                warnings,
                 elapsed_ms: 0,
                 timings_ms: timings,
                 sources,
@@ -594,13 +634,10 @@ pub fn run(
                 .iter()
                 .try_for_each(|(k, v)| store.set_meta(k, v))
                 .and_then(|_| {
-                    store.insert_run(
+                    store.finish_run(
                         run_id,
-                        &plan.name,
-                        &opts.command,
                         &stages_text,
                         "ok",
-                        started_at,
                         (
                             summary.rows_read,
                             summary.rows_accepted,
@@ -719,6 +756,30 @@ fn run_stages(
         conservation(&mut clock, timings)?;
     }
     let renormalised = summaries.iter().any(|s| s.status == "renormalised");
+    let mut warnings: Vec<String> = summaries
+        .iter()
+        .filter(|s| s.rows_read == 0 && matches!(s.status.as_str(), "imported" | "reimported"))
+        .map(|s| format!("{}: {} has a header and no data rows", s.source, s.path))
+        .collect();
+    // Re-derived records were cut loose from their consent events (superseded with the
+    // old derivation) and their golden records: stopping here would leave nobody
+    // callable while `leads` still said "granted". The stages that depend on them run too.
+    let mut stages = stages.to_vec();
+    if renormalised {
+        let missing: Vec<Stage> = [Stage::Dedupe, Stage::Consent, Stage::Warmth]
+            .into_iter()
+            .filter(|s| !stages.contains(s))
+            .collect();
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "records were re-derived, so {} ran too: their consent events and golden records are derived from them",
+                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            stages.extend(missing);
+            stages.sort();
+        }
+    }
+    let stages = stages.as_slice();
     let enrich = if stages.contains(&Stage::Enrich) && !plan.providers.is_empty() {
         // A full run asks about new records; `--only/--from enrich` about all of them.
         let only_new = stages.contains(&Stage::Import);
@@ -794,6 +855,8 @@ fn run_stages(
         None
     };
     Ok(StageOutcomes {
+        stages: stages.to_vec(),
+        warnings,
         sources: summaries,
         enrich,
         dedupe,
@@ -1051,22 +1114,34 @@ fn import_source(
         None => sources::open(spec)?,
     };
     summary.encoding = opened.encoding.map(str::to_string);
-    // Settings given explicitly change how the same bytes read: a file landed with a wrong
-    // encoding is read again (its old rows removed) when the pipeline file corrects it.
-    let mut settings = format!(
+    // Settings change how the same bytes read: a file landed with a wrong encoding is read
+    // again (its old rows removed) when the pipeline file corrects it. What is compared is
+    // how the file was actually read (detected or given), so writing down a setting that
+    // detection already chose (`delimiter = ";"`) is not a change.
+    let effective = format!(
+        "kind={};encoding={:?};delimiter={:?};sheet={:?}",
+        spec.kind.as_str(),
+        opened.encoding,
+        opened.delimiter.map(char::from),
+        spec.sheet
+    );
+    // Bases written before stored the settings as given, unset ones as `None`.
+    let mut as_given = format!(
         "kind={};encoding={:?};delimiter={:?};sheet={:?}",
         spec.kind.as_str(),
         spec.encoding,
         spec.delimiter.map(char::from),
         spec.sheet
     );
+    let mut settings = effective;
     if let Some(rules) = &spec.html {
         // Edited selectors read the same pages differently: read them again.
         settings.push_str(&format!(";html={rules:?}"));
+        as_given.push_str(&format!(";html={rules:?}"));
     }
     summary.status = "imported".to_string();
     if let Some((first_run, first_source, old)) = store.find_file(&opened.content_hash)? {
-        if old.as_deref() == Some(settings.as_str()) {
+        if old.as_deref() == Some(settings.as_str()) || old.as_deref() == Some(as_given.as_str()) {
             tracing::info!(source = %spec.name, first_run, %first_source, "same content already imported; skipping");
             summary.status = "unchanged".to_string();
             summary.unchanged_since_run = Some(first_run);

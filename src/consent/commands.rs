@@ -7,7 +7,8 @@ use super::{Channel, ConsentEvent, ContactKind, Purpose, Status};
 use crate::normalise::email::normalise_email;
 use crate::normalise::Normaliser;
 use crate::sources::SourceError;
-use crate::store::consent::{ConsentRefresh, ErasurePlan, SuppressionListLoad};
+use crate::store::consent::{ConsentRefresh, SuppressionListLoad};
+use crate::store::erasure::{ErasurePlan, ErasureReport};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -229,7 +230,8 @@ pub fn suppress_import(
     })
 }
 
-/// Plans an erasure, and unless `dry_run`, carries it out and rewrites the file.
+/// Plans an erasure, and unless `dry_run`, carries it out and rewrites the file. Returns
+/// the plan and, when it ran, what was removed from each table.
 pub fn erase(
     store: Store,
     db_path: &Path,
@@ -237,13 +239,13 @@ pub fn erase(
     email: Option<&str>,
     dry_run: bool,
     actor: &str,
-) -> Result<ErasurePlan, CommandError> {
+) -> Result<(ErasurePlan, Option<ErasureReport>), CommandError> {
     let plan = store.plan_erasure(phone, email)?;
     if dry_run {
-        return Ok(plan);
+        return Ok((plan, None));
     }
-    in_transaction(&store, |store| {
-        store.erase(&plan, actor)?;
+    let report = in_transaction(&store, |store| {
+        let report = store.erase(&plan, actor)?;
         // Other leads may have lost a record that mentioned the contact (a shared number):
         // their golden records are rebuilt from what is left, and scored again.
         let run_id = store.next_run_id()? - 1;
@@ -254,10 +256,20 @@ pub fn erase(
             Some((&warmth, Utc::now())),
         )?;
         store.refresh_consent_status(Utc::now(), actor, None)?;
-        Ok(())
+        Ok(report)
     })?;
+    pause_for_fault_test("erase_committed");
     store.compact(db_path).map_err(CommandError::Compaction)?;
-    Ok(plan)
+    Ok((plan, Some(report)))
+}
+
+/// Crash tests stop the binary at a named point: with `LEADPIPE_TEST_PAUSE_AT=<point>` the
+/// process says so on stderr and sleeps, for the test to `kill -9` it there.
+fn pause_for_fault_test(point: &str) {
+    if std::env::var("LEADPIPE_TEST_PAUSE_AT").as_deref() == Ok(point) {
+        eprintln!("leadpipe: paused at {point}");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
 }
 
 /// Who may be called now, and why the rest may not.

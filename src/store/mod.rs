@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub mod consent;
+pub mod erasure;
 pub mod held;
+pub mod lock;
 mod scan;
 pub mod warmth;
 
@@ -24,6 +26,17 @@ pub enum StoreError {
     Open {
         path: PathBuf,
         source: duckdb::Error,
+    },
+    #[error(
+        "database {path} is in use by {holder}; waited {:.0} s for it. What to do: {}",
+        waited.as_secs_f64(),
+        lock::advice(holder, *read_only)
+    )]
+    Locked {
+        path: PathBuf,
+        holder: lock::LockHolder,
+        waited: std::time::Duration,
+        read_only: bool,
     },
     #[error("database: {context}: {source}")]
     Db {
@@ -271,6 +284,20 @@ CREATE TABLE IF NOT EXISTS rejects (
 );
 "#;
 
+/// The `leadpipe_meta` key holding [`schema_fingerprint`] of the last writer.
+const SCHEMA_META_KEY: &str = "schema_fingerprint";
+
+/// A hash of every table definition this build creates: it changes whenever a table or
+/// column is added, without anyone having to remember to bump a version number.
+fn schema_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [SCHEMA, consent::SCHEMA, warmth::SCHEMA] {
+        h.update(part.as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
 /// Where a batch of rows came from; shared by every row in it.
 #[derive(Debug, Clone)]
 pub struct BatchOrigin<'a> {
@@ -298,17 +325,35 @@ pub type Scoring<'a> = (
 );
 
 impl Store {
-    /// Opens (or creates) the database file and makes sure the schema exists.
+    /// Opens (or creates) the database file for writing and makes sure the schema
+    /// exists. Waits up to [`lock::lock_wait`] for another process to let go of it. An
+    /// erasure whose file rewrite was interrupted is finished first.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let store = Self::open_writable(path)?;
+        store.mark_interrupted_runs()?;
+        if store.compaction_pending()? {
+            tracing::warn!(
+                db = %path.display(),
+                "an erasure was interrupted before the file was rewritten; rewriting it now"
+            );
+            store.compact(path)?;
+            return Self::open_writable(path);
+        }
+        // A copy left by a rewrite that never got its mark (or already replaced the file).
+        let leftover = erasure::compacting_path(path);
+        if leftover.exists() {
+            let _ = std::fs::remove_file(&leftover);
+        }
+        Ok(store)
+    }
+
+    fn open_writable(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 let _ = std::fs::create_dir_all(parent);
             }
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let conn = lock::connect(path, false, lock::lock_wait())?;
         conn.register_table_function::<scan::BatchScan>(scan::FUNCTION)
             .map_err(db("registering the bulk loader"))?;
         // DuckDB's default (80% of RAM) let a 1M-row run keep ~1 GB of blocks it had
@@ -325,23 +370,49 @@ impl Store {
             .map_err(db("creating the consent tables"))?;
         conn.execute_batch(warmth::SCHEMA)
             .map_err(db("creating the warmth tables"))?;
-        Ok(Store { conn })
+        let store = Store { conn };
+        if !store.schema_current()? {
+            store.set_meta(SCHEMA_META_KEY, &schema_fingerprint())?;
+        }
+        Ok(store)
     }
 
-    /// Opens an existing database for reading only (the review page): no schema changes,
-    /// and DuckDB refuses any write.
+    /// True when the base was last opened for writing by a build with this schema, so a
+    /// reader finds every table and column it asks for.
+    fn schema_current(&self) -> Result<bool, StoreError> {
+        let has_meta: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'leadpipe_meta'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("reading the schema version"))?;
+        Ok(has_meta > 0 && self.meta(SCHEMA_META_KEY)?.as_deref() == Some(&schema_fingerprint()))
+    }
+
+    /// Opens an existing database for reading only (reports, call lists, the review
+    /// page): no schema changes, DuckDB refuses any write, and other readers can open it
+    /// at the same time. An interrupted erasure is finished first (that needs a moment of
+    /// write access), so nothing reads a file that still holds erased bytes.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        let config = duckdb::Config::default()
-            .access_mode(duckdb::AccessMode::ReadOnly)
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let conn =
-            Connection::open_with_flags(path, config).map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let store = Self::connect_read_only(path)?;
+        // A base last written by an older build lacks newer columns: one short writable
+        // open adds them (and finishes an interrupted erasure) before reading.
+        if store.compaction_pending()? || !store.schema_current()? || store.interrupted_runs()? > 0
+        {
+            drop(store);
+            drop(Self::open(path)?);
+            return Self::connect_read_only(path);
+        }
+        Ok(store)
+    }
+
+    fn connect_read_only(path: &Path) -> Result<Store, StoreError> {
+        let conn = lock::connect(path, true, lock::lock_wait())?;
+        // Readers land id lists in temporary tables (DuckDB allows those read-only).
+        conn.register_table_function::<scan::BatchScan>(scan::FUNCTION)
+            .map_err(db("registering the bulk loader"))?;
         Ok(Store { conn })
     }
 
@@ -542,6 +613,63 @@ impl Store {
                 ],
             )
             .map_err(db("recording the run"))?;
+        Ok(())
+    }
+
+    /// Completes a run's row (written as `running` when it started).
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        stages: &str,
+        status: &str,
+        totals: (u64, u64, u64),
+        summary_json: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET status = ?, stages = ?, finished_at = now(), rows_read = ?,
+                     rows_accepted = ?, rows_rejected = ?, summary = ?, error = ?
+                 WHERE run_id = ?",
+                params![
+                    status,
+                    stages,
+                    totals.0 as i64,
+                    totals.1 as i64,
+                    totals.2 as i64,
+                    summary_json,
+                    error,
+                    run_id
+                ],
+            )
+            .map_err(db("recording the run"))?;
+        Ok(())
+    }
+
+    /// Runs left `running` by a process that died. Only one process can write the base,
+    /// so whoever opens it finds no run of someone else's in progress.
+    fn interrupted_runs(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM runs WHERE status = 'running'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("looking for interrupted runs"))
+    }
+
+    fn mark_interrupted_runs(&self) -> Result<(), StoreError> {
+        if self.interrupted_runs()? > 0 {
+            tracing::warn!("a run was interrupted before it finished; marking it failed");
+            self.conn
+                .execute(
+                    "UPDATE runs SET status = 'failed', finished_at = now(),
+                         error = 'interrupted: the process ended before the run finished (killed, out of memory, disk full or power lost); nothing from this run landed'
+                     WHERE status = 'running'",
+                    [],
+                )
+                .map_err(db("marking an interrupted run"))?;
+        }
         Ok(())
     }
 

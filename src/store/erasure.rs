@@ -1,0 +1,490 @@
+//! Erasure (152-FZ art. 21): finding every trace of a person and removing it from every
+//! table, then rewriting the file so no free block keeps the bytes.
+
+use super::consent::{ids_sql, split_list, strs_sql, ERASURE_LIST};
+use super::{db, Store, StoreError};
+use crate::consent::ContactKind;
+use chrono::Utc;
+use duckdb::params;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What an erasure will remove (`--dry-run` prints this) and did remove.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ErasurePlan {
+    pub lead_ids: Vec<i64>,
+    pub record_ids: Vec<i64>,
+    pub raw_ids: Vec<i64>,
+    /// Every contact of the erased people; hashed into `suppressions`, never printed.
+    #[serde(skip)]
+    pub phones: Vec<String>,
+    #[serde(skip)]
+    pub emails: Vec<String>,
+    pub phones_hashed: usize,
+    pub emails_hashed: usize,
+    /// ИНН of the erased records (a sole trader's ИНН identifies the person; provider
+    /// answers cached under it go too).
+    #[serde(skip)]
+    pub inns: Vec<String>,
+}
+
+impl Store {
+    /// Finds everything an erasure must remove: the leads holding the contact (also where
+    /// an address sits in a raw row only: records keep one e-mail), all their records and
+    /// raw rows, and any other raw row (a reject, a comment field) where one of the
+    /// person's numbers or addresses appears in any spelling.
+    pub fn plan_erasure(
+        &self,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<ErasurePlan, StoreError> {
+        let query_pairs = |sql: &str| -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+            let mut stmt = self.conn.prepare(sql).map_err(db("planning an erasure"))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db("planning an erasure"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(db("planning an erasure"))
+        };
+        let mut phones: std::collections::BTreeSet<String> =
+            phone.map(str::to_string).into_iter().collect();
+        let mut emails: std::collections::BTreeSet<String> =
+            email.map(str::to_string).into_iter().collect();
+        let mut leads: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        let mut records: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        let mut raw_ids: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        let mut inns: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        // Grow the set until nothing new turns up: a lead brings its other numbers and
+        // addresses, an address found in a raw row brings that record's lead.
+        for _round in 0..5 {
+            let before = (leads.len(), phones.len(), emails.len());
+            let p: Vec<String> = phones.iter().cloned().collect();
+            let m: Vec<String> = emails.iter().cloned().collect();
+            for (rec, lead) in query_pairs(&format!(
+                "SELECT record_id, lead_id FROM records
+                 WHERE phone_e164 IN ({ps}) OR list_has_any(phones_extra, [{ps}]::VARCHAR[])
+                    OR email IN ({ms}) OR lead_id IN ({ls})",
+                ps = strs_sql(&p),
+                ms = strs_sql(&m),
+                ls = ids_sql(&leads.iter().copied().collect::<Vec<_>>()),
+            ))? {
+                records.insert(rec);
+                leads.extend(lead);
+            }
+            // Addresses in raw rows only (a second e-mail column): their records' leads.
+            let by_email = self.raw_mentioning(&[], &m)?;
+            if !by_email.is_empty() {
+                for (rec, lead) in query_pairs(&format!(
+                    "SELECT record_id, lead_id FROM records WHERE raw_id IN ({})",
+                    ids_sql(&by_email)
+                ))? {
+                    records.insert(rec);
+                    leads.extend(lead);
+                }
+            }
+            let sql = format!(
+                "SELECT raw_id, phone_e164, array_to_string(phones_extra, chr(31)), email, inn
+                 FROM records WHERE record_id IN ({})",
+                ids_sql(&records.iter().copied().collect::<Vec<_>>())
+            );
+            let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })
+                .map_err(db("planning an erasure"))?;
+            for row in rows {
+                let (raw, p, extra, em, inn) = row.map_err(db("planning an erasure"))?;
+                raw_ids.insert(raw);
+                phones.extend(p);
+                phones.extend(split_list(extra.as_deref()));
+                emails.extend(em);
+                inns.extend(inn);
+            }
+            if before == (leads.len(), phones.len(), emails.len()) {
+                break;
+            }
+        }
+        let phones: Vec<String> = phones.into_iter().collect();
+        let emails: Vec<String> = emails.into_iter().collect();
+        // Any other raw row that mentions a contact (a reject, someone else's comment
+        // field, another person's record with a shared number) goes, with its record.
+        raw_ids.extend(self.raw_mentioning(&phones, &emails)?);
+        let raws: Vec<i64> = raw_ids.into_iter().collect();
+        for (rec, _) in query_pairs(&format!(
+            "SELECT record_id, NULL::BIGINT FROM records WHERE raw_id IN ({})",
+            ids_sql(&raws)
+        ))? {
+            records.insert(rec);
+        }
+        Ok(ErasurePlan {
+            lead_ids: leads.into_iter().collect(),
+            record_ids: records.into_iter().collect(),
+            raw_ids: raws,
+            phones_hashed: phones.len(),
+            emails_hashed: emails.len(),
+            phones,
+            emails,
+            inns: inns.into_iter().collect(),
+        })
+    }
+
+    /// Raw rows where one value holds one of the numbers (by the digits of its national
+    /// number) or one of the addresses (any case, the domain in punycode or in Unicode).
+    fn raw_mentioning(&self, phones: &[String], emails: &[String]) -> Result<Vec<i64>, StoreError> {
+        let needles: Vec<String> = phones.iter().map(|p| national_digits(p)).collect();
+        let spellings = email_spellings(emails);
+        if needles.is_empty() && spellings.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT raw_id, raw_values::VARCHAR FROM raw_records WHERE {}",
+            mentions_sql("raw_values::VARCHAR", &needles, &spellings)
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db("planning an erasure"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (raw_id, json) = row.map_err(db("planning an erasure"))?;
+            if raw_mentions(&json, &needles, &spellings) {
+                out.push(raw_id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes everything in `plan` from every table that can hold personal data (see
+    /// [`ERASED_TABLES`]), and keeps only salted hashes of the contacts in `suppressions`
+    /// (list `erasure`) so the person is never imported again silently. Marks the file as
+    /// needing a rewrite: [`Store::compact`] after the commit clears the mark, and a
+    /// command that finds the mark redoes the rewrite first.
+    pub fn erase(&self, plan: &ErasurePlan, actor: &str) -> Result<ErasureReport, StoreError> {
+        let hasher = self.contact_hasher()?;
+        let mut report = ErasureReport::default();
+        for step in erasure_steps(plan) {
+            let changed = self.conn.execute(&step.sql, []).map_err(db("erasing"))?;
+            if changed > 0 {
+                *report.rows_by_table.entry(step.table).or_default() += changed;
+            }
+        }
+        let now = Utc::now();
+        let to_hash = plan
+            .phones
+            .iter()
+            .map(|p| (ContactKind::Phone, p))
+            .chain(plan.emails.iter().map(|m| (ContactKind::Email, m)));
+        for (kind, value) in to_hash {
+            self.conn
+                .execute(
+                    "INSERT INTO suppressions VALUES (?, ?, NULL, ?, NULL, 'erasure', NULL, ?::TIMESTAMPTZ, now())",
+                    params![ERASURE_LIST, kind.as_str(), hasher.hash(kind, value), now.to_rfc3339()],
+                )
+                .map_err(db("keeping the erased hash"))?;
+        }
+        self.audit_action(
+            actor,
+            None,
+            &format!(
+                "erased {} lead(s), {} record(s), {} raw row(s); {} phone(s) and {} e-mail(s) kept as salted hashes; rows removed or redacted: {}",
+                plan.lead_ids.len(),
+                plan.record_ids.len(),
+                plan.raw_ids.len(),
+                plan.phones.len(),
+                plan.emails.len(),
+                report.summary()
+            ),
+        )?;
+        self.set_meta(COMPACTION_PENDING, &now.to_rfc3339())?;
+        Ok(report)
+    }
+}
+
+/// What an erasure removed (deleted rows) or redacted (rows whose text was blanked), per
+/// table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ErasureReport {
+    pub rows_by_table: BTreeMap<&'static str, usize>,
+}
+
+impl ErasureReport {
+    /// `records 3, raw_records 3, …`, or `nothing`.
+    pub fn summary(&self) -> String {
+        if self.rows_by_table.is_empty() {
+            return "nothing".into();
+        }
+        self.rows_by_table
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Tables that can hold a person's data, each with how erasure clears it. A test checks
+/// that every table in the base is here or in [`TABLES_WITHOUT_PERSONAL_DATA`], so a new
+/// table cannot be forgotten.
+pub const ERASED_TABLES: &[&str] = &[
+    "lead_links",
+    "match_refusals",
+    "records",
+    "rejects",
+    "raw_records",
+    "leads",
+    "consent_audit",
+    "consents",
+    "consent_status",
+    "suppressions",
+    "enrichment_cache",
+    "pages",
+    "suppression_lists",
+    "engagements",
+    "runs",
+];
+
+/// Tables that never hold a contact, a name or free text from a person, and why.
+pub const TABLES_WITHOUT_PERSONAL_DATA: &[(&str, &str)] = &[
+    ("leadpipe_meta", "settings and the hashing salt"),
+    ("lead_merges", "lead ids only"),
+    ("match_weights", "the model's weights only"),
+    (
+        "source_files",
+        "file hashes, names and read settings; the rows are in raw_records",
+    ),
+];
+
+/// The `leadpipe_meta` key set while an erased file still needs rewriting.
+pub const COMPACTION_PENDING: &str = "compaction_pending_since";
+
+struct Step {
+    table: &'static str,
+    sql: String,
+}
+
+/// The statements that clear `plan` from every table in [`ERASED_TABLES`], in an order
+/// where each still finds what it needs (consent_audit before consents).
+fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
+    let recs = ids_sql(&plan.record_ids);
+    let raws = ids_sql(&plan.raw_ids);
+    let leads = ids_sql(&plan.lead_ids);
+    let phones = strs_sql(&plan.phones);
+    let emails = strs_sql(&plan.emails);
+    let contacts = strs_sql(&[plan.phones.clone(), plan.emails.clone()].concat());
+    let inns = strs_sql(&plan.inns);
+    let digits: Vec<String> = plan.phones.iter().map(|p| national_digits(p)).collect();
+    let mentions = |text: &str| mentions_sql(text, &digits, &plan.emails);
+    let by_contact = format!("phone_e164 IN ({phones}) OR email IN ({emails})");
+    let step = |table: &'static str, sql: String| Step { table, sql };
+    vec![
+        step("lead_links", format!("DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs})")),
+        step("match_refusals", format!(
+            "DELETE FROM match_refusals WHERE record_a IN ({recs}) OR record_b IN ({recs})
+                 OR conflict_a IN ({recs}) OR conflict_b IN ({recs})"
+        )),
+        step("records", format!("DELETE FROM records WHERE record_id IN ({recs}) OR raw_id IN ({raws})")),
+        step("rejects", format!("DELETE FROM rejects WHERE raw_id IN ({raws})")),
+        step("raw_records", format!("DELETE FROM raw_records WHERE raw_id IN ({raws})")),
+        step("leads", format!("DELETE FROM leads WHERE lead_id IN ({leads})")),
+        // The trail keeps what changed and when; the wording could hold an IP.
+        step("consent_audit", format!(
+            "UPDATE consent_audit SET detail = '[erased]' WHERE detail IS DISTINCT FROM '[erased]' AND (
+                 lead_id IN ({leads}) OR consent_id IN (
+                     SELECT consent_id FROM consents WHERE record_id IN ({recs}) OR {by_contact}))"
+        )),
+        step("consents", format!("DELETE FROM consents WHERE record_id IN ({recs}) OR {by_contact}")),
+        step("consent_status", format!("DELETE FROM consent_status WHERE lead_id IN ({leads})")),
+        step("suppressions", format!("DELETE FROM suppressions WHERE value IN ({contacts})")),
+        // A provider's answer may quote the contact in its body; so may kept web pages
+        // (bytes, searched as text) and the rejected cells a suppression list kept.
+        step("enrichment_cache", format!(
+            "DELETE FROM enrichment_cache WHERE lookup_key IN ({contacts}) OR lookup_key IN ({inns})
+                 OR {}",
+            mentions("coalesce(body, '')")
+        )),
+        step("pages", format!(
+            "DELETE FROM pages WHERE {}",
+            mentions("coalesce(body::VARCHAR, '') || ' ' || url || ' ' || coalesce(error, '')")
+        )),
+        step("suppression_lists", format!(
+            "UPDATE suppression_lists SET rejects = '[{{\"row\": null, \"reason\": \"redacted after an erasure\"}}]'
+             WHERE {}",
+            mentions("coalesce(rejects::VARCHAR, '')")
+        )),
+        // Visits, opens, replies and call outcomes are keyed by the contact itself.
+        step("engagements", format!("DELETE FROM engagements WHERE {by_contact}")),
+        // A failed run's message may quote a value.
+        step("runs", format!(
+            "UPDATE runs SET error = '[erased]' WHERE {}",
+            mentions("coalesce(error, '')")
+        )),
+    ]
+}
+
+/// The digits a person would type for this number at home: the national number for
+/// Russian numbers (`9161234567` for `+79161234567`), all digits otherwise.
+pub fn national_digits(e164: &str) -> String {
+    let d: String = e164.chars().filter(char::is_ascii_digit).collect();
+    match d.strip_prefix('7') {
+        Some(rest) if d.len() == 11 => rest.to_string(),
+        _ => d,
+    }
+}
+
+/// SQL true when `text` (an expression) mentions one of the numbers (by the digits of its
+/// national number, separators ignored) or one of the addresses (any letter case);
+/// `false` when there is nothing to look for.
+fn mentions_sql(text: &str, digits: &[String], emails: &[String]) -> String {
+    let conds: Vec<String> = digits
+        .iter()
+        .map(|d| format!("regexp_replace({text}, '[^0-9]', '', 'g') LIKE '%{d}%'"))
+        .chain(
+            emails
+                .iter()
+                .map(|m| format!("contains(lower({text}), '{}')", m.replace('\'', "''"))),
+        )
+        .collect();
+    if conds.is_empty() {
+        "false".to_string()
+    } else {
+        conds.join(" OR ")
+    }
+}
+
+/// Every spelling of the addresses worth searching for: as stored (domain in punycode),
+/// and with the domain in Unicode (`почта.рф`), all lower case.
+fn email_spellings(emails: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in emails {
+        out.push(m.to_lowercase());
+        if let Some((local, domain)) = m.rsplit_once('@') {
+            let (unicode, result) = idna::domain_to_unicode(domain);
+            if result.is_ok() && unicode != domain {
+                out.push(format!("{}@{}", local, unicode).to_lowercase());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// True when one value of the raw JSON row holds one of the numbers (by digits) or one of
+/// the addresses (any case).
+fn raw_mentions(json: &str, phone_digits: &[String], emails: &[String]) -> bool {
+    let Ok(crate::record::OrderedObject(obj)) = serde_json::from_str(json) else {
+        // Not an object (should not happen): judge the whole text.
+        let digits: String = json.chars().filter(char::is_ascii_digit).collect();
+        let lower = json.to_lowercase();
+        return phone_digits.iter().any(|d| digits.contains(d.as_str()))
+            || emails.iter().any(|m| lower.contains(m.as_str()));
+    };
+    obj.iter().any(|(_, v)| {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let lower = text.to_lowercase();
+        phone_digits.iter().any(|d| digits.contains(d.as_str()))
+            || emails.iter().any(|m| lower.contains(m.as_str()))
+    })
+}
+
+impl Store {
+    /// Rewrites the database file from scratch (`COPY FROM DATABASE` into a new file, then
+    /// a rename), so pages that held erased data are gone from the disk, not just unused.
+    /// Safe to kill at any point: until the rename the old file keeps its
+    /// [`COMPACTION_PENDING`] mark and the next command redoes the rewrite; the copy has
+    /// the mark removed before it replaces the old file.
+    pub fn compact(self, path: &Path) -> Result<(), StoreError> {
+        let tmp = compacting_path(path);
+        remove_with_wal(&tmp);
+        let current: String = self
+            .conn
+            .query_row("SELECT current_database()", [], |r| r.get(0))
+            .map_err(db("compacting the database"))?;
+        self.conn
+            .execute_batch(&format!(
+                "CHECKPOINT;
+                 ATTACH '{}' AS leadpipe_compact;
+                 COPY FROM DATABASE \"{}\" TO leadpipe_compact;
+                 DELETE FROM leadpipe_compact.leadpipe_meta WHERE key = '{COMPACTION_PENDING}';
+                 DETACH leadpipe_compact;",
+                tmp.display().to_string().replace('\'', "''"),
+                current.replace('"', "\"\"")
+            ))
+            .map_err(db("compacting the database"))?;
+        drop(self);
+        let replaced = std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path));
+        replaced.map_err(|e| StoreError::Batch {
+            table: "(file)",
+            message: format!("replacing {} with its compacted copy: {e}", path.display()),
+        })?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        // The old file was checkpointed and closed: a WAL left now would belong to it.
+        let _ = std::fs::remove_file(wal_path(path));
+        Ok(())
+    }
+
+    /// True when an erasure committed but the file was not rewritten yet.
+    pub fn compaction_pending(&self) -> Result<bool, StoreError> {
+        let exists: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'leadpipe_meta'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("checking for an unfinished erasure"))?;
+        Ok(exists > 0 && self.meta(COMPACTION_PENDING)?.is_some())
+    }
+}
+
+/// Where the compacted copy of `path` is written before it replaces it.
+pub fn compacting_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("compacting.duckdb")
+}
+
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".wal");
+    std::path::PathBuf::from(p)
+}
+
+fn remove_with_wal(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(wal_path(path));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_digits_strip_the_russian_country_code() {
+        assert_eq!(national_digits("+79161234567"), "9161234567");
+        assert_eq!(national_digits("+375291234567"), "375291234567");
+    }
+
+    #[test]
+    fn raw_mentions_looks_inside_single_values() {
+        let json = r#"{"Телефон":"8 (916) 123-45-67","Почта":"X@Y.RU"}"#;
+        assert!(raw_mentions(json, &["9161234567".into()], &[]));
+        assert!(raw_mentions(json, &[], &["x@y.ru".into()]));
+        // Digits split across two cells are not a match.
+        let split = r#"{"a":"916123","b":"4567"}"#;
+        assert!(!raw_mentions(split, &["9161234567".into()], &[]));
+    }
+}
