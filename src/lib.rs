@@ -9,6 +9,7 @@ pub mod consent;
 pub mod dedupe;
 pub mod enrich;
 pub mod export;
+pub mod fault;
 pub mod gen;
 mod memo;
 pub mod normalise;

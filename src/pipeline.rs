@@ -628,6 +628,7 @@ pub fn run(
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             let json =
                 serde_json::to_string(&summary).map_err(|e| RunError::Internal(e.to_string()))?;
+            crate::fault::pause_at("run_before_commit");
             let commit_started = Instant::now();
             let finish = plan
                 .settings

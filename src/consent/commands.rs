@@ -258,18 +258,9 @@ pub fn erase(
         store.refresh_consent_status(Utc::now(), actor, None)?;
         Ok(report)
     })?;
-    pause_for_fault_test("erase_committed");
+    crate::fault::pause_at("erase_committed");
     store.compact(db_path).map_err(CommandError::Compaction)?;
     Ok((plan, Some(report)))
-}
-
-/// Crash tests stop the binary at a named point: with `LEADPIPE_TEST_PAUSE_AT=<point>` the
-/// process says so on stderr and sleeps, for the test to `kill -9` it there.
-fn pause_for_fault_test(point: &str) {
-    if std::env::var("LEADPIPE_TEST_PAUSE_AT").as_deref() == Ok(point) {
-        eprintln!("leadpipe: paused at {point}");
-        std::thread::sleep(std::time::Duration::from_secs(60));
-    }
 }
 
 /// Who may be called now, and why the rest may not.

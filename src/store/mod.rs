@@ -660,11 +660,11 @@ impl Store {
 
     fn mark_interrupted_runs(&self) -> Result<(), StoreError> {
         if self.interrupted_runs()? > 0 {
-            tracing::warn!("a run was interrupted before it finished; marking it failed");
+            tracing::warn!("a run did not finish; marking it failed in `runs`");
             self.conn
                 .execute(
                     "UPDATE runs SET status = 'failed', finished_at = now(),
-                         error = 'interrupted: the process ended before the run finished (killed, out of memory, disk full or power lost); nothing from this run landed'
+                         error = 'did not finish: the process ended or could not record its result (killed, out of memory, disk full, power lost); nothing from this run landed'
                      WHERE status = 'running'",
                     [],
                 )
