@@ -1187,7 +1187,6 @@ fn serve(db: &std::path::Path, port: u16) -> ExitCode {
             return ExitCode::from(EXIT_INTERNAL);
         }
     };
-    let app = leadpipe::serve::router(store, normaliser);
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
             Ok(l) => l,
@@ -1196,6 +1195,9 @@ fn serve(db: &std::path::Path, port: u16) -> ExitCode {
                 return ExitCode::from(EXIT_DB);
             }
         };
+        // The port actually bound (`--port 0` picks one): only requests naming it are served.
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+        let app = leadpipe::serve::router(store, normaliser, port);
         eprintln!(
             "leadpipe: serving {} on http://127.0.0.1:{port} (read-only; Ctrl-C stops)",
             db.display()

@@ -1,13 +1,19 @@
 //! `leadpipe serve`: a small local web page for compliance reviewers and team leads. Search
 //! a lead by phone, e-mail or name; see its golden record, member records with their
 //! sources, the merge evidence, consent history and warmth. Read-only, on 127.0.0.1.
+//!
+//! Only requests addressed to the server by a loopback name and its port are answered (a
+//! web page elsewhere that re-points its own host name at 127.0.0.1, "DNS rebinding", must
+//! not read the base), and every answer forbids scripts, framing and content sniffing.
 
 use crate::consent::{current_status, Channel, ConsentEvent, Purpose};
 use crate::normalise::Normaliser;
 use crate::report::{esc, html_table as table};
 use crate::store::Store;
-use axum::extract::{Path, Query, State};
-use axum::response::Html;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::fmt::Write as _;
@@ -19,8 +25,9 @@ struct App {
     normaliser: Normaliser,
 }
 
-/// The routes, over an open database.
-pub fn router(store: Store, normaliser: Normaliser) -> Router {
+/// The routes, over an open database, for a server listening on 127.0.0.1:`port` (the
+/// port actually bound: requests naming another host or port are refused).
+pub fn router(store: Store, normaliser: Normaliser, port: u16) -> Router {
     let app = App {
         store: Arc::new(Mutex::new(store)),
         normaliser,
@@ -30,6 +37,84 @@ pub fn router(store: Store, normaliser: Normaliser) -> Router {
         .route("/search", get(search))
         .route("/lead/{id}", get(lead))
         .with_state(app)
+        .layer(middleware::from_fn_with_state(
+            Arc::new(allowed_hosts(port)),
+            check_host,
+        ))
+        // Outermost, so refusals and 404s carry the headers too.
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// The `Host` values a browser sends for this server: the loopback names with the port
+/// (a bare name only on port 80, where browsers leave the port out).
+fn allowed_hosts(port: u16) -> Vec<String> {
+    let names = ["127.0.0.1", "localhost", "[::1]"];
+    let mut out: Vec<String> = names.iter().map(|n| format!("{n}:{port}")).collect();
+    if port == 80 {
+        out.extend(names.iter().map(|n| n.to_string()));
+    }
+    out
+}
+
+/// Refuses a request whose `Host` (or absolute-form authority) is not one of ours, or that
+/// names none: a page on another site that rebinds its name to 127.0.0.1 sends its own.
+async fn check_host(State(allowed): State<Arc<Vec<String>>>, req: Request, next: Next) -> Response {
+    let ours = |h: &str| allowed.iter().any(|a| a.eq_ignore_ascii_case(h.trim()));
+    let host = req.headers().get(header::HOST).map(|h| h.to_str().ok());
+    let authority = req.uri().authority().map(|a| a.as_str());
+    let ok = match (host, authority) {
+        (None, None) => false,
+        (Some(h), a) => h.is_some_and(ours) && a.is_none_or(ours),
+        (None, Some(a)) => ours(a),
+    };
+    if ok {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "This leadpipe review server answers only requests addressed to 127.0.0.1 or \
+             localhost with its port.\n",
+        )
+            .into_response()
+    }
+}
+
+/// What a page may load: its own inline style, nothing else; no scripts, no framing; the
+/// search form submits only to this server.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
+}
+
+/// `text` as a LIKE pattern body that matches it literally, for `ESCAPE '\'`: `%`, `_` and
+/// the escape character itself are escaped.
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 const STYLE: &str = "<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1000px}\
@@ -88,11 +173,13 @@ async fn search(State(app): State<App>, Query(sq): Query<SearchQuery>) -> Html<S
          FROM leads
          WHERE (?1 IS NOT NULL AND list_contains(phones, ?1))
             OR (?2 IS NOT NULL AND list_contains(emails, ?2))
-            OR lower(full_name) LIKE '%' || lower(?3) || '%'
-            OR lower(company) LIKE '%' || lower(?3) || '%'
+            OR lower(full_name) LIKE '%' || lower(?3) || '%' ESCAPE '\\'
+            OR lower(company) LIKE '%' || lower(?3) || '%' ESCAPE '\\'
          ORDER BY lead_id LIMIT 50",
     ) {
-        if let Ok(found) = stmt.query_map(duckdb::params![phone, email, q], |r| {
+        // The text is matched literally: `%` and `_` typed in the box are not wildcards.
+        let pattern = like_literal(q);
+        if let Ok(found) = stmt.query_map(duckdb::params![phone, email, pattern], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         }) {
             rows.extend(found.flatten());
@@ -293,4 +380,27 @@ async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Html<String> {
         }),
     ));
     page(&format!("lead {id}"), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards_and_the_escape() {
+        assert_eq!(like_literal("100%"), "100\\%");
+        assert_eq!(like_literal("a_b"), "a\\_b");
+        assert_eq!(like_literal("c:\\x"), "c:\\\\x");
+        assert_eq!(like_literal("Петров"), "Петров");
+    }
+
+    #[test]
+    fn only_loopback_names_with_the_port_are_ours() {
+        let ok = allowed_hosts(8080);
+        assert!(ok.contains(&"127.0.0.1:8080".to_string()));
+        assert!(ok.contains(&"localhost:8080".to_string()));
+        assert!(ok.contains(&"[::1]:8080".to_string()));
+        assert!(!ok.contains(&"localhost".to_string()));
+        assert!(allowed_hosts(80).contains(&"localhost".to_string()));
+    }
 }

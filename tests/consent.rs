@@ -569,3 +569,92 @@ fn stored_bases_match_the_ones_rust_writes() {
         .unwrap();
     assert!(kinds >= 3);
 }
+
+#[test]
+fn a_consent_whose_page_is_not_a_web_address_is_not_granted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("url.duckdb");
+    let calls = dir.path().join("calls.csv");
+    let export = dir.path().join("form.jsonl");
+    let row = |name: &str, phone: &str, page: &str| {
+        serde_json::json!({
+            "name": name,
+            "phone": phone,
+            "consent": true,
+            "consent_at": "2026-11-20T10:15:00+03:00",
+            "consent_version": "v3",
+            "page_url": page,
+            "ip": "203.0.113.5"
+        })
+        .to_string()
+    };
+    std::fs::write(
+        &export,
+        [
+            row(
+                "Иванов Иван",
+                "+7 916 123-45-67",
+                "https://example.ru/landing",
+            ),
+            row("Петров Пётр", "+7 903 111 22 33", "javascript:alert(1)"),
+            row(
+                "Сидорова Анна",
+                "+7 903 999 88 77",
+                "data:text/html,<b>да</b>",
+            ),
+            row("Кузнецов Олег", "+7 903 555 44 33", "лендинг"),
+            row("Орлова Ольга", "+7 903 777 66 55", "ftp://example.ru/form"),
+            row("Зайцев Игорь", "+7 903 222 11 00", "JavaScript:alert(1)"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let pipeline = dir.path().join("form.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"name = "form"
+[[sources]]
+name = "site-form"
+path = "{}"
+origin = "form"
+[sources.columns]
+consent_version = "consent_text_version"
+[sources.consent]
+valid_days = 365
+"#,
+            export.display()
+        ),
+    )
+    .unwrap();
+    ok(run(&["run", s(&pipeline), "--db", s(&db), "--as-of", NOW]));
+    // Only the consent given on a web page can be called.
+    assert_eq!(
+        call_list(&db, &calls, &["--as-of", NOW]),
+        vec!["+79161234567"]
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM consents WHERE status = 'granted' AND channel = 'call'"
+        ),
+        1
+    );
+    // The others are on record as not proven, with the reason.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT record_id) FROM consents
+             WHERE status = 'claimed' AND legal_basis = 'none'
+               AND note LIKE '%not an http(s) address%'"
+        ),
+        5
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM leads WHERE call_consent = 'granted'"
+        ),
+        1
+    );
+}

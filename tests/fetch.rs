@@ -76,6 +76,36 @@ async fn serve(State(seen): State<Seen>, uri: Uri, headers: HeaderMap) -> Respon
             .into_response(),
         "/huge" => html("x".repeat(1_000_000)),
         "/pdf" => ([(header::CONTENT_TYPE, "application/pdf")], "%PDF-1.4").into_response(),
+        "/busy" | "/busy-too" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "120")],
+            "come back in two minutes",
+        )
+            .into_response(),
+        "/busy5" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "come back in five seconds",
+        )
+            .into_response(),
+        p if p.starts_with("/slow/") => {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            html(card("ООО «Неспешная»", "+7 495 100-00-08"))
+        }
+        "/hop1" => (StatusCode::FOUND, [(header::LOCATION, "/hop2")]).into_response(),
+        "/hop2" => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, "/list/1")],
+        )
+            .into_response(),
+        p if p.starts_with("/chain/") => {
+            let n: u32 = p["/chain/".len()..].parse().unwrap_or(0);
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, format!("/chain/{}", n + 1))],
+            )
+                .into_response()
+        }
         "/broken" => (
             [(header::CONTENT_TYPE, "text/html")],
             "<div class=company><h2 class=name>ООО «Сломанная» <p>Тел. +7 495 100-00-07",
@@ -366,4 +396,223 @@ company = ".name"
     let bytes = std::fs::read(&db).unwrap();
     assert!(!bytes.windows(10).any(|w| w == b"4951000003"));
     assert!(!bytes.windows(13).any(|w| w == b"495 100-00-03"));
+}
+
+#[test]
+fn a_long_retry_after_gives_up_on_the_host_at_once() {
+    let (_rt, base, seen) = start();
+    // The default `max_retry_after_seconds`: a host asking for two minutes is not waited for.
+    let s = settings(&base, &["/busy", "/busy-too", "/list/1"]);
+    let started = Instant::now();
+    let (pages, log) = crawl(&s, &HashMap::new(), false).unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "{elapsed:?} for a host that asked to wait 120 s"
+    );
+    let paths: Vec<String> = seen
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(p, _, _)| p.clone())
+        .collect();
+    assert_eq!(paths, vec!["/robots.txt", "/busy"]);
+    // Every page is accounted for: the one that asked, and the ones left alone after it.
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    let busy = pages[0].error.as_deref().unwrap();
+    assert!(
+        busy.contains("120 s") && busy.contains("max_retry_after_seconds"),
+        "{busy}"
+    );
+    for p in &pages[1..] {
+        let e = p.error.as_deref().unwrap();
+        assert!(e.starts_with("not fetched"), "{e}");
+        assert!(e.contains("asked to wait 120 s"), "{e}");
+    }
+    assert_eq!(log.skipped, 2);
+}
+
+#[test]
+fn a_run_keeps_to_its_time_budget() {
+    let (_rt, base, _seen) = start();
+    let slow: Vec<String> = (1..=8).map(|n| format!("/slow/{n}")).collect();
+    let mut urls: Vec<&str> = slow.iter().map(String::as_str).collect();
+    urls.insert(0, "/busy5");
+    let s = FetchSettings {
+        max_total_seconds: 2,
+        ..settings(&base, &urls)
+    };
+    let started = Instant::now();
+    let (pages, log) = crawl(&s, &HashMap::new(), false).unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    // The 503 asked for 5 s, within max_retry_after_seconds but past the budget: not waited.
+    let busy = pages[0].error.as_deref().unwrap();
+    assert!(busy.contains("max_total_seconds"), "{busy}");
+    // Nothing is dropped: what was fetched in time, and the rest with the reason.
+    assert_eq!(pages.len(), 9, "{pages:?}");
+    let fetched = pages.iter().filter(|p| p.is_html()).count();
+    assert!(fetched >= 1, "{pages:?}");
+    let cut: Vec<&str> = pages.iter().filter_map(|p| p.error.as_deref()).collect();
+    assert_eq!(cut.len(), 9 - fetched, "{cut:?}");
+    assert!(
+        cut[1..]
+            .iter()
+            .all(|e| e.contains("time budget") && e.contains("max_total_seconds = 2")),
+        "{cut:?}"
+    );
+    assert!(log.skipped >= 1);
+}
+
+/// A server on a raw socket, for answers axum would not send. `answer` gets the request
+/// path and writes whatever it likes; `/robots.txt` is a 404 (everything allowed).
+fn raw_server(answer: fn(&str, &mut std::net::TcpStream)) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                if path == "/robots.txt" {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                } else {
+                    answer(&path, &mut stream);
+                }
+            });
+        }
+    });
+    base
+}
+
+#[test]
+fn a_stalled_body_is_reported_as_a_timeout() {
+    let base = raw_server(|_, stream| {
+        use std::io::Write;
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html><body>",
+        );
+        let _ = stream.flush();
+        std::thread::sleep(Duration::from_secs(4));
+    });
+    let s = FetchSettings {
+        timeout_seconds: 1,
+        retries: 0,
+        ..settings(&base, &["/stall"])
+    };
+    let started = Instant::now();
+    let (pages, _) = crawl(&s, &HashMap::new(), false).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let e = pages[0].error.as_deref().unwrap();
+    assert!(
+        e.contains("timed out reading the response body after 1 s"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_header_flood_is_named() {
+    let base = raw_server(|_, stream| {
+        use std::io::Write;
+        let mut head = String::from("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n");
+        for i in 0..5000 {
+            head.push_str(&format!("X-Flood-{i}: {}\r\n", "y".repeat(20)));
+        }
+        head.push_str("Content-Length: 2\r\n\r\nok");
+        let _ = stream.write_all(head.as_bytes());
+    });
+    let s = FetchSettings {
+        retries: 0,
+        ..settings(&base, &["/flood"])
+    };
+    let (pages, _) = crawl(&s, &HashMap::new(), false).unwrap();
+    let e = pages[0].error.as_deref().unwrap();
+    assert!(e.contains("invalid or oversized response head"), "{e}");
+    assert!(!e.starts_with("error sending request"), "{e}");
+}
+
+#[test]
+fn redirect_hops_are_not_rejected_rows() {
+    let (_rt, base, _seen) = start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hops.duckdb");
+    let pipeline = dir.path().join("hops.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"name = "hops"
+[[sources]]
+name = "directory"
+kind = "html"
+origin = "open"
+[sources.fetch]
+urls = ["{base}/hop1", "{base}/chain/1"]
+next = "a.next"
+delay_ms = 50
+max_redirects = 3
+contact = "mailto:data@example.org"
+[sources.html]
+item = ".company"
+[sources.html.fields]
+company = ".name"
+"#
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadpipe"))
+        .args([
+            "run",
+            pipeline.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // /hop1 → /hop2 → /list/1: the four companies of the three pages, no row for a hop.
+    assert_eq!(v["rows_accepted"], 4);
+    let rejects = &v["sources"][0]["rejects_by_reason"];
+    assert_eq!(rejects["robots_disallowed"], 1, "{rejects}");
+    // The endless chain is one reject, its reason naming every hop.
+    assert_eq!(rejects["fetch_failed"], 1, "{rejects}");
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let reason: String = conn
+        .query_row(
+            "SELECT reason FROM rejects WHERE reason_code = 'fetch_failed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(reason.contains("too many redirects"), "{reason}");
+    for n in 1..=5 {
+        assert!(reason.contains(&format!("/chain/{n}")), "{reason}");
+    }
+    // The hops are still kept in `pages`, for the record.
+    let kept: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pages WHERE url LIKE '%/hop_'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 2);
 }

@@ -4,7 +4,8 @@
 //!
 //! Rules, in one place (README "Consent" explains them for reviewers):
 //! - A form's ticked checkbox with a capture time is `granted`; without any time it is only
-//!   `claimed` (the operator could not prove when consent was given).
+//!   `claimed` (the operator could not prove when consent was given), and so it is when the
+//!   form's page address is not an http(s) URL (`javascript:…`, `data:…`, free text).
 //! - A purchased list's "yes" is the vendor's `claimed`, never `granted`; open sources carry
 //!   no consent at all.
 //! - Status per lead, channel and purpose: a grant counts once it is due, and only if it is
@@ -223,10 +224,11 @@ pub struct ConsentPolicy {
 
 impl ConsentPolicy {
     /// Identifies the policy (and the rules' version) events were derived under: when it
-    /// changes, a source's consent is derived again.
+    /// changes, a source's consent is derived again. v2: a form's page address must be an
+    /// http(s) URL for a tick to be a grant.
     pub fn fingerprint(&self) -> String {
         format!(
-            "v1:{}",
+            "v2:{}",
             serde_json::to_string(self).unwrap_or_else(|_| format!("{self:?}"))
         )
     }
@@ -252,8 +254,8 @@ impl Default for ConsentPolicy {
 }
 
 /// A record's consent fields. `Store::records_needing_consent` fills what
-/// [`record_decision`] needs (id, source, origin, the consent fields and times); the
-/// evidence fields are copied in SQL when events are written.
+/// [`record_decision`] needs (id, source, origin, the consent fields and times, the form's
+/// page); the other evidence fields are copied in SQL when events are written.
 #[derive(Debug, Clone, Default)]
 pub struct RecordConsent {
     pub record_id: i64,
@@ -327,6 +329,28 @@ pub fn record_decision(rec: &RecordConsent, policy: &ConsentPolicy) -> Option<Re
                 "none",
                 Some("open sources cannot carry consent".into()),
             ),
+            // The page the form was on is part of the evidence: an address that is not a web
+            // page (`javascript:…`, `data:…`, free text) proves nothing about where the
+            // person agreed, so the tick is only a claim.
+            (Some(Origin::Form), Some(true))
+                if captured_at.is_some() && !evidence_page_ok(rec.form_url.as_deref()) =>
+            {
+                let url: String = rec
+                    .form_url
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(100)
+                    .collect();
+                (
+                    Status::Claimed,
+                    "none",
+                    Some(format!(
+                        "consent ticked on {url:?}, which is not an http(s) address: \
+                         cannot prove where it was given"
+                    )),
+                )
+            }
             (Some(Origin::Form), Some(true)) if captured_at.is_some() => {
                 (Status::Granted, "consent", None)
             }
@@ -372,6 +396,18 @@ pub fn record_decision(rec: &RecordConsent, policy: &ConsentPolicy) -> Option<Re
         note,
         captured_at,
         expires_at,
+    })
+}
+
+/// Whether a form's page address can stand as evidence: none given (the source is then
+/// named instead), or an absolute http(s) URL with a host. Anything else (`javascript:`,
+/// `data:`, `file:`, free text) is not a page a person could have filled a form on.
+pub fn evidence_page_ok(form_url: Option<&str>) -> bool {
+    let Some(u) = form_url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return true;
+    };
+    reqwest::Url::parse(u).is_ok_and(|p| {
+        matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty())
     })
 }
 

@@ -153,3 +153,47 @@ fn hashes_depend_on_salt_and_kind() {
     );
     assert_eq!(a.hash(ContactKind::Phone, "+7916").len(), 64);
 }
+
+#[test]
+fn a_tick_on_a_page_that_is_not_a_web_address_is_only_claimed() {
+    for bad in [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "data:text/html,<b>yes</b>",
+        "file:///etc/passwd",
+        "ftp://example.ru/form",
+        "landing page",
+        "//example.ru/landing",
+        "http://",
+    ] {
+        let rec = RecordConsent {
+            form_url: Some(bad.into()),
+            ..form_record(Some(true), "да")
+        };
+        let d = record_decision(&rec, &ConsentPolicy::default()).unwrap();
+        assert_eq!(d.status, Status::Claimed, "{bad}");
+        assert_eq!(d.legal_basis, "none");
+        assert!(
+            d.note
+                .as_deref()
+                .unwrap()
+                .contains("not an http(s) address"),
+            "{bad}"
+        );
+        let events = events_for_record(&rec, &ConsentPolicy::default());
+        assert!(events.iter().all(|e| e.status == Some(Status::Claimed)));
+    }
+    for good in [
+        Some("https://example.ru/landing?utm=1"),
+        Some("HTTP://Example.ru"),
+        None,
+        Some("  "),
+    ] {
+        let rec = RecordConsent {
+            form_url: good.map(str::to_string),
+            ..form_record(Some(true), "да")
+        };
+        let d = record_decision(&rec, &ConsentPolicy::default()).unwrap();
+        assert_eq!(d.status, Status::Granted, "{good:?}");
+    }
+}

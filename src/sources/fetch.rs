@@ -2,8 +2,14 @@
 //! 4xx robots.txt allows everything, a 5xx or an unreachable one disallows everything),
 //! one request at a time per host with a delay between them, a bound on concurrency over
 //! all hosts, an honest User-Agent with a contact, retries with exponential backoff and
-//! jitter on 429 and 5xx that honour `Retry-After`, timeouts, a size limit and a bound on
-//! redirects. Pagination follows a next-link selector or a URL pattern with page numbers.
+//! jitter on 429 and 5xx that honour `Retry-After` (up to a bound), timeouts, a size limit,
+//! a bound on redirects and a time budget for the whole run. Pagination follows a next-link
+//! selector or a URL pattern with page numbers.
+//!
+//! Nothing is dropped silently: a page that was not fetched (the time budget or `max_pages`
+//! ran out, its host asked to wait too long) comes back as a [`Page`] whose error starts
+//! with [`NOT_FETCHED`]. A followed redirect hop comes back too (it is kept in `pages`), with
+//! `redirect_to` set and no error; the page it leads to stands for it.
 //!
 //! Sources do not know DuckDB: the caller passes pages it already has (the cache) and
 //! stores what comes back.
@@ -38,8 +44,15 @@ pub struct FetchSettings {
     pub max_redirects: usize,
     /// Retries after a 429 or 5xx (or a network error).
     pub retries: u32,
-    /// Longest wait a `Retry-After` may ask for; longer asks give up on the page.
+    /// Longest wait a `Retry-After` is honoured for (default 30 s). A host asking for longer
+    /// is not retried: the page fails with the reason, and the host's other pages are left
+    /// for the next run (recorded as not fetched).
     pub max_retry_after_seconds: u64,
+    /// Time budget of the whole crawl of a source, waits and retries included (default
+    /// 600 s). When it runs out, requests in flight are abandoned and the pages not yet
+    /// fetched are recorded as not fetched, with the reason; the run goes on with the pages
+    /// it has.
+    pub max_total_seconds: u64,
     /// Who to contact about the crawler (a URL or an e-mail), sent in the User-Agent.
     pub contact: String,
 }
@@ -59,7 +72,8 @@ impl Default for FetchSettings {
             max_bytes: 5 * 1024 * 1024,
             max_redirects: 5,
             retries: 3,
-            max_retry_after_seconds: 120,
+            max_retry_after_seconds: 30,
+            max_total_seconds: 600,
             contact: "set [sources.fetch] contact in the pipeline file".into(),
         }
     }
@@ -124,7 +138,8 @@ pub struct CrawlLog {
     /// (url, when the request was sent, status or error).
     pub requests: Vec<(String, Instant, String)>,
     pub disallowed: Vec<String>,
-    /// URLs not fetched because of `max_pages` or a host that asked to wait too long.
+    /// URLs not fetched because of `max_pages`, the time budget or a host that asked to wait
+    /// too long (each is also a page with a [`NOT_FETCHED`] error).
     pub skipped: usize,
 }
 
@@ -332,11 +347,47 @@ struct HostState {
     last_request: Option<Instant>,
 }
 
+/// When the run's time budget (`max_total_seconds`) runs out.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    /// `None`: a budget too large to be a point in time, i.e. none.
+    at: Option<Instant>,
+    seconds: u64,
+}
+
+impl Deadline {
+    fn starting_now(seconds: u64) -> Self {
+        Deadline {
+            at: Instant::now().checked_add(Duration::from_secs(seconds)),
+            seconds,
+        }
+    }
+
+    /// Time left (`Duration::MAX` without a budget).
+    fn left(&self) -> Duration {
+        self.at
+            .map(|at| at.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::MAX)
+    }
+
+    fn passed(&self) -> bool {
+        self.left().is_zero()
+    }
+
+    fn reason(&self) -> String {
+        format!(
+            "the run's time budget ran out (max_total_seconds = {})",
+            self.seconds
+        )
+    }
+}
+
 async fn crawl_async(
     settings: &FetchSettings,
     cached: &HashMap<String, Page>,
     refresh: bool,
 ) -> Result<(Vec<Page>, CrawlLog), String> {
+    let deadline = Deadline::starting_now(settings.max_total_seconds);
     let client = reqwest::Client::builder()
         .user_agent(settings.user_agent())
         .timeout(Duration::from_secs(settings.timeout_seconds))
@@ -367,175 +418,390 @@ async fn crawl_async(
     let budget = Arc::new(std::sync::atomic::AtomicU32::new(settings.max_pages));
     let mut tasks = Vec::new();
     for (host, queue) in per_host {
-        let client = client.clone();
         let settings = settings.clone();
-        let next_sel = next_sel.clone();
-        let semaphore = semaphore.clone();
-        let log = log.clone();
-        let budget = budget.clone();
         let cached: HashMap<String, Page> = cached
             .iter()
             .filter(|(u, _)| reqwest::Url::parse(u).is_ok_and(|p| host_key(&p) == host))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let run = HostRun {
+            client: client.clone(),
+            next_sel: next_sel.clone(),
+            refresh,
+            semaphore: semaphore.clone(),
+            log: log.clone(),
+            budget: budget.clone(),
+            deadline,
+        };
         tasks.push(tokio::spawn(async move {
-            crawl_host(
-                &client, &settings, queue, next_sel, &cached, refresh, &semaphore, &log, &budget,
-            )
-            .await
+            run.crawl_host(&settings, queue, &cached).await
         }));
     }
     let mut pages = Vec::new();
     for t in tasks {
         pages.extend(t.await.map_err(|e| format!("a crawl task failed: {e}"))?);
     }
-    let log = log.lock().await.clone();
+    let mut log = log.lock().await.clone();
+    log.skipped = pages
+        .iter()
+        .filter(|p| {
+            p.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(NOT_FETCHED))
+        })
+        .count();
     Ok((pages, log))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn crawl_host(
-    client: &reqwest::Client,
-    settings: &FetchSettings,
-    mut queue: VecDeque<String>,
+/// What one host's crawl shares with the others.
+struct HostRun {
+    client: reqwest::Client,
     next_sel: Option<Selector>,
-    cached: &HashMap<String, Page>,
     refresh: bool,
-    semaphore: &tokio::sync::Semaphore,
-    log: &tokio::sync::Mutex<CrawlLog>,
-    budget: &std::sync::atomic::AtomicU32,
-) -> Vec<Page> {
-    let mut state = HostState {
-        robots: HashMap::new(),
-        last_request: None,
-    };
-    let mut seen: HashSet<String> = HashSet::new();
-    // How many redirect hops led to a URL.
-    let mut hops: HashMap<String, usize> = HashMap::new();
-    let mut pages = Vec::new();
-    while let Some(url) = queue.pop_front() {
-        if !seen.insert(url.clone()) {
-            continue;
+    semaphore: Arc<tokio::sync::Semaphore>,
+    log: Arc<tokio::sync::Mutex<CrawlLog>>,
+    /// Pages left under `max_pages`, over all hosts.
+    budget: Arc<std::sync::atomic::AtomicU32>,
+    deadline: Deadline,
+}
+
+impl HostRun {
+    /// Records `url` and everything left in `queue` (once each) as not fetched, for `reason`.
+    fn give_up_rest(
+        pages: &mut Vec<Page>,
+        url: Option<String>,
+        queue: &mut VecDeque<String>,
+        seen: &HashSet<String>,
+        reason: &str,
+    ) {
+        let mut listed: HashSet<String> = HashSet::new();
+        let left: Vec<String> = url
+            .into_iter()
+            .chain(queue.drain(..))
+            .filter(|u| !seen.contains(u) && listed.insert(u.clone()))
+            .collect();
+        if left.is_empty() {
+            return;
         }
-        if budget
-            .fetch_update(
-                std::sync::atomic::Ordering::SeqCst,
-                std::sync::atomic::Ordering::SeqCst,
-                |b| b.checked_sub(1),
-            )
-            .is_err()
-        {
-            let left = queue.len() + 1;
-            log.lock().await.skipped += left;
-            tracing::warn!(
-                url,
-                left,
-                "max_pages reached; the rest of this host is not fetched"
-            );
-            break;
+        tracing::warn!(left = left.len(), reason, "pages not fetched");
+        for u in left {
+            pages.push(page_error(&u, &format!("{NOT_FETCHED}: {reason}")));
         }
-        let Ok(parsed) = reqwest::Url::parse(&url) else {
-            pages.push(page_error(&url, "not a URL"));
-            continue;
+    }
+
+    async fn crawl_host(
+        &self,
+        settings: &FetchSettings,
+        mut queue: VecDeque<String>,
+        cached: &HashMap<String, Page>,
+    ) -> Vec<Page> {
+        let mut state = HostState {
+            robots: HashMap::new(),
+            last_request: None,
         };
-        let page = match cached.get(&url).filter(|_| !refresh) {
-            Some(p) => Page {
-                from_cache: true,
-                ..p.clone()
-            },
-            None => {
-                let origin = origin_of(&parsed);
-                if !state.robots.contains_key(&origin) {
-                    let robots_url = format!("{origin}/robots.txt");
-                    let answer =
-                        polite_get(client, settings, &robots_url, &mut state, semaphore, log).await;
-                    let robots = match answer.status {
-                        Some(s) if (200..300).contains(&s) => Robots::parse(
-                            &String::from_utf8_lossy(answer.body.as_deref().unwrap_or_default()),
-                            "leadpipe",
-                        ),
-                        // RFC 9309: "unavailable" (4xx) allows; 429 is a rate limit, not a
-                        // missing file, so it counts as unreachable. A redirect we do not
-                        // follow for robots.txt counts as unreachable too.
-                        Some(s) if (400..500).contains(&s) && s != 429 => Robots::allow_all(),
-                        _ => Robots::disallow_all(),
-                    };
-                    state.robots.insert(origin.clone(), robots);
-                }
-                let mut path = parsed.path().to_string();
-                if let Some(q) = parsed.query() {
-                    path.push('?');
-                    path.push_str(q);
-                }
-                if !state.robots.get(&origin).is_some_and(|r| r.allows(&path)) {
-                    log.lock().await.disallowed.push(url.clone());
-                    pages.push(page_error(&url, DISALLOWED));
-                    continue;
-                }
-                polite_get(client, settings, &url, &mut state, semaphore, log).await
+        let mut seen: HashSet<String> = HashSet::new();
+        // The redirect hops that led to a URL, in order.
+        let mut chains: HashMap<String, Vec<String>> = HashMap::new();
+        let mut pages = Vec::new();
+        while let Some(url) = queue.pop_front() {
+            if seen.contains(&url) {
+                continue;
             }
-        };
-        // A host that asked us to wait longer than we may: leave it alone for this run.
-        if page
-            .error
-            .as_deref()
-            .is_some_and(|e| e.starts_with(WAIT_TOO_LONG))
-        {
-            let left = queue.len();
-            log.lock().await.skipped += left;
-            pages.push(page);
-            break;
-        }
-        // Redirects: the target is queued next, so it gets the delay and robots.txt like
-        // any other page; loops end at a page already seen, chains at `max_redirects`.
-        if let Some(target) = page.redirect_to.clone() {
-            let depth = hops.get(&url).copied().unwrap_or(0) + 1;
-            let same_host =
-                reqwest::Url::parse(&target).is_ok_and(|t| host_key(&t) == host_key(&parsed));
-            let problem = if depth > settings.max_redirects {
-                Some(format!(
-                    "too many redirects (more than {})",
-                    settings.max_redirects
-                ))
-            } else if seen.contains(&target) {
-                Some(format!("redirect loop back to {target}"))
-            } else if !same_host {
-                Some(format!("redirect to another host ({target}) not followed"))
-            } else {
-                None
+            if self.deadline.passed() {
+                let reason = self.deadline.reason();
+                Self::give_up_rest(&mut pages, Some(url), &mut queue, &seen, &reason);
+                break;
+            }
+            if self
+                .budget
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |b| b.checked_sub(1),
+                )
+                .is_err()
+            {
+                let reason = format!("max_pages ({}) reached", settings.max_pages);
+                Self::give_up_rest(&mut pages, Some(url), &mut queue, &seen, &reason);
+                break;
+            }
+            seen.insert(url.clone());
+            let via = chains.get(&url).cloned().unwrap_or_default();
+            let Ok(parsed) = reqwest::Url::parse(&url) else {
+                pages.push(page_error(&url, "not a URL"));
+                continue;
             };
-            match problem {
-                Some(p) => pages.push(Page {
-                    error: Some(p),
-                    ..page
+            let fetched = match cached.get(&url).filter(|_| !self.refresh) {
+                Some(p) => Fetched::page(Page {
+                    from_cache: true,
+                    ..p.clone()
                 }),
                 None => {
-                    hops.insert(target.clone(), depth);
-                    queue.push_front(target);
-                    pages.push(page);
+                    self.robots_then_get(settings, &url, &parsed, &mut state)
+                        .await
                 }
+            };
+            let Fetched {
+                mut page,
+                leave_host,
+            } = fetched;
+            // A page reached by redirects says so, since the hops are no rows of their own.
+            if let (Some(e), Some(first), None) = (&page.error, via.first(), &page.redirect_to) {
+                page.error = Some(format!("{e} (reached by redirects from {first})"));
             }
-            continue;
-        }
-        if let (Some(sel), true) = (&next_sel, page.is_html()) {
-            let body = decode_body(&page);
-            let doc = Html::parse_document(&body);
-            if let Some(href) = doc.select(sel).find_map(|a| a.value().attr("href")) {
-                if let Ok(next) = parsed.join(href) {
-                    let next_url = canonical(&next);
-                    if host_key(&next) == host_key(&parsed) && !seen.contains(&next_url) {
-                        queue.push_back(next_url);
+            // A host that asked us to wait longer than we may: leave it alone for this run.
+            if let Some(reason) = leave_host {
+                pages.push(page);
+                Self::give_up_rest(&mut pages, None, &mut queue, &seen, &reason);
+                break;
+            }
+            // Redirects: the target is queued next, so it gets the delay and robots.txt like
+            // any other page; loops end at a page already seen, chains at `max_redirects`.
+            if let Some(target) = page.redirect_to.clone().filter(|_| page.error.is_none()) {
+                let mut chain = via;
+                chain.push(url.clone());
+                let same_host =
+                    reqwest::Url::parse(&target).is_ok_and(|t| host_key(&t) == host_key(&parsed));
+                let problem = if chain.len() > settings.max_redirects {
+                    Some(format!(
+                        "too many redirects (more than {})",
+                        settings.max_redirects
+                    ))
+                } else if seen.contains(&target) || chain.contains(&target) {
+                    Some("redirect loop".to_string())
+                } else if !same_host {
+                    Some("redirect to another host not followed".to_string())
+                } else {
+                    None
+                };
+                match problem {
+                    Some(p) => {
+                        chain.push(target);
+                        pages.push(Page {
+                            error: Some(format!("{p}: {}", chain.join(" → "))),
+                            ..page
+                        })
+                    }
+                    None => {
+                        chains.insert(target.clone(), chain);
+                        queue.push_front(target);
+                        pages.push(page);
+                    }
+                }
+                continue;
+            }
+            if let (Some(sel), true) = (&self.next_sel, page.is_html()) {
+                let body = decode_body(&page);
+                let doc = Html::parse_document(&body);
+                if let Some(href) = doc.select(sel).find_map(|a| a.value().attr("href")) {
+                    if let Ok(next) = parsed.join(href) {
+                        let next_url = canonical(&next);
+                        if host_key(&next) == host_key(&parsed) && !seen.contains(&next_url) {
+                            queue.push_back(next_url);
+                        }
                     }
                 }
             }
+            pages.push(page);
         }
-        pages.push(page);
+        pages
     }
-    pages
+
+    /// robots.txt for the URL's origin (read once per run), then the page if allowed.
+    async fn robots_then_get(
+        &self,
+        settings: &FetchSettings,
+        url: &str,
+        parsed: &reqwest::Url,
+        state: &mut HostState,
+    ) -> Fetched {
+        let origin = origin_of(parsed);
+        if !state.robots.contains_key(&origin) {
+            let robots_url = format!("{origin}/robots.txt");
+            let answer = self.polite_get(settings, &robots_url, state).await;
+            if answer.leave_host.is_some() || self.deadline.passed() {
+                // No answer in time (or the host asked to wait too long): that is not the
+                // site's "disallow", the page is simply not fetched this run.
+                let reason = answer.leave_host.unwrap_or_else(|| self.deadline.reason());
+                return Fetched {
+                    page: page_error(url, &format!("{NOT_FETCHED}: {reason}")),
+                    leave_host: Some(reason),
+                };
+            }
+            let answer = answer.page;
+            let robots = match answer.status {
+                Some(s) if (200..300).contains(&s) => Robots::parse(
+                    &String::from_utf8_lossy(answer.body.as_deref().unwrap_or_default()),
+                    "leadpipe",
+                ),
+                // RFC 9309: "unavailable" (4xx) allows; 429 is a rate limit, not a
+                // missing file, so it counts as unreachable. A redirect we do not
+                // follow for robots.txt counts as unreachable too.
+                Some(s) if (400..500).contains(&s) && s != 429 => Robots::allow_all(),
+                _ => Robots::disallow_all(),
+            };
+            state.robots.insert(origin.clone(), robots);
+        }
+        let mut path = parsed.path().to_string();
+        if let Some(q) = parsed.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        if !state.robots.get(&origin).is_some_and(|r| r.allows(&path)) {
+            self.log.lock().await.disallowed.push(url.to_string());
+            return Fetched::page(page_error(url, DISALLOWED));
+        }
+        self.polite_get(settings, url, state).await
+    }
+
+    /// One GET with the host's pacing, the global bound, retries, the size limit and the
+    /// run's time budget.
+    async fn polite_get(
+        &self,
+        settings: &FetchSettings,
+        url: &str,
+        state: &mut HostState,
+    ) -> Fetched {
+        let out_of_time = || {
+            Fetched::page(page_error(
+                url,
+                &format!("{NOT_FETCHED}: {}", self.deadline.reason()),
+            ))
+        };
+        let mut attempt = 0u32;
+        loop {
+            if let Some(last) = state.last_request {
+                let wait = Duration::from_millis(settings.delay_ms).saturating_sub(last.elapsed());
+                if wait >= self.deadline.left() {
+                    return out_of_time();
+                }
+                tokio::time::sleep(wait).await;
+            }
+            let Ok(permit) =
+                tokio::time::timeout(self.deadline.left(), self.semaphore.acquire()).await
+            else {
+                return out_of_time();
+            };
+            if self.deadline.passed() {
+                return out_of_time();
+            }
+            let sent = Instant::now();
+            state.last_request = Some(sent);
+            let result = match tokio::time::timeout(
+                self.deadline.left(),
+                get_once(&self.client, settings, url),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => Err((
+                    format!("abandoned during the request: {}", self.deadline.reason()),
+                    false,
+                )),
+            };
+            drop(permit);
+            let outcome = match &result {
+                Ok(p) => p
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| p.error.clone().unwrap_or_default()),
+                Err((e, _)) => e.clone(),
+            };
+            self.log
+                .lock()
+                .await
+                .requests
+                .push((url.to_string(), sent, outcome));
+            let retry_after = match &result {
+                Ok(p)
+                    if p.status
+                        .is_some_and(|s| s == 429 || (500..600).contains(&s)) =>
+                {
+                    Some(p.error.as_deref().and_then(parse_retry_after))
+                }
+                Err((_, true)) => Some(None),
+                _ => None,
+            };
+            // How the last answer reads when it is given up on.
+            let failed = |result: Result<Page, (String, bool)>, why: String| match result {
+                Ok(p) => Page {
+                    error: Some(format!(
+                        "HTTP {}{why}",
+                        p.status.map(|s| s.to_string()).unwrap_or_default()
+                    )),
+                    ..p
+                },
+                Err((e, _)) => page_error(url, &format!("{e}{why}")),
+            };
+            match retry_after {
+                Some(asked) if attempt < settings.retries => {
+                    let wait = match asked {
+                        Some(secs) if secs > settings.max_retry_after_seconds => {
+                            let leave = format!(
+                                "the host asked to wait {secs} s (Retry-After), longer than \
+                                 max_retry_after_seconds = {}",
+                                settings.max_retry_after_seconds
+                            );
+                            return Fetched {
+                                page: failed(
+                                    result,
+                                    format!(", not retried: Retry-After {secs} s is longer than max_retry_after_seconds = {}; the host's other pages are left for the next run", settings.max_retry_after_seconds),
+                                ),
+                                leave_host: Some(leave),
+                            };
+                        }
+                        Some(secs) => Duration::from_secs(secs),
+                        None => backoff(settings.delay_ms, attempt + 1, url),
+                    };
+                    if wait >= self.deadline.left() {
+                        return Fetched::page(failed(
+                            result,
+                            format!(
+                                ", not retried: waiting {:.1} s would pass the run's time budget (max_total_seconds = {})",
+                                wait.as_secs_f64(),
+                                self.deadline.seconds
+                            ),
+                        ));
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    return Fetched::page(match result {
+                        Ok(mut p) => {
+                            if let Some(s) = p.status.filter(|s| *s == 429 || *s >= 500) {
+                                p.error = Some(format!("HTTP {s}, still after {attempt} retries"));
+                            }
+                            p
+                        }
+                        Err((e, _)) => page_error(url, &e),
+                    })
+                }
+            }
+        }
+    }
 }
 
-const DISALLOWED: &str = "disallowed by robots.txt";
-const WAIT_TOO_LONG: &str = "the host asked to wait";
+/// A page, and whether its host should be left alone for the rest of the run (why).
+struct Fetched {
+    page: Page,
+    leave_host: Option<String>,
+}
+
+impl Fetched {
+    fn page(page: Page) -> Self {
+        Fetched {
+            page,
+            leave_host: None,
+        }
+    }
+}
+
+/// The error of a page that is not fetched at all (time budget, `max_pages`, a host that
+/// asked to wait too long) starts with this.
+pub const NOT_FETCHED: &str = "not fetched";
+/// The error of a page robots.txt disallows starts with this.
+pub const DISALLOWED: &str = "disallowed by robots.txt";
 
 /// A page's text in its declared (or detected) encoding: `.ru` directories are often
 /// windows-1251.
@@ -549,80 +815,6 @@ pub fn decode_body(page: &Page) -> String {
     match crate::sources::text::decode(std::path::Path::new(&page.url), bytes, label.as_deref()) {
         Ok(d) => d.text,
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
-}
-
-/// One GET with the host's pacing, the global bound, retries and the size limit.
-async fn polite_get(
-    client: &reqwest::Client,
-    settings: &FetchSettings,
-    url: &str,
-    state: &mut HostState,
-    semaphore: &tokio::sync::Semaphore,
-    log: &tokio::sync::Mutex<CrawlLog>,
-) -> Page {
-    let mut attempt = 0u32;
-    loop {
-        if let Some(last) = state.last_request {
-            let wait = Duration::from_millis(settings.delay_ms).saturating_sub(last.elapsed());
-            tokio::time::sleep(wait).await;
-        }
-        let permit = semaphore.acquire().await;
-        let sent = Instant::now();
-        state.last_request = Some(sent);
-        let result = get_once(client, settings, url).await;
-        drop(permit);
-        let outcome = match &result {
-            Ok(p) => p
-                .status
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| p.error.clone().unwrap_or_default()),
-            Err((e, _)) => e.clone(),
-        };
-        log.lock()
-            .await
-            .requests
-            .push((url.to_string(), sent, outcome));
-        let retry_after = match &result {
-            Ok(p)
-                if p.status
-                    .is_some_and(|s| s == 429 || (500..600).contains(&s)) =>
-            {
-                Some(p.error.as_deref().and_then(parse_retry_after))
-            }
-            Err((_, true)) => Some(None),
-            _ => None,
-        };
-        match retry_after {
-            Some(asked) if attempt < settings.retries => {
-                attempt += 1;
-                let wait = match asked {
-                    Some(secs) if secs > settings.max_retry_after_seconds => {
-                        return page_error(
-                            url,
-                            &format!(
-                                "{WAIT_TOO_LONG} {secs} s, longer than the {} s allowed; the host is left alone this run",
-                                settings.max_retry_after_seconds
-                            ),
-                        );
-                    }
-                    Some(secs) => Duration::from_secs(secs),
-                    None => backoff(settings.delay_ms, attempt, url),
-                };
-                tokio::time::sleep(wait).await;
-            }
-            _ => {
-                return match result {
-                    Ok(mut p) => {
-                        if let Some(s) = p.status.filter(|s| *s == 429 || *s >= 500) {
-                            p.error = Some(format!("HTTP {s}, still after {attempt} retries"));
-                        }
-                        p
-                    }
-                    Err((e, _)) => page_error(url, &e),
-                }
-            }
-        }
     }
 }
 
@@ -672,22 +864,56 @@ fn page_error(url: &str, e: &str) -> Page {
     }
 }
 
+/// What went wrong with a request, in words a reviewer can act on, with the cause found
+/// deepest in the error's chain (hyper's or the OS's own words).
+fn describe_error(e: &reqwest::Error, settings: &FetchSettings, reading_body: bool) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    let mut parse_error = false;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            parse_error |= h.is_parse();
+        }
+        let text = s.to_string();
+        // Wrappers repeat their inner error's words; keep each wording once.
+        if !text.is_empty() && !causes.iter().any(|c| c.contains(&text)) {
+            causes.retain(|c| !text.contains(c.as_str()));
+            causes.push(text);
+        }
+        source = s.source();
+    }
+    let root = causes.last().cloned().unwrap_or_else(|| e.to_string());
+    let secs = settings.timeout_seconds;
+    if e.is_timeout() {
+        if reading_body || e.is_body() || e.is_decode() {
+            format!("timed out reading the response body after {secs} s")
+        } else {
+            format!("timed out after {secs} s waiting for the server to answer")
+        }
+    } else if e.is_redirect() {
+        format!("too many redirects (more than {})", settings.max_redirects)
+    } else if parse_error {
+        format!("the server sent an invalid or oversized response head ({root})")
+    } else if e.is_connect() {
+        format!("cannot connect to the server ({root})")
+    } else if reading_body || e.is_body() || e.is_decode() {
+        format!("the response body could not be read ({root})")
+    } else {
+        format!("the request failed ({root})")
+    }
+}
+
 /// One request. Err((message, retryable)).
 async fn get_once(
     client: &reqwest::Client,
     settings: &FetchSettings,
     url: &str,
 ) -> Result<Page, (String, bool)> {
-    let mut resp = client.get(url).send().await.map_err(|e| {
-        let msg = if e.is_redirect() {
-            format!("too many redirects (more than {})", settings.max_redirects)
-        } else if e.is_timeout() {
-            format!("timed out after {} s", settings.timeout_seconds)
-        } else {
-            e.to_string()
-        };
-        (msg, !e.is_redirect())
-    })?;
+    let mut resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| (describe_error(&e, settings, false), !e.is_redirect()))?;
     let status = resp.status().as_u16();
     let redirect_to = resp
         .status()
@@ -724,7 +950,11 @@ async fn get_once(
         });
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| (e.to_string(), true))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| (describe_error(&e, settings, true), true))?
+    {
         if body.len() + chunk.len() > settings.max_bytes {
             return Ok(Page {
                 status: Some(status),

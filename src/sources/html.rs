@@ -92,8 +92,10 @@ fn page_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
 }
 
 /// Opens an `html` source over fetched pages (see `fetch`). Pages that gave no HTML (an
-/// error, robots.txt, another content type) become one rejected row each, with the reason,
-/// so the crawl's gaps are in `rejects` too.
+/// error, robots.txt, another content type, not fetched at all) become one rejected row
+/// each, with the reason, so the crawl's gaps are in `rejects` too. A redirect the crawler
+/// followed is no row: the page it led to stands for it (a chain that failed is one
+/// rejected row, naming its hops).
 pub fn open_fetched(
     spec: &SourceSpec,
     rules: &HtmlRules,
@@ -106,6 +108,9 @@ pub fn open_fetched(
     for page in pages {
         all.update(page.url.as_bytes());
         all.update(page.body.as_deref().unwrap_or_default());
+        if page.redirect_to.is_some() && page.error.is_none() {
+            continue;
+        }
         let extracted = if page.is_html() {
             // In the charset the server declared (or detected); extraction sees UTF-8.
             let text = super::fetch::decode_body(page);
@@ -113,8 +118,11 @@ pub fn open_fetched(
             extract_page(&page.url, text.as_bytes(), Some(hash), &compiled)
         } else {
             let (code, reason) = match (&page.error, page.status, &page.content_type) {
-                (Some(e), _, _) if e == "disallowed by robots.txt" => {
+                (Some(e), _, _) if e.starts_with(super::fetch::DISALLOWED) => {
                     ("robots_disallowed", e.clone())
+                }
+                (Some(e), _, _) if e.starts_with(super::fetch::NOT_FETCHED) => {
+                    ("not_fetched", e.clone())
                 }
                 (Some(e), _, _) => ("fetch_failed", e.clone()),
                 (None, Some(s), _) if !(200..300).contains(&s) => {

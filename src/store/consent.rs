@@ -381,7 +381,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT r.record_id, r.origin, r.consent_raw, r.consent_given, r.consent_at,
-                        r.created_at
+                        r.created_at, r.form_url
                  FROM records r
                  WHERE r.source = ?1 AND r.consent_raw IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.record_id = r.record_id
@@ -405,6 +405,8 @@ impl Store {
                     consent_given: r.get(3)?,
                     consent_at: r.get(4)?,
                     created_at: r.get(5)?,
+                    // Part of the evidence the decision checks (the rest is copied in SQL).
+                    form_url: r.get(6)?,
                     ..RecordConsent::default()
                 })
             })
