@@ -34,7 +34,7 @@ fn callable(db: &Path, dir: &Path) -> usize {
         "--as-of",
         NOW,
         "--outside-window",
-        "include",
+        "schedule",
     ]));
     std::fs::read_to_string(&out).unwrap().lines().count() - 1
 }
