@@ -498,6 +498,63 @@ mod tests {
             .contains("not valid UTF-8"));
     }
 
+    #[test]
+    fn nul_byte_refuses_its_row_wherever_it_is() {
+        // One rule at row 2 (inside the first 64 KiB) and at row 150,000.
+        let mut text = String::from("ФИО;Телефон\nПетров\0;89161234560\n");
+        for i in 0..150_000 {
+            text.push_str(&format!("Иванов {i};8916{i:07}\n"));
+        }
+        text.push_str("Сидоров;8916\01234567\n");
+        let (_, rows) = read(text.as_bytes()).unwrap();
+        let nul: Vec<_> = rows
+            .iter()
+            .filter_map(|r| r.problem.as_ref().map(|p| (r.source_row, p)))
+            .collect();
+        assert_eq!(nul.len(), 2);
+        assert_eq!(nul[0].0, 1);
+        assert_eq!(nul[0].1.code, "nul_byte");
+        assert_eq!(nul[0].1.field.as_deref(), Some("ФИО"));
+        assert_eq!(nul[1].0, 150_002);
+        assert_eq!(nul[1].1.field.as_deref(), Some("Телефон"));
+        assert!(nul[1].1.reason.contains("NUL"), "{}", nul[1].1.reason);
+        // A file whose start is binary is still refused whole.
+        let mut binary = b"a;b\n".to_vec();
+        binary.extend((0..4096u32).map(|i| (i % 7) as u8));
+        assert!(matches!(read(&binary), Err(SourceError::Binary { .. })));
+    }
+
+    #[test]
+    fn overlong_values_and_rows_are_cut_not_buffered() {
+        // A quoted value of 200,000 two-byte characters with newlines inside, then a row
+        // of 20,000 fields: both rejected, each naming what and how long; row numbers stay
+        // true after them.
+        let mut text = String::from("ФИО;Телефон\n\"");
+        text.push_str(&"ж\n".repeat(100_000));
+        text.push_str("\";89161234567\n");
+        text.push_str(&";x".repeat(20_000));
+        text.push_str("\nИванов;89161234567\n");
+        let (_, rows) = read(text.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 3);
+        let p = rows[0].problem.as_ref().unwrap();
+        assert_eq!(
+            (p.code, p.field.as_deref()),
+            ("field_too_long", Some("ФИО"))
+        );
+        assert!(p.reason.contains("300000 bytes long"), "{}", p.reason);
+        assert!(rows[0].cells[0].value.len() <= TOO_LONG_KEPT_BYTES);
+        assert!(rows[0].cells[0].value.starts_with("ж\nж"));
+        assert_eq!(rows[0].cells[1].value, "89161234567");
+        let p = rows[1].problem.as_ref().unwrap();
+        assert_eq!(p.code, "row_too_long");
+        assert!(p.reason.contains("20001 fields"), "{}", p.reason);
+        assert!(rows[1].cells.len() <= MAX_RECORD_FIELDS);
+        // The 100,000 newlines inside the quoted value are not rows (nor skipped lines).
+        assert_eq!(rows[1].source_row, 2);
+        assert_eq!(rows[2].source_row, 3);
+        assert!(rows[2].problem.is_none());
+    }
+
     proptest! {
         /// Whatever the bytes, reading never panics, and every non-blank record comes out
         /// once, with increasing row numbers.

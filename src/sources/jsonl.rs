@@ -403,6 +403,36 @@ mod tests {
         assert!(err.contains("\"foo\""), "{err}");
     }
 
+    #[test]
+    fn overlong_line_is_rejected_naming_its_field() {
+        let mut text = String::from("{\"phone\":\"+79161234567\",\"comment\":\"");
+        text.push_str(&"ы".repeat(MAX_RECORD_BYTES));
+        text.push_str("\"}\n{\"phone\":\"+79161234568\",\"big\":\"");
+        text.push_str(&"x".repeat(100_000));
+        text.push_str("\"}\n{\"phone\":\"+79161234569\"}\n");
+        let rows = read(&text).unwrap();
+        assert_eq!(rows.len(), 3);
+        let p = rows[0].problem.as_ref().unwrap();
+        assert_eq!(
+            (p.code, p.field.as_deref()),
+            ("field_too_long", Some("comment"))
+        );
+        assert!(rows[0].cells[0].value.len() <= TOO_LONG_KEPT_BYTES);
+        // Under the line limit, a value over the field limit is rejected after parsing.
+        let p = rows[1].problem.as_ref().unwrap();
+        assert_eq!(
+            (p.code, p.field.as_deref()),
+            ("field_too_long", Some("big"))
+        );
+        assert!(rows[2].problem.is_none());
+        assert_eq!(rows[2].source_row, 3);
+        assert_eq!(
+            key_at_cut(r#"{"a":{"b":"c"},"d\"e":"xx"#).as_deref(),
+            Some("d\"e")
+        );
+        assert_eq!(key_at_cut(r#"{"a":1,"#), None);
+    }
+
     proptest! {
         #[test]
         fn never_panics(lines in proptest::collection::vec("\\PC{0,30}", 0..10)) {

@@ -503,3 +503,68 @@ pub(crate) fn check_cells(row: &mut RawRow, encoding: Option<&str>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f.csv");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for (path, what) in [
+            (Path::new("/dev/zero"), "a character device"),
+            (fifo.as_path(), "a named pipe (FIFO)"),
+            (dir.path(), "a directory"),
+        ] {
+            match Input::open(path) {
+                Err(e @ SourceError::NotAFile { .. }) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains(&path.display().to_string()) && msg.contains(what));
+                }
+                Err(e) => panic!("{path:?}: {e}"),
+                Ok(_) => panic!("{path:?} opened"),
+            }
+        }
+        let empty = dir.path().join("e.csv");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(matches!(
+            Input::open(&empty),
+            Err(SourceError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn file_readers_are_independent_and_see_the_length_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let input = Input::open(&path).unwrap();
+        let (mut a, mut b) = (input.reader().unwrap(), input.reader().unwrap());
+        let mut buf = [0u8; 4];
+        a.read_exact(&mut buf).unwrap();
+        let mut all = Vec::new();
+        b.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"0123456789");
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"4567");
+        // Grown: read as it was; shrunk: an error, not a quiet end.
+        std::fs::write(&path, b"0123456789abc").unwrap();
+        let mut all = Vec::new();
+        input.reader().unwrap().read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"0123456789");
+        std::fs::write(&path, b"0123").unwrap();
+        let err = input
+            .reader()
+            .unwrap()
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("changed during the import"),
+            "{err}"
+        );
+    }
+}

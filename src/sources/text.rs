@@ -573,6 +573,30 @@ mod tests {
     }
 
     #[test]
+    fn utf8_scan_in_chunks_judges_as_the_whole_file() {
+        // Cut at every offset near multi-byte characters and bad bytes.
+        let mut bytes = "ФИО;ёж;€\n".repeat(40).into_bytes();
+        bytes.insert(37, 0xFF);
+        bytes.insert(90, 0xE0);
+        let cp1251 = encoding_rs::WINDOWS_1251
+            .encode(&"Жук;Ёж\n".repeat(50))
+            .0
+            .into_owned();
+        for sample in [bytes, cp1251, b"plain ascii\n".repeat(30)] {
+            let whole = std::str::from_utf8(&sample).is_ok() || mostly_utf8(&sample);
+            for chunk in 1..12 {
+                let mut scan = Utf8Scan::default();
+                let pieces: Vec<&[u8]> = sample.chunks(chunk).collect();
+                for (i, piece) in pieces.iter().enumerate() {
+                    scan.feed(piece, i + 1 == pieces.len());
+                }
+                assert_eq!(scan.is_valid() || scan.mostly(), whole, "chunk {chunk}");
+                assert_eq!(scan.is_valid(), std::str::from_utf8(&sample).is_ok());
+            }
+        }
+    }
+
+    #[test]
     fn binary_is_refused() {
         let bytes: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
         assert!(check_not_binary(Path::new("x"), &bytes, "CSV").is_err());
