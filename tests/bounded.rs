@@ -18,6 +18,8 @@ struct Run {
 
 /// Runs leadpipe, killing it after `limit` (a hang is a failure, not a stuck test), and
 /// reads its peak RSS from the kernel's accounting of that one child.
+// The child is reaped by `wait4` (which gives its own rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run(args: &[&str], limit: Duration) -> Run {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_leadpipe"))

@@ -505,7 +505,7 @@ mod tests {
         for i in 0..150_000 {
             text.push_str(&format!("Иванов {i};8916{i:07}\n"));
         }
-        text.push_str("Сидоров;8916\01234567\n");
+        text.push_str("Сидоров;8916\x001234567\n");
         let (_, rows) = read(text.as_bytes()).unwrap();
         let nul: Vec<_> = rows
             .iter()

@@ -92,12 +92,15 @@ fn workbook(path: &Path, input: &Input) -> Result<Xlsx<Box<dyn ReadSeek>>, Sourc
     })
 }
 
+/// A row number and the row's non-empty cells by column.
+type GridRow = (usize, Vec<(usize, Data)>);
+
 /// A sheet's non-empty cells, by row. Unlike calamine's `Range` (every cell of the box
 /// from the first used cell to the last, allocated up front: two cells at A1 and
 /// XFD1048576 made it 17 billion), only cells that exist take memory.
 struct Grid {
-    /// (row, cells by column), rows in order; positions relative to `start`.
-    rows: Vec<(usize, Vec<(usize, Data)>)>,
+    /// Rows in order; positions relative to the first used row and column.
+    rows: Vec<GridRow>,
     width: usize,
 }
 
@@ -141,7 +144,7 @@ impl Grid {
             .map(|c| (c.0 .1 - col_start) as usize + 1)
             .max()
             .unwrap_or(0);
-        let mut rows: Vec<(usize, Vec<(usize, Data)>)> = Vec::new();
+        let mut rows: Vec<GridRow> = Vec::new();
         for ((r, c), v) in cells {
             let (r, c) = ((r - row_start) as usize, (c - col_start) as usize);
             match rows.last_mut() {
@@ -266,7 +269,7 @@ pub fn cell_text(cell: Option<&Data>) -> String {
 }
 
 struct XlsxRows {
-    rows: std::iter::Skip<std::vec::IntoIter<(usize, Vec<(usize, Data)>)>>,
+    rows: std::iter::Skip<std::vec::IntoIter<GridRow>>,
     keys: Vec<Arc<str>>,
     fields: Vec<Option<Field>>,
     header_index: usize,
