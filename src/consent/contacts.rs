@@ -4,10 +4,13 @@
 
 use crate::normalise::email::{normalise_email, split_emails};
 use crate::normalise::Normaliser;
+use crate::sources::csv::RecordReader;
 use crate::sources::headers::{Field, Mapper};
-use crate::sources::{text, xlsx, SourceError, SourceKind};
+use crate::sources::{
+    text, xlsx, Input, SourceError, SourceKind, MAX_FIELD_BYTES, MAX_RECORD_BYTES,
+    MAX_RECORD_FIELDS,
+};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// One data row of a contact list.
@@ -36,30 +39,58 @@ pub struct ContactList {
     pub rows: Vec<ContactRow>,
 }
 
-/// Reads a CSV/TXT (any encoding and delimiter) or XLSX contact list.
+/// Reads a CSV/TXT (any encoding and delimiter) or XLSX contact list. The file is read as
+/// a stream (a regular file only; a device or FIFO is refused), each row within the
+/// readers' caps; what comes back is the parsed rows.
 pub fn read_contact_list(path: &Path, normaliser: &Normaliser) -> Result<ContactList, SourceError> {
-    let bytes = crate::sources::read_file(path)?;
-    let content_hash = hex::encode(Sha256::digest(&bytes));
-    let grid = if SourceKind::from_path(path) == Some(SourceKind::Xlsx) {
-        xlsx::read_grid(path, bytes)?
+    let input = Input::open(path)?;
+    let (grid, content_hash) = if SourceKind::from_path(path) == Some(SourceKind::Xlsx) {
+        (xlsx::read_grid(path, &input)?, input.hash(path)?)
     } else {
-        text::check_not_binary(path, &bytes, "CSV")?;
-        let decoded = text::decode(path, &bytes, None)?;
-        let delimiter = crate::sources::csv::detect_delimiter(&decoded.text);
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .has_headers(false)
-            .from_reader(decoded.text.as_bytes());
+        let scan = text::scan(path, &input)?;
+        text::check_not_binary(path, &scan.head, "CSV")?;
+        let decoded = text::decode_streaming(path, &input, &scan, None)?;
+        let delimiter = crate::sources::csv::detect_delimiter(&decoded.head);
+        let mut reader = RecordReader::new(delimiter, decoded.reader);
         let mut grid = Vec::new();
-        for (i, rec) in reader.records().enumerate() {
-            match rec {
-                Ok(r) => grid.push(r.iter().map(str::to_string).collect()),
-                // Keep the row's place so row numbers stay true; it becomes a problem row.
-                Err(e) => grid.push(vec![format!("\u{0}unreadable line {}: {e}", i + 1)]),
+        let mut i = 0;
+        loop {
+            i += 1;
+            // A row that cannot be used whole keeps its place (row numbers stay true) and
+            // becomes a problem row.
+            match reader.read() {
+                Ok(false) => break,
+                Ok(true) => {
+                    if let Some((bytes, fields)) = reader.overflow {
+                        grid.push(vec![format!(
+                            "\u{0}line {i} is {bytes} bytes long in {fields} fields (limit {MAX_RECORD_BYTES} bytes, {MAX_RECORD_FIELDS} fields)"
+                        )]);
+                    } else if let Some((n, len)) = reader
+                        .lengths()
+                        .enumerate()
+                        .find(|&(_, len)| len > MAX_FIELD_BYTES as u64)
+                    {
+                        grid.push(vec![format!(
+                            "\u{0}line {i}: field {} is {len} bytes long (limit {MAX_FIELD_BYTES} bytes)",
+                            n + 1
+                        )]);
+                    } else if reader.values().any(|v| v.contains('\0')) {
+                        grid.push(vec![format!(
+                            "\u{0}line {i} holds a NUL byte: binary data or a damaged file"
+                        )]);
+                    } else {
+                        grid.push(reader.values().map(|v| v.into_owned()).collect());
+                    }
+                }
+                Err(e) => {
+                    grid.push(vec![format!(
+                        "\u{0}cannot read the file from line {i} on: {e}"
+                    )]);
+                    break;
+                }
             }
         }
-        grid
+        (grid, scan.content_hash)
     };
     Ok(parse_grid(grid, normaliser, content_hash))
 }

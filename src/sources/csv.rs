@@ -2,42 +2,33 @@
 //! (detected), quoted fields with newlines, ragged rows (landed raw and rejected).
 
 use super::headers::{unique_headers, Field, Mapper};
-use super::{check_cells, text, OpenedSource, SourceError, SourceSpec};
+use super::{
+    check_cells, text, Input, OpenedSource, SourceError, SourceSpec, MAX_FIELD_BYTES,
+    MAX_RECORD_BYTES, MAX_RECORD_FIELDS, TOO_LONG_KEPT_BYTES,
+};
 use crate::record::{Cell, RawRow, RowProblem};
 use std::sync::Arc;
 
 const CANDIDATE_DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 
-pub fn open(
-    spec: &SourceSpec,
-    bytes: Vec<u8>,
-    mapper: &Mapper,
-    content_hash: String,
-) -> Result<OpenedSource, SourceError> {
-    text::check_not_binary(&spec.path, &bytes, "CSV")?;
-    let decoded = text::decode_streaming(&spec.path, bytes, spec.encoding.as_deref())?;
+pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSource, SourceError> {
+    let scan = text::scan(&spec.path, &input)?;
+    text::check_not_binary(&spec.path, &scan.head, "CSV")?;
+    let decoded = text::decode_streaming(&spec.path, &input, &scan, spec.encoding.as_deref())?;
     let delimiter = spec
         .delimiter
         .unwrap_or_else(|| detect_delimiter(&decoded.head));
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(decoded.reader);
-
-    let mut header_record = csv::StringRecord::new();
-    let got_header = reader
-        .read_record(&mut header_record)
-        .map_err(|e| SourceError::Io {
-            path: spec.path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-    if !got_header || header_record.iter().all(|h| h.trim().is_empty()) {
+    let mut reader = RecordReader::new(delimiter, decoded.reader);
+    let got_header = reader.read().map_err(|e| SourceError::Io {
+        path: spec.path.clone(),
+        source: e,
+    })?;
+    if !got_header || reader.values().all(|h| h.trim().is_empty()) {
         return Err(SourceError::Empty {
             path: spec.path.clone(),
         });
     }
-    let headers: Vec<String> = header_record.iter().map(|h| h.trim().to_string()).collect();
+    let headers: Vec<String> = reader.values().map(|h| h.trim().to_string()).collect();
     let map = mapper
         .map_headers(&headers)
         .map_err(|source| SourceError::Mapping {
@@ -50,15 +41,172 @@ pub fn open(
         fields: map.columns,
         row: 0,
         undecodable_in: decoded.had_errors.then_some(decoded.encoding.name()),
-        record: csv::StringRecord::new(),
+        failed: false,
     };
     Ok(OpenedSource {
-        content_hash,
+        content_hash: scan.content_hash,
         headers,
         encoding: Some(decoded.encoding.name()),
         delimiter: Some(delimiter),
         rows: Box::new(rows),
     })
+}
+
+/// Reads CSV records (RFC 4180 quoting, any line ending, blank lines skipped, a leading
+/// UTF-8 BOM dropped: what the `csv` crate does, with its parser) without ever holding more
+/// than the caps of one row: a value is kept up to [`MAX_FIELD_BYTES`] and a row up to
+/// [`MAX_RECORD_BYTES`] and [`MAX_RECORD_FIELDS`]; past them the bytes are parsed (to find
+/// where the value and the row end) and counted, not kept. The `csv` crate buffers a
+/// whole record, so one 1 GB field cost gigabytes.
+pub(crate) struct RecordReader<R> {
+    core: csv_core::Reader,
+    source: R,
+    scratch: Vec<u8>,
+    ends: Vec<usize>,
+    /// Where `scratch[0]` is in the record's output as the parser counts it.
+    scratch_at: usize,
+    /// The row's kept bytes, values one after another.
+    data: Vec<u8>,
+    /// Per kept value: its end in `data` and its full length in bytes.
+    fields: Vec<(usize, u64)>,
+    /// Where the value being read starts in `data`, and its length so far.
+    field_start: usize,
+    field_len: u64,
+    /// Newlines inside the row's values (whole values, not just what is kept).
+    pub newlines: u64,
+    /// The row went past [`MAX_RECORD_BYTES`] or [`MAX_RECORD_FIELDS`]: its length in
+    /// bytes and fields (the rest of it was read past, not kept).
+    pub overflow: Option<(u64, u64)>,
+    total_len: u64,
+    total_fields: u64,
+}
+
+impl<R: std::io::BufRead> RecordReader<R> {
+    pub(crate) fn new(delimiter: u8, source: R) -> Self {
+        RecordReader {
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            source,
+            scratch: vec![0u8; 1 << 16],
+            ends: vec![0usize; 1024],
+            scratch_at: 0,
+            data: Vec::new(),
+            fields: Vec::new(),
+            field_start: 0,
+            field_len: 0,
+            newlines: 0,
+            overflow: None,
+            total_len: 0,
+            total_fields: 0,
+        }
+    }
+
+    /// The current line (1-based, counting every `\n` read so far).
+    pub(crate) fn line(&self) -> u64 {
+        self.core.line()
+    }
+
+    /// Reads the next record; false at the end of the input.
+    pub(crate) fn read(&mut self) -> std::io::Result<bool> {
+        use csv_core::ReadRecordResult::*;
+        self.data.clear();
+        self.fields.clear();
+        self.field_start = 0;
+        self.field_len = 0;
+        self.newlines = 0;
+        self.overflow = None;
+        self.total_len = 0;
+        self.total_fields = 0;
+        self.scratch_at = 0;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut ends = std::mem::take(&mut self.ends);
+        let result = loop {
+            let input = match self.source.fill_buf() {
+                Ok(input) => input,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e),
+            };
+            let (res, nin, nout, nend) = self.core.read_record(input, &mut scratch, &mut ends);
+            self.source.consume(nin);
+            let mut pos = 0;
+            for &end in &ends[..nend] {
+                let end = end - self.scratch_at;
+                self.push(&scratch[pos..end]);
+                pos = end;
+                self.close_field();
+            }
+            self.push(&scratch[pos..nout]);
+            self.scratch_at += nout;
+            match res {
+                InputEmpty | OutputFull | OutputEndsFull => continue,
+                Record => break Ok(true),
+                End => break Ok(false),
+            }
+        };
+        self.scratch = scratch;
+        self.ends = ends;
+        result
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.newlines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.field_len += bytes.len() as u64;
+        self.total_len += bytes.len() as u64;
+        if self.overflow.is_some() {
+            return;
+        }
+        let kept = self.data.len() - self.field_start;
+        let room = MAX_FIELD_BYTES.saturating_sub(kept).min(bytes.len());
+        self.data.extend_from_slice(&bytes[..room]);
+        if self.data.len() > MAX_RECORD_BYTES {
+            self.overflow = Some((0, 0));
+        }
+    }
+
+    fn close_field(&mut self) {
+        self.total_fields += 1;
+        if self.overflow.is_none() {
+            if self.field_len > MAX_FIELD_BYTES as u64 {
+                // Keep the value's start, cut on a character boundary.
+                let mut cut = (self.field_start + TOO_LONG_KEPT_BYTES).min(self.data.len());
+                while cut > self.field_start
+                    && cut < self.data.len()
+                    && self.data[cut] & 0xC0 == 0x80
+                {
+                    cut -= 1;
+                }
+                self.data.truncate(cut);
+            }
+            self.fields.push((self.data.len(), self.field_len));
+            if self.fields.len() > MAX_RECORD_FIELDS {
+                self.fields.pop();
+                self.overflow = Some((0, 0));
+            }
+        }
+        if let Some(o) = &mut self.overflow {
+            *o = (self.total_len, self.total_fields);
+        }
+        self.field_start = self.data.len();
+        self.field_len = 0;
+    }
+
+    /// The kept values of the record, in order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
+        let mut start = 0;
+        self.fields.iter().map(move |&(end, _)| {
+            let v = String::from_utf8_lossy(&self.data[start..end]);
+            start = end;
+            v
+        })
+    }
+
+    /// Full length in bytes of each kept value.
+    pub(crate) fn lengths(&self) -> impl Iterator<Item = u64> + '_ {
+        self.fields.iter().map(|&(_, len)| len)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.fields.len()
+    }
 }
 
 /// Picks the candidate that splits the first lines into the same, largest number of
@@ -102,35 +250,34 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
 }
 
 struct CsvRows {
-    reader: csv::Reader<text::DecodingReader>,
+    reader: RecordReader<text::DecodingReader>,
     keys: Vec<Arc<str>>,
     fields: Vec<Option<Field>>,
     row: u64,
     /// The encoding, when decoding hit bytes invalid in it (rows holding U+FFFD are refused).
     undecodable_in: Option<&'static str>,
-    record: csv::StringRecord,
+    /// Reading failed: the row saying so was given, nothing more comes.
+    failed: bool,
 }
 
 impl Iterator for CsvRows {
     type Item = RawRow;
 
     fn next(&mut self) -> Option<RawRow> {
+        if self.failed {
+            return None;
+        }
         loop {
-            let before = self.reader.position().line();
-            let read = self.reader.read_record(&mut self.record);
-            // The csv parser skips empty lines; count them so row numbers match what a
-            // person sees in a spreadsheet (multi-line cells still count as one row).
-            // Lines consumed = the record's own lines (1 + newlines inside quoted cells) +
-            // the empty lines skipped before it.
+            let before = self.reader.line();
+            let read = self.reader.read();
+            // The parser skips empty lines; count them so row numbers match what a person
+            // sees in a spreadsheet (multi-line cells still count as one row). Lines
+            // consumed = the record's own lines (1 + newlines inside quoted cells) + the
+            // empty lines skipped before it.
             let skipped_empty_lines = match &read {
                 Ok(true) => {
-                    let consumed = self.reader.position().line().saturating_sub(before);
-                    let own = 1 + self
-                        .record
-                        .iter()
-                        .map(|f| f.matches('\n').count() as u64)
-                        .sum::<u64>();
-                    consumed.saturating_sub(own)
+                    let consumed = self.reader.line().saturating_sub(before);
+                    consumed.saturating_sub(1 + self.reader.newlines)
                 }
                 _ => 0,
             };
@@ -139,19 +286,26 @@ impl Iterator for CsvRows {
             match read {
                 Ok(false) => return None,
                 Ok(true) => {
-                    if self.record.iter().all(|v| v.trim().is_empty()) {
+                    let cut = self.reader.overflow.is_some()
+                        || self.reader.lengths().any(|l| l > MAX_FIELD_BYTES as u64);
+                    if !cut && self.reader.values().all(|v| v.trim().is_empty()) {
                         continue; // blank row: nothing to land, nothing lost
                     }
                     return Some(self.build_row(source_row));
                 }
                 Err(e) => {
+                    // A read error (a failing disk, a file cut short while read) ends the
+                    // source: said in a rejected row, never a silent early end.
+                    self.failed = true;
                     return Some(RawRow {
                         source_row,
                         cells: Vec::new(),
                         problem: Some(RowProblem {
                             code: "unreadable_row",
                             field: None,
-                            reason: format!("unreadable CSV row: {e}"),
+                            reason: format!(
+                                "cannot read the file from this row on: {e}; the rows after it were not read"
+                            ),
                         }),
                     });
                 }
@@ -162,34 +316,48 @@ impl Iterator for CsvRows {
 
 impl CsvRows {
     fn build_row(&self, source_row: u64) -> RawRow {
-        let n = self.record.len();
+        let n = self.reader.len();
         let expected = self.keys.len();
+        let key_of = |i: usize| match self.keys.get(i) {
+            Some(k) => (k.clone(), self.fields[i]),
+            None => (
+                Arc::from(format!("_extra_{}", i + 1 - expected).as_str()),
+                None,
+            ),
+        };
         let mut cells = Vec::with_capacity(n.max(expected));
-        for (i, value) in self.record.iter().enumerate() {
-            let (key, field) = match self.keys.get(i) {
-                Some(k) => (k.clone(), self.fields[i]),
-                None => (
-                    Arc::from(format!("_extra_{}", i + 1 - expected).as_str()),
-                    None,
-                ),
-            };
+        let mut extra_non_empty = false;
+        for (i, value) in self.reader.values().enumerate() {
+            // Trailing empty cells (`a;b;c;`) are a common export quirk, not a broken row.
+            extra_non_empty |= i >= expected && !value.trim().is_empty();
+            let (key, field) = key_of(i);
             cells.push(Cell {
                 key,
                 field,
-                value: value.to_string(),
+                value: value.into_owned(),
             });
         }
-        // Trailing empty cells (`a;b;c;`) are a common export quirk, not a broken row.
-        let extra_non_empty = self
-            .record
-            .iter()
-            .skip(expected)
-            .any(|v| !v.trim().is_empty());
-        let problem = (n < expected || extra_non_empty).then(|| RowProblem {
-            code: "ragged_row",
-            field: None,
-            reason: format!("row has {n} fields, the header has {expected}"),
-        });
+        let problem = if let Some((bytes, fields)) = self.reader.overflow {
+            Some(RowProblem {
+                code: "row_too_long",
+                field: None,
+                reason: format!(
+                    "row is {bytes} bytes long in {fields} fields (limit {MAX_RECORD_BYTES} bytes, {MAX_RECORD_FIELDS} fields); only its first {n} fields are kept"
+                ),
+            })
+        } else if n < expected || extra_non_empty {
+            Some(RowProblem {
+                code: "ragged_row",
+                field: None,
+                reason: format!("row has {n} fields, the header has {expected}"),
+            })
+        } else {
+            self.reader
+                .lengths()
+                .enumerate()
+                .find(|&(_, len)| len > MAX_FIELD_BYTES as u64)
+                .map(|(i, len)| super::too_long(&key_of(i).0, len))
+        };
         let mut row = RawRow {
             source_row,
             cells,
@@ -222,7 +390,7 @@ mod tests {
     }
 
     fn read(bytes: &[u8]) -> Result<(OpenedSource, Vec<RawRow>), SourceError> {
-        let mut src = open(&spec(), bytes.to_vec(), &Mapper::default(), "h".into())?;
+        let mut src = open(&spec(), Input::bytes(bytes.to_vec()), &Mapper::default())?;
         let rows: Vec<RawRow> = src.rows.by_ref().collect();
         Ok((src, rows))
     }
@@ -302,7 +470,15 @@ mod tests {
             .unwrap()
             .reason
             .contains("bytes long"));
-        assert_eq!(rows[0].cells[0].value.len(), 10_000_000);
+        // Its start is kept (on a character boundary), not the 10 MB.
+        assert_eq!(rows[0].cells[0].value, "я".repeat(512));
+        assert!(rows[0]
+            .problem
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("10000000 bytes long"));
+        assert_eq!(rows[0].cells[1].value, "89161234567");
         assert!(rows[1].problem.is_none());
     }
 
@@ -312,7 +488,7 @@ mod tests {
         s.encoding = Some("utf-8".into());
         let mut bytes = "ФИО,Телефон\n".as_bytes().to_vec();
         bytes.extend_from_slice(b"\xff\xfe\xfa,89161234567\n");
-        let mut src = open(&s, bytes, &Mapper::default(), "h".into()).unwrap();
+        let mut src = open(&s, Input::bytes(bytes), &Mapper::default()).unwrap();
         let rows: Vec<_> = src.rows.by_ref().collect();
         assert!(rows[0]
             .problem
@@ -320,6 +496,63 @@ mod tests {
             .unwrap()
             .reason
             .contains("not valid UTF-8"));
+    }
+
+    #[test]
+    fn nul_byte_refuses_its_row_wherever_it_is() {
+        // One rule at row 2 (inside the first 64 KiB) and at row 150,000.
+        let mut text = String::from("ФИО;Телефон\nПетров\0;89161234560\n");
+        for i in 0..150_000 {
+            text.push_str(&format!("Иванов {i};8916{i:07}\n"));
+        }
+        text.push_str("Сидоров;8916\x001234567\n");
+        let (_, rows) = read(text.as_bytes()).unwrap();
+        let nul: Vec<_> = rows
+            .iter()
+            .filter_map(|r| r.problem.as_ref().map(|p| (r.source_row, p)))
+            .collect();
+        assert_eq!(nul.len(), 2);
+        assert_eq!(nul[0].0, 1);
+        assert_eq!(nul[0].1.code, "nul_byte");
+        assert_eq!(nul[0].1.field.as_deref(), Some("ФИО"));
+        assert_eq!(nul[1].0, 150_002);
+        assert_eq!(nul[1].1.field.as_deref(), Some("Телефон"));
+        assert!(nul[1].1.reason.contains("NUL"), "{}", nul[1].1.reason);
+        // A file whose start is binary is still refused whole.
+        let mut binary = b"a;b\n".to_vec();
+        binary.extend((0..4096u32).map(|i| (i % 7) as u8));
+        assert!(matches!(read(&binary), Err(SourceError::Binary { .. })));
+    }
+
+    #[test]
+    fn overlong_values_and_rows_are_cut_not_buffered() {
+        // A quoted value of 200,000 two-byte characters with newlines inside, then a row
+        // of 20,000 fields: both rejected, each naming what and how long; row numbers stay
+        // true after them.
+        let mut text = String::from("ФИО;Телефон\n\"");
+        text.push_str(&"ж\n".repeat(100_000));
+        text.push_str("\";89161234567\n");
+        text.push_str(&";x".repeat(20_000));
+        text.push_str("\nИванов;89161234567\n");
+        let (_, rows) = read(text.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 3);
+        let p = rows[0].problem.as_ref().unwrap();
+        assert_eq!(
+            (p.code, p.field.as_deref()),
+            ("field_too_long", Some("ФИО"))
+        );
+        assert!(p.reason.contains("300000 bytes long"), "{}", p.reason);
+        assert!(rows[0].cells[0].value.len() <= TOO_LONG_KEPT_BYTES);
+        assert!(rows[0].cells[0].value.starts_with("ж\nж"));
+        assert_eq!(rows[0].cells[1].value, "89161234567");
+        let p = rows[1].problem.as_ref().unwrap();
+        assert_eq!(p.code, "row_too_long");
+        assert!(p.reason.contains("20001 fields"), "{}", p.reason);
+        assert!(rows[1].cells.len() <= MAX_RECORD_FIELDS);
+        // The 100,000 newlines inside the quoted value are not rows (nor skipped lines).
+        assert_eq!(rows[1].source_row, 2);
+        assert_eq!(rows[2].source_row, 3);
+        assert!(rows[2].problem.is_none());
     }
 
     proptest! {

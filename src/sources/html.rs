@@ -70,6 +70,9 @@ fn page_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
+    if !meta.is_dir() {
+        super::check_regular(path, &meta)?; // a device, a FIFO…: refused, never read
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| SourceError::Io {
             path: path.to_path_buf(),
@@ -163,44 +166,64 @@ pub fn open_fetched(
 }
 
 /// Opens an `html` source over saved pages. Every page is read and hashed up front (the
-/// source's hash covers all pages and their names); rows are extracted page by page.
+/// source's hash covers all pages and their names), one at a time; rows are extracted
+/// page by page as they are wanted, so only one page is in memory at once.
 pub fn open(spec: &SourceSpec, rules: &HtmlRules) -> Result<OpenedSource, SourceError> {
     let compiled = compile(&spec.path, rules)?;
     let files = page_files(&spec.path)?;
     let mut all = Sha256::new();
-    let mut pages = Vec::with_capacity(files.len());
     for f in &files {
-        let bytes = std::fs::read(f).map_err(|e| SourceError::Io {
-            path: f.clone(),
-            source: e,
-        })?;
+        let bytes = read_page(f)?;
         all.update(
             f.file_name()
                 .map(|n| n.as_encoded_bytes())
                 .unwrap_or_default(),
         );
         all.update(&bytes);
-        pages.push((f.display().to_string(), bytes));
     }
     let mut headers: Vec<String> = vec!["_page".into(), "_page_sha256".into()];
     headers.extend(compiled.fields.iter().map(|(k, _, _)| k.to_string()));
     headers.extend(["_text_phones".into(), "_text_emails".into()]);
-    let mut rows = Vec::new();
-    let mut next_row = 1u64;
-    for (name, bytes) in &pages {
-        for mut row in extract_page(name, bytes, None, &compiled) {
-            row.source_row = next_row;
+    let mut next_row = 0u64;
+    let rows = files.into_iter().flat_map(move |f| {
+        let name = f.display().to_string();
+        let rows = match read_page(&f) {
+            Ok(bytes) => extract_page(&name, &bytes, None, &compiled),
+            // Read when hashed a moment ago: gone or changed since. Said, not skipped.
+            Err(e) => vec![RawRow {
+                source_row: 0,
+                cells: vec![Cell {
+                    key: Arc::from("_page"),
+                    field: None,
+                    value: name.clone(),
+                }],
+                problem: Some(RowProblem {
+                    code: "unreadable_row",
+                    field: None,
+                    reason: e.to_string(),
+                }),
+            }],
+        };
+        let mut rows = rows;
+        for row in &mut rows {
             next_row += 1;
-            rows.push(row);
+            row.source_row = next_row;
         }
-    }
+        rows
+    });
     Ok(OpenedSource {
         content_hash: hex::encode(all.finalize()),
         headers,
         encoding: Some("UTF-8"),
         delimiter: None,
-        rows: Box::new(rows.into_iter()),
+        rows: Box::new(rows),
     })
+}
+
+/// One saved page: a regular file (a FIFO or device is refused, never waited on), at most
+/// [`super::MAX_HTML_PAGE_BYTES`].
+fn read_page(path: &Path) -> Result<Vec<u8>, SourceError> {
+    super::read_capped(path, "saved HTML page", super::MAX_HTML_PAGE_BYTES)
 }
 
 fn collapse(s: &str) -> String {

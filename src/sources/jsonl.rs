@@ -2,7 +2,10 @@
 //! are mapped to fields. A line that is not a JSON object is landed raw and rejected.
 
 use super::headers::{Field, Mapper};
-use super::{check_cells, text, OpenedSource, SourceError, SourceSpec};
+use super::{
+    check_cells, text, Input, OpenedSource, SourceError, SourceSpec, MAX_FIELD_BYTES,
+    MAX_RECORD_BYTES, TOO_LONG_KEPT_BYTES,
+};
 use crate::record::{Cell, OrderedObject, RawRow, RowProblem};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -11,25 +14,33 @@ use std::sync::Arc;
 /// How many lines are looked at up front to check the keys can be mapped.
 const PROBE_LINES: usize = 1000;
 
-pub fn open(
-    spec: &SourceSpec,
-    bytes: Vec<u8>,
-    mapper: &Mapper,
-    content_hash: String,
-) -> Result<OpenedSource, SourceError> {
-    text::check_not_binary(&spec.path, &bytes, "JSONL")?;
-    let decoded = text::decode(&spec.path, &bytes, spec.encoding.as_deref())?;
-    drop(bytes);
-    let text = decoded.text;
+pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSource, SourceError> {
+    let scan = text::scan(&spec.path, &input)?;
+    text::check_not_binary(&spec.path, &scan.head, "JSONL")?;
+    let decoded = text::decode_streaming(&spec.path, &input, &scan, spec.encoding.as_deref())?;
 
-    // Keys seen in the first lines, in order, to check the file is usable before landing it.
+    // Keys seen in the first lines, in order, to check the file is usable before landing it
+    // (a look ahead of its own: nothing of it is kept).
     let mut keys: Vec<String> = Vec::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(PROBE_LINES)
+    let mut probe = LineReader::new(decoded.again(&spec.path, &input)?);
+    let mut any_line = false;
+    let mut probed = 0;
+    while probed < PROBE_LINES
+        && probe.read().map_err(|e| SourceError::Io {
+            path: spec.path.clone(),
+            source: e,
+        })?
     {
-        if let Ok(OrderedObject(entries)) = serde_json::from_str::<OrderedObject>(line) {
+        let line = probe.text();
+        if line.trim().is_empty() {
+            continue;
+        }
+        any_line = true;
+        probed += 1;
+        if probe.cut {
+            continue;
+        }
+        if let Ok(OrderedObject(entries)) = serde_json::from_str::<OrderedObject>(&line) {
             for (k, _) in entries {
                 if !keys.contains(&k) {
                     keys.push(k);
@@ -40,7 +51,7 @@ pub fn open(
     if keys.is_empty() {
         // No object in the probe: either garbage or all-broken lines. Land them as rejects
         // only if there is at least one line; an empty file was refused already.
-        if text.trim().is_empty() {
+        if !any_line {
             return Err(SourceError::Empty {
                 path: spec.path.clone(),
             });
@@ -55,14 +66,14 @@ pub fn open(
     }
     let rows = JsonlRows {
         undecodable_in: decoded.had_errors.then_some(decoded.encoding.name()),
-        text,
-        pos: 0,
+        lines: LineReader::new(decoded.reader),
         line: 0,
+        failed: false,
         mapper: mapper.clone(),
         keys: HashMap::new(),
     };
     Ok(OpenedSource {
-        content_hash,
+        content_hash: scan.content_hash,
         headers: keys,
         encoding: Some(decoded.encoding.name()),
         delimiter: None,
@@ -70,12 +81,108 @@ pub fn open(
     })
 }
 
+/// Lines of a stream, each kept up to [`MAX_RECORD_BYTES`]: the rest of a longer line is
+/// read past and counted, never buffered.
+struct LineReader<R> {
+    source: R,
+    line: Vec<u8>,
+    /// Full length of the line in bytes (its end of line included).
+    len: u64,
+    /// The line was longer than [`MAX_RECORD_BYTES`]: only its start is in `line`.
+    cut: bool,
+}
+
+impl<R: std::io::BufRead> LineReader<R> {
+    fn new(source: R) -> Self {
+        LineReader {
+            source,
+            line: Vec::new(),
+            len: 0,
+            cut: false,
+        }
+    }
+
+    /// Reads the next line; false at the end.
+    fn read(&mut self) -> std::io::Result<bool> {
+        self.line.clear();
+        self.len = 0;
+        self.cut = false;
+        let mut any = false;
+        loop {
+            let buf = match self.source.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok(any);
+            }
+            any = true;
+            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            let room = MAX_RECORD_BYTES.saturating_sub(self.line.len());
+            if take > room {
+                self.cut = true;
+            }
+            self.line.extend_from_slice(&buf[..take.min(room)]);
+            self.len += take as u64;
+            self.source.consume(take);
+            if done {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The line without its end of line (lossy only where a cut split a character).
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.line)
+            .trim_end_matches(['\n', '\r'])
+            .to_string()
+    }
+}
+
+/// The top-level key whose value a cut JSON line was in when it was cut, if any.
+fn key_at_cut(prefix: &str) -> Option<String> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut string_start, mut last_string, mut key) = (0usize, None, None);
+    for (i, c) in prefix.char_indices() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+                if depth == 1 {
+                    last_string = Some(&prefix[string_start..=i]);
+                }
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                string_start = i;
+            }
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            ':' if depth == 1 => key = last_string.take(),
+            ',' if depth == 1 => key = None,
+            _ => {}
+        }
+    }
+    key.and_then(|k| serde_json::from_str::<String>(k).ok())
+}
+
 struct JsonlRows {
     /// The encoding, when decoding hit bytes invalid in it (rows holding U+FFFD are refused).
     undecodable_in: Option<&'static str>,
-    text: String,
-    pos: usize,
+    lines: LineReader<text::DecodingReader>,
     line: u64,
+    /// Reading failed: the row saying so was given, nothing more comes.
+    failed: bool,
     mapper: Mapper,
     /// Interned keys with their field, so rows share one `Arc<str>` per key.
     keys: HashMap<String, (Arc<str>, Option<Field>)>,
@@ -106,19 +213,56 @@ impl Iterator for JsonlRows {
     type Item = RawRow;
 
     fn next(&mut self) -> Option<RawRow> {
+        if self.failed {
+            return None;
+        }
         loop {
-            if self.pos >= self.text.len() {
-                return None;
-            }
-            let rest = &self.text[self.pos..];
-            let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
-            let line = rest[..end].trim_end_matches(['\n', '\r']).to_string();
-            self.pos += end;
+            let read = self.lines.read();
             self.line += 1;
+            let source_row = self.line;
+            match read {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    // A read error ends the source: said in a rejected row, never a silent
+                    // early end.
+                    self.failed = true;
+                    return Some(raw_line(
+                        source_row,
+                        String::new(),
+                        "unreadable_row",
+                        format!(
+                            "cannot read the file from this line on: {e}; the lines after it were not read"
+                        ),
+                    ));
+                }
+            }
+            let mut line = self.lines.text();
             if line.trim().is_empty() {
                 continue;
             }
-            let source_row = self.line;
+            if self.lines.cut {
+                // Too long to parse: the value it was cut in is named when it can be told.
+                let len = self.lines.len;
+                let key = key_at_cut(&line);
+                super::keep_start(&mut line);
+                let mut row = raw_line(
+                    source_row,
+                    line,
+                    "row_too_long",
+                    format!(
+                        "line is {len} bytes long (limit {MAX_RECORD_BYTES} bytes); not parsed, only its first {TOO_LONG_KEPT_BYTES} bytes are kept"
+                    ),
+                );
+                if let (Some(key), Some(p)) = (key, row.problem.as_mut()) {
+                    p.code = "field_too_long";
+                    p.reason = format!(
+                        "field {key:?} makes the line {len} bytes long (limit {MAX_FIELD_BYTES} bytes a field, {MAX_RECORD_BYTES} a line); not parsed, only its first {TOO_LONG_KEPT_BYTES} bytes are kept"
+                    );
+                    p.field = Some(key);
+                }
+                return Some(row);
+            }
             // Keys keep the order they have in the line (file order matters downstream).
             let parsed = serde_json::from_str::<OrderedObject>(&line)
                 .map(|o| o.0)
@@ -207,9 +351,8 @@ mod tests {
         };
         let src = open(
             &spec,
-            text.as_bytes().to_vec(),
+            Input::bytes(text.as_bytes().to_vec()),
             &Mapper::default(),
-            "h".into(),
         )?;
         Ok(src.rows.collect())
     }
@@ -258,6 +401,36 @@ mod tests {
     fn unmappable_keys_are_an_error() {
         let err = read("{\"foo\":1}\n").err().unwrap().to_string();
         assert!(err.contains("\"foo\""), "{err}");
+    }
+
+    #[test]
+    fn overlong_line_is_rejected_naming_its_field() {
+        let mut text = String::from("{\"phone\":\"+79161234567\",\"comment\":\"");
+        text.push_str(&"ы".repeat(MAX_RECORD_BYTES));
+        text.push_str("\"}\n{\"phone\":\"+79161234568\",\"big\":\"");
+        text.push_str(&"x".repeat(100_000));
+        text.push_str("\"}\n{\"phone\":\"+79161234569\"}\n");
+        let rows = read(&text).unwrap();
+        assert_eq!(rows.len(), 3);
+        let p = rows[0].problem.as_ref().unwrap();
+        assert_eq!(
+            (p.code, p.field.as_deref()),
+            ("field_too_long", Some("comment"))
+        );
+        assert!(rows[0].cells[0].value.len() <= TOO_LONG_KEPT_BYTES);
+        // Under the line limit, a value over the field limit is rejected after parsing.
+        let p = rows[1].problem.as_ref().unwrap();
+        assert_eq!(
+            (p.code, p.field.as_deref()),
+            ("field_too_long", Some("big"))
+        );
+        assert!(rows[2].problem.is_none());
+        assert_eq!(rows[2].source_row, 3);
+        assert_eq!(
+            key_at_cut(r#"{"a":{"b":"c"},"d\"e":"xx"#).as_deref(),
+            Some("d\"e")
+        );
+        assert_eq!(key_at_cut(r#"{"a":1,"#), None);
     }
 
     proptest! {

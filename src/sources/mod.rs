@@ -14,11 +14,32 @@ use headers::{Mapper, MappingError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// A cell longer than this is refused (the row is landed raw and rejected): no real name,
 /// phone or address is this long, and downstream matching should not pay for it.
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// What is kept of a cell over [`MAX_FIELD_BYTES`] (its start, for the reviewer to see
+/// what it was). Readers never hold more than [`MAX_FIELD_BYTES`] of one CSV or JSONL
+/// value, so a 1 GB field costs no more memory than a 64 KiB one.
+pub const TOO_LONG_KEPT_BYTES: usize = 1024;
+
+/// Longest CSV row or JSONL line read, in decoded bytes. Past it the rest of the row is
+/// skipped (never buffered) and the row is rejected: with fields capped at
+/// [`MAX_FIELD_BYTES`], only a row of many fields gets here, and no lead has 1 MiB of
+/// data. This is what bounds a reader's memory, whatever the file holds.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Most fields kept of one CSV row: Excel's own column limit. Past it the row is
+/// rejected (a line of a billion `;` would otherwise be a billion empty fields).
+pub const MAX_RECORD_FIELDS: usize = 16_384;
+
+/// Largest saved HTML page: a page is parsed whole into a DOM (several times its size in
+/// memory); real directory pages are well under a few MB.
+pub const MAX_HTML_PAGE_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -79,6 +100,24 @@ pub struct SourceSpec {
 pub enum SourceError {
     #[error("{path}: file not found")]
     NotFound { path: PathBuf },
+    /// A device, a named pipe, a socket or a folder where a file was expected: reading
+    /// one would never end (`/dev/zero`) or wait forever (a FIFO with no writer).
+    #[error("{path}: not a regular file ({what}); give the path of a saved file")]
+    NotAFile { path: PathBuf, what: &'static str },
+    #[error("{path}: {what} is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        path: PathBuf,
+        what: &'static str,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{path}: XLSX part {part} inflates past {limit_mb} MB (it declares {size_mb} MB; limit {limit_mb} MB): a zip bomb, or a sheet too large to read from XLSX; save it as CSV, which is read as a stream")]
+    XlsxTooLarge {
+        path: PathBuf,
+        part: String,
+        size_mb: u64,
+        limit_mb: u64,
+    },
     #[error("{path}: cannot read: {source}")]
     Io {
         path: PathBuf,
@@ -128,16 +167,15 @@ pub fn open(spec: &SourceSpec) -> Result<OpenedSource, SourceError> {
         let rules = spec.html.clone().unwrap_or_default();
         return html::open(spec, &rules);
     }
-    let bytes = read_file(&spec.path)?;
-    let content_hash = hex::encode(Sha256::digest(&bytes));
+    let input = Input::open(&spec.path)?;
     let mapper = Mapper::new(&spec.columns).map_err(|source| SourceError::Mapping {
         path: spec.path.clone(),
         source,
     })?;
     match spec.kind {
-        SourceKind::Csv => csv::open(spec, bytes, &mapper, content_hash),
-        SourceKind::Xlsx => xlsx::open(spec, bytes, &mapper, content_hash),
-        SourceKind::Jsonl => jsonl::open(spec, bytes, &mapper, content_hash),
+        SourceKind::Csv => csv::open(spec, input, &mapper),
+        SourceKind::Xlsx => xlsx::open(spec, input, &mapper),
+        SourceKind::Jsonl => jsonl::open(spec, input, &mapper),
         SourceKind::Html => html::open(spec, &spec.html.clone().unwrap_or_default()),
     }
 }
@@ -155,32 +193,297 @@ pub(crate) fn file_error(path: &Path, e: std::io::Error) -> SourceError {
     }
 }
 
-/// A whole input file; an empty one is an error.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
-    let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
-    if bytes.is_empty() {
+/// What a file that is not a regular file is, in words.
+fn file_type_name(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Refuses anything but a regular file (symlinks are followed first).
+pub(crate) fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), SourceError> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(SourceError::NotAFile {
+            path: path.to_path_buf(),
+            what: file_type_name(&meta.file_type()),
+        })
+    }
+}
+
+/// Opens an input file for reading, refusing what is not a regular file before it is
+/// opened (`open` on a FIFO with no writer blocks forever), opening without blocking (a
+/// path swapped for a FIFO in between does not hang either) and checking again what was
+/// opened. An empty file is an error. Returns the file and its length.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, u64), SourceError> {
+    let (file, len) = open_regular_or_empty(path)?;
+    if len == 0 {
         return Err(SourceError::Empty {
             path: path.to_path_buf(),
         });
     }
+    Ok((file, len))
+}
+
+/// [`open_regular`], an empty file allowed.
+pub(crate) fn open_regular_or_empty(path: &Path) -> Result<(File, u64), SourceError> {
+    let meta = std::fs::metadata(path).map_err(|e| file_error(path, e))?;
+    check_regular(path, &meta)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // No effect on a regular file's reads.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| file_error(path, e))?;
+    let meta = file.metadata().map_err(|e| file_error(path, e))?;
+    check_regular(path, &meta)?;
+    Ok((file, meta.len()))
+}
+
+/// A whole small file (a saved page), refused past `limit` bytes before it is read.
+pub(crate) fn read_capped(
+    path: &Path,
+    what: &'static str,
+    limit: u64,
+) -> Result<Vec<u8>, SourceError> {
+    let (file, len) = open_regular_or_empty(path)?;
+    let too_large = |size| SourceError::TooLarge {
+        path: path.to_path_buf(),
+        what,
+        size,
+        limit,
+    };
+    if len > limit {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| file_error(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64)); // it grew while read
+    }
     Ok(bytes)
 }
 
-/// Problems every reader checks per row: cells too long, bytes that did not decode.
+/// A source's bytes, read as a stream (more than once: a first pass hashes and checks
+/// them, the next ones produce rows). Never held whole, except for tests' in-memory input.
+pub enum Input {
+    File {
+        path: PathBuf,
+        file: File,
+        /// The length when opened: later passes read no more than this, and a file that
+        /// got shorter in between is an error (see [`ExactLen`]).
+        len: u64,
+    },
+    Bytes(std::sync::Arc<Vec<u8>>),
+}
+
+/// Readable and seekable, for XLSX (a zip archive).
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+impl Input {
+    /// A regular, non-empty file (see [`open_regular`]).
+    pub fn open(path: &Path) -> Result<Input, SourceError> {
+        let (file, len) = open_regular(path)?;
+        Ok(Input::File {
+            path: path.to_path_buf(),
+            file,
+            len,
+        })
+    }
+
+    /// Bytes in memory (tests, small lists).
+    pub fn bytes(bytes: Vec<u8>) -> Input {
+        Input::Bytes(std::sync::Arc::new(bytes))
+    }
+
+    pub fn len(&self) -> u64 {
+        match self {
+            Input::File { len, .. } => *len,
+            Input::Bytes(b) => b.len() as u64,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A reader from the start of the input. Readers of one file are independent (each
+    /// keeps its own position), so a look ahead can run beside the reader of the rows.
+    pub fn reader(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Input::File { file, len, .. } => {
+                Box::new(BufReader::with_capacity(1 << 16, FileAt::new(file, *len)?))
+            }
+            Input::Bytes(b) => Box::new(std::io::Cursor::new(SharedBytes(b.clone()))),
+        })
+    }
+
+    /// A seekable reader from the start of the input.
+    pub fn seekable(&self) -> std::io::Result<Box<dyn ReadSeek>> {
+        Ok(match self {
+            Input::File { file, len, .. } => {
+                Box::new(BufReader::with_capacity(1 << 16, FileAt::new(file, *len)?))
+            }
+            Input::Bytes(b) => Box::new(std::io::Cursor::new(SharedBytes(b.clone()))),
+        })
+    }
+
+    /// SHA-256 of the bytes, read as a stream.
+    pub fn hash(&self, path: &Path) -> Result<String, SourceError> {
+        let mut reader = self.reader().map_err(|e| file_error(path, e))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(file_error(path, e)),
+            };
+            hasher.update(&buf[..n]);
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+struct SharedBytes(std::sync::Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A reader of a file at a position of its own (`pread`), up to the length the file had
+/// when opened: readers of the same file never move each other, a file that grew is read
+/// as it was, and one that got shorter is an error, not a quiet early end (it changed
+/// while it was being read).
+struct FileAt {
+    file: File,
+    pos: u64,
+    len: u64,
+}
+
+impl FileAt {
+    fn new(file: &File, len: u64) -> std::io::Result<Self> {
+        Ok(FileAt {
+            file: file.try_clone()?,
+            pos: 0,
+            len,
+        })
+    }
+}
+
+impl Read for FileAt {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let want = (buf.len() as u64).min(self.len.saturating_sub(self.pos)) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the file got shorter while it was read (it ended after {} of its {} bytes); it changed during the import",
+                    self.pos, self.len
+                ),
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for FileAt {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let pos = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = pos.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        Ok(self.pos)
+    }
+}
+
+/// Cuts `value` to its first [`TOO_LONG_KEPT_BYTES`] (on a character boundary).
+pub(crate) fn keep_start(value: &mut String) {
+    let mut end = TOO_LONG_KEPT_BYTES.min(value.len());
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value.truncate(end);
+    value.shrink_to_fit();
+}
+
+/// The problem of a row with a value of `len` bytes, over [`MAX_FIELD_BYTES`].
+pub(crate) fn too_long(key: &str, len: u64) -> crate::record::RowProblem {
+    crate::record::RowProblem {
+        code: "field_too_long",
+        field: Some(key.to_string()),
+        reason: format!(
+            "field {key:?} is {len} bytes long (limit {MAX_FIELD_BYTES} bytes); only its first {TOO_LONG_KEPT_BYTES} bytes are kept"
+        ),
+    }
+}
+
+/// Problems every reader checks per row: cells too long (cut to their start, whatever the
+/// row's problem), NUL bytes, bytes that did not decode.
+///
+/// A NUL byte is never text. Whether a whole file is binary is judged from its start
+/// (`text::check_not_binary`); a NUL further on (a damaged row, a file padded with
+/// zeros after a crash) refuses only the rows that hold one, wherever it is, so a million
+/// good rows are not lost to one bad byte and no NUL lands in the base.
 pub(crate) fn check_cells(row: &mut RawRow, encoding: Option<&str>) {
+    for cell in &mut row.cells {
+        if cell.value.len() > MAX_FIELD_BYTES {
+            let len = cell.value.len() as u64;
+            keep_start(&mut cell.value);
+            if row.problem.is_none() {
+                row.problem = Some(too_long(&cell.key, len));
+            }
+        }
+    }
     if row.problem.is_some() {
         return;
     }
     for cell in &row.cells {
-        if cell.value.len() > MAX_FIELD_BYTES {
+        if let Some(at) = cell.value.find('\0') {
             row.problem = Some(crate::record::RowProblem {
-                code: "field_too_long",
+                code: "nul_byte",
                 field: Some(cell.key.to_string()),
                 reason: format!(
-                    "field {:?} is {} bytes long (limit {} bytes)",
-                    &*cell.key,
-                    cell.value.len(),
-                    MAX_FIELD_BYTES
+                    "field {:?} holds a NUL byte (at byte {at} of the value): binary data or a damaged file",
+                    &*cell.key
                 ),
             });
             return;
@@ -198,5 +501,70 @@ pub(crate) fn check_cells(row: &mut RawRow, encoding: Option<&str>) {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f.csv");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for (path, what) in [
+            (Path::new("/dev/zero"), "a character device"),
+            (fifo.as_path(), "a named pipe (FIFO)"),
+            (dir.path(), "a directory"),
+        ] {
+            match Input::open(path) {
+                Err(e @ SourceError::NotAFile { .. }) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains(&path.display().to_string()) && msg.contains(what));
+                }
+                Err(e) => panic!("{path:?}: {e}"),
+                Ok(_) => panic!("{path:?} opened"),
+            }
+        }
+        let empty = dir.path().join("e.csv");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(matches!(
+            Input::open(&empty),
+            Err(SourceError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn file_readers_are_independent_and_see_the_length_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let input = Input::open(&path).unwrap();
+        let (mut a, mut b) = (input.reader().unwrap(), input.reader().unwrap());
+        let mut buf = [0u8; 4];
+        a.read_exact(&mut buf).unwrap();
+        let mut all = Vec::new();
+        b.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"0123456789");
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"4567");
+        // Grown: read as it was; shrunk: an error, not a quiet end.
+        std::fs::write(&path, b"0123456789abc").unwrap();
+        let mut all = Vec::new();
+        input.reader().unwrap().read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"0123456789");
+        std::fs::write(&path, b"0123").unwrap();
+        let err = input
+            .reader()
+            .unwrap()
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("changed during the import"),
+            "{err}"
+        );
     }
 }
