@@ -184,12 +184,16 @@ fn invalid(path: &Path, message: impl Into<String>) -> PipelineError {
 
 /// Reads and validates a pipeline file. Relative paths in it are relative to its folder.
 pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => PipelineError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => invalid(path, e.to_string()),
-    })?;
+    // A pipeline file is a few KB; `/dev/zero` or a FIFO given by mistake must not hang or
+    // fill memory.
+    let bytes =
+        crate::sources::read_capped(path, "pipeline file", 1 << 20).map_err(|e| match e {
+            SourceError::NotFound { .. } => PipelineError::NotFound {
+                path: path.to_path_buf(),
+            },
+            other => invalid(path, other.to_string()),
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid(path, "not UTF-8 text"))?;
     let file: PipelineFile = toml::from_str(&text).map_err(|e| invalid(path, e.to_string()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let name = file.name.unwrap_or_else(|| {

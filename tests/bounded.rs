@@ -127,6 +127,13 @@ fn what_is_not_a_regular_file_is_refused_at_once() {
         "{}",
         r.stderr
     );
+    // The pipeline file itself.
+    for (path, what) in [("/dev/zero", "character device"), (s(&fifo), "named pipe")] {
+        let r = run(&["run", path, "--db", s(&db)], limit);
+        assert_eq!(r.code, Some(65), "{path}: {}", r.stderr);
+        assert!(r.stderr.contains(what), "{path}: {}", r.stderr);
+        assert!(r.peak_mb < 150, "{path}: peak RSS {} MB", r.peak_mb);
+    }
     let pages = dir.path().join("pages");
     std::fs::create_dir(&pages).unwrap();
     mkfifo(&pages.join("a.html"));
