@@ -231,6 +231,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
             ));
         }
         dedupe.threshold = t;
+        settings.insert("dedupe.threshold".to_string(), t.to_string());
     }
     let mut providers = Vec::new();
     for p in file.enrich.providers {
@@ -375,6 +376,44 @@ pub fn warmth_settings_for(store: &Store) -> Result<crate::warmth::WarmthSetting
         .meta("warmth.settings")?
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default())
+}
+
+/// The plan with every setting it leaves unset taken from what the base stored (the last
+/// pipeline that set it): `leadpipe import b.csv` into a base whose pipeline said
+/// `default_region = "BY"` reads `8 029 …` as Belarusian, and rebuilds golden records with
+/// that pipeline's origin priority and threshold. A setting in the pipeline file wins.
+pub fn with_stored_settings(plan: &Plan, store: &Store) -> Result<Plan, RunError> {
+    let mut plan = plan.clone();
+    let given = |key: &str| plan.settings.get(key).cloned();
+    let normalise = NormaliseSettings {
+        default_region: match given("normalise.default_region") {
+            Some(v) => Some(v),
+            None => store.meta("normalise.default_region")?,
+        },
+        naive_time_offset: match given("normalise.naive_time_offset") {
+            Some(v) => Some(v),
+            None => store.meta("normalise.naive_time_offset")?,
+        },
+    };
+    if given("normalise.default_region").is_none() || given("normalise.naive_time_offset").is_none()
+    {
+        // Stored values passed validation when their pipeline was loaded.
+        plan.normaliser = normaliser_from(&normalise)
+            .map_err(|m| RunError::Internal(format!("a setting stored in the base: {m}")))?;
+    }
+    if given("dedupe.origin_priority").is_none() {
+        plan.dedupe.origin_priority = origin_priority_for(store)?;
+    }
+    if given("dedupe.threshold").is_none() {
+        if let Some(t) = store
+            .meta("dedupe.threshold")?
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|t| (0.5..1.0).contains(t))
+        {
+            plan.dedupe.threshold = t;
+        }
+    }
+    Ok(plan)
 }
 
 /// The normaliser a command uses on a database: the settings of the last pipeline that
@@ -557,6 +596,8 @@ pub fn run(
     let started_at = chrono::Utc::now();
     let db_path = db_override.unwrap_or(&plan.db);
     let store = Store::open(db_path)?;
+    let resolved = with_stored_settings(plan, &store)?;
+    let plan = &resolved;
     // Until the run's checkpoint is done (the guard drops when `run` returns).
     let _no_vacuum = store.without_vacuum()?;
     let stages = opts.checked_stages()?;

@@ -234,3 +234,43 @@ fn a_full_disk_at_landing_leaves_a_failed_run() {
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(runs[0]["status"], "failed", "{runs}");
 }
+
+#[test]
+fn import_reads_with_the_settings_the_base_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("by.duckdb");
+    let a = dir.path().join("a.csv");
+    std::fs::write(&a, "ФИО;Телефон\nКовальчук Олег;8 029 123 45 67\n").unwrap();
+    let pipeline = dir.path().join("by.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name = \"by\"\n[normalise]\ndefault_region = \"BY\"\n[dedupe]\norigin_priority = [\"purchased\", \"form\", \"open\"]\n[[sources]]\nname = \"a\"\nkind = \"csv\"\npath = {:?}\norigin = \"purchased\"\n",
+            s(&a)
+        ),
+    )
+    .unwrap();
+    ok(run(&["run", s(&pipeline), "--db", s(&db)]));
+    let b = dir.path().join("b.csv");
+    std::fs::write(&b, "ФИО;Телефон\nЛукашевич Анна;8 029 765 43 21\n").unwrap();
+    let o = ok(run(&["import", s(&b), "--db", s(&db), "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rows_accepted"], 1, "{v}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM records WHERE phone_e164 = '+375297654321'"
+        ),
+        1
+    );
+    // The stored settings stay as the pipeline set them.
+    let priority: String = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM leadpipe_meta WHERE key = 'dedupe.origin_priority'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(priority, "purchased,form,open");
+}
