@@ -658,3 +658,49 @@ valid_days = 365
         1
     );
 }
+
+/// A back-dated withdrawal typed in after a form was imported must survive the form's
+/// events being derived again (re-normalising here; a re-read or a rule change alike).
+#[test]
+fn a_rederivation_does_not_undo_a_backdated_withdrawal() {
+    let dir = tempfile::tempdir().unwrap();
+    let form = dir.path().join("form.jsonl");
+    std::fs::write(
+        &form,
+        r#"{"name": "Иванов Иван", "phone": "+7 916 123-45-67", "consent": true, "consent_at": "2026-11-20T10:15:00+03:00", "page_url": "https://example.ru/landing"}
+{"name": "Пётр Сидоров", "phone": "+7 916 555-44-33", "consent": true, "consent_at": "2026-11-20T10:15:00+03:00", "page_url": "https://example.ru/landing"}
+"#,
+    )
+    .unwrap();
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        "name = \"f\"\ndb = \"f.duckdb\"\n[[sources]]\nname = \"site-form\"\nkind = \"jsonl\"\npath = \"form.jsonl\"\norigin = \"form\"\n[sources.columns]\npage_url = \"form_url\"\n",
+    )
+    .unwrap();
+    let db = dir.path().join("f.duckdb");
+    ok(run(&["run", s(&pipeline)]));
+    ok(run(&[
+        "consent",
+        "withdraw",
+        "--phone",
+        "+79161234567",
+        "--at",
+        "2026-11-19",
+        "--db",
+        s(&db),
+    ]));
+    let calls = dir.path().join("calls.csv");
+    let listed = |extra: &[&str]| {
+        let mut args = vec!["--outside-window", "schedule"];
+        args.extend_from_slice(extra);
+        call_list(&db, &calls, &args)
+    };
+    assert_eq!(listed(&[]), vec!["+79165554433".to_string()]);
+    ok(run(&["run", s(&pipeline), "--only", "normalise"]));
+    assert_eq!(
+        listed(&[]),
+        vec!["+79165554433".to_string()],
+        "the withdrawn number is callable again after its events were derived again"
+    );
+}

@@ -500,9 +500,19 @@ impl Store {
                         CROSS JOIN (VALUES {channel_values}) ch(channel, ord)),
                      one AS (
                         SELECT *, unnest(targets) AS target,
-                               generate_subscripts(targets, 1) AS target_ord FROM spread)
+                               generate_subscripts(targets, 1) AS target_ord FROM spread),
+                     -- A claim derived again (re-normalised records, a file re-read, a
+                     -- policy or rule change) keeps the time it first reached us: with
+                     -- `now()` a form tick would look newer than a withdrawal typed in
+                     -- since, and a back-dated withdrawal would stop counting.
+                     earlier AS (
+                        SELECT phone_e164, email, channel, status, captured_at,
+                               min(recorded_at) AS first_recorded
+                        FROM consents
+                        WHERE superseded_at IS NOT NULL AND record_id IS NOT NULL AND purpose = ?4
+                        GROUP BY ALL)
                      SELECT ?1 + one.seq * {stride} + one.ord * {most_numbers} + one.target_ord - 1,
-                            now(), ?2, ?3, one.record_id,
+                            least(now(), coalesce(e.first_recorded, now())), ?2, ?3, one.record_id,
                             CASE WHEN one.channel <> 'email' THEN one.target END,
                             CASE WHEN one.channel = 'email' THEN one.r_email END,
                             one.channel, ?4, one.status, one.legal_basis, one.captured_at,
@@ -510,7 +520,13 @@ impl Store {
                             one.consent_text_version, one.ip, one.user_agent,
                             h.raw_hash, one.expires_at, one.subject_type,
                             one.consent_raw, one.note, ?5
-                     FROM one JOIN hashed h USING (record_id)"
+                     FROM one JOIN hashed h USING (record_id)
+                     LEFT JOIN earlier e ON e.channel = one.channel AND e.status = one.status
+                         AND e.captured_at IS NOT DISTINCT FROM one.captured_at
+                         AND e.phone_e164 IS NOT DISTINCT FROM
+                             (CASE WHEN one.channel <> 'email' THEN one.target END)
+                         AND e.email IS NOT DISTINCT FROM
+                             (CASE WHEN one.channel = 'email' THEN one.r_email END)"
                 ),
                 params![first, run_id, actor, purpose.as_str(), derivation],
             )
