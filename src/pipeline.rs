@@ -811,7 +811,9 @@ fn run_stages(
     // old derivation) and their golden records: stopping here would leave nobody
     // callable while `leads` still said "granted". The stages that depend on them run too.
     let mut stages = stages.to_vec();
-    if renormalised {
+    let rederived =
+        renormalised || (normalise && summaries.iter().any(|s| s.status == "reimported"));
+    if rederived {
         let missing: Vec<Stage> = [Stage::Dedupe, Stage::Consent, Stage::Warmth]
             .into_iter()
             .filter(|s| !stages.contains(s))

@@ -258,3 +258,148 @@ fn an_erase_killed_at_any_moment_leaves_the_old_state_or_a_clean_erasure() {
     }
     eprintln!("kills before the commit: {before}, after: {after}");
 }
+
+#[test]
+fn erasure_keeps_the_files_mode_and_rewrites_a_symlinks_target() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = base_with_engagements(dir.path());
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("link.duckdb");
+    std::os::unix::fs::symlink(&db, &link).unwrap();
+    ok(run(&["erase", "--phone", PHONE, "--db", s(&link)]));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a private base stays private");
+    assert!(
+        !file_contains(&db, DIGITS),
+        "the link's target was rewritten"
+    );
+}
+
+#[test]
+fn a_new_person_never_gets_an_erased_persons_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = base_with_engagements(dir.path());
+    let conn = Connection::open(&db).unwrap();
+    let (lead, consent): (i64, i64) = conn
+        .query_row(
+            "SELECT max(lead_id), (SELECT max(consent_id) FROM consents) FROM leads",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    // Erase whoever holds the highest lead id, and whoever brought the newest consent
+    // events.
+    let phones: Vec<String> = [
+        "SELECT phone_e164 FROM leads WHERE lead_id = (SELECT max(lead_id) FROM leads)",
+        "SELECT r.phone_e164 FROM consents c JOIN records r USING (record_id)
+         ORDER BY c.consent_id DESC LIMIT 1",
+    ]
+    .iter()
+    .map(|sql| conn.query_row(sql, [], |r| r.get(0)).unwrap())
+    .collect();
+    drop(conn);
+    for phone in &phones {
+        let o = run(&["erase", "--phone", phone, "--db", s(&db)]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let form = dir.path().join("new.jsonl");
+    std::fs::write(
+        &form,
+        r#"{"name": "Новый Человек", "phone": "+7 916 777-88-99", "consent": true, "consent_at": "2026-11-22T10:00:00+03:00", "page_url": "https://example.ru/x"}"#,
+    )
+    .unwrap();
+    ok(run(&[
+        "import",
+        s(&form),
+        "--origin",
+        "form",
+        "--db",
+        s(&db),
+        "--as-of",
+        NOW,
+    ]));
+    let conn = Connection::open(&db).unwrap();
+    let (new_lead, new_consent): (i64, i64) = conn
+        .query_row(
+            "SELECT max(lead_id), (SELECT max(consent_id) FROM consents) FROM leads",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        new_lead > lead,
+        "lead id {new_lead} was used before ({lead})"
+    );
+    assert!(
+        new_consent > consent,
+        "consent id {new_consent} was used before"
+    );
+}
+
+/// A disk too small for the rewrite: the erase says so, leaves no half copy, and a
+/// withdrawal afterwards still lands. Needs a small tmpfs (root); said when skipped.
+#[test]
+fn a_rewrite_that_cannot_fit_blocks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db0 = base_with_engagements(dir.path());
+    ok(run(&["runs", "--db", s(&db0)]));
+    let size = std::fs::metadata(&db0).unwrap().len();
+    let mnt = dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={}k", (size * 3 / 2) / 1024),
+            "tmpfs",
+            s(&mnt),
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|st| st.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&mnt);
+    let db = mnt.join("e.duckdb");
+    std::fs::copy(&db0, &db).unwrap();
+    let o = run(&["erase", "--phone", PHONE, "--db", s(&db)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(74), "{err}");
+    assert!(err.contains("free"), "{err}");
+    assert!(
+        !mnt.join("e.compacting.duckdb").exists(),
+        "no half copy left"
+    );
+    // The person is gone from every table even though the bytes could not be rewritten.
+    let kept: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM records WHERE phone_e164 = ?",
+            [PHONE],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 0);
+    ok(run(&[
+        "consent",
+        "withdraw",
+        "--phone",
+        "+79031112233",
+        "--db",
+        s(&db),
+    ]));
+}

@@ -136,3 +136,11 @@ fn a_command_waits_for_a_writer_to_finish() {
     );
     assert!(err.contains("LEADPIPE_LOCK_WAIT"), "{err}");
 }
+
+#[test]
+fn an_absurd_lock_wait_is_capped_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.duckdb");
+    demo(&db);
+    ok(run_waiting(&["runs", "--db", s(&db)], "1e20"));
+}

@@ -274,3 +274,67 @@ fn import_reads_with_the_settings_the_base_stored() {
         .unwrap();
     assert_eq!(priority, "purchased,form,open");
 }
+
+#[test]
+fn reading_a_base_whose_only_run_failed_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        "name=\"x\"\ndb=\"x.duckdb\"\n[[sources]]\nname=\"a\"\nkind=\"csv\"\npath=\"missing.csv\"\norigin=\"purchased\"\n",
+    )
+    .unwrap();
+    let _ = run(&["run", s(&pipeline)]);
+    let db = dir.path().join("x.duckdb");
+    let out = dir.path().join("c.csv");
+    ok(run(&["call-list", "--db", s(&db), "--out", s(&out)]));
+    ok(run(&[
+        "compliance",
+        "report",
+        "--db",
+        s(&db),
+        "--out",
+        s(&dir.path().join("r.html")),
+    ]));
+}
+
+#[test]
+fn a_file_read_again_with_new_settings_brings_the_later_stages_along() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("re.duckdb");
+    let fixture = root().join("fixtures/purchased_cp1251.csv");
+    let pipeline = dir.path().join("p.toml");
+    let write = |extra: &str| {
+        std::fs::write(
+            &pipeline,
+            format!(
+                "name = \"t\"\n[[sources]]\nname = \"vendor\"\nkind = \"csv\"\npath = {:?}\norigin = \"purchased\"\n{extra}",
+                s(&fixture)
+            ),
+        )
+        .unwrap();
+    };
+    write("");
+    ok(run(&["run", s(&pipeline), "--db", s(&db)]));
+    write("encoding = \"koi8-r\"\n");
+    let o = ok(run(&[
+        "run",
+        s(&pipeline),
+        "--db",
+        s(&db),
+        "--to",
+        "normalise",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let stages = v["stages"].to_string();
+    assert!(
+        stages.contains("dedupe") && stages.contains("consent"),
+        "{stages}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM records WHERE lead_id IS NULL"),
+        0,
+        "every record has its lead"
+    );
+}

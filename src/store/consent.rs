@@ -106,6 +106,11 @@ ALTER TABLE leads ADD COLUMN IF NOT EXISTS sms_consent VARCHAR;
 ALTER TABLE leads ADD COLUMN IF NOT EXISTS email_consent VARCHAR;
 "#;
 
+/// The next consent id: never one used before, even by an erased event (its audit rows
+/// keep the id).
+const NEXT_CONSENT_ID: &str = "SELECT greatest((SELECT coalesce(max(consent_id), 0) FROM consents),
+                                (SELECT coalesce(max(consent_id), 0) FROM consent_audit)) + 1";
+
 /// The suppression list erased people's hashes go to.
 pub const ERASURE_LIST: &str = "erasure";
 
@@ -315,6 +320,11 @@ impl Store {
                     table: "leadpipe_meta",
                     message: format!("cannot read /dev/urandom for the erasure salt: {e}"),
                 })?;
+                // A reader of a base with no salt yet: nothing was ever hashed with one, so
+                // any salt matches nothing, and this one need not be kept.
+                if self.read_only {
+                    return Ok(ContactHasher::new(salt));
+                }
                 self.conn
                     .execute(
                         "INSERT INTO leadpipe_meta VALUES ('erasure_salt', ?)",
@@ -459,7 +469,7 @@ impl Store {
             ("expires_at", ts_col(d().map(|x| x.expires_at), n)),
         ];
         self.append("consent_decisions", batch("consent_decisions", cols)?)?;
-        let first: i64 = self.next_id("SELECT coalesce(max(consent_id), 0) + 1 FROM consents")?;
+        let first: i64 = self.next_id(NEXT_CONSENT_ID)?;
         // Ids follow decision, channel and number order without a global sort: each
         // decision gets a block of (channels × most numbers on one record) ids. Gaps are fine.
         let most_numbers: i64 = self.next_id(
@@ -558,7 +568,7 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let first: i64 = self.next_id("SELECT coalesce(max(consent_id), 0) + 1 FROM consents")?;
+        let first: i64 = self.next_id(NEXT_CONSENT_ID)?;
         let now = Utc::now();
         for (i, e) in events.iter_mut().enumerate() {
             e.consent_id = first + i as i64;

@@ -405,36 +405,77 @@ impl Store {
     /// [`COMPACTION_PENDING`] mark and the next command redoes the rewrite; the copy has
     /// the mark removed before it replaces the old file.
     pub fn compact(self, path: &Path) -> Result<(), StoreError> {
+        // The file itself, not a symlink to it: the link is kept, the target rewritten.
+        let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let tmp = compacting_path(path);
         remove_with_wal(&tmp);
+        let failed = |message: String| StoreError::Batch {
+            table: "(file)",
+            message,
+        };
+        // A copy that fills the disk would leave a half file behind and the disk full:
+        // refuse up front when the copy cannot fit (it is at most the size of the file).
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if let Some(free) = free_bytes(path.parent().unwrap_or(Path::new("."))) {
+            if free < size + size / 10 {
+                return Err(failed(format!(
+                    "rewriting {} after an erasure needs about {} MB free beside it; {} MB are free",
+                    path.display(),
+                    (size + size / 10) >> 20,
+                    free >> 20
+                )));
+            }
+        }
         let current: String = self
             .conn
             .query_row("SELECT current_database()", [], |r| r.get(0))
             .map_err(db("compacting the database"))?;
-        self.conn
-            .execute_batch(&format!(
-                "CHECKPOINT;
-                 ATTACH '{}' AS leadpipe_compact;
-                 COPY FROM DATABASE \"{}\" TO leadpipe_compact;
-                 DELETE FROM leadpipe_compact.leadpipe_meta WHERE key = '{COMPACTION_PENDING}';
-                 DETACH leadpipe_compact;",
-                tmp.display().to_string().replace('\'', "''"),
-                current.replace('"', "\"\"")
-            ))
-            .map_err(db("compacting the database"))?;
+        let copied = self.conn.execute_batch(&format!(
+            "CHECKPOINT;
+             ATTACH '{}' AS leadpipe_compact;
+             COPY FROM DATABASE \"{}\" TO leadpipe_compact;
+             DELETE FROM leadpipe_compact.leadpipe_meta WHERE key = '{COMPACTION_PENDING}';
+             DETACH leadpipe_compact;",
+            tmp.display().to_string().replace('\'', "''"),
+            current.replace('"', "\"\"")
+        ));
+        if let Err(e) = copied {
+            let _ = self
+                .conn
+                .execute_batch("DETACH DATABASE IF EXISTS leadpipe_compact");
+            remove_with_wal(&tmp);
+            return Err(StoreError::Db {
+                context: "compacting the database",
+                source: e,
+            });
+        }
         drop(self);
+        // The copy gets the old file's permissions (a base kept private stays private)
+        // and, where allowed, its owner.
+        if let Ok(meta) = std::fs::metadata(path) {
+            let _ = std::fs::set_permissions(&tmp, meta.permissions());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let _ = std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()));
+            }
+        }
+        // The old file was checkpointed and closed, so its WAL (if any) holds nothing the
+        // copy lacks; removed before the rename, it can never be replayed onto the copy.
+        let _ = std::fs::remove_file(wal_path(path));
         let replaced = std::fs::File::open(&tmp)
             .and_then(|f| f.sync_all())
             .and_then(|()| std::fs::rename(&tmp, path));
-        replaced.map_err(|e| StoreError::Batch {
-            table: "(file)",
-            message: format!("replacing {} with its compacted copy: {e}", path.display()),
-        })?;
+        if let Err(e) = replaced {
+            remove_with_wal(&tmp);
+            return Err(failed(format!(
+                "replacing {} with its compacted copy: {e}",
+                path.display()
+            )));
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
         }
-        // The old file was checkpointed and closed: a WAL left now would belong to it.
-        let _ = std::fs::remove_file(wal_path(path));
         Ok(())
     }
 
@@ -461,6 +502,32 @@ fn wal_path(path: &Path) -> std::path::PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(".wal");
     std::path::PathBuf::from(p)
+}
+
+/// Free bytes on the file system holding `dir`, when the system says.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs is plain data; all zeroes is a valid value to be overwritten.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `c` is a valid NUL-terminated path and `stat` a writable statvfs.
+        if unsafe { libc::statvfs(c.as_ptr(), &mut stat) } != 0 {
+            return None;
+        }
+        Some(stat.f_bavail as u64 * stat.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 fn remove_with_wal(path: &Path) {

@@ -37,7 +37,8 @@ pub fn lock_wait() -> Duration {
         .ok()
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        // A day is more than any run; larger values would overflow a Duration.
+        .map(|s| Duration::from_secs_f64(s.min(86_400.0)))
         .unwrap_or(DEFAULT_LOCK_WAIT)
 }
 

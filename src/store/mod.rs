@@ -316,6 +316,8 @@ pub struct RawLanding {
 
 pub struct Store {
     conn: Connection,
+    /// Opened with [`Store::open_read_only`]: DuckDB refuses writes, so nothing tries.
+    read_only: bool,
 }
 
 /// Warmth settings and the time to score golden records as of, when they land scored.
@@ -329,15 +331,28 @@ impl Store {
     /// exists. Waits up to [`lock::lock_wait`] for another process to let go of it. An
     /// erasure whose file rewrite was interrupted is finished first.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let store = Self::open_writable(path)?;
+        Self::open_waiting(path, lock::lock_wait())
+    }
+
+    fn open_waiting(path: &Path, wait: std::time::Duration) -> Result<Store, StoreError> {
+        let store = Self::open_writable(path, wait)?;
         store.mark_interrupted_runs()?;
         if store.compaction_pending()? {
             tracing::warn!(
                 db = %path.display(),
                 "an erasure was interrupted before the file was rewritten; rewriting it now"
             );
-            store.compact(path)?;
-            return Self::open_writable(path);
+            // A rewrite that fails (a full disk) must not stop the next withdrawal or
+            // suppression list from landing: the rows are already gone from every table,
+            // and the mark stays for the next command to try again.
+            if let Err(e) = store.compact(path) {
+                tracing::warn!(
+                    db = %path.display(),
+                    error = %e,
+                    "could not rewrite the file after an erasure: the erased rows are gone from every table, but their bytes may stay in unused blocks until a rewrite succeeds (free some disk space; the next command tries again)"
+                );
+            }
+            return Self::open_writable(path, wait);
         }
         // A copy left by a rewrite that never got its mark (or already replaced the file).
         let leftover = erasure::compacting_path(path);
@@ -347,13 +362,13 @@ impl Store {
         Ok(store)
     }
 
-    fn open_writable(path: &Path) -> Result<Store, StoreError> {
+    fn open_writable(path: &Path, wait: std::time::Duration) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 let _ = std::fs::create_dir_all(parent);
             }
         }
-        let conn = lock::connect(path, false, lock::lock_wait())?;
+        let conn = lock::connect(path, false, wait)?;
         conn.register_table_function::<scan::BatchScan>(scan::FUNCTION)
             .map_err(db("registering the bulk loader"))?;
         // DuckDB's default (80% of RAM) let a 1M-row run keep ~1 GB of blocks it had
@@ -370,7 +385,10 @@ impl Store {
             .map_err(db("creating the consent tables"))?;
         conn.execute_batch(warmth::SCHEMA)
             .map_err(db("creating the warmth tables"))?;
-        let store = Store { conn };
+        let store = Store {
+            conn,
+            read_only: false,
+        };
         if !store.schema_current()? {
             store.set_meta(SCHEMA_META_KEY, &schema_fingerprint())?;
         }
@@ -402,7 +420,16 @@ impl Store {
         if store.compaction_pending()? || !store.schema_current()? || store.interrupted_runs()? > 0
         {
             drop(store);
-            drop(Self::open(path)?);
+            // Briefly: beside another reader (a running `serve`) the write lock is not to
+            // be had, and the base is read as it is.
+            match Self::open_waiting(path, std::time::Duration::from_secs(1)) {
+                Ok(writable) => drop(writable),
+                Err(e) => tracing::warn!(
+                    db = %path.display(),
+                    error = %e,
+                    "could not bring the base up to date before reading it; reading it as it is"
+                ),
+            }
             return Self::connect_read_only(path);
         }
         Ok(store)
@@ -413,7 +440,10 @@ impl Store {
         // Readers land id lists in temporary tables (DuckDB allows those read-only).
         conn.register_table_function::<scan::BatchScan>(scan::FUNCTION)
             .map_err(db("registering the bulk loader"))?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            read_only: true,
+        })
     }
 
     pub fn connection(&self) -> &Connection {
@@ -932,11 +962,13 @@ impl Store {
         Ok(out)
     }
 
-    /// The id the next new lead gets.
+    /// The id the next new lead gets: never one used before, even by a lead since erased
+    /// (its audit rows keep the id, and a newcomer must not inherit them).
     pub fn next_lead_id(&self) -> Result<i64, StoreError> {
         self.next_id(
             "SELECT greatest((SELECT coalesce(max(lead_id), 0) FROM records),
-                             (SELECT coalesce(max(from_lead), 0) FROM lead_merges)) + 1",
+                             (SELECT coalesce(max(from_lead), 0) FROM lead_merges),
+                             (SELECT coalesce(max(lead_id), 0) FROM consent_audit)) + 1",
         )
     }
 
