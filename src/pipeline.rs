@@ -1227,6 +1227,7 @@ fn import_source(
     };
     let first_id = *next_raw_id;
     let rows = &mut opened.rows;
+    let source_path = spec.path.clone();
     // Busy time of each half, to see which one the other waits for (debug log).
     let mut land_ms = 0u128;
     let one_thread = store.one_thread()?;
@@ -1259,6 +1260,19 @@ fn import_source(
         let worker = scope.spawn(move || {
             let (mut next_id, mut busy) = (first_id, 0u128);
             for chunk in chunks {
+                if let Some(failed) = chunk.iter().find(|r| {
+                    r.problem
+                        .as_ref()
+                        .is_some_and(|p| p.code == sources::READ_FAILED)
+                }) {
+                    let reason = failed.problem.as_ref().map(|p| p.reason.clone());
+                    let _ = send.send(Err(RunError::Source(SourceError::ReadFailed {
+                        path: source_path.clone(),
+                        row: failed.source_row,
+                        message: reason.unwrap_or_default(),
+                    })));
+                    break;
+                }
                 let clock = Instant::now();
                 let batch = prepare_batch(&chunk, next_id, &work);
                 // Should the reader be gone, the chunk is freed here.

@@ -338,3 +338,49 @@ fn a_file_read_again_with_new_settings_brings_the_later_stages_along() {
         "every record has its lead"
     );
 }
+
+/// A file cut short between the pass that hashes it and the pass that reads its rows:
+/// the run fails, nothing lands, and the whole file imports once it is whole again (the
+/// hash of a file read in part must never be recorded as imported).
+#[test]
+fn a_file_cut_short_while_read_fails_the_run_and_imports_whole_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cut.duckdb");
+    let list = dir.path().join("list.csv");
+    ok(run(&["gen", "--rows", "20000", "--out", s(&list)]));
+    let whole = std::fs::read(&list).unwrap();
+    let resume = dir.path().join("resume");
+    let child = Command::new(env!("CARGO_BIN_EXE_leadpipe"))
+        .env("LEADPIPE_LOG", "warn")
+        .env("LEADPIPE_TEST_PAUSE_AT", "source_scanned")
+        .env("LEADPIPE_TEST_RESUME_FILE", &resume)
+        .args(["import", s(&list), "--db", s(&db)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().contains("paused at source_scanned")));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&list)
+        .unwrap()
+        .set_len(whole.len() as u64 / 2)
+        .unwrap();
+    std::fs::write(&resume, "").unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{rest:?}");
+    assert!(
+        rest.join("\n").contains("reading stopped at row"),
+        "{rest:?}"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM raw_records"), 0);
+    // The file whole again: imported, every row.
+    std::fs::write(&list, &whole).unwrap();
+    let o = ok(run(&["import", s(&list), "--db", s(&db), "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["sources"][0]["status"], "imported", "{v}");
+    assert_eq!(v["rows_read"], 20000);
+}

@@ -82,12 +82,9 @@ pub fn read_contact_list(path: &Path, normaliser: &Normaliser) -> Result<Contact
                         grid.push(reader.values().map(|v| v.into_owned()).collect());
                     }
                 }
-                Err(e) => {
-                    grid.push(vec![format!(
-                        "\u{0}cannot read the file from line {i} on: {e}"
-                    )]);
-                    break;
-                }
+                // A list read only in part must not be recorded as loaded (its hash
+                // would make the whole file "already loaded"): the command fails.
+                Err(e) => return Err(crate::sources::file_error(path, e)),
             }
         }
         (grid, scan.content_hash)

@@ -13,6 +13,7 @@ const CANDIDATE_DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 
 pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSource, SourceError> {
     let scan = text::scan(&spec.path, &input)?;
+    crate::fault::pause_at("source_scanned");
     text::check_not_binary(&spec.path, &scan.head, "CSV")?;
     let decoded = text::decode_streaming(&spec.path, &input, &scan, spec.encoding.as_deref())?;
     let delimiter = spec
@@ -295,13 +296,14 @@ impl Iterator for CsvRows {
                 }
                 Err(e) => {
                     // A read error (a failing disk, a file cut short while read) ends the
-                    // source: said in a rejected row, never a silent early end.
+                    // source: the run fails on this row (see [`READ_FAILED`]), so the file
+                    // is never recorded as imported with rows missing.
                     self.failed = true;
                     return Some(RawRow {
                         source_row,
                         cells: Vec::new(),
                         problem: Some(RowProblem {
-                            code: "unreadable_row",
+                            code: super::READ_FAILED,
                             field: None,
                             reason: format!(
                                 "cannot read the file from this row on: {e}; the rows after it were not read"

@@ -224,13 +224,13 @@ impl Iterator for JsonlRows {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => {
-                    // A read error ends the source: said in a rejected row, never a silent
-                    // early end.
+                    // A read error ends the source, and fails the run (see
+                    // [`super::READ_FAILED`]).
                     self.failed = true;
                     return Some(raw_line(
                         source_row,
                         String::new(),
-                        "unreadable_row",
+                        super::READ_FAILED,
                         format!(
                             "cannot read the file from this line on: {e}; the lines after it were not read"
                         ),

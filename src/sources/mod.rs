@@ -18,6 +18,11 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+/// The problem code of the row where reading the file failed part way (a failing disk, a
+/// file cut short while read). A run that meets it fails as a whole: landing the rows
+/// before it would record the file's hash, and the missing rows could never be loaded.
+pub const READ_FAILED: &str = "read_failed";
+
 /// A cell longer than this is refused (the row is landed raw and rejected): no real name,
 /// phone or address is this long, and downstream matching should not pay for it.
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -141,6 +146,12 @@ pub enum SourceError {
     Xlsx { path: PathBuf, message: String },
     #[error("{path}: {message}")]
     Html { path: PathBuf, message: String },
+    #[error("{path}: reading stopped at row {row}: {message}; nothing from this file was landed: run again when it can be read whole")]
+    ReadFailed {
+        path: PathBuf,
+        row: u64,
+        message: String,
+    },
     #[error("{path}: sheet {sheet:?} not found; sheets in the workbook: {available}")]
     SheetNotFound {
         path: PathBuf,
