@@ -356,3 +356,34 @@ fn csv_field_of_50_mb_is_a_rejected_row_with_bounded_memory() {
         r.elapsed, r.peak_mb
     );
 }
+
+/// One stray cell in the last column (XFD) must not make every row 16,384 cells wide.
+#[test]
+fn xlsx_with_a_stray_cell_in_the_last_column_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.duckdb");
+    let book = dir.path().join("wide.xlsx");
+    workbook(&book, |w: &mut dyn Write| {
+        let head = SHEET_START.split("<sheetData>").next().unwrap();
+        write!(w, "{head}<sheetData>").unwrap();
+        w.write_all(
+            r#"<row r="1"><c r="A1" t="inlineStr"><is><t>ФИО</t></is></c><c r="B1" t="inlineStr"><is><t>Телефон</t></is></c><c r="XFD1" t="inlineStr"><is><t>x</t></is></c></row>"#.as_bytes(),
+        )
+        .unwrap();
+        for i in 2..3002 {
+            write!(
+                w,
+                r#"<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>Иванов {i}</t></is></c><c r="B{i}" t="inlineStr"><is><t>8916{i:07}</t></is></c></row>"#
+            )
+            .unwrap();
+        }
+        w.write_all(b"</sheetData></worksheet>").unwrap();
+    });
+    let r = run(
+        &["import", s(&book), "--db", s(&db)],
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.peak_mb < 400, "peak RSS {} MB", r.peak_mb);
+    eprintln!("stray XFD cell: {:?}, peak RSS {} MB", r.elapsed, r.peak_mb);
+}

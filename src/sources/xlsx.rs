@@ -138,15 +138,17 @@ impl Grid {
             }
         });
         let row_start = cells.iter().map(|c| c.0 .0).min().unwrap_or(0);
-        let col_start = cells.iter().map(|c| c.0 .1).min().unwrap_or(0);
-        let width = cells
-            .iter()
-            .map(|c| (c.0 .1 - col_start) as usize + 1)
-            .max()
-            .unwrap_or(0);
+        // Only columns that hold a cell somewhere: one stray cell in column XFD must not
+        // make every row 16,384 cells wide (3,000 rows took 4.3 GB that way). A column
+        // with nothing in it, not even a header, carries nothing to keep.
+        let mut used: Vec<u32> = cells.iter().map(|c| c.0 .1).collect();
+        used.sort_unstable();
+        used.dedup();
+        let width = used.len();
         let mut rows: Vec<GridRow> = Vec::new();
         for ((r, c), v) in cells {
-            let (r, c) = ((r - row_start) as usize, (c - col_start) as usize);
+            let c = used.binary_search(&c).unwrap_or_default();
+            let r = (r - row_start) as usize;
             match rows.last_mut() {
                 Some((last, row)) if *last == r => row.push((c, v)),
                 _ => rows.push((r, vec![(c, v)])),
