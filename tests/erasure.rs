@@ -403,3 +403,50 @@ fn a_rewrite_that_cannot_fit_blocks_nothing() {
         s(&db),
     ]));
 }
+
+/// A file saved under the person's name and number: the source it became is renamed in
+/// every table, and the runs that quote it are redacted.
+#[test]
+fn erasure_reaches_file_and_source_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Иванов 89161234567 ivanov@mail.ru.csv");
+    std::fs::write(
+        &file,
+        "ФИО;Телефон;E-mail\nИванов Иван;8 916 123-45-67;ivanov@mail.ru\nПетров Пётр;8 916 555-44-33;p@mail.ru\n",
+    )
+    .unwrap();
+    let db = dir.path().join("n.duckdb");
+    ok(run(&["import", s(&file), "--db", s(&db)]));
+    let out = ok(run(&["erase", "--phone", PHONE, "--db", s(&db), "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["removed"]["rows_by_table"]["source_files"]
+            .as_i64()
+            .unwrap()
+            >= 1,
+        "{v}"
+    );
+    for needle in [DIGITS, EMAIL, "Иванов 8916"] {
+        assert!(!file_contains(&db, needle), "{needle} is still in the file");
+    }
+    // Петров stays, under the new source name, the same in records and leads.
+    let conn = Connection::open(&db).unwrap();
+    let (source, sources): (String, String) = conn
+        .query_row(
+            "SELECT r.source, l.sources::VARCHAR FROM records r JOIN leads l USING (lead_id)
+             WHERE r.phone_e164 = '+79165554433'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(source.starts_with("erased-source-"), "{source}");
+    assert!(sources.contains(&source), "{sources}");
+    let files: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM source_files WHERE source = ?",
+            [&source],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(files, 1);
+}

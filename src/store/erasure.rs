@@ -170,7 +170,11 @@ impl Store {
     pub fn erase(&self, plan: &ErasurePlan, actor: &str) -> Result<ErasureReport, StoreError> {
         let hasher = self.contact_hasher()?;
         let mut report = ErasureReport::default();
-        for step in erasure_steps(plan) {
+        let renamed = self.sources_naming(plan)?;
+        for step in erasure_steps(plan)
+            .into_iter()
+            .chain(renaming_steps(plan, &renamed))
+        {
             let changed = self.conn.execute(&step.sql, []).map_err(db("erasing"))?;
             if changed > 0 {
                 *report.rows_by_table.entry(step.table).or_default() += changed;
@@ -248,6 +252,8 @@ pub const ERASED_TABLES: &[&str] = &[
     "suppression_lists",
     "engagements",
     "runs",
+    // Only a file or source named after the person (`Иванов 89161234567.csv`): renamed.
+    "source_files",
 ];
 
 /// Tables that never hold a contact, a name or free text from a person, and why.
@@ -255,14 +261,105 @@ pub const TABLES_WITHOUT_PERSONAL_DATA: &[(&str, &str)] = &[
     ("leadpipe_meta", "settings and the hashing salt"),
     ("lead_merges", "lead ids only"),
     ("match_weights", "the model's weights only"),
-    (
-        "source_files",
-        "file hashes, names and read settings; the rows are in raw_records",
-    ),
 ];
 
 /// The `leadpipe_meta` key set while an erased file still needs rewriting.
 pub const COMPACTION_PENDING: &str = "compaction_pending_since";
+
+impl Store {
+    /// Source names, and file paths, that name one of the person's contacts (a file saved
+    /// as `Иванов 89161234567.csv` becomes a source of that name): each gets a new name,
+    /// the same in every table.
+    fn sources_naming(&self, plan: &ErasurePlan) -> Result<Vec<(String, String)>, StoreError> {
+        let digits: Vec<String> = plan.phones.iter().map(|p| national_digits(p)).collect();
+        let sql = format!(
+            "SELECT DISTINCT source FROM (
+                 SELECT source FROM source_files UNION ALL SELECT path FROM source_files
+                 UNION ALL SELECT DISTINCT source FROM raw_records
+                 UNION ALL SELECT DISTINCT unnest(sources) FROM leads
+                 UNION ALL SELECT DISTINCT source FROM pages
+                 UNION ALL SELECT DISTINCT source FROM engagements) t(source)
+             WHERE source IS NOT NULL AND ({})
+             ORDER BY 1",
+            mentions_sql("source", &digits, &plan.emails)
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db("planning an erasure"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db("planning an erasure"))?;
+        let stamp = Utc::now().timestamp_micros();
+        Ok(names
+            .into_iter()
+            .enumerate()
+            .map(|(i, old)| (old, format!("erased-source-{stamp:x}-{}", i + 1)))
+            .collect())
+    }
+}
+
+/// Renames `renamed` sources everywhere, and redacts run commands and summaries that
+/// quote them.
+fn renaming_steps(plan: &ErasurePlan, renamed: &[(String, String)]) -> Vec<Step> {
+    let digits: Vec<String> = plan.phones.iter().map(|p| national_digits(p)).collect();
+    let mentions = |text: &str| mentions_sql(text, &digits, &plan.emails);
+    let q = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    let mut steps = Vec::new();
+    for (old, new) in renamed {
+        let (old, new) = (q(old), q(new));
+        for table in [
+            "source_files",
+            "raw_records",
+            "records",
+            "rejects",
+            "pages",
+            "engagements",
+        ] {
+            steps.push(Step {
+                table,
+                sql: format!("UPDATE {table} SET source = {new} WHERE source = {old}"),
+            });
+        }
+        steps.push(Step {
+            table: "leads",
+            sql: format!(
+                "UPDATE leads SET sources = list_transform(sources, lambda x: CASE WHEN x = {old} THEN {new} ELSE x END)
+                 WHERE list_contains(sources, {old})"
+            ),
+        });
+        // Summaries quote source names as JSON strings.
+        steps.push(Step {
+            table: "runs",
+            sql: format!(
+                "UPDATE runs SET summary = replace(summary::VARCHAR, to_json({old})::VARCHAR, to_json({new})::VARCHAR)::JSON
+                 WHERE contains(summary::VARCHAR, to_json({old})::VARCHAR)"
+            ),
+        });
+    }
+    steps.push(Step {
+        table: "source_files",
+        sql: format!(
+            "UPDATE source_files SET path = '[erased]' WHERE {}",
+            mentions("coalesce(path, '')")
+        ),
+    });
+    steps.push(Step {
+        table: "runs",
+        sql: format!(
+            "UPDATE runs SET command = '[erased]' WHERE {}",
+            mentions("coalesce(command, '') || ' ' || coalesce(pipeline, '')")
+        ),
+    });
+    // Whatever a summary still quotes (a file's path): the summary goes.
+    steps.push(Step {
+        table: "runs",
+        sql: format!(
+            "UPDATE runs SET summary = '{{\"redacted\": \"after an erasure\"}}' WHERE {}",
+            mentions("coalesce(summary::VARCHAR, '')")
+        ),
+    });
+    steps
+}
 
 struct Step {
     table: &'static str,
