@@ -434,6 +434,35 @@ fn a_long_retry_after_gives_up_on_the_host_at_once() {
 }
 
 #[test]
+fn a_host_still_asking_to_wait_when_the_retries_run_out_is_left_alone() {
+    let (_rt, base, seen) = start();
+    let s = FetchSettings {
+        retries: 0,
+        ..settings(&base, &["/busy5", "/list/1"])
+    };
+    let (pages, log) = crawl(&s, &HashMap::new(), false).unwrap();
+    let paths: Vec<String> = seen
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(p, _, _)| p.clone())
+        .collect();
+    assert_eq!(
+        paths,
+        vec!["/robots.txt", "/busy5"],
+        "the other page was not sent"
+    );
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    let left = pages[1].error.as_deref().unwrap();
+    assert!(
+        left.starts_with("not fetched") && left.contains("5 s"),
+        "{left}"
+    );
+    assert_eq!(log.skipped, 1);
+}
+
+#[test]
 fn a_run_keeps_to_its_time_budget() {
     let (_rt, base, _seen) = start();
     let slow: Vec<String> = (1..=8).map(|n| format!("/slow/{n}")).collect();

@@ -767,15 +767,27 @@ impl HostRun {
                     tokio::time::sleep(wait).await;
                 }
                 _ => {
-                    return Fetched::page(match result {
-                        Ok(mut p) => {
-                            if let Some(s) = p.status.filter(|s| *s == 429 || *s >= 500) {
-                                p.error = Some(format!("HTTP {s}, still after {attempt} retries"));
+                    // Retries used up while the host still asks to wait: its other pages
+                    // are left for the next run too, not sent at once.
+                    let leave_host = match retry_after {
+                        Some(Some(secs)) => Some(format!(
+                            "the host asked to wait {secs} s (Retry-After) and the retries were used up"
+                        )),
+                        _ => None,
+                    };
+                    return Fetched {
+                        page: match result {
+                            Ok(mut p) => {
+                                if let Some(s) = p.status.filter(|s| *s == 429 || *s >= 500) {
+                                    p.error =
+                                        Some(format!("HTTP {s}, still after {attempt} retries"));
+                                }
+                                p
                             }
-                            p
-                        }
-                        Err((e, _)) => page_error(url, &e),
-                    })
+                            Err((e, _)) => page_error(url, &e),
+                        },
+                        leave_host,
+                    };
                 }
             }
         }
