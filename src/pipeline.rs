@@ -1171,7 +1171,7 @@ fn import_source(
         spec.kind.as_str(),
         opened.encoding,
         opened.delimiter.map(char::from),
-        spec.sheet
+        opened.sheet
     );
     // Bases written before stored the settings as given, unset ones as `None`.
     let mut as_given = format!(

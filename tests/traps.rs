@@ -384,3 +384,33 @@ fn a_file_cut_short_while_read_fails_the_run_and_imports_whole_later() {
     assert_eq!(v["sources"][0]["status"], "imported", "{v}");
     assert_eq!(v["rows_read"], 20000);
 }
+
+#[test]
+fn naming_the_first_sheet_does_not_read_the_workbook_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.duckdb");
+    let book = root().join("fixtures/purchased_list.xlsx");
+    let pipeline = dir.path().join("p.toml");
+    let write = |extra: &str| {
+        std::fs::write(
+            &pipeline,
+            format!(
+                "name = \"x\"\n[[sources]]\nname = \"crm\"\nkind = \"xlsx\"\npath = {:?}\norigin = \"purchased\"\n{extra}",
+                s(&book)
+            ),
+        )
+        .unwrap();
+    };
+    let status = |extra: &str| {
+        write(extra);
+        let o = ok(run(&["run", s(&pipeline), "--db", s(&db), "--json"]));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["sources"][0]["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(status(""), "imported");
+    assert_eq!(
+        status("sheet = \"Лиды\"\n"),
+        "unchanged",
+        "the first sheet, named"
+    );
+}

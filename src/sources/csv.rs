@@ -45,6 +45,7 @@ pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSo
         failed: false,
     };
     Ok(OpenedSource {
+        sheet: None,
         content_hash: scan.content_hash,
         headers,
         encoding: Some(decoded.encoding.name()),

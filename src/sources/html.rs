@@ -157,6 +157,7 @@ pub fn open_fetched(
         }
     }
     Ok(OpenedSource {
+        sheet: None,
         content_hash: hex::encode(all.finalize()),
         headers: Vec::new(),
         encoding: Some("UTF-8"),
@@ -212,6 +213,7 @@ pub fn open(spec: &SourceSpec, rules: &HtmlRules) -> Result<OpenedSource, Source
         rows
     });
     Ok(OpenedSource {
+        sheet: None,
         content_hash: hex::encode(all.finalize()),
         headers,
         encoding: Some("UTF-8"),

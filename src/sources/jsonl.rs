@@ -73,6 +73,7 @@ pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSo
         keys: HashMap::new(),
     };
     Ok(OpenedSource {
+        sheet: None,
         content_hash: scan.content_hash,
         headers: keys,
         encoding: Some(decoded.encoding.name()),

@@ -168,6 +168,9 @@ pub struct OpenedSource {
     /// The encoding used to decode text files (detected or given).
     pub encoding: Option<&'static str>,
     pub delimiter: Option<u8>,
+    /// The XLSX sheet read when it is not the first one (`None`: the first, or not XLSX),
+    /// so naming the first sheet is not a change of read settings.
+    pub sheet: Option<String>,
     /// Rows left out because every cell was blank (not data, not counted as read).
     pub rows: Box<dyn Iterator<Item = RawRow> + Send>,
 }

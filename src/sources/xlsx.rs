@@ -186,6 +186,7 @@ pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSo
         })?,
     };
     let grid = Grid::read(&spec.path, &mut book, &sheet)?;
+    let not_first = (names.first() != Some(&sheet)).then(|| sheet.clone());
     drop(book);
     // The header is the first row (within the first few) that names a known field:
     // exports often carry a title line or two above it.
@@ -227,6 +228,7 @@ pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSo
         header_index,
     };
     Ok(OpenedSource {
+        sheet: not_first,
         content_hash,
         headers,
         encoding: None,
