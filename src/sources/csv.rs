@@ -81,6 +81,10 @@ pub(crate) struct RecordReader<R> {
     pub overflow: Option<(u64, u64)>,
     total_len: u64,
     total_fields: u64,
+    /// The record ended only because the input did, and the input's last byte was not a
+    /// closing quote: with many line breaks inside, a quote that never closed.
+    pub ended_open: bool,
+    last_byte: Option<u8>,
 }
 
 impl<R: std::io::BufRead> RecordReader<R> {
@@ -99,6 +103,8 @@ impl<R: std::io::BufRead> RecordReader<R> {
             overflow: None,
             total_len: 0,
             total_fields: 0,
+            ended_open: false,
+            last_byte: None,
         }
     }
 
@@ -119,6 +125,7 @@ impl<R: std::io::BufRead> RecordReader<R> {
         self.total_len = 0;
         self.total_fields = 0;
         self.scratch_at = 0;
+        self.ended_open = false;
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut ends = std::mem::take(&mut self.ends);
         let result = loop {
@@ -127,7 +134,11 @@ impl<R: std::io::BufRead> RecordReader<R> {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => break Err(e),
             };
+            let at_end = input.is_empty();
             let (res, nin, nout, nend) = self.core.read_record(input, &mut scratch, &mut ends);
+            if nin > 0 {
+                self.last_byte = Some(input[nin - 1]);
+            }
             self.source.consume(nin);
             let mut pos = 0;
             for &end in &ends[..nend] {
@@ -140,7 +151,10 @@ impl<R: std::io::BufRead> RecordReader<R> {
             self.scratch_at += nout;
             match res {
                 InputEmpty | OutputFull | OutputEndsFull => continue,
-                Record => break Ok(true),
+                Record => {
+                    self.ended_open = at_end && self.last_byte != Some(b'"');
+                    break Ok(true);
+                }
                 End => break Ok(false),
             }
         };
@@ -317,6 +331,10 @@ impl Iterator for CsvRows {
     }
 }
 
+/// Line breaks inside one row's quoted values past which the row is taken for a quote
+/// that never closes (`unclosed_quote`) rather than a long multi-line cell.
+const UNCLOSED_QUOTE_LINES: u64 = 100;
+
 impl CsvRows {
     fn build_row(&self, source_row: u64) -> RawRow {
         let n = self.reader.len();
@@ -340,7 +358,18 @@ impl CsvRows {
                 value: value.into_owned(),
             });
         }
-        let problem = if let Some((bytes, fields)) = self.reader.overflow {
+        let problem = if self.reader.ended_open && self.reader.newlines >= UNCLOSED_QUOTE_LINES {
+            // The file ended inside a quoted value a hundred lines long: a quote opened in
+            // this row and never closed, and the lines after it were read as one value.
+            Some(RowProblem {
+                code: "unclosed_quote",
+                field: None,
+                reason: format!(
+                    "a quote opened in this row runs on over {} lines: probably a quote that never closes; the lines after it were read as one value, not as rows (fix the quote and import the file again)",
+                    self.reader.newlines
+                ),
+            })
+        } else if let Some((bytes, fields)) = self.reader.overflow {
             Some(RowProblem {
                 code: "row_too_long",
                 field: None,
@@ -376,6 +405,19 @@ mod tests {
     use super::*;
     use crate::record::Origin;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_quote_that_never_closes_is_named_at_its_row() {
+        let mut text = String::from("ФИО;Телефон\nА;89161234501\n\"Б;89161234502\n");
+        for i in 0..5000 {
+            text.push_str(&format!("В{i};8916{i:07}\n"));
+        }
+        let (_, rows) = read(text.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2, "the rest of the file is one value");
+        let p = rows[1].problem.as_ref().unwrap();
+        assert_eq!((rows[1].source_row, p.code), (2, "unclosed_quote"), "{p:?}");
+        assert!(p.reason.contains("never closes"), "{}", p.reason);
+    }
 
     fn spec() -> SourceSpec {
         SourceSpec {
