@@ -85,6 +85,26 @@ pub(crate) struct RecordReader<R> {
     /// closing quote: with many line breaks inside, a quote that never closed.
     pub ended_open: bool,
     last_byte: Option<u8>,
+    /// Line breaks read so far (`\n`, `\r\n` or a lone `\r`: csv_core counts only
+    /// `\n`, so a file with old Mac line endings lost its blank lines from row numbers).
+    breaks: u64,
+    cr_before: bool,
+    value_cr_before: bool,
+}
+
+/// Counts line breaks in `bytes`: `\n`, `\r\n` and a lone `\r` each once; `cr_before`
+/// carries a `\r` that ended the previous slice.
+fn count_breaks(bytes: &[u8], cr_before: &mut bool) -> u64 {
+    let mut n = 0;
+    for &b in bytes {
+        let after_cr = std::mem::replace(cr_before, b == b'\r');
+        match b {
+            b'\r' => n += 1,
+            b'\n' if !after_cr => n += 1,
+            _ => {}
+        }
+    }
+    n
 }
 
 impl<R: std::io::BufRead> RecordReader<R> {
@@ -105,12 +125,15 @@ impl<R: std::io::BufRead> RecordReader<R> {
             total_fields: 0,
             ended_open: false,
             last_byte: None,
+            breaks: 0,
+            cr_before: false,
+            value_cr_before: false,
         }
     }
 
-    /// The current line (1-based, counting every `\n` read so far).
+    /// The current line (1-based, counting every line break read so far).
     pub(crate) fn line(&self) -> u64 {
-        self.core.line()
+        1 + self.breaks
     }
 
     /// Reads the next record; false at the end of the input.
@@ -126,6 +149,7 @@ impl<R: std::io::BufRead> RecordReader<R> {
         self.total_fields = 0;
         self.scratch_at = 0;
         self.ended_open = false;
+        self.value_cr_before = false;
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut ends = std::mem::take(&mut self.ends);
         let result = loop {
@@ -138,6 +162,7 @@ impl<R: std::io::BufRead> RecordReader<R> {
             let (res, nin, nout, nend) = self.core.read_record(input, &mut scratch, &mut ends);
             if nin > 0 {
                 self.last_byte = Some(input[nin - 1]);
+                self.breaks += count_breaks(&input[..nin], &mut self.cr_before);
             }
             self.source.consume(nin);
             let mut pos = 0;
@@ -164,7 +189,7 @@ impl<R: std::io::BufRead> RecordReader<R> {
     }
 
     fn push(&mut self, bytes: &[u8]) {
-        self.newlines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.newlines += count_breaks(bytes, &mut self.value_cr_before);
         self.field_len += bytes.len() as u64;
         self.total_len += bytes.len() as u64;
         if self.overflow.is_some() {
@@ -405,6 +430,25 @@ mod tests {
     use super::*;
     use crate::record::Origin;
     use proptest::prelude::*;
+
+    #[test]
+    fn blank_lines_count_in_row_numbers_whatever_the_line_ending() {
+        for eol in ["\n", "\r\n", "\r"] {
+            let text = [
+                "ФИО;Телефон",
+                "А;89161234501",
+                "",
+                "",
+                "\"Б\rБ\";89161234502",
+                "В;89161234503",
+                "",
+            ]
+            .join(eol);
+            let (_, rows) = read(text.as_bytes()).unwrap();
+            let numbers: Vec<u64> = rows.iter().map(|r| r.source_row).collect();
+            assert_eq!(numbers, vec![1, 4, 5], "line ending {eol:?}");
+        }
+    }
 
     #[test]
     fn a_quote_that_never_closes_is_named_at_its_row() {
