@@ -764,29 +764,31 @@ fn execute(cli: Cli) -> ExitCode {
     }
 }
 
-/// Opens a database that must already exist (read commands never create one).
-fn open_existing(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCode> {
+/// Opens a database that must already exist (commands other than runs and imports never
+/// create one), with `open` (for writing, or read-only).
+fn open_found(
+    db: &std::path::Path,
+    open: fn(&std::path::Path) -> Result<leadpipe::store::Store, leadpipe::store::StoreError>,
+) -> Result<leadpipe::store::Store, ExitCode> {
     if !db.exists() {
         eprintln!("leadpipe: error: {}: database not found", db.display());
         return Err(ExitCode::from(EXIT_NO_INPUT));
     }
-    leadpipe::store::Store::open(db).map_err(|err| {
+    open(db).map_err(|err| {
         eprintln!("leadpipe: error: {err}");
         ExitCode::from(EXIT_DB)
     })
 }
 
-/// Opens a database that must already exist, for a command that only reads it: other
-/// readers (a running `serve`, another report) do not stand in its way.
+/// An existing database, for a command that writes.
+fn open_existing(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCode> {
+    open_found(db, leadpipe::store::Store::open)
+}
+
+/// An existing database, for a command that only reads it: other readers (a running
+/// `serve`, another report) do not stand in its way.
 fn open_for_reading(db: &std::path::Path) -> Result<leadpipe::store::Store, ExitCode> {
-    if !db.exists() {
-        eprintln!("leadpipe: error: {}: database not found", db.display());
-        return Err(ExitCode::from(EXIT_NO_INPUT));
-    }
-    leadpipe::store::Store::open_read_only(db).map_err(|err| {
-        eprintln!("leadpipe: error: {err}");
-        ExitCode::from(EXIT_DB)
-    })
+    open_found(db, leadpipe::store::Store::open_read_only)
 }
 
 /// An opened database and the normaliser of its pipeline (region, time zone), for
@@ -1164,16 +1166,9 @@ fn run_report(db: &std::path::Path, run: Option<i64>, out: &std::path::Path) -> 
 }
 
 fn serve(db: &std::path::Path, port: u16) -> ExitCode {
-    if !db.exists() {
-        eprintln!("leadpipe: error: {}: database not found", db.display());
-        return ExitCode::from(EXIT_NO_INPUT);
-    }
-    let store = match leadpipe::store::Store::open_read_only(db) {
+    let store = match open_for_reading(db) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("leadpipe: error: {e}");
-            return ExitCode::from(EXIT_DB);
-        }
+        Err(code) => return code,
     };
     let normaliser = pipeline::normaliser_for(&store).unwrap_or_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1166,27 +1166,27 @@ fn import_source(
     // again (its old rows removed) when the pipeline file corrects it. What is compared is
     // how the file was actually read (detected or given), so writing down a setting that
     // detection already chose (`delimiter = ";"`) is not a change.
-    let effective = format!(
-        "kind={};encoding={:?};delimiter={:?};sheet={:?}",
-        spec.kind.as_str(),
-        opened.encoding,
-        opened.delimiter.map(char::from),
-        opened.sheet
-    );
+    let describe = |encoding: Option<&str>, delimiter: Option<u8>, sheet: Option<&str>| {
+        let mut text = format!(
+            "kind={};encoding={:?};delimiter={:?};sheet={:?}",
+            spec.kind.as_str(),
+            encoding,
+            delimiter.map(char::from),
+            sheet
+        );
+        if let Some(rules) = &spec.html {
+            // Edited selectors read the same pages differently: read them again.
+            text.push_str(&format!(";html={rules:?}"));
+        }
+        text
+    };
+    let settings = describe(opened.encoding, opened.delimiter, opened.sheet.as_deref());
     // Bases written before stored the settings as given, unset ones as `None`.
-    let mut as_given = format!(
-        "kind={};encoding={:?};delimiter={:?};sheet={:?}",
-        spec.kind.as_str(),
-        spec.encoding,
-        spec.delimiter.map(char::from),
-        spec.sheet
+    let as_given = describe(
+        spec.encoding.as_deref(),
+        spec.delimiter,
+        spec.sheet.as_deref(),
     );
-    let mut settings = effective;
-    if let Some(rules) = &spec.html {
-        // Edited selectors read the same pages differently: read them again.
-        settings.push_str(&format!(";html={rules:?}"));
-        as_given.push_str(&format!(";html={rules:?}"));
-    }
     summary.status = "imported".to_string();
     if let Some((first_run, first_source, old)) = store.find_file(&opened.content_hash)? {
         if old.as_deref() == Some(settings.as_str()) || old.as_deref() == Some(as_given.as_str()) {

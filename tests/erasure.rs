@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ok, root, run, s};
+use common::{ok, root, run, s, small_tmpfs};
 use duckdb::Connection;
 use leadpipe::store::erasure::{ERASED_TABLES, TABLES_WITHOUT_PERSONAL_DATA};
 use std::collections::BTreeSet;
@@ -349,31 +349,10 @@ fn a_rewrite_that_cannot_fit_blocks_nothing() {
     let db0 = base_with_engagements(dir.path());
     ok(run(&["runs", "--db", s(&db0)]));
     let size = std::fs::metadata(&db0).unwrap().len();
-    let mnt = dir.path().join("small");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            &format!("size={}k", (size * 3 / 2) / 1024),
-            "tmpfs",
-            s(&mnt),
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|st| st.success());
-    if !mounted {
-        eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root)");
+    let Some(tmpfs) = small_tmpfs(dir.path(), &format!("{}k", (size * 3 / 2) / 1024)) else {
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(&mnt);
+    };
+    let mnt = &tmpfs.0;
     let db = mnt.join("e.duckdb");
     std::fs::copy(&db0, &db).unwrap();
     let o = run(&["erase", "--phone", PHONE, "--db", s(&db)]);

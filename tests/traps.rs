@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ok, root, run, s};
+use common::{ok, root, run, s, small_tmpfs};
 use duckdb::Connection;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -205,24 +205,10 @@ fn a_run_killed_before_its_commit_is_marked_failed_by_the_next_command() {
 #[test]
 fn a_full_disk_at_landing_leaves_a_failed_run() {
     let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("small");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs", s(&mnt)])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|st| st.success());
-    if !mounted {
-        eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root)");
+    let Some(tmpfs) = small_tmpfs(dir.path(), "4m") else {
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(&mnt);
+    };
+    let mnt = &tmpfs.0;
     let list = dir.path().join("big.csv");
     ok(run(&["gen", "--rows", "40000", "--out", s(&list)]));
     let db = mnt.join("f.duckdb");

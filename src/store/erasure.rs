@@ -271,7 +271,6 @@ impl Store {
     /// as `Иванов 89161234567.csv` becomes a source of that name): each gets a new name,
     /// the same in every table.
     fn sources_naming(&self, plan: &ErasurePlan) -> Result<Vec<(String, String)>, StoreError> {
-        let digits: Vec<String> = plan.phones.iter().map(|p| national_digits(p)).collect();
         let sql = format!(
             "SELECT DISTINCT source FROM (
                  SELECT source FROM source_files UNION ALL SELECT path FROM source_files
@@ -281,7 +280,7 @@ impl Store {
                  UNION ALL SELECT DISTINCT source FROM engagements) t(source)
              WHERE source IS NOT NULL AND ({})
              ORDER BY 1",
-            mentions_sql("source", &digits, &plan.emails)
+            plan.mentions_sql("source")
         );
         let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
         let names = stmt
@@ -301,8 +300,7 @@ impl Store {
 /// Renames `renamed` sources everywhere, and redacts run commands and summaries that
 /// quote them.
 fn renaming_steps(plan: &ErasurePlan, renamed: &[(String, String)]) -> Vec<Step> {
-    let digits: Vec<String> = plan.phones.iter().map(|p| national_digits(p)).collect();
-    let mentions = |text: &str| mentions_sql(text, &digits, &plan.emails);
+    let mentions = |text: &str| plan.mentions_sql(text);
     let q = |v: &str| format!("'{}'", v.replace('\'', "''"));
     let mut steps = Vec::new();
     for (old, new) in renamed {
@@ -376,8 +374,7 @@ fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
     let emails = strs_sql(&plan.emails);
     let contacts = strs_sql(&[plan.phones.clone(), plan.emails.clone()].concat());
     let inns = strs_sql(&plan.inns);
-    let digits: Vec<String> = plan.phones.iter().map(|p| national_digits(p)).collect();
-    let mentions = |text: &str| mentions_sql(text, &digits, &plan.emails);
+    let mentions = |text: &str| plan.mentions_sql(text);
     let by_contact = format!("phone_e164 IN ({phones}) OR email IN ({emails})");
     let step = |table: &'static str, sql: String| Step { table, sql };
     vec![
@@ -432,6 +429,15 @@ pub fn national_digits(e164: &str) -> String {
     match d.strip_prefix('7') {
         Some(rest) if d.len() == 11 => rest.to_string(),
         _ => d,
+    }
+}
+
+impl ErasurePlan {
+    /// SQL true when `text` (an expression) mentions one of the plan's numbers or
+    /// addresses (see [`mentions_sql`]).
+    fn mentions_sql(&self, text: &str) -> String {
+        let digits: Vec<String> = self.phones.iter().map(|p| national_digits(p)).collect();
+        mentions_sql(text, &digits, &self.emails)
     }
 }
 
@@ -578,15 +584,7 @@ impl Store {
 
     /// True when an erasure committed but the file was not rewritten yet.
     pub fn compaction_pending(&self) -> Result<bool, StoreError> {
-        let exists: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'leadpipe_meta'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db("checking for an unfinished erasure"))?;
-        Ok(exists > 0 && self.meta(COMPACTION_PENDING)?.is_some())
+        Ok(self.has_meta_table()? && self.meta(COMPACTION_PENDING)?.is_some())
     }
 }
 

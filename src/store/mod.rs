@@ -398,15 +398,21 @@ impl Store {
     /// True when the base was last opened for writing by a build with this schema, so a
     /// reader finds every table and column it asks for.
     fn schema_current(&self) -> Result<bool, StoreError> {
-        let has_meta: i64 = self
+        Ok(self.has_meta_table()?
+            && self.meta(SCHEMA_META_KEY)?.as_deref() == Some(&schema_fingerprint()))
+    }
+
+    /// True when `leadpipe_meta` exists: a reader may open a base older than that table.
+    pub(crate) fn has_meta_table(&self) -> Result<bool, StoreError> {
+        let n: i64 = self
             .conn
             .query_row(
                 "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'leadpipe_meta'",
                 [],
                 |r| r.get(0),
             )
-            .map_err(db("reading the schema version"))?;
-        Ok(has_meta > 0 && self.meta(SCHEMA_META_KEY)?.as_deref() == Some(&schema_fingerprint()))
+            .map_err(db("looking for leadpipe_meta"))?;
+        Ok(n > 0)
     }
 
     /// Opens an existing database for reading only (reports, call lists, the review

@@ -32,3 +32,35 @@ pub fn ok(o: Output) -> Output {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A small tmpfs mounted at `dir/small` (unmounted on drop), for full-disk tests; `None`
+/// when this machine does not let the tests mount one (it needs root).
+pub fn small_tmpfs(dir: &Path, size: &str) -> Option<Tmpfs> {
+    let mnt = dir.join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={size}"),
+            "tmpfs",
+            s(&mnt),
+        ])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|st| st.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root)");
+        return None;
+    }
+    Some(Tmpfs(mnt))
+}
+
+pub struct Tmpfs(pub PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
