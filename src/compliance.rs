@@ -2,9 +2,9 @@
 //! who would be called and on what basis; who is blocked and why; suppression lists; and
 //! one lead's full trail. Self-contained HTML (no network needed to open it) or CSV.
 
-use crate::consent::commands::{blocked_text, CommandError};
 use crate::consent::gate::decide;
 use crate::consent::{current_status, Channel, ConsentEvent, Purpose};
+use crate::consent_commands::{blocked_text, CommandError};
 use crate::normalise::Normaliser;
 use crate::report::{esc, html_table};
 use crate::store::consent::{AuditRow, LeadCard, ListRow};

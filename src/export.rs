@@ -2,7 +2,7 @@
 //! filtered, best first, each with its callee's local time and calling window, split across
 //! operators, written as CSV (Excel-friendly) or real XLSX.
 
-use crate::consent::commands::{CallList, CommandError};
+use crate::consent_commands::{CallList, CommandError};
 use crate::normalise::phone::national_display;
 use crate::store::consent::LeadCard;
 use crate::store::Store;

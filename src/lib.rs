@@ -1,23 +1,17 @@
 //! leadpipe: messy lead files in; clean, deduplicated, consent-checked leads in DuckDB out.
 //!
-//! Stages (one module each): [`sources`] read files into raw rows, [`normalise`] turns them
-//! into clean records, [`store`] lands everything in DuckDB. [`pipeline`] wires them
-//! together from a pipeline file. See README.md for the manual and DESIGN notes.
+//! The workspace (see `docs/architecture.md`): `leadpipe-core` holds the record model and
+//! every stage's rules without a database; `leadpipe-store` is the DuckDB base with each
+//! stage's tables and queries; this crate runs pipelines over them ([`pipeline`]) and holds
+//! the commands that read the base (call lists, reports, the review site).
+
+pub use leadpipe_core::{consent, dedupe, enrich, fault, gen, normalise, record, sources, warmth};
+pub use leadpipe_store as store;
 
 pub mod compliance;
-pub mod consent;
-pub mod dedupe;
-pub mod enrich;
+pub mod consent_commands;
 pub mod export;
-pub mod fault;
-pub mod gen;
-mod memo;
-pub mod normalise;
 pub mod outcomes;
 pub mod pipeline;
-pub mod record;
 pub mod report;
 pub mod serve;
-pub mod sources;
-pub mod store;
-pub mod warmth;

@@ -1,8 +1,8 @@
 //! The CLI: parse arguments, call the library, turn errors into messages and exit codes.
 
 use clap::{Args, Parser, Subcommand};
-use leadpipe::consent::commands::{self as consent_cmd, CommandError, Withdrawal};
 use leadpipe::consent::{Channel, ContactKind, Purpose};
+use leadpipe::consent_commands::{self as consent_cmd, CommandError, Withdrawal};
 use leadpipe::normalise::Normaliser;
 use leadpipe::pipeline::{self, RunError, RunOptions, RunSummary};
 use leadpipe::record::{Origin, Stage};

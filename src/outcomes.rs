@@ -2,9 +2,9 @@
 //! opens, replies) and call results. They feed warmth, and a call result can also withdraw
 //! consent (asked not to be called) or suppress a number (wrong number).
 
-use crate::consent::commands::{in_transaction, CommandError};
 use crate::consent::contacts::read_contact_list;
 use crate::consent::{Channel, ConsentEvent, ContactKind, Purpose, Status};
+use crate::consent_commands::{in_transaction, CommandError};
 use crate::normalise::Normaliser;
 use crate::store::warmth::Engagement;
 use crate::store::Store;

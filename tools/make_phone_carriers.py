@@ -9,7 +9,7 @@ import pathlib
 import phonenumbers
 from phonenumbers.carrierdata import CARRIER_DATA
 
-out = pathlib.Path(__file__).resolve().parent.parent / "data" / "enrich" / "phone_carriers_ru.tsv"
+out = pathlib.Path(__file__).resolve().parent.parent / "crates" / "core" / "data" / "enrich" / "phone_carriers_ru.tsv"
 rows = sorted(
     (prefix, names.get("ru") or names.get("en"))
     for prefix, names in CARRIER_DATA.items()

@@ -27,7 +27,7 @@ import phonenumbers
 from phonenumbers.geodata import GEOCODE_DATA
 from phonenumbers.tzdata import TIMEZONE_DATA
 
-DATA = pathlib.Path(__file__).resolve().parent.parent / "data" / "enrich"
+DATA = pathlib.Path(__file__).resolve().parent.parent / "crates" / "core" / "data" / "enrich"
 OUT = DATA / "phone_prefixes_ru.tsv"
 
 # libphonenumber's Russian text swaps Moscow city (495, 499) and Moscow

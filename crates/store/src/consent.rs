@@ -2,16 +2,16 @@
 //! `consent_audit` trail, `suppressions` and their `suppression_lists`, and erasure.
 
 use super::{batch, db, Store, StoreError};
-use crate::consent::gate::{GateLead, SuppressionEntry, Suppressions};
-use crate::consent::{
-    Channel, ConsentEvent, ContactHasher, ContactKind, Purpose, RecordConsent, RecordDecision,
-    Status,
-};
-use crate::record::Origin;
 use chrono::{DateTime, Utc};
 use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params;
+use leadpipe_core::consent::gate::{GateLead, SuppressionEntry, Suppressions};
+use leadpipe_core::consent::{
+    Channel, ConsentEvent, ContactHasher, ContactKind, Purpose, RecordConsent, RecordDecision,
+    Status,
+};
+use leadpipe_core::record::Origin;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -182,7 +182,7 @@ fn str_col<'a>(vals: impl Iterator<Item = Option<&'a str>>, n: usize) -> ArrayRe
     Arc::new(b.finish())
 }
 
-/// [`crate::consent::describe`] in SQL, for an event aliased `c`: bases for a million
+/// [`leadpipe_core::consent::describe`] in SQL, for an event aliased `c`: bases for a million
 /// statuses are composed where the data is, not copied through Rust cell by cell. A test
 /// checks the two give the same text.
 const SQL_DESCRIBE: &str = "concat(
@@ -429,7 +429,7 @@ impl Store {
     /// channels and, for calls and SMS, over the record's numbers, and the evidence (form
     /// URL, wording, IP, user agent, SHA-256 of the raw row) is copied from the record in
     /// SQL, so a million form rows do not pass through Rust cell by cell. Mirrors
-    /// [`crate::consent::events_for_record`]. Returns the number of events written.
+    /// [`leadpipe_core::consent::events_for_record`]. Returns the number of events written.
     #[allow(clippy::too_many_arguments)]
     pub fn append_consent_decisions(
         &self,
@@ -809,7 +809,7 @@ impl Store {
     /// `consent_status` (with a readable basis), and the consent columns of `leads`.
     ///
     /// Set-based in SQL, because it runs on every run over the whole base (a million form
-    /// leads hold millions of events): the same rules as [`crate::consent::decide_status`],
+    /// leads hold millions of events): the same rules as [`leadpipe_core::consent::decide_status`],
     /// which the call gate uses; a property test checks the two agree on random histories.
     pub fn refresh_consent_status(
         &self,
@@ -1026,7 +1026,7 @@ impl Store {
         reason: &str,
         channel: Option<Channel>,
         path: &Path,
-        contacts: &crate::consent::contacts::ContactList,
+        contacts: &leadpipe_core::consent::contacts::ContactList,
         actor: &str,
     ) -> Result<SuppressionListLoad, StoreError> {
         let rejects: Vec<(u64, String)> = contacts
@@ -1175,7 +1175,7 @@ pub struct LeadCard {
     pub utc_offset_minutes: Option<i64>,
     pub warmth_score: Option<i64>,
     pub warmth_tier: Option<String>,
-    pub warmth: crate::warmth::WarmthPoints,
+    pub warmth: leadpipe_core::warmth::WarmthPoints,
 }
 
 impl Store {
@@ -1228,7 +1228,7 @@ impl Store {
                         utc_offset_minutes: c.i64(9, i),
                         warmth_score: c.i64(10, i),
                         warmth_tier: c.string(11, i),
-                        warmth: crate::warmth::WarmthPoints {
+                        warmth: leadpipe_core::warmth::WarmthPoints {
                             origin: c.i64(12, i).unwrap_or(0) as i32,
                             recency: c.i64(13, i).unwrap_or(0) as i32,
                             frequency: c.i64(14, i).unwrap_or(0) as i32,

@@ -46,7 +46,8 @@ pub const MAX_RECORD_FIELDS: usize = 16_384;
 /// memory); real directory pages are well under a few MB.
 pub const MAX_HTML_PAGE_BYTES: u64 = 64 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     Csv,
@@ -277,11 +278,7 @@ pub(crate) fn open_regular_or_empty(path: &Path) -> Result<(File, u64), SourceEr
 }
 
 /// A whole small file (a saved page), refused past `limit` bytes before it is read.
-pub(crate) fn read_capped(
-    path: &Path,
-    what: &'static str,
-    limit: u64,
-) -> Result<Vec<u8>, SourceError> {
+pub fn read_capped(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>, SourceError> {
     let (file, len) = open_regular_or_empty(path)?;
     let too_large = |size| SourceError::TooLarge {
         path: path.to_path_buf(),

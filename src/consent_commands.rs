@@ -1,9 +1,9 @@
 //! What the consent commands do (`consent withdraw`, `suppress import`, `erase`,
 //! `call-list`), as library calls the binary wraps. Each runs in one transaction.
 
-use super::contacts::read_contact_list;
-use super::gate::{decide, Blocked, PhoneDecision};
-use super::{Channel, ConsentEvent, ContactKind, Purpose, Status};
+use crate::consent::contacts::read_contact_list;
+use crate::consent::gate::{decide, Blocked, PhoneDecision};
+use crate::consent::{Channel, ConsentEvent, ContactKind, Purpose, Status};
 use crate::normalise::email::normalise_email;
 use crate::normalise::Normaliser;
 use crate::sources::SourceError;

@@ -15,7 +15,6 @@
 //!   soon as they are on record, whatever their date. `claimed` and `none` are not acts of
 //!   the person and never override a grant or a withdrawal.
 
-pub mod commands;
 pub mod contacts;
 pub mod gate;
 
@@ -26,19 +25,8 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// How a lead may be contacted. The advertising law's prior-consent rule is per channel.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Call,
@@ -69,19 +57,8 @@ impl Channel {
 
 /// What the contact is for: advertising needs prior consent; service contact (about an
 /// order or contract) rests on the contract.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Purpose {
     Advertising,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 /// How a lead reached us. It decides what consent a row can carry: forms bring proof,
 /// purchased lists bring at most a vendor's claim, open sources bring none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     Form,
@@ -32,7 +33,8 @@ impl fmt::Display for Origin {
 }
 
 /// The stages of a run, in order. `--only` and `--from` name these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Read source files into `raw_records` (rows that cannot be read become rejects).

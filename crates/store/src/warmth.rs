@@ -2,10 +2,10 @@
 //! the contact they came from) and the warmth columns of `leads`.
 
 use super::{batch, db, Store, StoreError};
-use crate::warmth::{WarmthPoints, WarmthSettings};
 use chrono::{DateTime, Utc};
 use duckdb::arrow::array::{ArrayRef, Int64Builder, TimestampMicrosecondBuilder};
 use duckdb::params;
+use leadpipe_core::warmth::{WarmthPoints, WarmthSettings};
 use serde::Serialize;
 use std::sync::Arc;
 

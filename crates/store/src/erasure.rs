@@ -3,9 +3,9 @@
 
 use super::consent::{ids_sql, split_list, strs_sql, ERASURE_LIST};
 use super::{db, Store, StoreError};
-use crate::consent::ContactKind;
 use chrono::Utc;
 use duckdb::params;
+use leadpipe_core::consent::ContactKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -482,7 +482,7 @@ fn email_spellings(emails: &[String]) -> Vec<String> {
 /// True when one value of the raw JSON row holds one of the numbers (by digits) or one of
 /// the addresses (any case).
 fn raw_mentions(json: &str, phone_digits: &[String], emails: &[String]) -> bool {
-    let Ok(crate::record::OrderedObject(obj)) = serde_json::from_str(json) else {
+    let Ok(leadpipe_core::record::OrderedObject(obj)) = serde_json::from_str(json) else {
         // Not an object (should not happen): judge the whole text.
         let digits: String = json.chars().filter(char::is_ascii_digit).collect();
         let lower = json.to_lowercase();

@@ -11,12 +11,12 @@
 //! as Arrow, sorted by (lead, rank) as 24-byte keys, and each lead is one pass over its
 //! members; the strings are borrowed from the Arrow batches until the output is built.
 
-use duckdb::arrow::array::{
+use arrow::array::{
     Array, ArrayRef, AsArray, Int32Builder, Int64Builder, ListBuilder, StringArray, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use duckdb::arrow::datatypes::{Field, Int32Type, Int64Type, Schema};
-use duckdb::arrow::record_batch::RecordBatch;
+use arrow::datatypes::{Field, Int32Type, Int64Type, Schema};
+use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -88,8 +88,8 @@ const MEMBER_FIELDS: [&str; RULE_FIELDS.len() + PICKED_FIELDS.len()] = {
 /// landed yet (its rows' leads given apart): deduplication builds golden records for the
 /// records it holds without reading them back.
 pub fn members_of(records: &RecordBatch, leads: &[i64]) -> Result<RecordBatch, String> {
-    use duckdb::arrow::array::{ArrayRef, Int64Array};
-    use duckdb::arrow::datatypes::{DataType, Field, Schema};
+    use arrow::array::{ArrayRef, Int64Array};
+    use arrow::datatypes::{DataType, Field, Schema};
     if leads.len() != records.num_rows() {
         return Err("one lead per record is needed".into());
     }
@@ -109,7 +109,7 @@ pub fn members_of(records: &RecordBatch, leads: &[i64]) -> Result<RecordBatch, S
         let column = if column.data_type() == &want {
             column.clone()
         } else {
-            duckdb::arrow::compute::cast(column, &want).map_err(|e| format!("{name}: {e}"))?
+            arrow::compute::cast(column, &want).map_err(|e| format!("{name}: {e}"))?
         };
         fields.push(Field::new(*name, want, true));
         columns.push(column);
@@ -194,11 +194,11 @@ pub const COLUMNS: [&str; 24] = [
 
 /// A member batch with its columns typed once.
 struct Columns<'a> {
-    lead: &'a duckdb::arrow::array::PrimitiveArray<Int64Type>,
-    record: &'a duckdb::arrow::array::PrimitiveArray<Int64Type>,
-    created: &'a duckdb::arrow::array::PrimitiveArray<Int64Type>,
-    offset: &'a duckdb::arrow::array::PrimitiveArray<Int32Type>,
-    phones_extra: &'a duckdb::arrow::array::ListArray,
+    lead: &'a arrow::array::PrimitiveArray<Int64Type>,
+    record: &'a arrow::array::PrimitiveArray<Int64Type>,
+    created: &'a arrow::array::PrimitiveArray<Int64Type>,
+    offset: &'a arrow::array::PrimitiveArray<Int32Type>,
+    phones_extra: &'a arrow::array::ListArray,
     /// Every VARCHAR column by its index in [`members_sql`] (None for the others).
     text: Vec<Option<&'a StringArray>>,
 }

@@ -1,8 +1,6 @@
 //! DuckDB: the schema (the contract in DESIGN.md), bulk loading of Arrow batches (see `scan`),
 //! and the few queries the stages need. No other module talks to DuckDB.
 
-use crate::dedupe::{DedupeOutcome, MatchRecord};
-use crate::record::{CleanRecord, Reject};
 use duckdb::arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder,
     TimestampMicrosecondBuilder,
@@ -10,6 +8,8 @@ use duckdb::arrow::array::{
 use duckdb::arrow::datatypes::{Field as ArrowField, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{params, Connection};
+use leadpipe_core::dedupe::{DedupeOutcome, MatchRecord};
+use leadpipe_core::record::{CleanRecord, Reject};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -322,7 +322,7 @@ pub struct Store {
 
 /// Warmth settings and the time to score golden records as of, when they land scored.
 pub type Scoring<'a> = (
-    &'a crate::warmth::WarmthSettings,
+    &'a leadpipe_core::warmth::WarmthSettings,
     chrono::DateTime<chrono::Utc>,
 );
 
@@ -1058,7 +1058,7 @@ impl Store {
         let mut p = duckdb::arrow::array::Float64Builder::with_capacity(n);
         let mut w = duckdb::arrow::array::Float64Builder::with_capacity(n);
         // Per field: the agreement level and the weight (log2 odds) it contributed.
-        use crate::dedupe::model::{FIELDS, FIELD_NAMES};
+        use leadpipe_core::dedupe::model::{FIELDS, FIELD_NAMES};
         let mut levels: Vec<StringBuilder> = (0..FIELDS).map(|_| StringBuilder::new()).collect();
         let mut field_weights: Vec<duckdb::arrow::array::Float64Builder> = (0..FIELDS)
             .map(|_| duckdb::arrow::array::Float64Builder::with_capacity(n))
@@ -1125,7 +1125,7 @@ impl Store {
     /// member that has one, where best means the preferred origin (form data beats purchased
     /// data by default), then the most recent, then the latest landed. The name comes whole
     /// from the member with the most complete name (Cyrillic preferred over Latin). The rules
-    /// live in [`crate::dedupe::golden`]; consent columns come from `consent_status`.
+    /// live in [`leadpipe_core::dedupe::golden`]; consent columns come from `consent_status`.
     ///
     /// With `scored`, they land scored for warmth as of that time, and the stats come back.
     pub fn rebuild_leads(
@@ -1139,8 +1139,8 @@ impl Store {
     }
 
     /// Golden records of every lead, built from the members in `records` and
-    /// `more_members`: records not landed yet, in [`crate::dedupe::golden::members_sql`]'s
-    /// shape ([`crate::dedupe::golden::members_of`]).
+    /// `more_members`: records not landed yet, in [`leadpipe_core::dedupe::golden::members_sql`]'s
+    /// shape ([`leadpipe_core::dedupe::golden::members_of`]).
     pub fn golden_records(
         &self,
         origin_priority: &[String],
@@ -1148,14 +1148,14 @@ impl Store {
     ) -> Result<Vec<RecordBatch>, StoreError> {
         let clock = std::time::Instant::now();
         let mut members = self.read_arrow(
-            &crate::dedupe::golden::members_sql(),
+            &leadpipe_core::dedupe::golden::members_sql(),
             [],
             "reading lead members",
         )?;
         members.extend(more_members);
         let read_ms = clock.elapsed().as_millis();
         let golden =
-            crate::dedupe::golden::build(&members, origin_priority).map_err(|message| {
+            leadpipe_core::dedupe::golden::build(&members, origin_priority).map_err(|message| {
                 StoreError::Batch {
                     table: "leads",
                     message,
@@ -1184,7 +1184,7 @@ impl Store {
         if golden.is_empty() {
             return Ok(scored.map(|_| warmth::WarmthStats::default()));
         }
-        let mut columns: Vec<&str> = crate::dedupe::golden::COLUMNS.to_vec();
+        let mut columns: Vec<&str> = leadpipe_core::dedupe::golden::COLUMNS.to_vec();
         let (golden, stats, scored_at) = match scored {
             Some((settings, now)) => {
                 let (golden, stats) = self.score_golden(golden, settings, now)?;
@@ -1362,7 +1362,7 @@ impl Store {
     fn land_refusals(
         &self,
         run_id: i64,
-        refusals: &[crate::dedupe::Refusal],
+        refusals: &[leadpipe_core::dedupe::Refusal],
     ) -> Result<(), StoreError> {
         use duckdb::arrow::array::{Float64Array, Int64Array, StringArray};
         let n = refusals.len();
@@ -1542,7 +1542,8 @@ impl Store {
     pub fn cached_pages(
         &self,
         source: &str,
-    ) -> Result<std::collections::HashMap<String, crate::sources::fetch::Page>, StoreError> {
+    ) -> Result<std::collections::HashMap<String, leadpipe_core::sources::fetch::Page>, StoreError>
+    {
         let mut stmt = self
             .conn
             .prepare(
@@ -1553,7 +1554,7 @@ impl Store {
             .map_err(db("reading kept pages"))?;
         let rows = stmt
             .query_map(params![source], |r| {
-                Ok(crate::sources::fetch::Page {
+                Ok(leadpipe_core::sources::fetch::Page {
                     url: r.get(0)?,
                     status: r.get::<_, Option<i32>>(1)?.map(|s| s as u16),
                     content_type: r.get(2)?,
@@ -1579,7 +1580,7 @@ impl Store {
         &self,
         source: &str,
         run_id: i64,
-        pages: &[crate::sources::fetch::Page],
+        pages: &[leadpipe_core::sources::fetch::Page],
     ) -> Result<(), StoreError> {
         use sha2::{Digest, Sha256};
         for p in pages.iter().filter(|p| !p.from_cache) {
@@ -1820,7 +1821,7 @@ fn enrichment_sources(records: &[CleanRecord], dictionary: bool) -> Result<Array
         }
         let next = index.len() as i32;
         keys.append_value(*index.entry(sources).or_insert_with(|| {
-            patterns.append_value(crate::record::sources_json(sources));
+            patterns.append_value(leadpipe_core::record::sources_json(sources));
             next
         }));
     }

@@ -7,10 +7,10 @@
 //! with their leads.
 
 use super::{Store, StoreError};
-use crate::dedupe::MatchRecord;
 use duckdb::arrow::array::{AsArray, Int64Array};
 use duckdb::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
+use leadpipe_core::dedupe::MatchRecord;
 use std::sync::Arc;
 
 /// Text columns with a handful of distinct values (codes, kinds) that held records keep
@@ -89,7 +89,7 @@ impl HeldRecords {
 pub fn held_batch(
     at: &super::BatchOrigin,
     ids: &[i64],
-    records: &[crate::record::CleanRecord],
+    records: &[leadpipe_core::record::CleanRecord],
 ) -> Result<RecordBatch, StoreError> {
     let batch = super::records_batch_with(at, ids, &vec![None; ids.len()], records, true)?;
     let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
@@ -212,8 +212,8 @@ fn arrow_error(e: duckdb::arrow::error::ArrowError) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::CleanRecord;
-    use crate::store::{records_batch, BatchOrigin};
+    use crate::{records_batch, BatchOrigin};
+    use leadpipe_core::record::CleanRecord;
 
     fn record(row: u64, city: &str) -> CleanRecord {
         let mut r = CleanRecord {
