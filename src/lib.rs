@@ -15,3 +15,4 @@ pub mod outcomes;
 pub mod pipeline;
 pub mod report;
 pub mod serve;
+pub mod settings;

@@ -1,0 +1,57 @@
+//! The consent step: new records' consent fields become events in `consents`, then every
+//! lead's status is derived again from its history (rules: `leadpipe_core::consent`).
+
+use super::context::RunContext;
+use super::summary::{ConsentStats, StageReport};
+use super::RunError;
+use crate::consent::{record_decision, ConsentPolicy};
+use crate::record::Stage;
+use rayon::prelude::*;
+
+pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
+    let events_added = if ctx.runs(Stage::Consent) {
+        record_events(ctx)?
+    } else {
+        0
+    };
+    tracing::debug!(events_added, "consent: events written");
+    // Consent is judged as of this stage (not the run's start): one that expires while the
+    // run works is expired here.
+    let now = ctx.opts.as_of.unwrap_or_else(chrono::Utc::now);
+    let run_id = ctx.run_id;
+    let refresh = ctx
+        .store
+        .refresh_consent_status(now, &format!("run {run_id}"), Some(run_id))?;
+    Ok(StageReport::Consent(ConsentStats {
+        events_added,
+        refresh,
+    }))
+}
+
+/// Turns the consent fields of records that have no event yet into `consents` rows.
+/// Records of the plan's sources whose consent was derived under another policy (the
+/// pipeline file changed) or re-derived (re-normalised) get their events again; the old
+/// ones are superseded, not deleted.
+fn record_events(ctx: &RunContext) -> Result<u64, RunError> {
+    let default = ConsentPolicy::default();
+    let mut added = 0;
+    for spec in &ctx.plan.sources {
+        let policy = ctx.plan.consent.get(&spec.name).unwrap_or(&default);
+        let derivation = policy.fingerprint();
+        let decisions: Vec<_> = ctx
+            .store
+            .records_needing_consent(&spec.name, &derivation)?
+            .par_iter()
+            .filter_map(|rec| record_decision(rec, policy))
+            .collect();
+        added += ctx.store.append_consent_decisions(
+            &decisions,
+            &policy.channels,
+            policy.purpose,
+            &derivation,
+            Some(ctx.run_id),
+            &format!("run {}", ctx.run_id),
+        )?;
+    }
+    Ok(added)
+}

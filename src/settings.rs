@@ -1,0 +1,286 @@
+//! One settings resolution for every command: what the pipeline file says ⊕ what the base
+//! stored (each setting as the last pipeline that gave it left it) ⊕ the built-in defaults.
+//!
+//! `leadpipe import b.csv` into a base whose pipeline said `default_region = "BY"` reads
+//! `8 029 …` as Belarusian and rebuilds golden records with that pipeline's origin
+//! priority; `call-list`, `consent withdraw` and `serve` read numbers the same way.
+//! How long a command waits for a base another one holds, and DuckDB's memory, come from
+//! the environment (`LEADPIPE_LOCK_WAIT`, `LEADPIPE_DUCKDB_MEMORY`, `LEADPIPE_HOLD_MB`) and
+//! are read where the base is opened (`leadpipe_store`).
+
+use crate::dedupe::DedupeSettings;
+use crate::normalise::{phone::PhoneNormaliser, Normaliser};
+use crate::record::Origin;
+use crate::store::{Store, StoreError};
+use crate::warmth::WarmthSettings;
+use chrono::FixedOffset;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The keys under which a run stores the settings it was given (`leadpipe_meta`).
+const REGION: &str = "normalise.default_region";
+const NAIVE_OFFSET: &str = "normalise.naive_time_offset";
+const THRESHOLD: &str = "dedupe.threshold";
+const ORIGIN_PRIORITY: &str = "dedupe.origin_priority";
+const WARMTH: &str = "warmth.settings";
+
+/// Settings as a pipeline file (or the base) gives them: each one may be missing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GivenSettings {
+    /// Region assumed for phone numbers written without `+` (ISO code, default RU).
+    pub default_region: Option<String>,
+    /// Offset for timestamps written without a zone, like "+03:00" (default Moscow).
+    pub naive_time_offset: Option<String>,
+    /// Match probability at or above which two records are one lead (default 0.95).
+    pub threshold: Option<f64>,
+    /// Which origin's data wins in the golden record (default form, purchased, open).
+    pub origin_priority: Option<Vec<Origin>>,
+    pub warmth: Option<WarmthSettings>,
+}
+
+/// The pipeline file's `[normalise]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormaliseSection {
+    pub default_region: Option<String>,
+    pub naive_time_offset: Option<String>,
+}
+
+/// The pipeline file's `[dedupe]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupeSection {
+    pub threshold: Option<f64>,
+    pub origin_priority: Option<Vec<Origin>>,
+}
+
+impl GivenSettings {
+    /// Every problem with the given values, each a sentence naming the setting.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(m) = self.normaliser() {
+            problems.extend(m);
+        }
+        if let Some(t) = self.threshold {
+            if !(0.5..1.0).contains(&t) {
+                problems.push(format!(
+                    "dedupe.threshold {t} must be at least 0.5 and below 1"
+                ));
+            }
+        }
+        if let Some(w) = &self.warmth {
+            if let Err(m) = w.validate() {
+                problems.push(m);
+            }
+        }
+        problems
+    }
+
+    /// The phone and time reading these settings ask for (defaults where unset).
+    fn normaliser(&self) -> Result<Normaliser, Vec<String>> {
+        let mut n = Normaliser::default();
+        let mut problems = Vec::new();
+        if let Some(region) = &self.default_region {
+            match PhoneNormaliser::for_region(region) {
+                Some(phone) => n.phone = phone,
+                None => problems.push(format!(
+                    "normalise.default_region {region:?} is not a known region code (e.g. RU, KZ, BY)"
+                )),
+            }
+        }
+        if let Some(off) = &self.naive_time_offset {
+            match off.parse::<FixedOffset>() {
+                Ok(offset) => n.naive_offset = offset,
+                Err(_) => problems.push(format!(
+                    "normalise.naive_time_offset {off:?} must look like \"+03:00\""
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok(n)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// What a run that was given these settings stores for later commands.
+    pub fn to_meta(&self) -> BTreeMap<&'static str, String> {
+        let mut meta = BTreeMap::new();
+        if let Some(r) = &self.default_region {
+            meta.insert(REGION, r.clone());
+        }
+        if let Some(o) = &self.naive_time_offset {
+            meta.insert(NAIVE_OFFSET, o.clone());
+        }
+        if let Some(t) = self.threshold {
+            meta.insert(THRESHOLD, t.to_string());
+        }
+        if let Some(order) = &self.origin_priority {
+            let order: Vec<&str> = order.iter().map(|o| o.as_str()).collect();
+            meta.insert(ORIGIN_PRIORITY, order.join(","));
+        }
+        if let Some(w) = &self.warmth {
+            meta.insert(WARMTH, serde_json::to_string(w).unwrap_or_default());
+        }
+        meta
+    }
+
+    /// What the base stored. A stored value that no longer reads (hand-edited meta) is
+    /// left out, so its default applies: stored values were checked when they were given.
+    pub fn stored_in(store: &Store) -> Result<GivenSettings, StoreError> {
+        let mut stored = GivenSettings {
+            default_region: store.meta(REGION)?,
+            naive_time_offset: store.meta(NAIVE_OFFSET)?,
+            threshold: store.meta(THRESHOLD)?.and_then(|t| t.parse().ok()),
+            origin_priority: store.meta(ORIGIN_PRIORITY)?.and_then(|v| {
+                v.split(',')
+                    .map(|o| serde_json::from_value(serde_json::Value::String(o.into())).ok())
+                    .collect()
+            }),
+            warmth: store
+                .meta(WARMTH)?
+                .and_then(|json| serde_json::from_str(&json).ok()),
+        };
+        if stored.threshold.is_some_and(|t| !(0.5..1.0).contains(&t)) {
+            stored.threshold = None;
+        }
+        if stored
+            .warmth
+            .as_ref()
+            .is_some_and(|w| w.validate().is_err())
+        {
+            stored.warmth = None;
+        }
+        let region_only = GivenSettings {
+            default_region: stored.default_region.clone(),
+            ..Default::default()
+        };
+        if region_only.normaliser().is_err() {
+            stored.default_region = None;
+        }
+        let offset_only = GivenSettings {
+            naive_time_offset: stored.naive_time_offset.clone(),
+            ..Default::default()
+        };
+        if offset_only.normaliser().is_err() {
+            stored.naive_time_offset = None;
+        }
+        Ok(stored)
+    }
+
+    /// Each setting from `self` where given, else from `fallback`.
+    pub fn or(self, fallback: GivenSettings) -> GivenSettings {
+        GivenSettings {
+            default_region: self.default_region.or(fallback.default_region),
+            naive_time_offset: self.naive_time_offset.or(fallback.naive_time_offset),
+            threshold: self.threshold.or(fallback.threshold),
+            origin_priority: self.origin_priority.or(fallback.origin_priority),
+            warmth: self.warmth.or(fallback.warmth),
+        }
+    }
+}
+
+/// The settings a command works with, every one decided.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub normaliser: Normaliser,
+    /// Match probability at or above which two records are one lead.
+    pub threshold: f64,
+    /// Origins in the order their data wins in golden records (`form`, `purchased`, `open`).
+    pub origin_priority: Vec<String>,
+    pub warmth: WarmthSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            normaliser: Normaliser::default(),
+            threshold: DedupeSettings::default().threshold,
+            origin_priority: vec!["form".into(), "purchased".into(), "open".into()],
+            warmth: WarmthSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// `given` (a pipeline file's settings) over what the base stored, over the defaults.
+    pub fn resolve(given: &GivenSettings, store: &Store) -> Result<Settings, StoreError> {
+        Ok(Settings::from_given(
+            given.clone().or(GivenSettings::stored_in(store)?),
+        ))
+    }
+
+    /// For commands given no pipeline file: what the base stored, over the defaults.
+    pub fn of_base(store: &Store) -> Result<Settings, StoreError> {
+        Settings::resolve(&GivenSettings::default(), store)
+    }
+
+    /// Checked settings (see [`GivenSettings::problems`]) with defaults where unset; an
+    /// unreadable value falls back to its default.
+    pub fn from_given(given: GivenSettings) -> Settings {
+        let defaults = Settings::default();
+        Settings {
+            normaliser: given.normaliser().unwrap_or_default(),
+            threshold: given.threshold.unwrap_or(defaults.threshold),
+            origin_priority: given
+                .origin_priority
+                .map(|o| o.iter().map(|o| o.as_str().to_string()).collect())
+                .unwrap_or(defaults.origin_priority),
+            warmth: given.warmth.unwrap_or(defaults.warmth),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        let given = GivenSettings {
+            default_region: Some("XX".into()),
+            naive_time_offset: Some("Moscow".into()),
+            threshold: Some(1.5),
+            ..Default::default()
+        };
+        let problems = given.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("default_region \"XX\""));
+        assert!(problems[1].contains("naive_time_offset"));
+        assert!(problems[2].contains("dedupe.threshold 1.5"));
+    }
+
+    #[test]
+    fn given_settings_win_and_unset_ones_fall_back() {
+        let given = GivenSettings {
+            threshold: Some(0.9),
+            ..Default::default()
+        };
+        let stored = GivenSettings {
+            default_region: Some("BY".into()),
+            threshold: Some(0.8),
+            origin_priority: Some(vec![Origin::Purchased, Origin::Form, Origin::Open]),
+            ..Default::default()
+        };
+        let s = Settings::from_given(given.or(stored));
+        assert_eq!(s.threshold, 0.9);
+        assert_eq!(s.origin_priority, ["purchased", "form", "open"]);
+        let by = s.normaliser.phone.normalise("8 029 765 43 21").unwrap();
+        assert_eq!(by.e164.as_deref(), Some("+375297654321"));
+    }
+
+    #[test]
+    fn what_is_stored_reads_back_the_same() {
+        let given = GivenSettings {
+            default_region: Some("KZ".into()),
+            naive_time_offset: Some("+05:00".into()),
+            threshold: Some(0.97),
+            origin_priority: Some(vec![Origin::Open, Origin::Form, Origin::Purchased]),
+            warmth: Some(WarmthSettings::default()),
+        };
+        let meta = given.to_meta();
+        assert_eq!(meta.len(), 5);
+        assert_eq!(meta[ORIGIN_PRIORITY], "open,form,purchased");
+        assert_eq!(meta[THRESHOLD].parse::<f64>().unwrap(), 0.97);
+    }
+}
