@@ -400,3 +400,23 @@ fn naming_the_first_sheet_does_not_read_the_workbook_again() {
         "the first sheet, named"
     );
 }
+
+#[test]
+fn quiet_commands_print_nothing_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.duckdb");
+    let fixture = root().join("fixtures/purchased_cp1251.csv");
+    let demo = root().join("pipelines/demo.toml");
+    for args in [
+        vec!["run", s(&demo), "--db", s(&db), "-q"],
+        vec!["import", s(&fixture), "--db", s(&db), "--quiet"],
+    ] {
+        let o = ok(run(&args));
+        assert!(
+            o.stdout.is_empty() && o.stderr.is_empty(),
+            "{args:?} printed:\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
