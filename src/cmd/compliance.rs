@@ -1,0 +1,54 @@
+//! `leadpipe compliance report`: what a compliance reviewer asks for, as HTML or CSV.
+
+use super::base::{open_for_reading, with_normaliser};
+use super::time_arg::parse_time;
+use super::CmdResult;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use leadpipe::consent::Purpose;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum ComplianceCommand {
+    Report(ComplianceReportArgs),
+}
+
+/// Consent coverage, who would be called and on what basis, who is blocked and why,
+/// suppression lists, and one lead's audit trail. HTML (self-contained) or CSV.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  leadpipe compliance report --db demo.duckdb --out report.html
+  leadpipe compliance report --db demo.duckdb --out decisions.csv
+  leadpipe compliance report --db demo.duckdb --out lead.html --lead 3
+
+The CSV has one row per lead and number with the decision and its reason.")]
+pub struct ComplianceReportArgs {
+    #[arg(long, default_value = "leadpipe.duckdb")]
+    db: PathBuf,
+    /// report.html or report.csv.
+    #[arg(long)]
+    out: PathBuf,
+    /// Add this lead's consent history and audit trail.
+    #[arg(long)]
+    lead: Option<i64>,
+    #[arg(long, value_enum, default_value_t = Purpose::Advertising)]
+    purpose: Purpose,
+    #[arg(long, value_parser = parse_time)]
+    as_of: Option<DateTime<Utc>>,
+}
+
+pub fn run(command: ComplianceCommand) -> CmdResult {
+    let ComplianceCommand::Report(args) = command;
+    let (store, normaliser) = with_normaliser(open_for_reading(&args.db)?)?;
+    let now = args.as_of.unwrap_or_else(Utc::now);
+    let report = leadpipe::compliance::build(&store, args.purpose, now, args.lead, &normaliser)?;
+    leadpipe::compliance::write(&report, &args.out)?;
+    println!(
+        "{}: {} leads; {} numbers may be called, {} blocked",
+        args.out.display(),
+        report.total_leads,
+        report.callable_numbers,
+        report.blocked_numbers
+    );
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `leadpipe report`: one run as a self-contained HTML page.
+
+use super::base::{open_for_reading, with_normaliser};
+use super::{CliError, CmdResult};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Write a self-contained HTML report of a run: funnel, rejects by reason, source
+/// quality, warmth distribution, consent coverage (charts with their numbers).
+#[derive(Args)]
+#[command(after_help = "Examples:
+  leadpipe report --db demo.duckdb --out report.html           the latest run
+  leadpipe report --db demo.duckdb --run 3 --out run3.html
+
+The file opens in any browser without a network connection.")]
+pub struct ReportArgs {
+    #[arg(long, default_value = "leadpipe.duckdb")]
+    db: PathBuf,
+    /// The run (see `leadpipe runs`); default the latest.
+    #[arg(long)]
+    run: Option<i64>,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: ReportArgs) -> CmdResult {
+    let (store, normaliser) = with_normaliser(open_for_reading(&args.db)?)?;
+    let report = leadpipe::report::build(&store, args.run, &normaliser)?;
+    std::fs::write(&args.out, leadpipe::report::html(&report)).map_err(|source| {
+        CliError::Write {
+            path: args.out.clone(),
+            source,
+        }
+    })?;
+    let funnel: Vec<String> = report
+        .funnel
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    println!(
+        "{}: report of run {} ({})",
+        args.out.display(),
+        report.run_id,
+        funnel.join(" → ")
+    );
+    Ok(())
+}
