@@ -249,11 +249,11 @@ pub fn erase(
         // Other leads may have lost a record that mentioned the contact (a shared number):
         // their golden records are rebuilt from what is left, and scored again.
         let run_id = store.next_run_id()? - 1;
-        let warmth = crate::pipeline::warmth_settings_for(store)?;
+        let settings = crate::settings::Settings::of_base(store)?;
         store.rebuild_leads(
             run_id,
-            &crate::pipeline::origin_priority_for(store)?,
-            Some((&warmth, Utc::now())),
+            &settings.origin_priority,
+            Some((&settings.warmth, Utc::now())),
         )?;
         store.refresh_consent_status(Utc::now(), actor, None)?;
         Ok(report)

@@ -368,7 +368,9 @@ fn golden_records_land_scored_as_the_warmth_stage_scores_them() {
     assert!(engagement(&db, "+79031112233") > 0, "engagements counted");
 
     let store = leadpipe::store::Store::open(&db).unwrap();
-    let settings = leadpipe::pipeline::warmth_settings_for(&store).unwrap();
+    let settings = leadpipe::settings::Settings::of_base(&store)
+        .unwrap()
+        .warmth;
     let as_of = chrono::DateTime::parse_from_rfc3339(as_of)
         .unwrap()
         .to_utc();

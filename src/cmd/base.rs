@@ -1,8 +1,7 @@
 //! Opening the DuckDB base for a command, and the normaliser its pipeline was run with.
 
 use super::CliError;
-use leadpipe::normalise::Normaliser;
-use leadpipe::pipeline;
+use leadpipe::settings::Settings;
 use leadpipe::store::{Store, StoreError};
 use std::path::Path;
 
@@ -30,9 +29,9 @@ fn open_found(db: &Path, open: fn(&Path) -> Result<Store, StoreError>) -> Result
     Ok(open(db)?)
 }
 
-/// The normaliser of the base's pipeline (default region, time zone), so contacts typed on
-/// the command line are read the way the records were.
-pub fn with_normaliser(store: Store) -> Result<(Store, Normaliser), CliError> {
-    let normaliser = pipeline::normaliser_for(&store)?;
-    Ok((store, normaliser))
+/// The base's settings (its pipeline's region and time zone, origin priority, warmth), so
+/// contacts typed on the command line are read the way the records were.
+pub fn with_settings(store: Store) -> Result<(Store, Settings), CliError> {
+    let settings = Settings::of_base(&store)?;
+    Ok((store, settings))
 }

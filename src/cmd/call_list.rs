@@ -1,7 +1,7 @@
 //! `leadpipe call-list`: who may be called now, filtered, windowed and split across
 //! operators, written as CSV or XLSX.
 
-use super::base::{open_for_reading, with_normaliser};
+use super::base::{open_for_reading, with_settings};
 use super::time_arg::parse_time;
 use super::{print_json, CliError, CmdResult};
 use chrono::{DateTime, NaiveTime, Utc};
@@ -116,11 +116,12 @@ impl CallListArgs {
 
 pub fn run(args: CallListArgs) -> CmdResult {
     let mut opts = args.options()?;
-    let (store, normaliser) = with_normaliser(open_for_reading(&args.db)?)?;
+    let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
     // Callees with no known time zone are taken in the base's default zone.
-    opts.default_offset_minutes = i64::from(normaliser.naive_offset.local_minus_utc() / 60);
+    opts.default_offset_minutes =
+        i64::from(settings.normaliser.naive_offset.local_minus_utc() / 60);
     let now = args.as_of.unwrap_or_else(Utc::now);
-    let list = consent_cmd::call_list(&store, args.purpose, now, &normaliser)?;
+    let list = consent_cmd::call_list(&store, args.purpose, now, &settings.normaliser)?;
     let (_, stats, files) = leadpipe::export::export_call_list(&store, &list, &opts, &args.out)?;
     if args.json {
         print_json(&serde_json::json!({

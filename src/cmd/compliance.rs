@@ -1,6 +1,6 @@
 //! `leadpipe compliance report`: what a compliance reviewer asks for, as HTML or CSV.
 
-use super::base::{open_for_reading, with_normaliser};
+use super::base::{open_for_reading, with_settings};
 use super::time_arg::parse_time;
 use super::CmdResult;
 use chrono::{DateTime, Utc};
@@ -39,9 +39,10 @@ pub struct ComplianceReportArgs {
 
 pub fn run(command: ComplianceCommand) -> CmdResult {
     let ComplianceCommand::Report(args) = command;
-    let (store, normaliser) = with_normaliser(open_for_reading(&args.db)?)?;
+    let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
     let now = args.as_of.unwrap_or_else(Utc::now);
-    let report = leadpipe::compliance::build(&store, args.purpose, now, args.lead, &normaliser)?;
+    let report =
+        leadpipe::compliance::build(&store, args.purpose, now, args.lead, &settings.normaliser)?;
     leadpipe::compliance::write(&report, &args.out)?;
     println!(
         "{}: {} leads; {} numbers may be called, {} blocked",

@@ -1,6 +1,6 @@
 //! `leadpipe consent withdraw`: record that people withdrew consent.
 
-use super::base::{open_or_create, with_normaliser};
+use super::base::{open_or_create, with_settings};
 use super::time_arg::parse_time_late;
 use super::{print_json, CmdResult};
 use chrono::{DateTime, Utc};
@@ -58,7 +58,7 @@ pub struct WithdrawArgs {
 /// A withdrawal may arrive before any run, so the base is created when missing.
 pub fn run(command: ConsentCommand) -> CmdResult {
     let ConsentCommand::Withdraw(args) = command;
-    let (store, normaliser) = with_normaliser(open_or_create(&args.db)?)?;
+    let (store, settings) = with_settings(open_or_create(&args.db)?)?;
     let typed = args
         .phone
         .iter()
@@ -66,7 +66,10 @@ pub fn run(command: ConsentCommand) -> CmdResult {
         .chain(args.email.iter().map(|m| (ContactKind::Email, m)));
     let mut contacts = Vec::new();
     for (kind, raw) in typed {
-        contacts.push((kind, consent_cmd::parse_contact(kind, raw, &normaliser)?));
+        contacts.push((
+            kind,
+            consent_cmd::parse_contact(kind, raw, &settings.normaliser)?,
+        ));
     }
     let withdrawal = Withdrawal {
         channels: or_all(args.channel, &Channel::ALL),
@@ -81,7 +84,7 @@ pub fn run(command: ConsentCommand) -> CmdResult {
         &contacts,
         file,
         &withdrawal,
-        &normaliser,
+        &settings.normaliser,
         "consent withdraw",
     )?;
     if args.json {

@@ -1,7 +1,7 @@
 //! `leadpipe erase`: remove a person from the base, keeping only salted hashes so they
 //! never come back.
 
-use super::base::{open_existing, with_normaliser};
+use super::base::{open_existing, with_settings};
 use super::{print_json, CmdResult};
 use clap::Args;
 use leadpipe::consent::ContactKind;
@@ -38,10 +38,10 @@ pub struct EraseArgs {
 }
 
 pub fn run(args: EraseArgs) -> CmdResult {
-    let (store, normaliser) = with_normaliser(open_existing(&args.db)?)?;
+    let (store, settings) = with_settings(open_existing(&args.db)?)?;
     let parse = |kind, raw: &Option<String>| {
         raw.as_deref()
-            .map(|v| consent_cmd::parse_contact(kind, v, &normaliser))
+            .map(|v| consent_cmd::parse_contact(kind, v, &settings.normaliser))
             .transpose()
     };
     let phone = parse(ContactKind::Phone, &args.phone)?;

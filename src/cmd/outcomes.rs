@@ -2,13 +2,12 @@
 //! after the base was built, which re-scores their warmth (and, for "asked not to call",
 //! withdraws consent).
 
-use super::base::{open_existing, with_normaliser};
+use super::base::{open_existing, with_settings};
 use super::time_arg::parse_time;
 use super::{print_json, CliError, CmdResult};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use leadpipe::outcomes::OutcomeImport;
-use leadpipe::pipeline;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -61,14 +60,13 @@ pub struct CallResultImportArgs {
 
 pub fn events(command: EventsCommand) -> CmdResult {
     let EventsCommand::Import(args) = command;
-    let (store, normaliser) = with_normaliser(open_existing(&args.db)?)?;
-    let warmth = pipeline::warmth_settings_for(&store)?;
+    let (store, settings) = with_settings(open_existing(&args.db)?)?;
     let loaded = leadpipe::outcomes::import_events(
         &store,
         &args.file,
         args.kind.as_deref(),
-        &normaliser,
-        &warmth,
+        &settings.normaliser,
+        &settings.warmth,
         args.as_of.unwrap_or_else(Utc::now),
         &format!("events import {}", args.file.display()),
     )?;
@@ -78,13 +76,12 @@ pub fn events(command: EventsCommand) -> CmdResult {
 
 pub fn call_results(command: CallResultCommand) -> CmdResult {
     let CallResultCommand::Import(args) = command;
-    let (store, normaliser) = with_normaliser(open_existing(&args.db)?)?;
-    let warmth = pipeline::warmth_settings_for(&store)?;
+    let (store, settings) = with_settings(open_existing(&args.db)?)?;
     let loaded = leadpipe::outcomes::import_call_results(
         &store,
         &args.file,
-        &normaliser,
-        &warmth,
+        &settings.normaliser,
+        &settings.warmth,
         args.as_of.unwrap_or_else(Utc::now),
         &format!("call-result import {}", args.file.display()),
     )?;

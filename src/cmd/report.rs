@@ -1,6 +1,6 @@
 //! `leadpipe report`: one run as a self-contained HTML page.
 
-use super::base::{open_for_reading, with_normaliser};
+use super::base::{open_for_reading, with_settings};
 use super::{CliError, CmdResult};
 use clap::Args;
 use std::path::PathBuf;
@@ -24,8 +24,8 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> CmdResult {
-    let (store, normaliser) = with_normaliser(open_for_reading(&args.db)?)?;
-    let report = leadpipe::report::build(&store, args.run, &normaliser)?;
+    let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
+    let report = leadpipe::report::build(&store, args.run, &settings.normaliser)?;
     std::fs::write(&args.out, leadpipe::report::html(&report)).map_err(|source| {
         CliError::Write {
             path: args.out.clone(),

@@ -3,7 +3,6 @@
 use super::base::open_for_reading;
 use super::{CliError, CmdResult};
 use clap::Args;
-use leadpipe::pipeline;
 use std::path::PathBuf;
 
 /// A local, read-only web page: search a lead by phone, e-mail or name and see its
@@ -24,7 +23,9 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> CmdResult {
     let store = open_for_reading(&args.db)?;
     // The page still serves a base whose stored settings cannot be read, with the defaults.
-    let normaliser = pipeline::normaliser_for(&store).unwrap_or_default();
+    let normaliser = leadpipe::settings::Settings::of_base(&store)
+        .map(|s| s.normaliser)
+        .unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

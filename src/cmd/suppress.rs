@@ -1,6 +1,6 @@
 //! `leadpipe suppress import`: load a do-not-call register, opt-outs or complaints.
 
-use super::base::{open_or_create, with_normaliser};
+use super::base::{open_or_create, with_settings};
 use super::{print_json, CmdResult};
 use clap::{Args, Subcommand};
 use leadpipe::consent::Channel;
@@ -62,7 +62,7 @@ impl SuppressReason {
 /// A list may be loaded before any run, so the base is created when missing.
 pub fn run(command: SuppressCommand) -> CmdResult {
     let SuppressCommand::Import(args) = command;
-    let (store, normaliser) = with_normaliser(open_or_create(&args.db)?)?;
+    let (store, settings) = with_settings(open_or_create(&args.db)?)?;
     let file = &args.file;
     let list = &args.list;
     let load = consent_cmd::suppress_import(
@@ -71,7 +71,7 @@ pub fn run(command: SuppressCommand) -> CmdResult {
         list,
         args.reason.as_str(),
         args.channel,
-        &normaliser,
+        &settings.normaliser,
         &format!("suppress import {}", file.display()),
     )?;
     if args.json {

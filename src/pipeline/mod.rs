@@ -25,28 +25,12 @@ pub use plan::{default_source_name, load_pipeline, plan_for_file, Plan};
 pub use summary::{ConsentStats, EnrichStats, RunSummary, SourceSummary, StageReport};
 
 use crate::settings::Settings;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use std::path::Path;
 use std::time::Instant;
 
 /// Rows per batch: large enough that appends are bulk, small enough that memory stays flat.
 const CHUNK_ROWS: usize = 32_768;
-
-/// Warmth settings on this base: the last pipeline's, else the defaults.
-pub fn warmth_settings_for(store: &Store) -> Result<crate::warmth::WarmthSettings, StoreError> {
-    Ok(Settings::of_base(store)?.warmth)
-}
-
-/// Origin priority for golden records on this base (see [`warmth_settings_for`]).
-pub fn origin_priority_for(store: &Store) -> Result<Vec<String>, StoreError> {
-    Ok(Settings::of_base(store)?.origin_priority)
-}
-
-/// The normaliser a command uses on a base: a do-not-call list in a Belarusian base is read
-/// with region BY (see [`warmth_settings_for`]).
-pub fn normaliser_for(store: &Store) -> Result<crate::normalise::Normaliser, StoreError> {
-    Ok(Settings::of_base(store)?.normaliser)
-}
 
 /// Runs the plan against its database (or `db_override`). All-or-nothing: on any error the
 /// transaction is rolled back and a `failed` row is written to `runs` on its own.
