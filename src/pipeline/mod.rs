@@ -40,30 +40,14 @@ pub fn run(
     db_override: Option<&Path>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let started_at = chrono::Utc::now();
     let db_path = db_override.unwrap_or(&plan.db);
     let store = Store::open(db_path)?;
     let settings = Settings::resolve(&plan.settings, &store)?;
     // Until the run's checkpoint is done (the guard drops when `run` returns).
     let _no_vacuum = store.without_vacuum()?;
     let stages = opts.checked_stages()?;
-    // The run's row is written first, on its own, as `running`: if the process dies (a
-    // kill, out of memory, a full disk that also stops the `failed` row below) the next
-    // command that opens the base finds it and marks it failed.
-    let run_id = store.next_run_id()?;
     let asked = stages_text(&stages);
-    store.insert_run(
-        run_id,
-        &plan.name,
-        &opts.command,
-        &asked,
-        "running",
-        started_at,
-        (0, 0, 0),
-        "{}",
-        None,
-    )?;
-    store.begin()?;
+    let run_id = begin_run(&store, plan, opts, &asked)?;
     let mut ctx = RunContext {
         store: &store,
         plan,
@@ -80,24 +64,7 @@ pub fn run(
         timings: Default::default(),
     };
     let finished = stages::run_stages(&mut ctx).and_then(|reports| {
-        let summary = RunSummary {
-            run_id,
-            pipeline: plan.name.clone(),
-            db: db_path.display().to_string(),
-            stages: ctx.stages.clone(),
-            status: "ok".to_string(),
-            rows_read: ctx.sources.iter().map(|s| s.rows_read).sum(),
-            rows_accepted: ctx.sources.iter().map(|s| s.rows_accepted).sum(),
-            rows_rejected: ctx.sources.iter().map(|s| s.rows_rejected).sum(),
-            warnings: std::mem::take(&mut ctx.warnings),
-            elapsed_ms: started.elapsed().as_millis() as u64,
-            timings_ms: std::mem::take(&mut ctx.timings),
-            sources: std::mem::take(&mut ctx.sources),
-            enrich: reports.enrich,
-            dedupe: reports.dedupe,
-            consent: reports.consent,
-            warmth: reports.warmth,
-        };
+        let summary = summarise(&mut ctx, reports, db_path, started);
         commit(&store, plan, summary)
     });
     match finished {
@@ -127,6 +94,53 @@ pub fn run(
             );
             Err(e)
         }
+    }
+}
+
+/// Writes the run's row, on its own, as `running`, then opens the run's transaction: if
+/// the process dies (a kill, out of memory, a full disk that also stops the `failed` row)
+/// the next command that opens the base finds the row and marks it failed.
+fn begin_run(store: &Store, plan: &Plan, opts: &RunOptions, stages: &str) -> Result<i64, RunError> {
+    let run_id = store.next_run_id()?;
+    store.insert_run(
+        run_id,
+        &plan.name,
+        &opts.command,
+        stages,
+        "running",
+        chrono::Utc::now(),
+        (0, 0, 0),
+        "{}",
+        None,
+    )?;
+    store.begin()?;
+    Ok(run_id)
+}
+
+/// The run's summary from what its stages left in the context and reported.
+fn summarise(
+    ctx: &mut RunContext,
+    reports: stages::Reports,
+    db_path: &Path,
+    started: Instant,
+) -> RunSummary {
+    RunSummary {
+        run_id: ctx.run_id,
+        pipeline: ctx.plan.name.clone(),
+        db: db_path.display().to_string(),
+        stages: ctx.stages.clone(),
+        status: "ok".to_string(),
+        rows_read: ctx.sources.iter().map(|s| s.rows_read).sum(),
+        rows_accepted: ctx.sources.iter().map(|s| s.rows_accepted).sum(),
+        rows_rejected: ctx.sources.iter().map(|s| s.rows_rejected).sum(),
+        warnings: std::mem::take(&mut ctx.warnings),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        timings_ms: std::mem::take(&mut ctx.timings),
+        sources: std::mem::take(&mut ctx.sources),
+        enrich: reports.enrich,
+        dedupe: reports.dedupe,
+        consent: reports.consent,
+        warmth: reports.warmth,
     }
 }
 

@@ -157,20 +157,7 @@ fn source_spec(
     s: SourceEntry,
     folder: &Path,
 ) -> Result<(SourceSpec, Option<ConsentPolicy>), Vec<String>> {
-    let mut problems = Vec::new();
-    if let Some(f) = &s.fetch {
-        if f.contact == FetchSettings::default().contact || f.contact.trim().is_empty() {
-            problems.push(format!(
-                "source #{number}: [sources.fetch] needs `contact` (a URL or mailto: address): \
-                 it goes in the User-Agent so site owners can reach whoever crawls them"
-            ));
-        }
-        if f.urls.is_empty() && f.url_pattern.is_none() {
-            problems.push(format!(
-                "source #{number}: [sources.fetch] needs `urls` or `url_pattern`"
-            ));
-        }
-    }
+    let mut problems = fetch_problems(number, s.fetch.as_ref());
     let path_given = match (&s.path, &s.fetch) {
         (Some(_), Some(_)) => {
             problems.push(format!(
@@ -244,6 +231,26 @@ fn source_spec(
         fetch: s.fetch,
     };
     Ok((spec, s.consent))
+}
+
+/// What a `[sources.fetch]` table lacks: a contact for the User-Agent, and pages to fetch.
+fn fetch_problems(number: usize, fetch: Option<&FetchSettings>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(f) = fetch else {
+        return problems;
+    };
+    if f.contact == FetchSettings::default().contact || f.contact.trim().is_empty() {
+        problems.push(format!(
+            "source #{number}: [sources.fetch] needs `contact` (a URL or mailto: address): \
+             it goes in the User-Agent so site owners can reach whoever crawls them"
+        ));
+    }
+    if f.urls.is_empty() && f.url_pattern.is_none() {
+        problems.push(format!(
+            "source #{number}: [sources.fetch] needs `urls` or `url_pattern`"
+        ));
+    }
+    problems
 }
 
 /// The source name a file gets when none is given: its file name.
