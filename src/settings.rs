@@ -231,6 +231,48 @@ impl Settings {
     }
 }
 
+/// A time as a user typed it (`--as-of 23.11.2026`, `--at "2026-11-23 09:00"`). Without a
+/// zone it is read in the base's zone (`normalise.naive_time_offset`), as times in the
+/// base's files are; so it is kept as typed until the base's settings are known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedTime {
+    text: String,
+    /// A date alone means the end of that day (a withdrawal dated today outranks any
+    /// consent given earlier today), else its start.
+    end_of_day: bool,
+}
+
+impl TypedTime {
+    /// Checks that `text` reads as a time (`Err` says what would).
+    pub fn parse(text: &str, end_of_day: bool) -> Result<TypedTime, String> {
+        let typed = TypedTime {
+            text: text.to_string(),
+            end_of_day,
+        };
+        match typed.read(FixedOffset::east_opt(0).expect("UTC")) {
+            Some(_) => Ok(typed),
+            None => Err(format!(
+                "{text:?} is not a time; use e.g. 2026-11-23T09:00:00+03:00 or 23.11.2026"
+            )),
+        }
+    }
+
+    /// The moment, a zone-less time read in the zone these settings give.
+    pub fn resolve(&self, settings: &Settings) -> chrono::DateTime<chrono::Utc> {
+        self.read(settings.normaliser.naive_offset)
+            .expect("checked when parsed")
+    }
+
+    fn read(&self, offset: FixedOffset) -> Option<chrono::DateTime<chrono::Utc>> {
+        use crate::normalise::datetime::{parse_timestamp, parse_timestamp_late};
+        if self.end_of_day {
+            parse_timestamp_late(&self.text, offset)
+        } else {
+            parse_timestamp(&self.text, offset)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +309,31 @@ mod tests {
         assert_eq!(s.origin_priority, ["purchased", "form", "open"]);
         let by = s.normaliser.phone.normalise("8 029 765 43 21").unwrap();
         assert_eq!(by.e164.as_deref(), Some("+375297654321"));
+    }
+
+    #[test]
+    fn a_typed_time_is_read_in_the_bases_zone() {
+        let vladivostok = Settings::from_given(GivenSettings {
+            naive_time_offset: Some("+10:00".into()),
+            ..Default::default()
+        });
+        let t = TypedTime::parse("2026-11-23 09:00", false).unwrap();
+        assert_eq!(
+            t.resolve(&vladivostok).to_rfc3339(),
+            "2026-11-22T23:00:00+00:00"
+        );
+        assert_eq!(
+            t.resolve(&Settings::default()).to_rfc3339(),
+            "2026-11-23T06:00:00+00:00"
+        );
+        let zoned = TypedTime::parse("2026-11-23T09:00:00+03:00", false).unwrap();
+        assert_eq!(
+            zoned.resolve(&vladivostok).to_rfc3339(),
+            "2026-11-23T06:00:00+00:00"
+        );
+        let late = TypedTime::parse("23.11.2026", true).unwrap();
+        assert!(late.resolve(&vladivostok) > t.resolve(&vladivostok));
+        assert!(TypedTime::parse("yesterday", false).is_err());
     }
 
     #[test]

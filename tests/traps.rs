@@ -420,3 +420,41 @@ fn quiet_commands_print_nothing_on_success() {
         );
     }
 }
+
+#[test]
+fn times_typed_without_a_zone_are_read_in_the_bases_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vl.duckdb");
+    let a = dir.path().join("a.csv");
+    std::fs::write(&a, "ФИО;Телефон\nКим Олег;+7 914 123 45 67\n").unwrap();
+    let pipeline = dir.path().join("vl.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name = \"vl\"\n[normalise]\nnaive_time_offset = \"+10:00\"\n[[sources]]\nname = \"a\"\nkind = \"csv\"\npath = {:?}\norigin = \"purchased\"\n",
+            s(&a)
+        ),
+    )
+    .unwrap();
+    ok(run(&["run", s(&pipeline), "--db", s(&db), "-q"]));
+    let out = dir.path().join("calls.csv");
+    let o = ok(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--out",
+        s(&out),
+        "--as-of",
+        "2026-06-01 09:00",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // 09:00 in Vladivostok (+10:00) is 23:00 UTC the day before, not 06:00 (Moscow).
+    assert!(
+        v["as_of"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-05-31T23:00:00"),
+        "{v}"
+    );
+}

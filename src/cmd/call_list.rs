@@ -4,11 +4,12 @@
 use super::base::{open_for_reading, with_settings};
 use super::time_arg::parse_time;
 use super::{print_json, CliError, CmdResult};
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{NaiveTime, Utc};
 use clap::Args;
 use leadpipe::consent::Purpose;
 use leadpipe::consent_commands::{self as consent_cmd, CallList};
 use leadpipe::export::{CallListOptions, CallListStats, OutsideWindow};
+use leadpipe::settings::TypedTime;
 use std::path::PathBuf;
 
 /// Write who may be called now: only valid numbers with call consent granted, in force
@@ -33,7 +34,7 @@ pub struct CallListArgs {
     purpose: Purpose,
     /// Judge consent and calling windows at this time instead of now.
     #[arg(long, value_parser = parse_time)]
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<TypedTime>,
     /// Only these warmth tiers (repeatable: --tier hot --tier warm).
     #[arg(long, value_parser = ["hot", "warm", "cold"])]
     tier: Vec<String>,
@@ -120,7 +121,10 @@ pub fn run(args: CallListArgs) -> CmdResult {
     // Callees with no known time zone are taken in the base's default zone.
     opts.default_offset_minutes =
         i64::from(settings.normaliser.naive_offset.local_minus_utc() / 60);
-    let now = args.as_of.unwrap_or_else(Utc::now);
+    let now = args
+        .as_of
+        .as_ref()
+        .map_or_else(Utc::now, |t| t.resolve(&settings));
     let list = consent_cmd::call_list(&store, args.purpose, now, &settings.normaliser)?;
     let (_, stats, files) = leadpipe::export::export_call_list(&store, &list, &opts, &args.out)?;
     if args.json {

@@ -3,9 +3,10 @@
 use super::base::{open_for_reading, with_settings};
 use super::time_arg::parse_time;
 use super::CmdResult;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::{Args, Subcommand};
 use leadpipe::consent::Purpose;
+use leadpipe::settings::TypedTime;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -34,13 +35,16 @@ pub struct ComplianceReportArgs {
     #[arg(long, value_enum, default_value_t = Purpose::Advertising)]
     purpose: Purpose,
     #[arg(long, value_parser = parse_time)]
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<TypedTime>,
 }
 
 pub fn run(command: ComplianceCommand) -> CmdResult {
     let ComplianceCommand::Report(args) = command;
     let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
-    let now = args.as_of.unwrap_or_else(Utc::now);
+    let now = args
+        .as_of
+        .as_ref()
+        .map_or_else(Utc::now, |t| t.resolve(&settings));
     let report =
         leadpipe::compliance::build(&store, args.purpose, now, args.lead, &settings.normaliser)?;
     leadpipe::compliance::write(&report, &args.out)?;

@@ -3,10 +3,10 @@
 use super::base::{open_or_create, with_settings};
 use super::time_arg::parse_time_late;
 use super::{print_json, CmdResult};
-use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use leadpipe::consent::{Channel, ContactKind, Purpose};
 use leadpipe::consent_commands::{self as consent_cmd, Withdrawal};
+use leadpipe::settings::TypedTime;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -42,7 +42,7 @@ pub struct WithdrawArgs {
     purpose: Vec<Purpose>,
     /// When they withdrew (default: now). A date alone means the end of that day.
     #[arg(long, value_parser = parse_time_late)]
-    at: Option<DateTime<Utc>>,
+    at: Option<TypedTime>,
     /// Who passed the withdrawal on (ticket, team, file).
     #[arg(long, default_value = "command line")]
     source: String,
@@ -74,7 +74,7 @@ pub fn run(command: ConsentCommand) -> CmdResult {
     let withdrawal = Withdrawal {
         channels: or_all(args.channel, &Channel::ALL),
         purposes: or_all(args.purpose, &Purpose::ALL),
-        at: args.at,
+        at: args.at.as_ref().map(|t| t.resolve(&settings)),
         source: args.source,
         via: args.via,
     };

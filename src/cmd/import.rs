@@ -3,10 +3,10 @@
 use super::run::{print_run_summary, Common};
 use super::time_arg::parse_time;
 use super::CmdResult;
-use chrono::{DateTime, Utc};
 use clap::Args;
 use leadpipe::pipeline::{self, RunError, RunOptions};
 use leadpipe::record::Origin;
+use leadpipe::settings::TypedTime;
 use leadpipe::sources::SourceKind;
 use std::path::PathBuf;
 
@@ -34,7 +34,7 @@ pub struct ImportArgs {
     kind: Option<SourceKind>,
     /// Judge consent expiry and warmth at this time instead of now.
     #[arg(long, value_parser = parse_time)]
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<TypedTime>,
     #[command(flatten)]
     common: Common,
 }

@@ -5,9 +5,10 @@
 use super::base::{open_existing, with_settings};
 use super::time_arg::parse_time;
 use super::{print_json, CliError, CmdResult};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::{Args, Subcommand};
 use leadpipe::outcomes::OutcomeImport;
+use leadpipe::settings::TypedTime;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -29,7 +30,7 @@ pub struct EventsImportArgs {
     db: PathBuf,
     /// Score as of this time (default now).
     #[arg(long, value_parser = parse_time)]
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<TypedTime>,
     #[arg(long)]
     json: bool,
 }
@@ -53,7 +54,7 @@ pub struct CallResultImportArgs {
     #[arg(long, default_value = "leadpipe.duckdb")]
     db: PathBuf,
     #[arg(long, value_parser = parse_time)]
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<TypedTime>,
     #[arg(long)]
     json: bool,
 }
@@ -67,7 +68,9 @@ pub fn events(command: EventsCommand) -> CmdResult {
         args.kind.as_deref(),
         &settings.normaliser,
         &settings.warmth,
-        args.as_of.unwrap_or_else(Utc::now),
+        args.as_of
+            .as_ref()
+            .map_or_else(Utc::now, |t| t.resolve(&settings)),
         &format!("events import {}", args.file.display()),
     )?;
     print_outcome(&loaded, &args.file, args.json);
@@ -82,7 +85,9 @@ pub fn call_results(command: CallResultCommand) -> CmdResult {
         &args.file,
         &settings.normaliser,
         &settings.warmth,
-        args.as_of.unwrap_or_else(Utc::now),
+        args.as_of
+            .as_ref()
+            .map_or_else(Utc::now, |t| t.resolve(&settings)),
         &format!("call-result import {}", args.file.display()),
     )?;
     print_outcome(&loaded, &args.file, args.json);

@@ -3,10 +3,10 @@
 
 use super::time_arg::parse_time;
 use super::{truncate, CmdResult};
-use chrono::{DateTime, Utc};
 use clap::Args;
 use leadpipe::pipeline::{self, RunError, RunOptions, RunSummary};
 use leadpipe::record::Stage;
+use leadpipe::settings::TypedTime;
 use std::path::PathBuf;
 
 /// Run a pipeline file: every source, every stage, one transaction.
@@ -38,7 +38,7 @@ pub struct RunArgs {
     /// Judge consent expiry at this time instead of now (reproducible runs), e.g.
     /// 2026-11-23T09:00:00+03:00.
     #[arg(long, value_parser = parse_time)]
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<TypedTime>,
     /// Fetch web pages (html sources with [sources.fetch]) again instead of using the
     /// copies kept from earlier runs.
     #[arg(long)]

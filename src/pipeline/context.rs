@@ -23,8 +23,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// How the run was started, for the `runs` table (`run demo.toml`, `import x.csv`).
     pub command: String,
-    /// The moment consent expiry is judged at (default: now), for reproducible runs.
-    pub as_of: Option<DateTime<Utc>>,
+    /// The moment consent expiry is judged at (default: now), for reproducible runs; read
+    /// in the base's zone when it has none.
+    pub as_of: Option<crate::settings::TypedTime>,
     /// Fetch web pages again instead of using the ones kept from earlier runs.
     pub refresh: bool,
 }

@@ -56,7 +56,10 @@ pub fn run(
         run_id,
         new_records: NewRecords::for_run(&stages, plan),
         stages,
-        now: opts.as_of.unwrap_or_else(chrono::Utc::now),
+        now: opts
+            .as_of
+            .as_ref()
+            .map_or_else(chrono::Utc::now, |t| t.resolve(&settings)),
         renormalised: false,
         scored_by_dedupe: None,
         sources: Vec::new(),
