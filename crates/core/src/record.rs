@@ -1,9 +1,106 @@
 //! The data model every stage shares: where a row came from, what it held, what we made of it.
 
-use crate::sources::headers::Field;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
+
+/// The fields leadpipe understands. Anything else in a file is kept in `raw_records` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    FullName,
+    LastName,
+    FirstName,
+    MiddleName,
+    Phone,
+    Email,
+    Company,
+    Position,
+    City,
+    Region,
+    Address,
+    Inn,
+    Ogrn,
+    Website,
+    Comment,
+    CreatedAt,
+    Consent,
+    ConsentAt,
+    ConsentTextVersion,
+    FormUrl,
+    Ip,
+    UserAgent,
+}
+
+impl Field {
+    pub const ALL: [Field; 22] = [
+        Field::FullName,
+        Field::LastName,
+        Field::FirstName,
+        Field::MiddleName,
+        Field::Phone,
+        Field::Email,
+        Field::Company,
+        Field::Position,
+        Field::City,
+        Field::Region,
+        Field::Address,
+        Field::Inn,
+        Field::Ogrn,
+        Field::Website,
+        Field::Comment,
+        Field::CreatedAt,
+        Field::Consent,
+        Field::ConsentAt,
+        Field::ConsentTextVersion,
+        Field::FormUrl,
+        Field::Ip,
+        Field::UserAgent,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::FullName => "full_name",
+            Field::LastName => "last_name",
+            Field::FirstName => "first_name",
+            Field::MiddleName => "middle_name",
+            Field::Phone => "phone",
+            Field::Email => "email",
+            Field::Company => "company",
+            Field::Position => "position",
+            Field::City => "city",
+            Field::Region => "region",
+            Field::Address => "address",
+            Field::Inn => "inn",
+            Field::Ogrn => "ogrn",
+            Field::Website => "website",
+            Field::Comment => "comment",
+            Field::CreatedAt => "created_at",
+            Field::Consent => "consent",
+            Field::ConsentAt => "consent_at",
+            Field::ConsentTextVersion => "consent_text_version",
+            Field::FormUrl => "form_url",
+            Field::Ip => "ip",
+            Field::UserAgent => "user_agent",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Fields a row can be identified by; a file with none of them cannot be used.
+    pub fn is_identifying(self) -> bool {
+        matches!(
+            self,
+            Field::FullName
+                | Field::LastName
+                | Field::FirstName
+                | Field::Phone
+                | Field::Email
+                | Field::Company
+        )
+    }
+}
 
 /// How a lead reached us. It decides what consent a row can carry: forms bring proof,
 /// purchased lists bring at most a vendor's claim, open sources bring none.

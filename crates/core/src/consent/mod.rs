@@ -725,7 +725,7 @@ impl ErasedContacts {
         row: &crate::record::RawRow,
         phones: &crate::normalise::phone::PhoneNormaliser,
     ) -> bool {
-        use crate::sources::headers::Field;
+        use crate::record::Field;
         if self.hashes.is_empty() {
             return false;
         }

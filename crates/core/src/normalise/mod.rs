@@ -7,8 +7,8 @@ pub mod layout;
 pub mod name;
 pub mod phone;
 
+use crate::record::Field;
 use crate::record::{CleanRecord, RawRow};
-use crate::sources::headers::Field;
 use chrono::FixedOffset;
 use phone::PhoneNormaliser;
 
