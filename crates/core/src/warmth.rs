@@ -133,6 +133,8 @@ impl WarmthSettings {
 
     /// [`Self::scoring_sql`] for the golden records in relation `leads`: the table, or
     /// golden records about to replace it.
+    // Long because it is one SQL statement with the settings written in: split into
+    // pieces, the CTEs would no longer read as the query DuckDB runs.
     pub fn scoring_sql_for(&self, now: chrono::DateTime<chrono::Utc>, leads: &str) -> String {
         let s = self;
         let now_sql = format!("'{}'::TIMESTAMPTZ", now.to_rfc3339());

@@ -100,94 +100,108 @@ pub fn parse_grid(
     normaliser: &Normaliser,
     content_hash: String,
 ) -> ContactList {
-    let mapper = Mapper::default();
     let mut iter = grid
         .into_iter()
         .skip_while(|r| r.iter().all(|c| c.trim().is_empty()))
         .peekable();
-    let mut had_header = false;
-    let mut columns: Option<Vec<Option<Field>>> = None;
-    if let Some(first) = iter.peek() {
-        let any_contact = first.iter().any(|c| {
-            let (p, e, _) = contacts_in(c, normaliser);
-            !p.is_empty() || !e.is_empty()
-        });
-        // A header names at least one known column; anything else is a data row (and, with
-        // no contact in it, a rejected one: never dropped silently).
-        let mapped: Vec<Option<Field>> = first.iter().map(|h| mapper.field(h)).collect();
-        if !any_contact && mapped.iter().any(Option::is_some) {
-            if mapped
-                .iter()
-                .any(|f| matches!(f, Some(Field::Phone | Field::Email)))
-            {
-                columns = Some(mapped);
-            }
-            had_header = true;
-            iter.next();
-        }
+    let header = iter
+        .peek()
+        .and_then(|first| header_fields(first, normaliser));
+    let had_header = header.is_some();
+    if had_header {
+        iter.next();
     }
-    let mut rows = Vec::new();
-    for (i, cells) in iter.enumerate() {
-        let mut row = ContactRow {
-            row: i as u64 + 1,
-            ..ContactRow::default()
-        };
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            row.problem = Some("empty row".into());
-            rows.push(row);
-            continue;
-        }
-        if let Some(msg) = cells.first().and_then(|c| c.strip_prefix('\u{0}')) {
-            row.problem = Some(msg.to_string());
-            rows.push(row);
-            continue;
-        }
-        let mut why = Vec::new();
-        for (c, cell) in cells.iter().enumerate() {
-            let field = columns.as_ref().and_then(|m| m.get(c).copied().flatten());
-            let use_for_contacts = match &columns {
-                Some(_) => matches!(field, Some(Field::Phone | Field::Email)),
-                None => true,
-            };
-            if matches!(field, Some(Field::ConsentAt | Field::CreatedAt)) || date_like(cell) {
-                if let Some(at) =
-                    crate::normalise::datetime::parse_timestamp_late(cell, normaliser.naive_offset)
-                {
-                    row.at.get_or_insert(at);
-                    continue;
-                }
-            }
-            if cell.trim().is_empty() {
-                continue;
-            }
-            if !use_for_contacts {
-                row.other.push(cell.trim().to_string());
-                continue;
-            }
-            let (phones, emails, problems) = contacts_in(cell, normaliser);
-            if phones.is_empty() && emails.is_empty() {
-                row.other.push(cell.trim().to_string());
-            }
-            row.phones.extend(phones);
-            row.emails.extend(emails);
-            why.extend(problems);
-        }
-        row.phones.dedup();
-        row.emails.dedup();
-        if row.phones.is_empty() && row.emails.is_empty() {
-            row.problem = Some(if why.is_empty() {
-                "no phone number or e-mail address in this row".into()
-            } else {
-                format!("no valid phone or e-mail: {}", why.join("; "))
-            });
-        }
-        rows.push(row);
-    }
+    // The header's columns are used when it has a phone or e-mail column; else every cell
+    // is searched for contacts.
+    let columns = header.filter(|mapped| {
+        mapped
+            .iter()
+            .any(|f| matches!(f, Some(Field::Phone | Field::Email)))
+    });
+    let rows = iter
+        .enumerate()
+        .map(|(i, cells)| parse_row(i as u64 + 1, &cells, columns.as_deref(), normaliser))
+        .collect();
     ContactList {
         content_hash,
         had_header,
         rows,
     }
+}
+
+/// The field of each column when the first row is a header, `None` when it is data.
+fn header_fields(first: &[String], normaliser: &Normaliser) -> Option<Vec<Option<Field>>> {
+    let mapper = Mapper::default();
+    let any_contact = first.iter().any(|c| {
+        let (p, e, _) = contacts_in(c, normaliser);
+        !p.is_empty() || !e.is_empty()
+    });
+    // A header names at least one known column; anything else is a data row (and, with
+    // no contact in it, a rejected one: never dropped silently).
+    let mapped: Vec<Option<Field>> = first.iter().map(|h| mapper.field(h)).collect();
+    (!any_contact && mapped.iter().any(Option::is_some)).then_some(mapped)
+}
+
+/// One data row: its contacts, its date, its other cells, or why it gave nothing.
+/// `columns` are the header's fields; without them every cell is searched for contacts.
+fn parse_row(
+    row: u64,
+    cells: &[String],
+    columns: Option<&[Option<Field>]>,
+    normaliser: &Normaliser,
+) -> ContactRow {
+    let mut row = ContactRow {
+        row,
+        ..ContactRow::default()
+    };
+    if cells.iter().all(|c| c.trim().is_empty()) {
+        row.problem = Some("empty row".into());
+        return row;
+    }
+    if let Some(msg) = cells.first().and_then(|c| c.strip_prefix('\u{0}')) {
+        row.problem = Some(msg.to_string());
+        return row;
+    }
+    let mut why = Vec::new();
+    for (c, cell) in cells.iter().enumerate() {
+        let field = columns.and_then(|m| m.get(c).copied().flatten());
+        let use_for_contacts = match columns {
+            Some(_) => matches!(field, Some(Field::Phone | Field::Email)),
+            None => true,
+        };
+        if matches!(field, Some(Field::ConsentAt | Field::CreatedAt)) || date_like(cell) {
+            if let Some(at) =
+                crate::normalise::datetime::parse_timestamp_late(cell, normaliser.naive_offset)
+            {
+                row.at.get_or_insert(at);
+                continue;
+            }
+        }
+        if cell.trim().is_empty() {
+            continue;
+        }
+        if !use_for_contacts {
+            row.other.push(cell.trim().to_string());
+            continue;
+        }
+        let (phones, emails, problems) = contacts_in(cell, normaliser);
+        if phones.is_empty() && emails.is_empty() {
+            row.other.push(cell.trim().to_string());
+        }
+        row.phones.extend(phones);
+        row.emails.extend(emails);
+        why.extend(problems);
+    }
+    row.phones.dedup();
+    row.emails.dedup();
+    if row.phones.is_empty() && row.emails.is_empty() {
+        row.problem = Some(if why.is_empty() {
+            "no phone number or e-mail address in this row".into()
+        } else {
+            format!("no valid phone or e-mail: {}", why.join("; "))
+        });
+    }
+    row
 }
 
 fn date_like(cell: &str) -> bool {

@@ -81,9 +81,15 @@ pub fn enrich(rec: &mut CleanRecord) {
             e.sources.push(("first_name_canonical", "first_name"));
         }
     }
+    place(rec, &mut e);
+    phone_prefix(rec, &mut e);
+    subject(rec, &mut e);
+    mailbox(rec, &mut e);
+    rec.enriched = e;
+}
 
-    // Where the person is: the city they gave, else their region; the phone's geographic
-    // prefix, when it has one, is the better guess for a landline's time zone.
+/// Where the person is: the city they gave, else their region.
+fn place(rec: &CleanRecord, e: &mut Enrichment) {
     let place = rec
         .city
         .as_deref()
@@ -105,6 +111,12 @@ pub fn enrich(rec: &mut CleanRecord) {
         e.sources
             .extend([("region_code", "region"), ("timezone", "region")]);
     }
+}
+
+/// What the phone's prefix says: the operator's number range, and its region. A
+/// landline's geographic prefix is the better guess for the time zone, so it wins over
+/// the city's or region's.
+fn phone_prefix(rec: &CleanRecord, e: &mut Enrichment) {
     if let Some(op) = rec
         .phone_e164
         .as_deref()
@@ -131,9 +143,11 @@ pub fn enrich(rec: &mut CleanRecord) {
             }
         }
     }
+}
 
-    // Who the subject is: a company, a sole trader (a private person for consent), or a
-    // person. A 12-digit ИНН belongs to a person; 10 digits to an organisation.
+/// Who the subject is: a company, a sole trader (a private person for consent), or a
+/// person. A 12-digit ИНН belongs to a person; 10 digits to an organisation.
+fn subject(rec: &CleanRecord, e: &mut Enrichment) {
     let info = rec
         .company
         .as_deref()
@@ -168,8 +182,10 @@ pub fn enrich(rec: &mut CleanRecord) {
         None
     }
     .map(str::to_string);
+}
 
-    // What kind of mailbox: a company's own domain hints at its website.
+/// What kind of mailbox: a company's own domain hints at its website.
+fn mailbox(rec: &CleanRecord, e: &mut Enrichment) {
     if let Some(addr) = rec.email.as_deref() {
         let domain = addr.rsplit_once('@').map_or("", |(_, d)| d);
         let kind = if rec.email_is_disposable {
@@ -188,7 +204,6 @@ pub fn enrich(rec: &mut CleanRecord) {
             e.sources.push(("website_hint", "email_domain"));
         }
     }
-    rec.enriched = e;
 }
 
 #[cfg(test)]

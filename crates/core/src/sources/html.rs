@@ -325,54 +325,63 @@ fn extract_page(name: &str, bytes: &[u8], hash: Option<String>, rules: &Rules) -
             reason: format!("{name}: the item selector matched nothing on this page"),
         }))];
     }
-    let mut rows = Vec::with_capacity(items.len());
-    for item in items {
-        let mut row = base(None);
-        let mut has_phone = false;
-        let mut has_email = false;
-        for (key, field, sel) in &rules.fields {
-            let values: Vec<String> = item
-                .select(sel)
-                .map(value_of)
-                .filter(|v| !v.is_empty())
-                .collect();
-            let value = values.join(", ");
-            has_phone |= *field == Some(Field::Phone) && !value.is_empty();
-            has_email |= *field == Some(Field::Email) && !value.is_empty();
-            row.cells.push(Cell {
-                key: key.clone(),
-                field: *field,
-                value,
-            });
-        }
-        // Free text, and mailto:/tel: links anywhere in the item.
-        let mut free = collapse(&item.text().collect::<String>());
-        for a in item.select(&LINKS) {
-            if let Some(href) = a.value().attr("href") {
-                free.push(' ');
-                free.push_str(
-                    href.trim_start_matches("mailto:")
-                        .trim_start_matches("tel:"),
-                );
-            }
-        }
-        let phones = phones_in_text(&free).join(", ");
-        let emails = emails_in_text(&free).join(", ");
-        // Found in text: used when no selector gave that field, kept raw otherwise.
+    items
+        .into_iter()
+        .map(|item| item_row(base(None), item, rules))
+        .collect()
+}
+
+/// One item's row: `row` (the page's cells) with a cell per field selector, then the
+/// phones and e-mails written anywhere in the item.
+fn item_row(mut row: RawRow, item: ElementRef, rules: &Rules) -> RawRow {
+    let mut has_phone = false;
+    let mut has_email = false;
+    for (key, field, sel) in &rules.fields {
+        let values: Vec<String> = item
+            .select(sel)
+            .map(value_of)
+            .filter(|v| !v.is_empty())
+            .collect();
+        let value = values.join(", ");
+        has_phone |= *field == Some(Field::Phone) && !value.is_empty();
+        has_email |= *field == Some(Field::Email) && !value.is_empty();
         row.cells.push(Cell {
-            key: Arc::from("_text_phones"),
-            field: (!has_phone && !phones.is_empty()).then_some(Field::Phone),
-            value: phones,
+            key: key.clone(),
+            field: *field,
+            value,
         });
-        row.cells.push(Cell {
-            key: Arc::from("_text_emails"),
-            field: (!has_email && !emails.is_empty()).then_some(Field::Email),
-            value: emails,
-        });
-        super::check_cells(&mut row, None);
-        rows.push(row);
     }
-    rows
+    let free = free_text(item);
+    let phones = phones_in_text(&free).join(", ");
+    let emails = emails_in_text(&free).join(", ");
+    // Found in text: used when no selector gave that field, kept raw otherwise.
+    row.cells.push(Cell {
+        key: Arc::from("_text_phones"),
+        field: (!has_phone && !phones.is_empty()).then_some(Field::Phone),
+        value: phones,
+    });
+    row.cells.push(Cell {
+        key: Arc::from("_text_emails"),
+        field: (!has_email && !emails.is_empty()).then_some(Field::Email),
+        value: emails,
+    });
+    super::check_cells(&mut row, None);
+    row
+}
+
+/// An item's text, and the targets of its mailto:/tel: links.
+fn free_text(item: ElementRef) -> String {
+    let mut free = collapse(&item.text().collect::<String>());
+    for a in item.select(&LINKS) {
+        if let Some(href) = a.value().attr("href") {
+            free.push(' ');
+            free.push_str(
+                href.trim_start_matches("mailto:")
+                    .trim_start_matches("tel:"),
+            );
+        }
+    }
+    free
 }
 
 static LINKS: std::sync::LazyLock<Selector> = std::sync::LazyLock::new(|| {

@@ -198,6 +198,44 @@ impl JsonlRows {
         self.keys.insert(k.to_string(), entry.clone());
         entry
     }
+
+    /// One line's object, its keys in the order they have in the line (file order matters
+    /// downstream); a line that is not a JSON object is a `bad_json` row.
+    fn parse_line(&mut self, source_row: u64, line: String) -> RawRow {
+        let parsed = serde_json::from_str::<OrderedObject>(&line)
+            .map(|o| o.0)
+            .map_err(|_| serde_json::from_str::<Value>(&line));
+        match parsed {
+            Ok(entries) => {
+                let mut cells = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let (key, field) = self.key(&k);
+                    cells.push(Cell {
+                        key,
+                        field,
+                        value: value_text(v),
+                    });
+                }
+                RawRow {
+                    source_row,
+                    cells,
+                    problem: None,
+                }
+            }
+            Err(Ok(other)) => raw_line(
+                source_row,
+                line,
+                "bad_json",
+                format!("line is JSON but not an object (found {})", kind(&other)),
+            ),
+            Err(Err(e)) => raw_line(
+                source_row,
+                line,
+                "bad_json",
+                format!("line is not valid JSON: {e}"),
+            ),
+        }
+    }
 }
 
 fn value_text(v: Value) -> String {
@@ -238,70 +276,41 @@ impl Iterator for JsonlRows {
                     ));
                 }
             }
-            let mut line = self.lines.text();
+            let line = self.lines.text();
             if line.trim().is_empty() {
                 continue;
             }
             if self.lines.cut {
-                // Too long to parse: the value it was cut in is named when it can be told.
-                let len = self.lines.len;
-                let key = key_at_cut(&line);
-                super::keep_start(&mut line);
-                let mut row = raw_line(
-                    source_row,
-                    line,
-                    "row_too_long",
-                    format!(
-                        "line is {len} bytes long (limit {MAX_RECORD_BYTES} bytes); not parsed, only its first {TOO_LONG_KEPT_BYTES} bytes are kept"
-                    ),
-                );
-                if let (Some(key), Some(p)) = (key, row.problem.as_mut()) {
-                    p.code = "field_too_long";
-                    p.reason = format!(
-                        "field {key:?} makes the line {len} bytes long (limit {MAX_FIELD_BYTES} bytes a field, {MAX_RECORD_BYTES} a line); not parsed, only its first {TOO_LONG_KEPT_BYTES} bytes are kept"
-                    );
-                    p.field = Some(key);
-                }
-                return Some(row);
+                return Some(too_long(source_row, line, self.lines.len));
             }
-            // Keys keep the order they have in the line (file order matters downstream).
-            let parsed = serde_json::from_str::<OrderedObject>(&line)
-                .map(|o| o.0)
-                .map_err(|_| serde_json::from_str::<Value>(&line));
-            let mut row = match parsed {
-                Ok(entries) => {
-                    let mut cells = Vec::with_capacity(entries.len());
-                    for (k, v) in entries {
-                        let (key, field) = self.key(&k);
-                        cells.push(Cell {
-                            key,
-                            field,
-                            value: value_text(v),
-                        });
-                    }
-                    RawRow {
-                        source_row,
-                        cells,
-                        problem: None,
-                    }
-                }
-                Err(Ok(other)) => raw_line(
-                    source_row,
-                    line,
-                    "bad_json",
-                    format!("line is JSON but not an object (found {})", kind(&other)),
-                ),
-                Err(Err(e)) => raw_line(
-                    source_row,
-                    line,
-                    "bad_json",
-                    format!("line is not valid JSON: {e}"),
-                ),
-            };
+            let mut row = self.parse_line(source_row, line);
             check_cells(&mut row, self.undecodable_in);
             return Some(row);
         }
     }
+}
+
+/// A line too long to parse (`len` bytes; `line` is what was kept of it): the value it was
+/// cut in is named when it can be told.
+fn too_long(source_row: u64, mut line: String, len: u64) -> RawRow {
+    let key = key_at_cut(&line);
+    super::keep_start(&mut line);
+    let mut row = raw_line(
+        source_row,
+        line,
+        "row_too_long",
+        format!(
+            "line is {len} bytes long (limit {MAX_RECORD_BYTES} bytes); not parsed, only its first {TOO_LONG_KEPT_BYTES} bytes are kept"
+        ),
+    );
+    if let (Some(key), Some(p)) = (key, row.problem.as_mut()) {
+        p.code = "field_too_long";
+        p.reason = format!(
+            "field {key:?} makes the line {len} bytes long (limit {MAX_FIELD_BYTES} bytes a field, {MAX_RECORD_BYTES} a line); not parsed, only its first {TOO_LONG_KEPT_BYTES} bytes are kept"
+        );
+        p.field = Some(key);
+    }
+    row
 }
 
 fn kind(v: &Value) -> &'static str {
