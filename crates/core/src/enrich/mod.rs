@@ -13,7 +13,8 @@
 //! came from (`records.enrichment_source`), so a reviewer can tell data the person gave from
 //! data we inferred. Deduplication uses the gazetteer to compare cities.
 
-pub mod company;
+/// Company names, legal forms, INN and OGRN are read while normalising; enrichment uses them.
+pub use crate::normalise::company;
 pub mod gazetteer;
 pub mod phone_geo;
 pub mod provider;

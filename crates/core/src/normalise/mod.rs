@@ -1,6 +1,7 @@
 //! The normalise stage: one raw row in, one clean record (or a reject reason) out.
 //! Each kind of value has its own module; this one only routes cells to them.
 
+pub mod company;
 pub mod datetime;
 pub mod email;
 pub mod layout;
@@ -240,8 +241,8 @@ fn names(row: &RawRow, rec: &mut CleanRecord) {
         let full = full.as_ref();
         // «ПАО "Кулакова"» in a form's name field is a company, not a person called Пао
         // Кулакова. A sole trader (ИП Иванов Иван) is a person and keeps the name.
-        let company = crate::enrich::company::may_name_a_company(full)
-            .then(|| crate::enrich::company::parse_company(full))
+        let company = company::may_name_a_company(full)
+            .then(|| company::parse_company(full))
             .flatten()
             .filter(|c| {
                 c.legal_form.is_some() && !c.is_sole_trader && !c.name_normalised.is_empty()
@@ -282,7 +283,7 @@ fn names(row: &RawRow, rec: &mut CleanRecord) {
 
 /// The person behind «ИП Фамилия Имя Отчество», when the company names one.
 fn sole_trader_name(company: Option<&str>) -> Option<name::NameParts> {
-    let info = crate::enrich::company::parse_company(company?)?;
+    let info = company::parse_company(company?)?;
     if !info.is_sole_trader {
         return None;
     }
