@@ -39,7 +39,7 @@ CORRECTIONS = {
     "7499": "г. Москва",
 }
 
-# Keep in step with region_type() in src/enrich/gazetteer.rs.
+# Keep in step with region_type() in crates/core/src/enrich/gazetteer/text.rs.
 TYPE_WORDS = {
     "область", "обл", "области", "oblast", "obl", "region",
     "край", "кр", "края", "krai", "kray", "territory",
