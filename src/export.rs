@@ -2,6 +2,7 @@
 //! filtered, best first, each with its callee's local time and calling window, split across
 //! operators, written as CSV (Excel-friendly) or real XLSX.
 
+use crate::consent::gate::PhoneDecision;
 use crate::consent_commands::{CallList, CommandError};
 use crate::normalise::phone::national_display;
 use crate::store::consent::LeadCard;
@@ -187,43 +188,18 @@ pub fn build_rows(
         callable_numbers: list.callable.len(),
         ..CallListStats::default()
     };
-    let now = list.as_of;
+    let no_card = LeadCard::default();
     let mut rows = Vec::new();
     for d in &list.callable {
-        let card = cards.get(&d.lead_id).cloned().unwrap_or_default();
-        let tier = card.warmth_tier.clone().unwrap_or_else(|| "cold".into());
-        let score = card.warmth_score.unwrap_or(0);
-        let lead_sources: Vec<&str> = card
-            .sources
-            .as_deref()
-            .map(|s| s.split(", ").collect())
-            .unwrap_or_default();
-        let keep = (opts.tiers.is_empty()
-            || opts.tiers.iter().any(|t| t.eq_ignore_ascii_case(&tier)))
-            && opts.min_score.is_none_or(|m| score >= m)
-            && (opts.sources.is_empty()
-                || opts
-                    .sources
-                    .iter()
-                    .any(|s| lead_sources.contains(&s.as_str())))
-            && matches_any(card.city.as_deref(), &opts.cities)
-            && (matches_any(card.region.as_deref(), &opts.regions)
-                || matches_any(card.region_code.as_deref(), &opts.regions)
-                || matches_any(
-                    card.region_code
-                        .as_deref()
-                        .and_then(|c| c.split_once('-'))
-                        .map(|(_, c)| c),
-                    &opts.regions,
-                ));
-        if !keep {
+        let card = cards.get(&d.lead_id).unwrap_or(&no_card);
+        if !passes_filters(card, opts) {
             stats.filtered_out += 1;
             continue;
         }
         let offset = card
             .utc_offset_minutes
             .unwrap_or(opts.default_offset_minutes);
-        let call_after = next_window(now, offset, opts.window_start, opts.window_end);
+        let call_after = next_window(list.as_of, offset, opts.window_start, opts.window_end);
         if call_after.is_some() {
             match opts.outside_window {
                 OutsideWindow::Exclude => {
@@ -233,34 +209,95 @@ pub fn build_rows(
                 OutsideWindow::Schedule => stats.scheduled += 1,
             }
         }
-        let local = now + Duration::minutes(offset);
-        let call_before = window_close(
-            call_after.unwrap_or(now),
-            offset,
-            opts.window_start,
-            opts.window_end,
-        );
-        rows.push(CallRow {
-            operator: 0,
-            lead_id: d.lead_id,
-            phone_e164: d.phone.clone(),
-            phone_local: national_display(&d.phone).unwrap_or_else(|| d.phone.clone()),
-            full_name: card.full_name.clone().unwrap_or_default(),
-            company: card.company.clone().unwrap_or_default(),
-            city: card.city.clone().unwrap_or_default(),
-            region: card.region.clone().unwrap_or_default(),
-            tier,
-            score,
-            why_warm: card.warmth.summary(),
-            local_time: format!("{:02}:{:02}", local.hour(), local.minute()),
-            utc_offset: offset_text(offset),
-            call_after,
-            call_before,
-            consent_basis: d.basis.clone().unwrap_or_default(),
-            consent_expires_at: d.consent.expires_at,
-        });
+        rows.push(call_row(d, card, list.as_of, offset, call_after, opts));
     }
-    // Callable now first, then by when they may be called; warmest first within each.
+    sort_for_dialling(&mut rows);
+    stats.duplicate_numbers = keep_each_number_once(&mut rows);
+    let kept = assign_operators(rows, opts, &mut stats);
+    stats.rows = kept.len();
+    (kept, stats)
+}
+
+fn warmth_tier(card: &LeadCard) -> String {
+    card.warmth_tier.clone().unwrap_or_else(|| "cold".into())
+}
+
+fn warmth_score(card: &LeadCard) -> i64 {
+    card.warmth_score.unwrap_or(0)
+}
+
+/// The tier, score, source, city and region filters (each empty filter lets all through).
+fn passes_filters(card: &LeadCard, opts: &CallListOptions) -> bool {
+    let tier = warmth_tier(card);
+    let lead_sources: Vec<&str> = card
+        .sources
+        .as_deref()
+        .map(|s| s.split(", ").collect())
+        .unwrap_or_default();
+    (opts.tiers.is_empty() || opts.tiers.iter().any(|t| t.eq_ignore_ascii_case(&tier)))
+        && opts.min_score.is_none_or(|m| warmth_score(card) >= m)
+        && (opts.sources.is_empty()
+            || opts
+                .sources
+                .iter()
+                .any(|s| lead_sources.contains(&s.as_str())))
+        && matches_any(card.city.as_deref(), &opts.cities)
+        && in_regions(card, &opts.regions)
+}
+
+/// A region is wanted by name, by ISO code (`RU-MOW`) or by the code without the country
+/// (`MOW`).
+fn in_regions(card: &LeadCard, regions: &[String]) -> bool {
+    matches_any(card.region.as_deref(), regions)
+        || matches_any(card.region_code.as_deref(), regions)
+        || matches_any(
+            card.region_code
+                .as_deref()
+                .and_then(|c| c.split_once('-'))
+                .map(|(_, c)| c),
+            regions,
+        )
+}
+
+/// One dialer row (operator not yet assigned) for a callee at `offset` minutes from UTC.
+fn call_row(
+    d: &PhoneDecision,
+    card: &LeadCard,
+    now: DateTime<Utc>,
+    offset: i64,
+    call_after: Option<DateTime<Utc>>,
+    opts: &CallListOptions,
+) -> CallRow {
+    let local = now + Duration::minutes(offset);
+    let call_before = window_close(
+        call_after.unwrap_or(now),
+        offset,
+        opts.window_start,
+        opts.window_end,
+    );
+    CallRow {
+        operator: 0,
+        lead_id: d.lead_id,
+        phone_e164: d.phone.clone(),
+        phone_local: national_display(&d.phone).unwrap_or_else(|| d.phone.clone()),
+        full_name: card.full_name.clone().unwrap_or_default(),
+        company: card.company.clone().unwrap_or_default(),
+        city: card.city.clone().unwrap_or_default(),
+        region: card.region.clone().unwrap_or_default(),
+        tier: warmth_tier(card),
+        score: warmth_score(card),
+        why_warm: card.warmth.summary(),
+        local_time: format!("{:02}:{:02}", local.hour(), local.minute()),
+        utc_offset: offset_text(offset),
+        call_after,
+        call_before,
+        consent_basis: d.basis.clone().unwrap_or_default(),
+        consent_expires_at: d.consent.expires_at,
+    }
+}
+
+/// Callable now first, then by when they may be called; warmest first within each.
+fn sort_for_dialling(rows: &mut [CallRow]) {
     rows.sort_by(|a, b| {
         (a.call_after, -a.score, a.lead_id, &a.phone_e164).cmp(&(
             b.call_after,
@@ -269,17 +306,29 @@ pub fn build_rows(
             &b.phone_e164,
         ))
     });
-    // One row per number: two leads can share one (a family landline, a switchboard);
-    // the number is dialled once, for the warmest of them.
+}
+
+/// One row per number: two leads can share one (a family landline, a switchboard); the
+/// number is dialled once, for the first (warmest) of them. Returns how many rows went.
+fn keep_each_number_once(rows: &mut Vec<CallRow>) -> usize {
     let mut seen_numbers = std::collections::HashSet::new();
     let before = rows.len();
     rows.retain(|r| seen_numbers.insert(r.phone_e164.clone()));
-    stats.duplicate_numbers = before - rows.len();
+    before - rows.len()
+}
+
+/// Deals the rows round-robin, in list order, over the operators that still have capacity
+/// (so the best leads are spread evenly); rows no operator can take are counted and left
+/// out.
+fn assign_operators(
+    rows: Vec<CallRow>,
+    opts: &CallListOptions,
+    stats: &mut CallListStats,
+) -> Vec<CallRow> {
     let operators = opts.operators.max(1);
     let mut kept = Vec::with_capacity(rows.len());
     let mut next = 0u32;
     for mut row in rows {
-        // Round-robin over operators that still have capacity.
         let mut assigned = None;
         for k in 0..operators {
             let op = (next + k) % operators + 1;
@@ -299,8 +348,7 @@ pub fn build_rows(
             None => stats.over_capacity += 1,
         }
     }
-    stats.rows = kept.len();
-    (kept, stats)
+    kept
 }
 
 const HEADER: [&str; 18] = [
@@ -464,7 +512,6 @@ pub fn export_call_list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consent::gate::PhoneDecision;
     use crate::consent::{Current, Purpose, Status};
     use chrono::TimeZone;
     use proptest::prelude::*;

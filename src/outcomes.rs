@@ -2,7 +2,7 @@
 //! opens, replies) and call results. They feed warmth, and a call result can also withdraw
 //! consent (asked not to be called) or suppress a number (wrong number).
 
-use crate::consent::contacts::read_contact_list;
+use crate::consent::contacts::{read_contact_list, ContactRow};
 use crate::consent::{Channel, ConsentEvent, ContactKind, Purpose, Status};
 use crate::consent_commands::{in_transaction, CommandError};
 use crate::normalise::Normaliser;
@@ -104,14 +104,7 @@ pub fn import_events(
         }
     }
     if out.recorded == 0 {
-        return Err(CommandError::BadInput(format!(
-            "{}: no usable event in any row (first problem: {}); nothing was recorded",
-            path.display(),
-            out.rows_rejected
-                .first()
-                .map(|(row, why)| format!("row {row}: {why}"))
-                .unwrap_or_default()
-        )));
+        return Err(nothing_usable(path, "event", &out.rows_rejected));
     }
     in_transaction(store, |store| {
         store.append_engagements(&rows, actor, Some(&list.content_hash))?;
@@ -141,6 +134,41 @@ fn engagement(
     }
 }
 
+/// The error for a file none of whose rows could be used, naming the first problem.
+fn nothing_usable(path: &Path, what: &str, rows_rejected: &[(u64, String)]) -> CommandError {
+    CommandError::BadInput(format!(
+        "{}: no usable {what} in any row (first problem: {}); nothing was recorded",
+        path.display(),
+        rows_rejected
+            .first()
+            .map(|(row, why)| format!("row {row}: {why}"))
+            .unwrap_or_default()
+    ))
+}
+
+/// One number called and what came of it.
+struct CallResult {
+    phone: String,
+    outcome: CallOutcome,
+    at: DateTime<Utc>,
+    row: u64,
+}
+
+impl CallResult {
+    /// Every call result counts towards warmth, whatever the outcome.
+    fn engagement(&self, path: &Path) -> Engagement {
+        engagement(
+            Some(&self.phone),
+            None,
+            "call",
+            Some(self.outcome),
+            self.at,
+            path,
+            self.row,
+        )
+    }
+}
+
 /// Imports a call-result file: each row a number, an outcome (reached, no answer, refused,
 /// asked not to call, wrong number, in Russian or English) and optionally when. Every
 /// result is an engagement (warmth); "asked not to call" also withdraws call consent and
@@ -162,101 +190,106 @@ pub fn import_call_results(
         out.unchanged = true;
         return Ok(out);
     }
-    let mut results: Vec<(String, CallOutcome, DateTime<Utc>, u64)> = Vec::new();
+    let mut results = Vec::new();
     for r in &list.rows {
-        if let Some(p) = &r.problem {
-            out.rows_rejected.push((r.row, p.clone()));
-            continue;
-        }
-        if r.phones.is_empty() {
-            out.rows_rejected.push((
-                r.row,
-                "a call result needs the number that was called".into(),
-            ));
-            continue;
-        }
-        let Some(outcome) =
-            CallOutcome::strongest(r.other.iter().filter_map(|c| CallOutcome::parse(c)))
-        else {
-            out.rows_rejected.push((
-                r.row,
-                format!(
-                    "no call outcome (reached, no_answer, refused, do_not_call, wrong_number) among {:?}",
-                    r.other
-                ),
-            ));
-            continue;
+        let outcome = match call_outcome(r) {
+            Ok(outcome) => outcome,
+            Err(why) => {
+                out.rows_rejected.push((r.row, why));
+                continue;
+            }
         };
         *out.by_kind.entry(outcome.as_str().to_string()).or_default() += 1;
         out.recorded += 1;
         for p in &r.phones {
-            results.push((p.clone(), outcome, r.at.unwrap_or(now), r.row));
+            results.push(CallResult {
+                phone: p.clone(),
+                outcome,
+                at: r.at.unwrap_or(now),
+                row: r.row,
+            });
         }
     }
     if out.recorded == 0 {
-        return Err(CommandError::BadInput(format!(
-            "{}: no usable call result in any row (first problem: {}); nothing was recorded",
-            path.display(),
-            out.rows_rejected
-                .first()
-                .map(|(row, why)| format!("row {row}: {why}"))
-                .unwrap_or_default()
-        )));
+        return Err(nothing_usable(path, "call result", &out.rows_rejected));
     }
     in_transaction(store, |store| {
-        let rows: Vec<Engagement> = results
-            .iter()
-            .map(|(p, o, at, row)| engagement(Some(p), None, "call", Some(*o), *at, path, *row))
-            .collect();
+        let rows: Vec<Engagement> = results.iter().map(|c| c.engagement(path)).collect();
         store.append_engagements(&rows, actor, Some(&list.content_hash))?;
-        let mut withdrawals = Vec::new();
-        for (phone, outcome, at, _) in &results {
-            match outcome {
-                CallOutcome::DoNotCall => {
-                    out.withdrawn += 1;
-                    for purpose in Purpose::ALL {
-                        withdrawals.push(ConsentEvent {
-                            phone_e164: Some(phone.clone()),
-                            channel: Some(Channel::Call),
-                            purpose: Some(purpose),
-                            status: Some(Status::Withdrawn),
-                            legal_basis: "withdrawal".into(),
-                            captured_at: Some(*at),
-                            withdrawn_at: Some(*at),
-                            withdrawal_channel: Some("call".into()),
-                            source: Some(path.display().to_string()),
-                            method: Some("call_result".into()),
-                            ..ConsentEvent::default()
-                        });
-                    }
-                    store.suppress_one(
-                        "call-outcomes",
-                        "do_not_call",
-                        ContactKind::Phone,
-                        phone,
-                        Some(Channel::Call),
-                        *at,
-                    )?;
-                    out.suppressed += 1;
-                }
-                CallOutcome::WrongNumber => {
-                    store.suppress_one(
-                        "wrong-numbers",
-                        "wrong_number",
-                        ContactKind::Phone,
-                        phone,
-                        Some(Channel::Call),
-                        *at,
-                    )?;
-                    out.suppressed += 1;
-                }
-                _ => {}
-            }
-        }
+        let mut withdrawals = honour_refusals(store, &results, path, &mut out)?;
         store.append_consents(&mut withdrawals, None, actor)?;
         store.refresh_consent_status(now, actor, None)?;
         out.warmth_changed = store.score_warmth(warmth, now)?.changed;
         Ok(())
     })?;
     Ok(out)
+}
+
+/// The outcome a row reports, or why the row cannot be used.
+fn call_outcome(r: &ContactRow) -> Result<CallOutcome, String> {
+    if let Some(p) = &r.problem {
+        return Err(p.clone());
+    }
+    if r.phones.is_empty() {
+        return Err("a call result needs the number that was called".into());
+    }
+    CallOutcome::strongest(r.other.iter().filter_map(|c| CallOutcome::parse(c))).ok_or_else(|| {
+        format!(
+            "no call outcome (reached, no_answer, refused, do_not_call, wrong_number) among {:?}",
+            r.other
+        )
+    })
+}
+
+/// Suppresses the numbers that asked not to be called (`call-outcomes`) or were wrong
+/// (`wrong-numbers`), and returns the call-consent withdrawals of the former, to be
+/// recorded together.
+fn honour_refusals(
+    store: &Store,
+    results: &[CallResult],
+    path: &Path,
+    out: &mut OutcomeImport,
+) -> Result<Vec<ConsentEvent>, CommandError> {
+    let mut withdrawals = Vec::new();
+    for c in results {
+        let (list, reason) = match c.outcome {
+            CallOutcome::DoNotCall => {
+                out.withdrawn += 1;
+                withdrawals.extend(call_withdrawals(&c.phone, c.at, path));
+                ("call-outcomes", "do_not_call")
+            }
+            CallOutcome::WrongNumber => ("wrong-numbers", "wrong_number"),
+            _ => continue,
+        };
+        store.suppress_one(
+            list,
+            reason,
+            ContactKind::Phone,
+            &c.phone,
+            Some(Channel::Call),
+            c.at,
+        )?;
+        out.suppressed += 1;
+    }
+    Ok(withdrawals)
+}
+
+/// "Asked not to call" withdraws call consent for every purpose, on that number only.
+fn call_withdrawals(phone: &str, at: DateTime<Utc>, path: &Path) -> Vec<ConsentEvent> {
+    Purpose::ALL
+        .into_iter()
+        .map(|purpose| ConsentEvent {
+            phone_e164: Some(phone.to_string()),
+            channel: Some(Channel::Call),
+            purpose: Some(purpose),
+            status: Some(Status::Withdrawn),
+            legal_basis: "withdrawal".into(),
+            captured_at: Some(at),
+            withdrawn_at: Some(at),
+            withdrawal_channel: Some("call".into()),
+            source: Some(path.display().to_string()),
+            method: Some("call_result".into()),
+            ..ConsentEvent::default()
+        })
+        .collect()
 }

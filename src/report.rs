@@ -39,6 +39,13 @@ pub struct SourceQuality {
     pub duplicates: u64,
 }
 
+fn db_error(source: duckdb::Error) -> StoreError {
+    StoreError::Db {
+        context: "building the run report",
+        source,
+    }
+}
+
 fn q<T: duckdb::types::FromSql>(
     store: &Store,
     sql: &str,
@@ -47,18 +54,11 @@ fn q<T: duckdb::types::FromSql>(
     store
         .connection()
         .query_row(sql, p, |r| r.get(0))
-        .map_err(|source| StoreError::Db {
-            context: "building the run report",
-            source,
-        })
+        .map_err(db_error)
 }
 
 fn pairs(store: &Store, sql: &str) -> Result<Vec<(String, u64)>, StoreError> {
-    let err = |source| StoreError::Db {
-        context: "building the run report",
-        source,
-    };
-    let mut stmt = store.connection().prepare(sql).map_err(err)?;
+    let mut stmt = store.connection().prepare(sql).map_err(db_error)?;
     let rows = stmt
         .query_map([], |r| {
             Ok((
@@ -67,9 +67,22 @@ fn pairs(store: &Store, sql: &str) -> Result<Vec<(String, u64)>, StoreError> {
                 r.get::<_, i64>(1)? as u64,
             ))
         })
-        .map_err(err)?;
-    rows.collect::<Result<_, _>>().map_err(err)
+        .map_err(db_error)?;
+    rows.collect::<Result<_, _>>().map_err(db_error)
 }
+
+const WARMTH_TIERS_SQL: &str =
+    "SELECT coalesce(warmth_tier, 'unscored'), count(*) FROM leads GROUP BY 1 ORDER BY 1";
+
+/// Leads per 10-point warmth bucket, labelled `00–09`, `10–19` …, lowest first.
+const WARMTH_HISTOGRAM_SQL: &str = "
+    SELECT lpad((warmth_score // 10 * 10)::VARCHAR, 2, '0') || '–' || (warmth_score // 10 * 10 + 9)::VARCHAR,
+           count(*)
+    FROM leads WHERE warmth_score IS NOT NULL
+    GROUP BY warmth_score // 10 ORDER BY warmth_score // 10";
+
+const CALL_CONSENT_SQL: &str =
+    "SELECT coalesce(call_consent, 'none'), count(*) FROM leads GROUP BY 1 ORDER BY 1";
 
 /// Gathers the report of run `run_id` (the latest run when `None`).
 pub fn build(
@@ -81,6 +94,33 @@ pub fn build(
         Some(id) => id,
         None => q(store, "SELECT coalesce(max(run_id), 0) FROM runs", [])?,
     };
+    let run = run_row(store, run_id)?;
+    let sources = source_quality(store, &run.summary)?;
+    let funnel = funnel(store, run_id, &run.summary, normaliser)?;
+    Ok(RunReport {
+        run_id,
+        pipeline: run.pipeline,
+        started_at: run.started_at,
+        status: run.status,
+        funnel,
+        rejects_by_reason: rejects_by_reason(&run.summary),
+        sources,
+        // The distributions are over all leads: warmth and consent are a lead's, not a run's.
+        warmth_tiers: pairs(store, WARMTH_TIERS_SQL)?.into_iter().collect(),
+        warmth_histogram: pairs(store, WARMTH_HISTOGRAM_SQL)?,
+        consent: pairs(store, CALL_CONSENT_SQL)?.into_iter().collect(),
+    })
+}
+
+/// The run's row in `runs`, its JSON summary parsed (empty when missing or unreadable).
+struct RunRow {
+    pipeline: String,
+    started_at: String,
+    status: String,
+    summary: serde_json::Value,
+}
+
+fn run_row(store: &Store, run_id: i64) -> Result<RunRow, CommandError> {
     let (pipeline, started_at, status, summary): (String, String, String, Option<String>) = store
         .connection()
         .query_row(
@@ -92,28 +132,57 @@ pub fn build(
         .map_err(|_| {
             CommandError::BadInput(format!("run {run_id} not found (see `leadpipe runs`)"))
         })?;
-    let summary: serde_json::Value = summary
+    let summary = summary
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default();
-    let num = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
-    let mut rejects_by_reason = BTreeMap::new();
-    let mut sources = Vec::new();
-    for s in summary
+    Ok(RunRow {
+        pipeline,
+        started_at,
+        status,
+        summary,
+    })
+}
+
+/// A count in a run summary (0 when absent).
+fn count(v: &serde_json::Value, key: &str) -> u64 {
+    v.get(key).and_then(|x| x.as_u64()).unwrap_or(0)
+}
+
+/// The per-source entries of a run summary.
+fn summary_sources(summary: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    summary
         .get("sources")
         .and_then(|v| v.as_array())
         .into_iter()
         .flatten()
-    {
+}
+
+/// Rejects by reason, summed over the run's sources.
+fn rejects_by_reason(summary: &serde_json::Value) -> BTreeMap<String, u64> {
+    let mut total = BTreeMap::new();
+    for s in summary_sources(summary) {
+        if let Some(r) = s.get("rejects_by_reason").and_then(|v| v.as_object()) {
+            for (k, v) in r {
+                *total.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+/// Each source's counts from the summary, and its duplicates: its records now in a lead
+/// with others (from the base, so later runs' merges count too).
+fn source_quality(
+    store: &Store,
+    summary: &serde_json::Value,
+) -> Result<Vec<SourceQuality>, StoreError> {
+    let mut sources = Vec::new();
+    for s in summary_sources(summary) {
         let name = s
             .get("source")
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_string();
-        if let Some(r) = s.get("rejects_by_reason").and_then(|v| v.as_object()) {
-            for (k, v) in r {
-                *rejects_by_reason.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
-            }
-        }
         let duplicates: i64 = q(
             store,
             "SELECT count(*) FROM records r JOIN leads l USING (lead_id)
@@ -121,31 +190,26 @@ pub fn build(
             [name.as_str()],
         )?;
         sources.push(SourceQuality {
-            read: num(s, "rows_read"),
-            accepted: num(s, "rows_accepted"),
-            phones_valid: num(s, "phones_valid"),
-            emails_valid: num(s, "emails_valid"),
+            read: count(s, "rows_read"),
+            accepted: count(s, "rows_accepted"),
+            phones_valid: count(s, "phones_valid"),
+            emails_valid: count(s, "emails_valid"),
             duplicates: duplicates as u64,
             source: name,
         });
     }
-    // Unique: the leads this run's records belong to; callable: those the gate passes now.
-    let run_leads: BTreeSet<i64> = {
-        let err = |source| StoreError::Db {
-            context: "building the run report",
-            source,
-        };
-        let mut stmt = store
-            .connection()
-            .prepare(
-                "SELECT DISTINCT lead_id FROM records WHERE run_id = ? AND lead_id IS NOT NULL",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([run_id], |r| r.get::<_, i64>(0))
-            .map_err(err)?;
-        rows.collect::<Result<_, _>>().map_err(err)?
-    };
+    Ok(sources)
+}
+
+/// Read → valid → unique → callable. Unique: the leads this run's records belong to;
+/// callable: those of them the gate passes now.
+fn funnel(
+    store: &Store,
+    run_id: i64,
+    summary: &serde_json::Value,
+    normaliser: &Normaliser,
+) -> Result<Vec<(String, u64)>, CommandError> {
+    let run_leads = run_leads(store, run_id)?;
     let gate = call_list(store, Purpose::Advertising, chrono::Utc::now(), normaliser)?;
     let callable: BTreeSet<i64> = gate
         .callable
@@ -153,45 +217,26 @@ pub fn build(
         .map(|d| d.lead_id)
         .filter(|id| run_leads.contains(id))
         .collect();
-    let funnel = vec![
-        ("rows read".to_string(), num(&summary, "rows_read")),
+    Ok(vec![
+        ("rows read".to_string(), count(summary, "rows_read")),
         (
             "valid (accepted)".to_string(),
-            num(&summary, "rows_accepted"),
+            count(summary, "rows_accepted"),
         ),
         ("unique leads".to_string(), run_leads.len() as u64),
         ("callable leads".to_string(), callable.len() as u64),
-    ];
-    let warmth_tiers = pairs(
-        store,
-        "SELECT coalesce(warmth_tier, 'unscored'), count(*) FROM leads GROUP BY 1 ORDER BY 1",
-    )?
-    .into_iter()
-    .collect();
-    let warmth_histogram = pairs(
-        store,
-        "SELECT lpad((warmth_score // 10 * 10)::VARCHAR, 2, '0') || '–' || (warmth_score // 10 * 10 + 9)::VARCHAR,
-                count(*)
-         FROM leads WHERE warmth_score IS NOT NULL GROUP BY warmth_score // 10 ORDER BY warmth_score // 10",
-    )?;
-    let consent = pairs(
-        store,
-        "SELECT coalesce(call_consent, 'none'), count(*) FROM leads GROUP BY 1 ORDER BY 1",
-    )?
-    .into_iter()
-    .collect();
-    Ok(RunReport {
-        run_id,
-        pipeline,
-        started_at,
-        status,
-        funnel,
-        rejects_by_reason,
-        sources,
-        warmth_tiers,
-        warmth_histogram,
-        consent,
-    })
+    ])
+}
+
+fn run_leads(store: &Store, run_id: i64) -> Result<BTreeSet<i64>, StoreError> {
+    let mut stmt = store
+        .connection()
+        .prepare("SELECT DISTINCT lead_id FROM records WHERE run_id = ? AND lead_id IS NOT NULL")
+        .map_err(db_error)?;
+    let rows = stmt
+        .query_map([run_id], |r| r.get::<_, i64>(0))
+        .map_err(db_error)?;
+    rows.collect::<Result<_, _>>().map_err(db_error)
 }
 
 pub fn esc(s: &str) -> String {
@@ -262,29 +307,45 @@ pub fn html(r: &RunReport) -> String {
         s = esc(&r.started_at),
         st = esc(&r.status)
     );
-    let section = |o: &mut String, title: &str, chart: String| {
-        let _ = write!(o, "<section><h2>{}</h2>{chart}</section>", esc(title));
-    };
     section(&mut o, "Funnel", bar_chart("funnel", &r.funnel, "#4a7"));
-    let rejects: Vec<(String, u64)> = r
-        .rejects_by_reason
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
     section(
         &mut o,
         "Rejects by reason",
-        bar_chart("rejects", &rejects, "#c55"),
+        bar_chart("rejects", &counts(&r.rejects_by_reason), "#c55"),
     );
+    source_quality_table(&mut o, &r.sources);
+    section(
+        &mut o,
+        "Warmth tiers (all leads)",
+        bar_chart("warmth-tiers", &counts(&r.warmth_tiers), "#e83"),
+    );
+    section(
+        &mut o,
+        "Warmth scores (all leads)",
+        bar_chart("warmth-histogram", &r.warmth_histogram, "#e83"),
+    );
+    section(
+        &mut o,
+        "Call consent (all leads)",
+        bar_chart("consent", &counts(&r.consent), "#47a"),
+    );
+    o.push_str("</body></html>\n");
+    o
+}
+
+fn section(o: &mut String, title: &str, chart: String) {
+    let _ = write!(o, "<section><h2>{}</h2>{chart}</section>", esc(title));
+}
+
+fn counts(map: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    map.iter().map(|(k, v)| (k.clone(), *v)).collect()
+}
+
+/// Per source: rows read and accepted, and the valid phones, valid e-mails and duplicates
+/// as shares of the accepted rows.
+fn source_quality_table(o: &mut String, sources: &[SourceQuality]) {
     o.push_str("<section><h2>Source quality</h2><table><tr><th>source</th><th>read</th><th>accepted</th><th>valid phones</th><th>valid e-mails</th><th>duplicate rate</th></tr>");
-    for s in &r.sources {
-        let pct = |n: u64, d: u64| {
-            if d == 0 {
-                "–".to_string()
-            } else {
-                format!("{:.0}%", n as f64 * 100.0 / d as f64)
-            }
-        };
+    for s in sources {
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{} ({})</td><td>{}</td></tr>",
@@ -292,34 +353,20 @@ pub fn html(r: &RunReport) -> String {
             s.read,
             s.accepted,
             s.phones_valid,
-            pct(s.phones_valid, s.accepted),
+            percent(s.phones_valid, s.accepted),
             s.emails_valid,
-            pct(s.emails_valid, s.accepted),
-            pct(s.duplicates, s.accepted)
+            percent(s.emails_valid, s.accepted),
+            percent(s.duplicates, s.accepted)
         );
     }
     o.push_str("</table></section>");
-    let tiers: Vec<(String, u64)> = r
-        .warmth_tiers
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
-    section(
-        &mut o,
-        "Warmth tiers (all leads)",
-        bar_chart("warmth-tiers", &tiers, "#e83"),
-    );
-    section(
-        &mut o,
-        "Warmth scores (all leads)",
-        bar_chart("warmth-histogram", &r.warmth_histogram, "#e83"),
-    );
-    let consent: Vec<(String, u64)> = r.consent.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    section(
-        &mut o,
-        "Call consent (all leads)",
-        bar_chart("consent", &consent, "#47a"),
-    );
-    o.push_str("</body></html>\n");
-    o
+}
+
+/// `n` as a whole percentage of `d`; a dash when there is nothing to divide by.
+fn percent(n: u64, d: u64) -> String {
+    if d == 0 {
+        "–".to_string()
+    } else {
+        format!("{:.0}%", n as f64 * 100.0 / d as f64)
+    }
 }
