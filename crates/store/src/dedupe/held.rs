@@ -6,7 +6,7 @@
 //! run keeps its new records as Arrow batches, in a compact form, and lands them once,
 //! with their leads.
 
-use super::{Store, StoreError};
+use crate::{Store, StoreError};
 use duckdb::arrow::array::{AsArray, Int64Array};
 use duckdb::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
@@ -87,11 +87,12 @@ impl HeldRecords {
 /// New records as a `records` batch in the held form (lead_id NULL, repetitive text
 /// dictionary-encoded). Pure CPU work, for the normalising threads.
 pub fn held_batch(
-    at: &super::BatchOrigin,
+    at: &crate::BatchOrigin,
     ids: &[i64],
     records: &[leadpipe_core::record::CleanRecord],
 ) -> Result<RecordBatch, StoreError> {
-    let batch = super::records_batch_with(at, ids, &vec![None; ids.len()], records, true)?;
+    let batch =
+        crate::import::records::records_batch_with(at, ids, &vec![None; ids.len()], records, true)?;
     let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     recast(&batch, |field| {
         AS_DICTIONARY
@@ -174,7 +175,7 @@ fn out_of_step() -> StoreError {
 /// from plain text; the other dictionaries land as they are).
 fn landing_form(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
     recast(batch, |field| {
-        (super::scan::is_json(field) && matches!(field.data_type(), DataType::Dictionary(..)))
+        (crate::scan::is_json(field) && matches!(field.data_type(), DataType::Dictionary(..)))
             .then_some(DataType::Utf8)
     })
 }
