@@ -4,7 +4,7 @@
 //! Each stage owns its tables, their DDL and their queries, in a module of its own: `runs`,
 //! `import` (files, raw rows, records, rejects, fetched pages), `enrich` (the provider
 //! cache), `dedupe` (links, weights, refusals, golden records), `consent`, `warmth` and
-//! `erasure`. No other crate talks to DuckDB.
+//! `erasure`.
 
 use duckdb::{params, Connection};
 use std::path::{Path, PathBuf};

@@ -15,14 +15,14 @@ const SCHEMA_META_KEY: &str = "schema_fingerprint";
 /// line as the one constant it once was: the text of an unchanged schema, and so its
 /// [`fingerprint`], stays what older builds wrote.
 pub(crate) fn script() -> String {
-    let records = import::records::ddl();
+    let (records, leads) = (import::records::ddl(), dedupe::leads::ddl());
     let groups: [&[&str]; 3] = [
         &[
             runs::RUNS,
             import::SOURCE_FILES,
             import::RAW_RECORDS,
             &records,
-            dedupe::leads::LEADS,
+            &leads,
             dedupe::LEAD_LINKS,
             dedupe::MATCH_REFUSALS,
             dedupe::LEAD_MERGES,
@@ -50,6 +50,25 @@ pub(crate) fn script() -> String {
         }
     }
     script
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for `table` with `columns` (name, type and constraints,
+/// comment lines shown above the column), one per line, as a table's DDL is written here.
+pub(crate) fn create_table<'a>(
+    table: &str,
+    columns: impl Iterator<Item = (&'a str, &'a str, &'a [&'a str])>,
+) -> String {
+    let lines: Vec<String> = columns
+        .map(|(name, sql, note)| {
+            let mut line: String = note.iter().map(|l| format!("    -- {l}\n")).collect();
+            line.push_str(&format!("    {name} {sql}"));
+            line
+        })
+        .collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS {table} (\n{}\n);\n",
+        lines.join(",\n")
+    )
 }
 
 /// Creates whatever the base lacks (every statement is `IF NOT EXISTS`).
