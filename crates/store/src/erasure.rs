@@ -1,13 +1,14 @@
 //! Erasure (152-FZ art. 21): finding every trace of a person and removing it from every
-//! table, then rewriting the file so no free block keeps the bytes.
+//! table, then rewriting the file so no free block keeps the bytes. Owns no table: it
+//! reaches into every table that can hold personal data ([`ERASED_TABLES`]).
 
-use super::consent::{ids_sql, split_list, strs_sql, ERASURE_LIST};
-use super::{db, Store, StoreError};
+use crate::consent::ERASURE_LIST;
+use crate::{db, ids_sql, split_list, strs_sql, Store, StoreError};
 use chrono::Utc;
 use duckdb::params;
 use leadpipe_core::consent::ContactKind;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// What an erasure will remove (`--dry-run` prints this) and did remove.
@@ -29,6 +30,17 @@ pub struct ErasurePlan {
     pub inns: Vec<String>,
 }
 
+/// What a plan has found so far (see [`Store::plan_erasure`]).
+#[derive(Default)]
+struct Traces {
+    phones: BTreeSet<String>,
+    emails: BTreeSet<String>,
+    leads: BTreeSet<i64>,
+    records: BTreeSet<i64>,
+    raw_ids: BTreeSet<i64>,
+    inns: BTreeSet<String>,
+}
+
 impl Store {
     /// Finds everything an erasure must remove: the leads holding the contact (also where
     /// an address sits in a raw row only: records keep one e-mail), all their records and
@@ -39,86 +51,35 @@ impl Store {
         phone: Option<&str>,
         email: Option<&str>,
     ) -> Result<ErasurePlan, StoreError> {
-        let query_pairs = |sql: &str| -> Result<Vec<(i64, Option<i64>)>, StoreError> {
-            let mut stmt = self.conn.prepare(sql).map_err(db("planning an erasure"))?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(db("planning an erasure"))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(db("planning an erasure"))
+        let mut found = Traces {
+            phones: phone.map(str::to_string).into_iter().collect(),
+            emails: email.map(str::to_string).into_iter().collect(),
+            ..Traces::default()
         };
-        let mut phones: std::collections::BTreeSet<String> =
-            phone.map(str::to_string).into_iter().collect();
-        let mut emails: std::collections::BTreeSet<String> =
-            email.map(str::to_string).into_iter().collect();
-        let mut leads: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
-        let mut records: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
-        let mut raw_ids: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
-        let mut inns: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         // Grow the set until nothing new turns up: a lead brings its other numbers and
         // addresses, an address found in a raw row brings that record's lead.
         for _round in 0..5 {
-            let before = (leads.len(), phones.len(), emails.len());
-            let p: Vec<String> = phones.iter().cloned().collect();
-            let m: Vec<String> = emails.iter().cloned().collect();
-            for (rec, lead) in query_pairs(&format!(
-                "SELECT record_id, lead_id FROM records
-                 WHERE phone_e164 IN ({ps}) OR list_has_any(phones_extra, [{ps}]::VARCHAR[])
-                    OR email IN ({ms}) OR lead_id IN ({ls})",
-                ps = strs_sql(&p),
-                ms = strs_sql(&m),
-                ls = ids_sql(&leads.iter().copied().collect::<Vec<_>>()),
-            ))? {
-                records.insert(rec);
-                leads.extend(lead);
-            }
-            // Addresses in raw rows only (a second e-mail column): their records' leads.
-            let by_email = self.raw_mentioning(&[], &m)?;
-            if !by_email.is_empty() {
-                for (rec, lead) in query_pairs(&format!(
-                    "SELECT record_id, lead_id FROM records WHERE raw_id IN ({})",
-                    ids_sql(&by_email)
-                ))? {
-                    records.insert(rec);
-                    leads.extend(lead);
-                }
-            }
-            let sql = format!(
-                "SELECT raw_id, phone_e164, array_to_string(phones_extra, chr(31)), email, inn
-                 FROM records WHERE record_id IN ({})",
-                ids_sql(&records.iter().copied().collect::<Vec<_>>())
-            );
-            let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                    ))
-                })
-                .map_err(db("planning an erasure"))?;
-            for row in rows {
-                let (raw, p, extra, em, inn) = row.map_err(db("planning an erasure"))?;
-                raw_ids.insert(raw);
-                phones.extend(p);
-                phones.extend(split_list(extra.as_deref()));
-                emails.extend(em);
-                inns.extend(inn);
-            }
-            if before == (leads.len(), phones.len(), emails.len()) {
+            let before = (found.leads.len(), found.phones.len(), found.emails.len());
+            self.grow_traces(&mut found)?;
+            if before == (found.leads.len(), found.phones.len(), found.emails.len()) {
                 break;
             }
         }
+        let Traces {
+            phones,
+            emails,
+            leads,
+            mut records,
+            mut raw_ids,
+            inns,
+        } = found;
         let phones: Vec<String> = phones.into_iter().collect();
         let emails: Vec<String> = emails.into_iter().collect();
         // Any other raw row that mentions a contact (a reject, someone else's comment
         // field, another person's record with a shared number) goes, with its record.
         raw_ids.extend(self.raw_mentioning(&phones, &emails)?);
         let raws: Vec<i64> = raw_ids.into_iter().collect();
-        for (rec, _) in query_pairs(&format!(
+        for (rec, _) in self.records_and_leads(&format!(
             "SELECT record_id, NULL::BIGINT FROM records WHERE raw_id IN ({})",
             ids_sql(&raws)
         ))? {
@@ -134,6 +95,72 @@ impl Store {
             emails,
             inns: inns.into_iter().collect(),
         })
+    }
+
+    /// One round of the plan: the records holding a contact found so far or belonging to
+    /// a lead found so far (also through an address in their raw row), and those records'
+    /// leads, raw rows, contacts and ИНН.
+    fn grow_traces(&self, found: &mut Traces) -> Result<(), StoreError> {
+        let p: Vec<String> = found.phones.iter().cloned().collect();
+        let m: Vec<String> = found.emails.iter().cloned().collect();
+        for (rec, lead) in self.records_and_leads(&format!(
+            "SELECT record_id, lead_id FROM records
+             WHERE phone_e164 IN ({ps}) OR list_has_any(phones_extra, [{ps}]::VARCHAR[])
+                OR email IN ({ms}) OR lead_id IN ({ls})",
+            ps = strs_sql(&p),
+            ms = strs_sql(&m),
+            ls = ids_sql(&found.leads.iter().copied().collect::<Vec<_>>()),
+        ))? {
+            found.records.insert(rec);
+            found.leads.extend(lead);
+        }
+        // Addresses in raw rows only (a second e-mail column): their records' leads.
+        let by_email = self.raw_mentioning(&[], &m)?;
+        if !by_email.is_empty() {
+            for (rec, lead) in self.records_and_leads(&format!(
+                "SELECT record_id, lead_id FROM records WHERE raw_id IN ({})",
+                ids_sql(&by_email)
+            ))? {
+                found.records.insert(rec);
+                found.leads.extend(lead);
+            }
+        }
+        let sql = format!(
+            "SELECT raw_id, phone_e164, array_to_string(phones_extra, chr(31)), email, inn
+             FROM records WHERE record_id IN ({})",
+            ids_sql(&found.records.iter().copied().collect::<Vec<_>>())
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(db("planning an erasure"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(db("planning an erasure"))?;
+        for row in rows {
+            let (raw, p, extra, em, inn) = row.map_err(db("planning an erasure"))?;
+            found.raw_ids.insert(raw);
+            found.phones.extend(p);
+            found.phones.extend(split_list(extra.as_deref()));
+            found.emails.extend(em);
+            found.inns.extend(inn);
+        }
+        Ok(())
+    }
+
+    /// (record_id, lead_id) pairs of a query.
+    fn records_and_leads(&self, sql: &str) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(db("planning an erasure"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db("planning an erasure"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("planning an erasure"))
     }
 
     /// Raw rows where one value holds one of the numbers (by the digits of its national

@@ -1,16 +1,20 @@
 //! Warmth tables: `engagements` (visits, opens, replies, calls and their outcomes, keyed by
 //! the contact they came from) and the warmth columns of `leads`.
 
-use super::{batch, db, Store, StoreError};
+use crate::landing::{batch, text_column};
+use crate::{db, scan, Store, StoreError};
 use chrono::{DateTime, Utc};
-use duckdb::arrow::array::{ArrayRef, Int64Builder, TimestampMicrosecondBuilder};
+use duckdb::arrow::array::{Array, ArrayRef, AsArray, Int64Builder, TimestampMicrosecondBuilder};
+use duckdb::arrow::datatypes::{Field, Int64Type, Schema};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params;
 use leadpipe_core::warmth::{WarmthPoints, WarmthSettings};
 use serde::Serialize;
 use std::sync::Arc;
 
-pub(super) const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS engagements (
+/// Visits, opens, replies and calls, keyed by the contact they came from (not by lead:
+/// they outlive merges, splits and re-imports).
+pub(crate) const ENGAGEMENTS: &str = r#"CREATE TABLE IF NOT EXISTS engagements (
     engagement_id BIGINT NOT NULL,
     recorded_at TIMESTAMPTZ NOT NULL,
     actor VARCHAR NOT NULL,
@@ -23,7 +27,10 @@ CREATE TABLE IF NOT EXISTS engagements (
     source_row BIGINT,
     file_hash VARCHAR
 );
-ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_origin INTEGER;
+"#;
+
+/// The score, the tier, the points per signal, and when the lead was scored.
+pub(crate) const LEADS_WARMTH_COLUMNS: &str = r#"ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_origin INTEGER;
 ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_recency INTEGER;
 ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_frequency INTEGER;
 ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_engagement INTEGER;
@@ -97,21 +104,15 @@ impl Store {
         let cols: Vec<(&str, ArrayRef)> = vec![
             ("engagement_id", Arc::new(ids.finish())),
             ("recorded_at", Arc::new(rec.finish())),
-            ("actor", super::text_column(rows, |_| Some(actor))),
-            (
-                "phone_e164",
-                super::text_column(rows, |r| r.phone_e164.as_deref()),
-            ),
-            ("email", super::text_column(rows, |r| r.email.as_deref())),
-            ("kind", super::text_column(rows, |r| Some(r.kind.as_str()))),
-            (
-                "outcome",
-                super::text_column(rows, |r| r.outcome.as_deref()),
-            ),
+            ("actor", text_column(rows, |_| Some(actor))),
+            ("phone_e164", text_column(rows, |r| r.phone_e164.as_deref())),
+            ("email", text_column(rows, |r| r.email.as_deref())),
+            ("kind", text_column(rows, |r| Some(r.kind.as_str()))),
+            ("outcome", text_column(rows, |r| r.outcome.as_deref())),
             ("occurred_at", Arc::new(occ.finish())),
-            ("source", super::text_column(rows, |r| r.source.as_deref())),
+            ("source", text_column(rows, |r| r.source.as_deref())),
             ("source_row", Arc::new(src_row.finish())),
-            ("file_hash", super::text_column(rows, |_| file_hash)),
+            ("file_hash", text_column(rows, |_| file_hash)),
         ];
         self.append("engagements", batch("engagements", cols)?)
     }
@@ -227,20 +228,13 @@ impl Store {
     /// Golden records about to replace `leads` (in lead id order), with their warmth as of
     /// `now` added as columns, and what scoring found. Scoring them before they land, and
     /// not updating them after, keeps DuckDB from logging the whole of `leads` at commit.
-    pub(super) fn score_golden(
+    pub(crate) fn score_golden(
         &self,
-        golden: Vec<duckdb::arrow::record_batch::RecordBatch>,
+        golden: Vec<RecordBatch>,
         settings: &WarmthSettings,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<duckdb::arrow::record_batch::RecordBatch>, WarmthStats), StoreError> {
-        use duckdb::arrow::array::{Array, AsArray};
-        use duckdb::arrow::datatypes::{Field, Int64Type, Schema};
-        use duckdb::arrow::record_batch::RecordBatch;
-        let bad = |message: String| StoreError::Batch {
-            table: "leads",
-            message,
-        };
-        let registered = super::scan::Registered::new(golden.clone());
+    ) -> Result<(Vec<RecordBatch>, WarmthStats), StoreError> {
+        let registered = scan::Registered::new(golden.clone());
         // What scoring reads of a golden record, converted from the batches once.
         self.conn
             .execute_batch(&format!(
@@ -250,7 +244,7 @@ impl Store {
                  FROM {}({});
                  {};
                  DROP TABLE golden_scored;",
-                super::scan::FUNCTION,
+                scan::FUNCTION,
                 registered.0,
                 settings.scoring_sql_for(now, "golden_scored")
             ))
@@ -269,50 +263,63 @@ impl Store {
         let total: usize = golden.iter().map(|b| b.num_rows()).sum();
         // Every golden record is replaced, scored.
         let stats = self.warmth_stats(total as u64)?;
-        let columns: Vec<duckdb::arrow::array::ArrayRef> = (0..=GOLDEN_WARMTH.len())
-            .map(|c| {
-                let parts: Vec<&dyn Array> = scored.iter().map(|b| b.column(c).as_ref()).collect();
-                duckdb::arrow::compute::concat(&parts).map_err(|e| bad(e.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
-        if columns[0].len() != total {
-            return Err(bad(format!(
-                "{} golden records, {} scored",
-                total,
-                columns[0].len()
-            )));
-        }
-        let mut out = Vec::with_capacity(golden.len());
-        let mut at = 0;
-        for batch in golden {
-            let n = batch.num_rows();
-            let ids = batch
-                .column_by_name("lead_id")
-                .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                .ok_or_else(|| bad("golden records without lead_id".into()))?;
-            let scored_ids = columns[0].slice(at, n);
-            if scored_ids.as_primitive::<Int64Type>().values() != ids.values() {
-                return Err(bad("golden records and their scores are out of step".into()));
-            }
-            let (schema, mut arrays, _) = batch.into_parts();
-            let mut fields: Vec<Field> =
-                schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-            for (i, (name, _)) in GOLDEN_WARMTH.iter().enumerate() {
-                let column = columns[i + 1].slice(at, n);
-                fields.push(Field::new(*name, column.data_type().clone(), true));
-                arrays.push(column);
-            }
-            out.push(
-                RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-                    .map_err(|e| bad(e.to_string()))?,
-            );
-            at += n;
-        }
-        Ok((out, stats))
+        Ok((with_warmth(golden, &scored)?, stats))
     }
 }
 
+/// `golden` with the warmth columns of `scored` (lead_id, then [`GOLDEN_WARMTH`], in the
+/// same lead order) added; refused if the two are out of step.
+fn with_warmth(
+    golden: Vec<RecordBatch>,
+    scored: &[RecordBatch],
+) -> Result<Vec<RecordBatch>, StoreError> {
+    let bad = |message: String| StoreError::Batch {
+        table: "leads",
+        message,
+    };
+    let total: usize = golden.iter().map(|b| b.num_rows()).sum();
+    let columns: Vec<ArrayRef> = (0..=GOLDEN_WARMTH.len())
+        .map(|c| {
+            let parts: Vec<&dyn Array> = scored.iter().map(|b| b.column(c).as_ref()).collect();
+            duckdb::arrow::compute::concat(&parts).map_err(|e| bad(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    if columns[0].len() != total {
+        return Err(bad(format!(
+            "{} golden records, {} scored",
+            total,
+            columns[0].len()
+        )));
+    }
+    let mut out = Vec::with_capacity(golden.len());
+    let mut at = 0;
+    for batch in golden {
+        let n = batch.num_rows();
+        let ids = batch
+            .column_by_name("lead_id")
+            .and_then(|c| c.as_primitive_opt::<Int64Type>())
+            .ok_or_else(|| bad("golden records without lead_id".into()))?;
+        let scored_ids = columns[0].slice(at, n);
+        if scored_ids.as_primitive::<Int64Type>().values() != ids.values() {
+            return Err(bad("golden records and their scores are out of step".into()));
+        }
+        let (schema, mut arrays, _) = batch.into_parts();
+        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        for (i, (name, _)) in GOLDEN_WARMTH.iter().enumerate() {
+            let column = columns[i + 1].slice(at, n);
+            fields.push(Field::new(*name, column.data_type().clone(), true));
+            arrays.push(column);
+        }
+        out.push(
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+                .map_err(|e| bad(e.to_string()))?,
+        );
+        at += n;
+    }
+    Ok(out)
+}
+
 /// The names of the warmth columns golden records carry when scored before landing.
-pub(super) fn golden_warmth_columns() -> impl Iterator<Item = &'static str> {
+pub(crate) fn golden_warmth_columns() -> impl Iterator<Item = &'static str> {
     GOLDEN_WARMTH.iter().map(|(name, _)| *name)
 }

@@ -13,10 +13,14 @@
 //!   when it reached us; then the latest such grant decides (`expired` past its
 //!   `expires_at`). Otherwise the latest withdrawal or expiry decides. Withdrawals count as
 //!   soon as they are on record, whatever their date. `claimed` and `none` are not acts of
-//!   the person and never override a grant or a withdrawal.
+//!   the person and never override a grant or a withdrawal. (`status` holds this rule in
+//!   Rust and in SQL, side by side.)
 
 pub mod contacts;
 pub mod gate;
+pub mod status;
+
+pub use status::{current_status, decide_status, describe, status_and_grants, Current, Decided};
 
 use crate::record::{CleanRecord, Origin};
 use chrono::{DateTime, Duration, Utc};
@@ -114,16 +118,6 @@ impl Status {
             "claimed" => Some(Status::Claimed),
             "none" => Some(Status::None),
             _ => None,
-        }
-    }
-
-    /// On equal times the safer event wins.
-    fn tie_rank(self) -> u8 {
-        match self {
-            Status::Withdrawn => 3,
-            Status::Expired => 2,
-            Status::Granted => 1,
-            Status::Claimed | Status::None => 0,
         }
     }
 }
@@ -450,216 +444,6 @@ pub fn events_for_record(rec: &RecordConsent, policy: &ConsentPolicy) -> Vec<Con
         }
     }
     out
-}
-
-/// Current status of one lead on one channel and purpose, and the event that decided it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Current {
-    pub status: Status,
-    /// Since when the status holds.
-    pub since: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// The deciding event (`consent_id`), if any.
-    pub consent_id: Option<i64>,
-    pub basis: String,
-}
-
-/// Derives the current status from a lead's events on one channel and purpose (callers
-/// filter). See the module comment for the rules.
-pub fn current_status(events: &[&ConsentEvent], now: DateTime<Utc>) -> Current {
-    decide_status(events, now).into_current()
-}
-
-/// [`current_status`] without the readable basis (which needs the event's wording and
-/// evidence): what the stage needs to tell whether anything changed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Decided<'a> {
-    pub status: Status,
-    pub since: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// The deciding event.
-    pub event: Option<&'a ConsentEvent>,
-}
-
-impl Decided<'_> {
-    pub fn consent_id(&self) -> Option<i64> {
-        self.event.map(|e| e.consent_id)
-    }
-
-    /// The readable basis; `event` must carry its wording and evidence for a full line.
-    pub fn basis_with(&self, event: Option<&ConsentEvent>) -> String {
-        match (self.status, event) {
-            (_, None) => "no consent on record".into(),
-            (Status::Expired, Some(e)) if e.status == Some(Status::Granted) => {
-                format!("consent expired: {}", describe(e))
-            }
-            (_, Some(e)) => describe(e),
-        }
-    }
-
-    fn into_current(self) -> Current {
-        Current {
-            status: self.status,
-            since: self.since,
-            expires_at: self.expires_at,
-            consent_id: self.consent_id(),
-            basis: self.basis_with(self.event),
-        }
-    }
-}
-
-pub fn decide_status<'a>(events: &[&'a ConsentEvent], now: DateTime<Utc>) -> Decided<'a> {
-    let stops: Vec<&ConsentEvent> = events.iter().copied().filter(|e| is_stop(e)).collect();
-    let alive = alive_grants(events, &stops, now);
-    decide_from(events, &stops, &alive, now)
-}
-
-/// The current status and the grants in force (alive and not expired: a number is
-/// callable only if one of these covers it), from one pass over the events.
-pub fn status_and_grants<'a>(
-    events: &[&'a ConsentEvent],
-    now: DateTime<Utc>,
-) -> (Current, Vec<&'a ConsentEvent>) {
-    let stops: Vec<&ConsentEvent> = events.iter().copied().filter(|e| is_stop(e)).collect();
-    let alive = alive_grants(events, &stops, now);
-    let current = decide_from(events, &stops, &alive, now).into_current();
-    let in_force = alive
-        .into_iter()
-        .filter(|e| e.expires_at.is_none_or(|x| x > now))
-        .collect();
-    (current, in_force)
-}
-
-fn decide_from<'a>(
-    events: &[&'a ConsentEvent],
-    stops: &[&'a ConsentEvent],
-    alive: &[&'a ConsentEvent],
-    now: DateTime<Utc>,
-) -> Decided<'a> {
-    if let Some(g) = alive
-        .iter()
-        .copied()
-        .max_by_key(|e| (e.effective_at(), e.consent_id))
-    {
-        return if g.expires_at.is_some_and(|x| x <= now) {
-            Decided {
-                status: Status::Expired,
-                since: g.expires_at,
-                expires_at: g.expires_at,
-                event: Some(g),
-            }
-        } else {
-            Decided {
-                status: Status::Granted,
-                since: g.effective_at(),
-                expires_at: g.expires_at,
-                event: Some(g),
-            }
-        };
-    }
-    if let Some(e) = stops.iter().copied().max_by_key(|e| {
-        (
-            e.effective_at(),
-            e.status.map(Status::tie_rank),
-            e.consent_id,
-        )
-    }) {
-        return Decided {
-            status: e.status.unwrap_or(Status::Withdrawn),
-            since: e.effective_at(),
-            expires_at: None,
-            event: Some(e),
-        };
-    }
-    if let Some(e) = events
-        .iter()
-        .copied()
-        .filter(|e| e.status == Some(Status::Claimed))
-        .filter(|e| e.effective_at().is_some_and(|t| t <= now))
-        .max_by_key(|e| (e.effective_at(), e.consent_id))
-    {
-        return Decided {
-            status: Status::Claimed,
-            since: e.effective_at(),
-            expires_at: None,
-            event: Some(e),
-        };
-    }
-    Decided {
-        status: Status::None,
-        since: None,
-        expires_at: None,
-        event: None,
-    }
-}
-
-fn is_stop(e: &ConsentEvent) -> bool {
-    matches!(e.status, Some(Status::Withdrawn | Status::Expired))
-}
-
-/// A grant overrides a withdrawal (or expiry) only when it is later both by the time it
-/// states and by when it reached us. So a form export dated before a withdrawal but
-/// imported after it does not bring consent back, nor does a grant dated in the future or
-/// a withdrawal typed in with only a date; a form filled in again after the withdrawal does.
-fn overrides(grant: &ConsentEvent, stop: &ConsentEvent) -> bool {
-    let stated = matches!(
-        (grant.effective_at(), stop.effective_at()),
-        (Some(g), Some(s)) if g > s
-    );
-    let recorded = match (grant.recorded_at, stop.recorded_at) {
-        (Some(g), Some(s)) => g > s,
-        _ => true,
-    };
-    stated && recorded
-}
-
-/// Grants that are due at `now` and override every withdrawal and expiry on record
-/// (whatever date those carry: a call list made "as of" last week still honours
-/// yesterday's withdrawal).
-fn alive_grants<'a>(
-    events: &[&'a ConsentEvent],
-    stops: &[&ConsentEvent],
-    now: DateTime<Utc>,
-) -> Vec<&'a ConsentEvent> {
-    events
-        .iter()
-        .copied()
-        .filter(|e| e.status == Some(Status::Granted))
-        .filter(|e| e.effective_at().is_some_and(|t| t <= now))
-        .filter(|g| stops.iter().all(|s| overrides(g, s)))
-        .collect()
-}
-
-/// One line a reviewer can read: what, how, where, when, which wording, which evidence.
-pub fn describe(e: &ConsentEvent) -> String {
-    let mut s = String::new();
-    s.push_str(match e.status {
-        Some(Status::Granted) => "consent",
-        Some(Status::Withdrawn) => "withdrawn",
-        Some(Status::Expired) => "expired",
-        Some(Status::Claimed) => "claimed",
-        _ => "no consent",
-    });
-    if let Some(m) = &e.method {
-        s.push_str(&format!(" by {m}"));
-    }
-    if let Some(src) = &e.source {
-        s.push_str(&format!(" at {src}"));
-    }
-    if let Some(t) = e.effective_at() {
-        s.push_str(&format!(" on {}", t.format("%Y-%m-%d %H:%M UTC")));
-    }
-    if let Some(v) = &e.text_version {
-        s.push_str(&format!(", text {v}"));
-    }
-    if let Some(ip) = &e.evidence_ip {
-        s.push_str(&format!(", IP {ip}"));
-    }
-    if let Some(x) = e.expires_at {
-        s.push_str(&format!(", valid until {}", x.format("%Y-%m-%d")));
-    }
-    s.push_str(&format!(" (consent #{})", e.consent_id));
-    s
 }
 
 /// Salted hashes of contacts, for erased people: the salt lives in the database

@@ -6,31 +6,24 @@
 //! run keeps its new records as Arrow batches, in a compact form, and lands them once,
 //! with their leads.
 
-use super::{Store, StoreError};
+use crate::import::records::COLUMNS;
+use crate::{Store, StoreError};
 use duckdb::arrow::array::{AsArray, Int64Array};
 use duckdb::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use leadpipe_core::dedupe::MatchRecord;
 use std::sync::Arc;
 
-/// Text columns with a handful of distinct values (codes, kinds) that held records keep
-/// dictionary-encoded, and land as such (DuckDB converts a vector's dictionary each time,
-/// so only small ones pay). `enrichment_source` (the provenance JSON) and the batch's
-/// source columns are built dictionary-encoded in the first place (`records_batch_with`).
-/// A 1M-row import held 814 MB of record batches as plain text, 247 MB of it in
-/// `enrichment_source` (27 distinct values); the held form is about 400 MB.
-const AS_DICTIONARY: [&str; 10] = [
-    "timezone",
-    "subject_type",
-    "phone_type",
-    "region_code",
-    "email_problem",
-    "gender",
-    "email_kind",
-    "company_legal_form",
-    "phone_problem",
-    "phone_region",
-];
+/// Text columns with a handful of distinct values (codes, kinds; `repetitive` in
+/// [`COLUMNS`]) that held records keep dictionary-encoded, and land as such (DuckDB
+/// converts a vector's dictionary each time, so only small ones pay). `enrichment_source`
+/// (the provenance JSON) and the batch's source columns are built dictionary-encoded in the
+/// first place (`records_batch_with`). A 1M-row import held 814 MB of record batches as
+/// plain text, 247 MB of it in `enrichment_source` (27 distinct values); the held form is
+/// about 400 MB.
+fn as_dictionary(column: &str) -> bool {
+    COLUMNS.iter().any(|c| c.repetitive && c.name == column)
+}
 
 /// This run's new records: match keys for deduplication and `records` batches (lead_id
 /// NULL, in the form of [`held_batch`]), both in record order.
@@ -87,16 +80,15 @@ impl HeldRecords {
 /// New records as a `records` batch in the held form (lead_id NULL, repetitive text
 /// dictionary-encoded). Pure CPU work, for the normalising threads.
 pub fn held_batch(
-    at: &super::BatchOrigin,
+    at: &crate::BatchOrigin,
     ids: &[i64],
     records: &[leadpipe_core::record::CleanRecord],
 ) -> Result<RecordBatch, StoreError> {
-    let batch = super::records_batch_with(at, ids, &vec![None; ids.len()], records, true)?;
+    let batch =
+        crate::import::records::records_batch_with(at, ids, &vec![None; ids.len()], records, true)?;
     let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     recast(&batch, |field| {
-        AS_DICTIONARY
-            .contains(&field.name().as_str())
-            .then(|| dictionary.clone())
+        as_dictionary(field.name()).then(|| dictionary.clone())
     })
 }
 
@@ -174,7 +166,7 @@ fn out_of_step() -> StoreError {
 /// from plain text; the other dictionaries land as they are).
 fn landing_form(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
     recast(batch, |field| {
-        (super::scan::is_json(field) && matches!(field.data_type(), DataType::Dictionary(..)))
+        (crate::scan::is_json(field) && matches!(field.data_type(), DataType::Dictionary(..)))
             .then_some(DataType::Utf8)
     })
 }
