@@ -10,7 +10,7 @@ use crate::consent::ErasedContacts;
 use crate::record::{RawRow, Stage};
 use crate::sources::{self, OpenedSource, SourceError, SourceKind, SourceSpec};
 use crate::store::held::HeldRecords;
-use crate::store::{BatchOrigin, Store, StoreError};
+use crate::store::{BatchOrigin, Store};
 use duckdb::arrow::record_batch::RecordBatch;
 use std::time::Instant;
 
@@ -426,31 +426,7 @@ impl Landing {
 /// Every raw row must have become exactly one record or reject. A breach is our bug, and
 /// failing the run (which rolls back) is better than landing a base that lost rows.
 pub(super) fn check_conservation(store: &Store, sources: &[&str]) -> Result<(), RunError> {
-    let list = sources
-        .iter()
-        .map(|s| format!("'{}'", s.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let query = |sql: String| -> Result<i64, RunError> {
-        Ok(store
-            .connection()
-            .query_row(&sql, [], |r| r.get(0))
-            .map_err(|source| StoreError::Db {
-                context: "checking row conservation",
-                source,
-            })?)
-    };
-    let lost = query(format!(
-        "SELECT count(*) FROM raw_records r WHERE r.source IN ({list})
-           AND NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id)
-           AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)"
-    ))?;
-    let doubled = query(format!(
-        "SELECT count(*) FROM (
-            SELECT raw_id FROM (SELECT raw_id FROM records WHERE source IN ({list})
-                                UNION ALL SELECT raw_id FROM rejects WHERE source IN ({list}))
-            GROUP BY raw_id HAVING count(*) > 1)"
-    ))?;
+    let (lost, doubled) = store.conservation_breaches(sources)?;
     if lost > 0 || doubled > 0 {
         return Err(RunError::Internal(format!(
             "row conservation broken: {lost} raw rows have neither a record nor a reject, \

@@ -261,6 +261,33 @@ impl Store {
             )
             .map_err(db("counting rows to normalise"))
     }
+
+    /// Row conservation over these sources: how many raw rows have neither a record nor a
+    /// reject, and how many have more than one. Both are 0 unless leadpipe has a bug.
+    pub fn conservation_breaches(&self, sources: &[&str]) -> Result<(i64, i64), StoreError> {
+        let list = sources
+            .iter()
+            .map(|s| format!("'{}'", s.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let count = |sql: String| -> Result<i64, StoreError> {
+            self.conn
+                .query_row(&sql, [], |r| r.get(0))
+                .map_err(db("checking row conservation"))
+        };
+        let lost = count(format!(
+            "SELECT count(*) FROM raw_records r WHERE r.source IN ({list})
+               AND NOT EXISTS (SELECT 1 FROM records c WHERE c.raw_id = r.raw_id)
+               AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.raw_id = r.raw_id)"
+        ))?;
+        let doubled = count(format!(
+            "SELECT count(*) FROM (
+                SELECT raw_id FROM (SELECT raw_id FROM records WHERE source IN ({list})
+                                    UNION ALL SELECT raw_id FROM rejects WHERE source IN ({list}))
+                GROUP BY raw_id HAVING count(*) > 1)"
+        ))?;
+        Ok((lost, doubled))
+    }
 }
 
 /// Raw rows as an Arrow batch for `raw_records`.
