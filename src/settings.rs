@@ -68,6 +68,12 @@ impl GivenSettings {
                 ));
             }
         }
+        if self.origin_priority.as_ref().is_some_and(Vec::is_empty) {
+            problems.push(
+                "dedupe.origin_priority is empty; list the origins in the order their data wins, e.g. [\"form\", \"purchased\", \"open\"]"
+                    .to_string(),
+            );
+        }
         if let Some(w) = &self.warmth {
             if let Err(m) = w.validate() {
                 problems.push(m);
@@ -141,6 +147,10 @@ impl GivenSettings {
                 .meta(WARMTH)?
                 .and_then(|json| serde_json::from_str(&json).ok()),
         };
+        let raw_priority = store.meta(ORIGIN_PRIORITY)?;
+        if raw_priority.is_some() && stored.origin_priority.as_ref().is_none_or(Vec::is_empty) {
+            stored.origin_priority = None;
+        }
         if stored.threshold.is_some_and(|t| !(0.5..1.0).contains(&t)) {
             stored.threshold = None;
         }
@@ -164,6 +174,14 @@ impl GivenSettings {
         };
         if offset_only.normaliser().is_err() {
             stored.naive_time_offset = None;
+        }
+        let read_back = stored.to_meta();
+        for key in [REGION, NAIVE_OFFSET, THRESHOLD, ORIGIN_PRIORITY, WARMTH] {
+            if store.meta(key)?.is_some() && !read_back.contains_key(key) {
+                tracing::warn!(
+                    "the base stores a {key} that does not read; the default is used (run a pipeline that sets it to store a good one)"
+                );
+            }
         }
         Ok(stored)
     }
@@ -283,10 +301,12 @@ mod tests {
             default_region: Some("XX".into()),
             naive_time_offset: Some("Moscow".into()),
             threshold: Some(1.5),
+            origin_priority: Some(Vec::new()),
             ..Default::default()
         };
         let problems = given.problems();
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[3].contains("origin_priority is empty"));
         assert!(problems[0].contains("default_region \"XX\""));
         assert!(problems[1].contains("naive_time_offset"));
         assert!(problems[2].contains("dedupe.threshold 1.5"));

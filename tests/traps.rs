@@ -458,3 +458,33 @@ fn times_typed_without_a_zone_are_read_in_the_bases_zone() {
         "{v}"
     );
 }
+
+#[test]
+fn a_run_that_reads_nothing_still_lists_its_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.duckdb");
+    let demo = root().join("pipelines/demo.toml");
+    let first = ok(run(&["run", s(&demo), "--db", s(&db), "--json"]));
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let again = ok(run(&[
+        "run",
+        s(&demo),
+        "--db",
+        s(&db),
+        "--only",
+        "warmth",
+        "--json",
+    ]));
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["source"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!names(&first).is_empty());
+    assert_eq!(names(&again), names(&first), "{again}");
+    assert_eq!(again["rows_read"], 0, "{again}");
+}

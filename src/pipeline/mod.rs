@@ -40,6 +40,7 @@ pub fn run(
     db_override: Option<&Path>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let db_path = db_override.unwrap_or(&plan.db);
     let store = Store::open(db_path)?;
     let settings = Settings::resolve(&plan.settings, &store)?;
@@ -47,7 +48,7 @@ pub fn run(
     let _no_vacuum = store.without_vacuum()?;
     let stages = opts.checked_stages()?;
     let asked = stages_text(&stages);
-    let run_id = begin_run(&store, plan, opts, &asked)?;
+    let run_id = begin_run(&store, plan, opts, &asked, started_at)?;
     let mut ctx = RunContext {
         store: &store,
         plan,
@@ -62,7 +63,7 @@ pub fn run(
             .map_or_else(chrono::Utc::now, |t| t.resolve(&settings)),
         renormalised: false,
         scored_by_dedupe: None,
-        sources: Vec::new(),
+        sources: plan.sources.iter().map(SourceSummary::blank).collect(),
         warnings: Vec::new(),
         timings: Default::default(),
     };
@@ -103,7 +104,13 @@ pub fn run(
 /// Writes the run's row, on its own, as `running`, then opens the run's transaction: if
 /// the process dies (a kill, out of memory, a full disk that also stops the `failed` row)
 /// the next command that opens the base finds the row and marks it failed.
-fn begin_run(store: &Store, plan: &Plan, opts: &RunOptions, stages: &str) -> Result<i64, RunError> {
+fn begin_run(
+    store: &Store,
+    plan: &Plan,
+    opts: &RunOptions,
+    stages: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, RunError> {
     let run_id = store.next_run_id()?;
     store.insert_run(
         run_id,
@@ -111,7 +118,7 @@ fn begin_run(store: &Store, plan: &Plan, opts: &RunOptions, stages: &str) -> Res
         &opts.command,
         stages,
         "running",
-        chrono::Utc::now(),
+        started_at,
         (0, 0, 0),
         "{}",
         None,

@@ -119,17 +119,20 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
     if file.sources.is_empty() {
         problems.push("no [[sources]] given: add at least one source".to_string());
     }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, entry) in file.sources.iter().enumerate() {
+        let name = entry_name(i + 1, entry);
+        if !seen.insert(name.clone()) {
+            problems.push(format!(
+                "two sources are named {name:?}; names must be unique"
+            ));
+        }
+    }
     let mut sources: Vec<SourceSpec> = Vec::with_capacity(file.sources.len());
     let mut consent = HashMap::new();
     for (i, entry) in file.sources.into_iter().enumerate() {
         match source_spec(i + 1, entry, folder) {
             Ok((spec, policy)) => {
-                if sources.iter().any(|x| x.name == spec.name) {
-                    problems.push(format!(
-                        "two sources are named {:?}; names must be unique",
-                        spec.name
-                    ));
-                }
                 if let Some(policy) = policy {
                     consent.insert(spec.name.clone(), policy);
                 }
@@ -203,11 +206,7 @@ fn source_spec(
     if let Err(e) = Mapper::new(&s.columns) {
         problems.push(format!("source #{number}: {e}"));
     }
-    let name = match (&s.name, &path_given) {
-        (Some(n), _) => n.clone(),
-        (None, Some(p)) => default_source_name(p),
-        (None, None) => format!("#{number}"),
-    };
+    let name = entry_name(number, &s);
     if let Some(policy) = &s.consent {
         if policy.channels.is_empty() {
             problems.push(format!(
@@ -231,6 +230,16 @@ fn source_spec(
         fetch: s.fetch,
     };
     Ok((spec, s.consent))
+}
+
+/// A source's name: as given, else its file's name (a web source without a path: "web").
+fn entry_name(number: usize, s: &SourceEntry) -> String {
+    match (&s.name, &s.path, &s.fetch) {
+        (Some(n), _, _) => n.clone(),
+        (None, Some(p), _) => default_source_name(p),
+        (None, None, Some(_)) => "web".to_string(),
+        (None, None, None) => format!("#{number}"),
+    }
 }
 
 /// What a `[sources.fetch]` table lacks: a contact for the User-Agent, and pages to fetch.
@@ -320,6 +329,13 @@ path = "b.csv"
 origin = "purchased"
 delimiter = ";;"
 [[sources]]
+path = "c.csv"
+origin = "purchased"
+delimiter = ";;"
+[[sources]]
+path = "c.csv"
+origin = "open"
+[[sources]]
 path = "b.csv"
 origin = "purchased"
 [[sources]]
@@ -337,6 +353,7 @@ origin = "form"
             "source #1 (a.pdf): cannot tell the kind",
             "source #2: delimiter \";;\"",
             "two sources are named \"b.csv\"",
+            "two sources are named \"c.csv\"",
         ] {
             assert!(
                 message.contains(expected),

@@ -20,14 +20,8 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     let mut next_raw_id = ctx.store.next_raw_id()?;
     // An erased person's rows are refused at import; hashing only happens if anyone was.
     let erased = ErasedContacts::new(ctx.store.contact_hasher()?, ctx.store.erased_hashes()?);
-    for spec in &ctx.plan.sources {
-        let mut summary = SourceSummary {
-            source: spec.name.clone(),
-            path: spec.path.display().to_string(),
-            kind: spec.kind.as_str().to_string(),
-            origin: spec.origin.as_str().to_string(),
-            ..SourceSummary::default()
-        };
+    for (i, spec) in ctx.plan.sources.iter().enumerate() {
+        let mut summary = std::mem::take(&mut ctx.sources[i]);
         if import {
             let mut source = SourceImport {
                 ctx,
@@ -47,7 +41,7 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
             ctx.new_records.land_now(ctx.store)?;
             renormalise::source(ctx, spec, &mut summary)?;
         }
-        ctx.sources.push(summary);
+        ctx.sources[i] = summary;
     }
     ctx.renormalised = ctx.sources.iter().any(|s| s.status == "renormalised");
     warn_about_empty_files(ctx);

@@ -28,6 +28,17 @@ pub struct SourceSummary {
 }
 
 impl SourceSummary {
+    /// A source's line before anything was read (and after a run that reads nothing).
+    pub(super) fn blank(spec: &crate::sources::SourceSpec) -> SourceSummary {
+        SourceSummary {
+            source: spec.name.clone(),
+            path: spec.path.display().to_string(),
+            kind: spec.kind.as_str().to_string(),
+            origin: spec.origin.as_str().to_string(),
+            ..SourceSummary::default()
+        }
+    }
+
     /// Counts rejects by their reason code.
     pub(super) fn count_rejects(&mut self, rejects: &[crate::record::Reject]) {
         self.rows_rejected += rejects.len() as u64;
