@@ -57,11 +57,11 @@ fn start_serve(db: &Path) -> (Server, u32) {
 }
 
 #[test]
-fn readers_run_beside_serve_and_a_writer_is_told_to_stop_it() {
+fn readers_and_writers_run_beside_serve() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("l.duckdb");
     demo(&db);
-    let (_server, pid) = start_serve(&db);
+    let (_server, _pid) = start_serve(&db);
     let out = dir.path();
     // Commands that only read open the base read-only, beside the review page.
     ok(run_waiting(&["runs", "--db", s(&db)], "1"));
@@ -85,22 +85,11 @@ fn readers_run_beside_serve_and_a_writer_is_told_to_stop_it() {
         ],
         "1",
     ));
-    // A writer waits, then says who holds the base and what to do.
+    // The review page holds the base only while it answers a request: a writer lands at
+    // once, even with no wait allowed.
     let list = dir.path().join("more.csv");
     std::fs::write(&list, "ФИО;Телефон\nПетров Пётр;+7 903 111 22 33\n").unwrap();
-    let started = Instant::now();
-    let o = run_waiting(&["import", s(&list), "--db", s(&db)], "1");
-    let waited = started.elapsed();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("pid {pid}")), "{err}");
-    assert!(err.contains("leadpipe serve"), "{err}");
-    assert!(err.contains("stop the review page"), "{err}");
-    assert!(!err.contains("-readonly"), "not DuckDB's CLI advice: {err}");
-    assert!(
-        waited >= Duration::from_millis(900),
-        "it waited: {waited:?}"
-    );
+    ok(run_waiting(&["import", s(&list), "--db", s(&db)], "0"));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 struct Server {
     child: Child,
     port: u16,
+    db: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -52,6 +53,7 @@ fn start() -> Server {
     let server = Server {
         child,
         port,
+        db,
         _dir: dir,
     };
     let started = Instant::now();
@@ -214,4 +216,25 @@ fn every_answer_carries_the_security_headers() {
         );
         assert_eq!(a.header("referrer-policy"), Some("no-referrer"), "{path}");
     }
+}
+
+#[test]
+fn a_run_lands_while_the_page_is_open() {
+    let server = start();
+    let host = format!("127.0.0.1:{}", server.port);
+    assert_eq!(get(server.port, "/", Some(&host)).status, 200);
+    let more = server.db.with_file_name("more.csv");
+    std::fs::write(&more, "ФИО;Телефон\nКузнецова Мария;+7 903 777 66 55\n").unwrap();
+    // The page does not hold the base between requests: the import gets it at once.
+    let o = run(&["import", s(&more), "--db", s(&server.db)]);
+    assert!(
+        o.status.success(),
+        "import failed while serve ran: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let home = get(server.port, "/", Some(&host));
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("4 leads"), "{}", home.body);
+    let found = get(server.port, "/search?q=%2B79037776655", Some(&host));
+    assert!(found.body.contains("Кузнецова"), "{}", found.body);
 }

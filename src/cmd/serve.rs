@@ -26,6 +26,8 @@ pub fn run(args: ServeArgs) -> CmdResult {
     let normaliser = leadpipe::settings::Settings::of_base(&store)
         .map(|s| s.normaliser)
         .unwrap_or_default();
+    // Each request opens the base on its own: holding it here would make every run fail.
+    drop(store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -38,7 +40,7 @@ pub fn run(args: ServeArgs) -> CmdResult {
             .map_err(|source| CliError::Listen { port, source })?;
         // The port actually bound (`--port 0` picks one): only requests naming it are served.
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-        let app = leadpipe::serve::router(store, normaliser, port);
+        let app = leadpipe::serve::router(args.db.clone(), normaliser, port);
         eprintln!(
             "leadpipe: serving {} on http://127.0.0.1:{port} (read-only; Ctrl-C stops)",
             args.db.display()

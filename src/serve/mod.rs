@@ -5,12 +5,15 @@
 //! Only requests addressed to the server by a loopback name and its port are answered (a
 //! web page elsewhere that re-points its own host name at 127.0.0.1, "DNS rebinding", must
 //! not read the base), and every answer forbids scripts, framing and content sniffing.
+//!
+//! The base is opened for each request and closed after it, so a page left open never holds
+//! the base: a run, an import or an erasure started meanwhile waits at most for one request.
 
 mod lead_page;
 
 use crate::normalise::Normaliser;
 use crate::report::esc;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -18,19 +21,20 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Clone)]
 struct App {
-    store: Arc<Mutex<Store>>,
+    db: Arc<PathBuf>,
     normaliser: Normaliser,
 }
 
-/// The routes, over an open database, for a server listening on 127.0.0.1:`port` (the
-/// port actually bound: requests naming another host or port are refused).
-pub fn router(store: Store, normaliser: Normaliser, port: u16) -> Router {
+/// The routes over the base at `db`, for a server listening on 127.0.0.1:`port` (the port
+/// actually bound: requests naming another host or port are refused).
+pub fn router(db: PathBuf, normaliser: Normaliser, port: u16) -> Router {
     let app = App {
-        store: Arc::new(Mutex::new(store)),
+        db: Arc::new(db),
         normaliser,
     };
     Router::new()
@@ -131,8 +135,45 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-async fn home(State(app): State<App>) -> Html<String> {
-    let store = app.store.lock().unwrap_or_else(|e| e.into_inner());
+/// Builds a page over the base, opened read-only for this request alone (on a blocking
+/// thread: the open may wait for a run that holds the base, `LEADPIPE_LOCK_WAIT`).
+async fn with_base<F>(app: &App, build: F) -> Response
+where
+    F: FnOnce(&Store) -> Response + Send + 'static,
+{
+    let db = Arc::clone(&app.db);
+    let built = tokio::task::spawn_blocking(move || Store::open_read_only(&db).map(|s| build(&s)));
+    match built.await {
+        Ok(Ok(page)) => page,
+        Ok(Err(e)) => base_unavailable(&e),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            page(
+                "error",
+                "<p>The page could not be built (a bug in leadpipe).</p>",
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// 503 while a run or command holds the base (it lands its data, then the page works again).
+fn base_unavailable(e: &StoreError) -> Response {
+    let text = match e {
+        StoreError::Locked { .. } => {
+            "The base is busy: a run or a command is writing to it. Reload in a moment.".to_string()
+        }
+        other => format!("The base cannot be read: {other}"),
+    };
+    let body = format!("<h1>Base unavailable</h1><p id=\"busy\">{}</p>", esc(&text));
+    (StatusCode::SERVICE_UNAVAILABLE, page("busy", &body)).into_response()
+}
+
+async fn home(State(app): State<App>) -> Response {
+    with_base(&app, |store| home_page(store).into_response()).await
+}
+
+fn home_page(store: &Store) -> Html<String> {
     let count = |sql: &str| -> i64 {
         store
             .connection()
@@ -155,18 +196,24 @@ struct SearchQuery {
     q: Option<String>,
 }
 
-async fn search(State(app): State<App>, Query(sq): Query<SearchQuery>) -> Html<String> {
+async fn search(State(app): State<App>, Query(sq): Query<SearchQuery>) -> Response {
     let q = sq.q.unwrap_or_default();
-    let q = q.trim();
-    if q.is_empty() {
-        return page("search", "<p>Type a phone, an e-mail or a name.</p>");
+    if q.trim().is_empty() {
+        return page("search", "<p>Type a phone, an e-mail or a name.</p>").into_response();
     }
+    let normaliser = app.normaliser;
+    with_base(&app, move |store| {
+        search_page(store, &normaliser, q.trim()).into_response()
+    })
+    .await
+}
+
+fn search_page(store: &Store, normaliser: &Normaliser, q: &str) -> Html<String> {
     // A phone in any format, an address in any case, or part of a name.
-    let phone = app.normaliser.phone.normalise(q).ok().and_then(|i| i.e164);
+    let phone = normaliser.phone.normalise(q).ok().and_then(|i| i.e164);
     let email = crate::normalise::email::normalise_email(q)
         .ok()
         .map(|i| i.email);
-    let store = app.store.lock().unwrap_or_else(|e| e.into_inner());
     let mut rows: Vec<(i64, String, String, String, String)> = Vec::new();
     if let Ok(mut stmt) = store.connection().prepare(
         "SELECT lead_id, coalesce(full_name, ''), coalesce(phone_e164, ''), coalesce(email, ''),
@@ -206,9 +253,11 @@ async fn search(State(app): State<App>, Query(sq): Query<SearchQuery>) -> Html<S
     page("search", &body)
 }
 
-async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Html<String> {
-    let store = app.store.lock().unwrap_or_else(|e| e.into_inner());
-    lead_page::lead_page(&store, id)
+async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Response {
+    with_base(&app, move |store| {
+        lead_page::lead_page(store, id).into_response()
+    })
+    .await
 }
 
 #[cfg(test)]
