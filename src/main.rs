@@ -72,6 +72,7 @@ enum Command {
     Compliance(cmd::compliance::ComplianceCommand),
     Report(cmd::report::ReportArgs),
     Serve(cmd::serve::ServeArgs),
+    Sql(cmd::sql::SqlArgs),
     #[command(hide = true)]
     Gen(cmd::gen::GenArgs),
 }
@@ -88,6 +89,7 @@ fn execute(cli: Cli) -> CmdResult {
         Command::Events(command) => cmd::outcomes::events(command),
         Command::CallResult(command) => cmd::outcomes::call_results(command),
         Command::Erase(args) => cmd::erase::run(args),
+        Command::Sql(args) => cmd::sql::run(args),
         Command::Suppress(command) => cmd::suppress::run(command),
         Command::Consent(command) => cmd::consent::run(command),
         Command::Compliance(command) => cmd::compliance::run(command),

@@ -13,6 +13,7 @@ pub mod report;
 pub mod run;
 pub mod runs;
 pub mod serve;
+pub mod sql;
 pub mod suppress;
 
 mod base;
