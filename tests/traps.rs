@@ -488,3 +488,63 @@ fn a_run_that_reads_nothing_still_lists_its_sources() {
     assert_eq!(names(&again), names(&first), "{again}");
     assert_eq!(again["rows_read"], 0, "{again}");
 }
+
+#[test]
+fn a_file_given_a_new_origin_is_read_again_not_kept_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.duckdb");
+    let form = root().join("fixtures/web_form.jsonl");
+    ok(run(&[
+        "import",
+        s(&form),
+        "--db",
+        s(&db),
+        "--origin",
+        "purchased",
+        "-q",
+    ]));
+    let raw = count(&db, "SELECT count(*) FROM raw_records");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM records WHERE origin = 'form'"),
+        0
+    );
+    let o = ok(run(&[
+        "import",
+        s(&form),
+        "--db",
+        s(&db),
+        "--origin",
+        "form",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["sources"][0]["status"], "reimported", "{v}");
+    assert!(
+        v["warnings"]
+            .to_string()
+            .contains("as purchased, now given as form"),
+        "{v}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM raw_records"),
+        raw,
+        "read once, not twice"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM records WHERE origin <> 'form'"),
+        0
+    );
+    assert!(count(&db, "SELECT count(*) FROM records") > 0);
+    // The same origin again changes nothing.
+    let o = ok(run(&[
+        "import",
+        s(&form),
+        "--db",
+        s(&db),
+        "--origin",
+        "form",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["sources"][0]["status"], "unchanged", "{v}");
+}

@@ -196,16 +196,33 @@ impl SourceImport<'_, '_> {
             spec.sheet.as_deref(),
         );
         self.summary.status = "imported".to_string();
-        if let Some((first_run, first_source, old)) = store.find_file(&opened.content_hash)? {
-            if old.as_deref() == Some(settings.as_str())
-                || old.as_deref() == Some(as_given.as_str())
-            {
-                tracing::info!(source = %spec.name, first_run, %first_source, "same content already imported; skipping");
+        if let Some(landed) = store.find_file(&opened.content_hash)? {
+            let old = landed.read_settings.as_deref();
+            let same_reading = old == Some(settings.as_str()) || old == Some(as_given.as_str());
+            // The origin decides what consent a row can carry: a file landed as a purchased
+            // list and now declared a form export is read again, not silently kept. (The
+            // same bytes under another source name stay skipped, as before: two sources
+            // sharing a file must not take turns re-reading it.)
+            let same_origin =
+                landed.origin == spec.origin.as_str() || landed.source != spec.name;
+            let first_run = landed.run_id;
+            if same_reading && same_origin {
+                tracing::info!(source = %spec.name, first_run, first_source = %landed.source, "same content already imported; skipping");
                 self.summary.status = "unchanged".to_string();
                 self.summary.unchanged_since_run = Some(first_run);
                 return Ok(None);
             }
-            tracing::info!(source = %spec.name, first_run, "same content, new read settings; reading it again");
+            if !same_origin {
+                self.ctx.warnings.push(format!(
+                    "{}: landed in run {first_run} as {}, now given as {}: read again as {}, its records and consent derived again",
+                    spec.path.display(),
+                    landed.origin,
+                    spec.origin.as_str(),
+                    spec.origin.as_str()
+                ));
+            } else {
+                tracing::info!(source = %spec.name, first_run, "same content, new read settings; reading it again");
+            }
             store.forget_file(&opened.content_hash)?;
             self.summary.status = "reimported".to_string();
         } else if spec.kind == SourceKind::Html {

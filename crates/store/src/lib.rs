@@ -23,7 +23,9 @@ pub mod warmth;
 
 // The paths the commands and tests have always used.
 pub use dedupe::{held, LeadExplanation, Scoring};
-pub use import::{raw_batch, records_batch, rejects_batch, BatchOrigin, RawLanding, StoredRaw};
+pub use import::{
+    raw_batch, records_batch, rejects_batch, BatchOrigin, LandedFile, RawLanding, StoredRaw,
+};
 pub use runs::RunRow;
 
 #[derive(Debug, thiserror::Error)]

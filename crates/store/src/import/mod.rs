@@ -85,23 +85,39 @@ pub struct StoredRaw {
     pub values_json: String,
 }
 
+/// A file landed before (`source_files`).
+#[derive(Debug, Clone)]
+pub struct LandedFile {
+    pub run_id: i64,
+    pub source: String,
+    pub read_settings: Option<String>,
+    pub origin: String,
+}
+
 impl Store {
     pub fn next_raw_id(&self) -> Result<i64, StoreError> {
         self.next_id("SELECT coalesce(max(raw_id), 0) + 1 FROM raw_records")
     }
 
     /// The run, source and read settings that first imported this exact content, if any.
-    pub fn find_file(
-        &self,
-        content_hash: &str,
-    ) -> Result<Option<(i64, String, Option<String>)>, StoreError> {
+    /// The file with this content landed before, if any: when, as which source, how it
+    /// was read and with which origin.
+    pub fn find_file(&self, content_hash: &str) -> Result<Option<LandedFile>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT run_id, source, read_settings FROM source_files WHERE content_hash = ? LIMIT 1")
+            .prepare(
+                "SELECT run_id, source, read_settings, origin FROM source_files
+                 WHERE content_hash = ? LIMIT 1",
+            )
             .map_err(db("looking up a file hash"))?;
         let mut rows = stmt
             .query_map(params![content_hash], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok(LandedFile {
+                    run_id: r.get(0)?,
+                    source: r.get(1)?,
+                    read_settings: r.get(2)?,
+                    origin: r.get(3)?,
+                })
             })
             .map_err(db("looking up a file hash"))?;
         match rows.next() {
