@@ -203,8 +203,7 @@ impl SourceImport<'_, '_> {
             // list and now declared a form export is read again, not silently kept. (The
             // same bytes under another source name stay skipped, as before: two sources
             // sharing a file must not take turns re-reading it.)
-            let same_origin =
-                landed.origin == spec.origin.as_str() || landed.source != spec.name;
+            let same_origin = landed.origin == spec.origin.as_str() || landed.source != spec.name;
             let first_run = landed.run_id;
             if same_reading && same_origin {
                 tracing::info!(source = %spec.name, first_run, first_source = %landed.source, "same content already imported; skipping");
