@@ -238,3 +238,23 @@ fn a_run_lands_while_the_page_is_open() {
     let found = get(server.port, "/search?q=%2B79037776655", Some(&host));
     assert!(found.body.contains("Кузнецова"), "{}", found.body);
 }
+
+#[test]
+fn unknown_leads_are_404_and_lists_read_as_text() {
+    let server = start();
+    let host = format!("127.0.0.1:{}", server.port);
+    for path in ["/lead/999999", "/lead/abc"] {
+        let a = get(server.port, path, Some(&host));
+        assert_eq!(a.status, 404, "{path}: {}", a.body);
+        assert!(a.body.contains("not-found"), "{path}: {}", a.body);
+        assert!(!a.body.contains("Cannot parse"), "{path}: {}", a.body);
+    }
+    let a = get(server.port, "/lead/1", Some(&host));
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("+7903"), "{}", a.body);
+    assert!(
+        !a.body.contains("[&quot;+7") && !a.body.contains("[\"+7"),
+        "phones shown as JSON: {}",
+        a.body
+    );
+}

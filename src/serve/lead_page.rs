@@ -6,17 +6,21 @@ use super::page;
 use crate::consent::{current_status, Channel, ConsentEvent, Purpose};
 use crate::report::{esc, html_table as table};
 use crate::store::Store;
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::fmt::Write as _;
 
-/// The page of lead `id`, or a "not found" page when there is no such lead (or it cannot
-/// be read).
-pub(super) fn lead_page(store: &Store, id: i64) -> Html<String> {
+/// The page of lead `id`: 404 when there is no such lead, 500 when it cannot be read.
+pub(super) fn lead_page(store: &Store, id: i64) -> Response {
     let explained = match store.explain_lead(id) {
         Ok(Some(e)) => e,
-        _ => return page("not found", &format!("<p>Lead {id} not found.</p>")),
+        Ok(None) => return not_found(&id.to_string()),
+        Err(e) => {
+            let body = format!("<p>Lead {id} cannot be read: {}</p>", esc(&e.to_string()));
+            return (StatusCode::INTERNAL_SERVER_ERROR, page("error", &body)).into_response();
+        }
     };
     let lead = &explained.lead;
     let mut body = format!(
@@ -28,17 +32,31 @@ pub(super) fn lead_page(store: &Store, id: i64) -> Html<String> {
     member_records(&mut body, &explained.members);
     merge_evidence(&mut body, &explained.links);
     consent(&mut body, &consent_history(store, id), Utc::now());
-    page(&format!("lead {id}"), &body)
+    page(&format!("lead {id}"), &body).into_response()
 }
 
-/// A field of a JSON row as page text: a string as it is, null or missing as empty,
-/// anything else (numbers, lists) as JSON.
+/// 404 for a lead that does not exist, or an address that names no lead (`/lead/abc`).
+pub(super) fn not_found(asked: &str) -> Response {
+    let body = format!(
+        "<h1>Not found</h1><p id=\"not-found\">There is no lead {}. <a href=\"/\">Search again</a>.</p>",
+        esc(asked)
+    );
+    (StatusCode::NOT_FOUND, page("not found", &body)).into_response()
+}
+
+/// A field of a JSON row as page text: a string as it is, null or missing as empty, a list
+/// as its items separated by commas (`+79161234567, +74951234567`, not JSON), anything else
+/// (numbers) as written.
 fn text(row: &Value, key: &str) -> String {
-    match row.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(v) => v.to_string(),
+    fn plain(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+            other => other.to_string(),
+        }
     }
+    row.get(key).map(plain).unwrap_or_default()
 }
 
 const GOLDEN_FIELDS: [&str; 14] = [

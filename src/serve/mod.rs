@@ -253,11 +253,13 @@ fn search_page(store: &Store, normaliser: &Normaliser, q: &str) -> Html<String> 
     page("search", &body)
 }
 
-async fn lead(State(app): State<App>, Path(id): Path<i64>) -> Response {
-    with_base(&app, move |store| {
-        lead_page::lead_page(store, id).into_response()
-    })
-    .await
+/// `/lead/{id}`: an id that is not a number is a page that does not exist (404), not a
+/// parser error.
+async fn lead(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return lead_page::not_found(&id);
+    };
+    with_base(&app, move |store| lead_page::lead_page(store, id)).await
 }
 
 #[cfg(test)]
