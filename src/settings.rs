@@ -131,59 +131,43 @@ impl GivenSettings {
         meta
     }
 
-    /// What the base stored. A stored value that no longer reads (hand-edited meta) is
-    /// left out, so its default applies: stored values were checked when they were given.
+    /// What the base stored. Each stored value is read and checked on its own, by the
+    /// rules a pipeline file's value meets; one that no longer reads (hand-edited meta) is
+    /// left out with a warning, so its default applies.
     pub fn stored_in(store: &Store) -> Result<GivenSettings, StoreError> {
-        let mut stored = GivenSettings {
-            default_region: store.meta(REGION)?,
-            naive_time_offset: store.meta(NAIVE_OFFSET)?,
-            threshold: store.meta(THRESHOLD)?.and_then(|t| t.parse().ok()),
-            origin_priority: store.meta(ORIGIN_PRIORITY)?.and_then(|v| {
-                v.split(',')
-                    .map(|o| serde_json::from_value(serde_json::Value::String(o.into())).ok())
-                    .collect()
-            }),
-            warmth: store
-                .meta(WARMTH)?
-                .and_then(|json| serde_json::from_str(&json).ok()),
-        };
-        let raw_priority = store.meta(ORIGIN_PRIORITY)?;
-        if raw_priority.is_some() && stored.origin_priority.as_ref().is_none_or(Vec::is_empty) {
-            stored.origin_priority = None;
-        }
-        if stored.threshold.is_some_and(|t| !(0.5..1.0).contains(&t)) {
-            stored.threshold = None;
-        }
-        if stored
-            .warmth
-            .as_ref()
-            .is_some_and(|w| w.validate().is_err())
-        {
-            stored.warmth = None;
-        }
-        let region_only = GivenSettings {
-            default_region: stored.default_region.clone(),
-            ..Default::default()
-        };
-        if region_only.normaliser().is_err() {
-            stored.default_region = None;
-        }
-        let offset_only = GivenSettings {
-            naive_time_offset: stored.naive_time_offset.clone(),
-            ..Default::default()
-        };
-        if offset_only.normaliser().is_err() {
-            stored.naive_time_offset = None;
-        }
-        let read_back = stored.to_meta();
+        let mut stored = GivenSettings::default();
         for key in [REGION, NAIVE_OFFSET, THRESHOLD, ORIGIN_PRIORITY, WARMTH] {
-            if store.meta(key)?.is_some() && !read_back.contains_key(key) {
-                tracing::warn!(
+            let Some(raw) = store.meta(key)? else {
+                continue;
+            };
+            match GivenSettings::from_meta(key, &raw).filter(|one| one.problems().is_empty()) {
+                Some(one) => stored = one.or(stored),
+                None => tracing::warn!(
                     "the base stores a {key} that does not read; the default is used (run a pipeline that sets it to store a good one)"
-                );
+                ),
             }
         }
         Ok(stored)
+    }
+
+    /// The one setting `key` as [`Self::to_meta`] wrote it, or `None` when it does not parse.
+    fn from_meta(key: &str, raw: &str) -> Option<GivenSettings> {
+        let mut one = GivenSettings::default();
+        match key {
+            REGION => one.default_region = Some(raw.to_string()),
+            NAIVE_OFFSET => one.naive_time_offset = Some(raw.to_string()),
+            THRESHOLD => one.threshold = Some(raw.parse().ok()?),
+            ORIGIN_PRIORITY => {
+                one.origin_priority = Some(
+                    raw.split(',')
+                        .map(|o| serde_json::from_value(serde_json::Value::String(o.into())).ok())
+                        .collect::<Option<_>>()?,
+                )
+            }
+            WARMTH => one.warmth = Some(serde_json::from_str(raw).ok()?),
+            _ => return None,
+        }
+        Some(one)
     }
 
     /// Each setting from `self` where given, else from `fallback`.
@@ -226,6 +210,11 @@ impl Settings {
         Ok(Settings::from_given(
             given.clone().or(GivenSettings::stored_in(store)?),
         ))
+    }
+
+    /// The moment a user typed (read in this base's zone when it has none), else now.
+    pub fn moment(&self, typed: Option<&TypedTime>) -> chrono::DateTime<chrono::Utc> {
+        typed.map_or_else(chrono::Utc::now, |t| t.resolve(self))
     }
 
     /// For commands given no pipeline file: what the base stored, over the defaults.
@@ -354,6 +343,37 @@ mod tests {
         let late = TypedTime::parse("23.11.2026", true).unwrap();
         assert!(late.resolve(&vladivostok) > t.resolve(&vladivostok));
         assert!(TypedTime::parse("yesterday", false).is_err());
+    }
+
+    #[test]
+    fn stored_values_read_back_one_by_one_and_bad_ones_are_left_out() {
+        let given = GivenSettings {
+            default_region: Some("KZ".into()),
+            naive_time_offset: Some("+05:00".into()),
+            threshold: Some(0.97),
+            origin_priority: Some(vec![Origin::Open, Origin::Form, Origin::Purchased]),
+            warmth: Some(WarmthSettings::default()),
+        };
+        let mut read = GivenSettings::default();
+        for (key, raw) in given.to_meta() {
+            read = GivenSettings::from_meta(key, &raw).unwrap().or(read);
+        }
+        assert_eq!(read, given);
+        for (key, raw) in [
+            (THRESHOLD, "high"),
+            (ORIGIN_PRIORITY, ""),
+            (ORIGIN_PRIORITY, "form,phone"),
+            (WARMTH, "{"),
+        ] {
+            assert!(
+                GivenSettings::from_meta(key, raw).is_none(),
+                "{key}={raw:?}"
+            );
+        }
+        for (key, raw) in [(REGION, "XX"), (NAIVE_OFFSET, "Moscow"), (THRESHOLD, "1.5")] {
+            let one = GivenSettings::from_meta(key, raw).unwrap();
+            assert!(!one.problems().is_empty(), "{key}={raw:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::base::{open_for_reading, with_settings};
 use super::time_arg::parse_time;
 use super::{print_json, CliError, CmdResult};
-use chrono::{NaiveTime, Utc};
+use chrono::NaiveTime;
 use clap::Args;
 use leadpipe::consent::Purpose;
 use leadpipe::consent_commands::{self as consent_cmd, CallList};
@@ -121,10 +121,7 @@ pub fn run(args: CallListArgs) -> CmdResult {
     // Callees with no known time zone are taken in the base's default zone.
     opts.default_offset_minutes =
         i64::from(settings.normaliser.naive_offset.local_minus_utc() / 60);
-    let now = args
-        .as_of
-        .as_ref()
-        .map_or_else(Utc::now, |t| t.resolve(&settings));
+    let now = settings.moment(args.as_of.as_ref());
     let list = consent_cmd::call_list(&store, args.purpose, now, &settings.normaliser)?;
     let (_, stats, files) = leadpipe::export::export_call_list(&store, &list, &opts, &args.out)?;
     if args.json {

@@ -3,7 +3,6 @@
 use super::base::{open_for_reading, with_settings};
 use super::time_arg::parse_time;
 use super::CmdResult;
-use chrono::Utc;
 use clap::{Args, Subcommand};
 use leadpipe::consent::Purpose;
 use leadpipe::settings::TypedTime;
@@ -41,10 +40,7 @@ pub struct ComplianceReportArgs {
 pub fn run(command: ComplianceCommand) -> CmdResult {
     let ComplianceCommand::Report(args) = command;
     let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
-    let now = args
-        .as_of
-        .as_ref()
-        .map_or_else(Utc::now, |t| t.resolve(&settings));
+    let now = settings.moment(args.as_of.as_ref());
     let report =
         leadpipe::compliance::build(&store, args.purpose, now, args.lead, &settings.normaliser)?;
     leadpipe::compliance::write(&report, &args.out)?;

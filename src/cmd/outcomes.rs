@@ -5,7 +5,6 @@
 use super::base::{open_existing, with_settings};
 use super::time_arg::parse_time;
 use super::{print_json, CliError, CmdResult};
-use chrono::Utc;
 use clap::{Args, Subcommand};
 use leadpipe::outcomes::OutcomeImport;
 use leadpipe::settings::TypedTime;
@@ -68,9 +67,7 @@ pub fn events(command: EventsCommand) -> CmdResult {
         args.kind.as_deref(),
         &settings.normaliser,
         &settings.warmth,
-        args.as_of
-            .as_ref()
-            .map_or_else(Utc::now, |t| t.resolve(&settings)),
+        settings.moment(args.as_of.as_ref()),
         &format!("events import {}", args.file.display()),
     )?;
     print_outcome(&loaded, &args.file, args.json);
@@ -85,9 +82,7 @@ pub fn call_results(command: CallResultCommand) -> CmdResult {
         &args.file,
         &settings.normaliser,
         &settings.warmth,
-        args.as_of
-            .as_ref()
-            .map_or_else(Utc::now, |t| t.resolve(&settings)),
+        settings.moment(args.as_of.as_ref()),
         &format!("call-result import {}", args.file.display()),
     )?;
     print_outcome(&loaded, &args.file, args.json);

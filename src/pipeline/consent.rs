@@ -17,11 +17,7 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     tracing::debug!(events_added, "consent: events written");
     // Consent is judged as of this stage (not the run's start): one that expires while the
     // run works is expired here.
-    let now = ctx
-        .opts
-        .as_of
-        .as_ref()
-        .map_or_else(chrono::Utc::now, |t| t.resolve(ctx.settings));
+    let now = ctx.settings.moment(ctx.opts.as_of.as_ref());
     let run_id = ctx.run_id;
     let refresh = ctx
         .store

@@ -57,10 +57,7 @@ pub fn run(
         run_id,
         new_records: NewRecords::for_run(&stages, plan),
         stages,
-        now: opts
-            .as_of
-            .as_ref()
-            .map_or_else(chrono::Utc::now, |t| t.resolve(&settings)),
+        now: settings.moment(opts.as_of.as_ref()),
         renormalised: false,
         scored_by_dedupe: None,
         sources: plan.sources.iter().map(SourceSummary::blank).collect(),
