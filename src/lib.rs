@@ -11,6 +11,7 @@ pub use leadpipe_store as store;
 pub mod compliance;
 pub mod consent_commands;
 pub mod export;
+pub mod lang;
 pub mod outcomes;
 pub mod pipeline;
 pub mod report;

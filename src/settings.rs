@@ -9,6 +9,7 @@
 //! are read where the base is opened (`leadpipe_store`).
 
 use crate::dedupe::DedupeSettings;
+use crate::lang::Lang;
 use crate::normalise::{phone::PhoneNormaliser, Normaliser};
 use crate::record::Origin;
 use crate::store::{Store, StoreError};
@@ -23,6 +24,7 @@ const NAIVE_OFFSET: &str = "normalise.naive_time_offset";
 const THRESHOLD: &str = "dedupe.threshold";
 const ORIGIN_PRIORITY: &str = "dedupe.origin_priority";
 const WARMTH: &str = "warmth.settings";
+const LANG: &str = "output.lang";
 
 /// Settings as a pipeline file (or the base) gives them: each one may be missing.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,6 +38,15 @@ pub struct GivenSettings {
     /// Which origin's data wins in the golden record (default form, purchased, open).
     pub origin_priority: Option<Vec<Origin>>,
     pub warmth: Option<WarmthSettings>,
+    /// Language of people-facing output (default Russian).
+    pub lang: Option<Lang>,
+}
+
+/// The pipeline file's `[output]` table: how people-facing output reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    pub lang: Option<Lang>,
 }
 
 /// The pipeline file's `[normalise]` table.
@@ -128,6 +139,9 @@ impl GivenSettings {
         if let Some(w) = &self.warmth {
             meta.insert(WARMTH, serde_json::to_string(w).unwrap_or_default());
         }
+        if let Some(lang) = self.lang {
+            meta.insert(LANG, lang.as_str().to_string());
+        }
         meta
     }
 
@@ -136,7 +150,14 @@ impl GivenSettings {
     /// left out with a warning, so its default applies.
     pub fn stored_in(store: &Store) -> Result<GivenSettings, StoreError> {
         let mut stored = GivenSettings::default();
-        for key in [REGION, NAIVE_OFFSET, THRESHOLD, ORIGIN_PRIORITY, WARMTH] {
+        for key in [
+            REGION,
+            NAIVE_OFFSET,
+            THRESHOLD,
+            ORIGIN_PRIORITY,
+            WARMTH,
+            LANG,
+        ] {
             let Some(raw) = store.meta(key)? else {
                 continue;
             };
@@ -165,6 +186,7 @@ impl GivenSettings {
                 )
             }
             WARMTH => one.warmth = Some(serde_json::from_str(raw).ok()?),
+            LANG => one.lang = Some(Lang::parse(raw)?),
             _ => return None,
         }
         Some(one)
@@ -178,6 +200,7 @@ impl GivenSettings {
             threshold: self.threshold.or(fallback.threshold),
             origin_priority: self.origin_priority.or(fallback.origin_priority),
             warmth: self.warmth.or(fallback.warmth),
+            lang: self.lang.or(fallback.lang),
         }
     }
 }
@@ -191,6 +214,8 @@ pub struct Settings {
     /// Origins in the order their data wins in golden records (`form`, `purchased`, `open`).
     pub origin_priority: Vec<String>,
     pub warmth: WarmthSettings,
+    /// Language of people-facing output.
+    pub lang: Lang,
 }
 
 impl Default for Settings {
@@ -200,6 +225,7 @@ impl Default for Settings {
             threshold: DedupeSettings::default().threshold,
             origin_priority: vec!["form".into(), "purchased".into(), "open".into()],
             warmth: WarmthSettings::default(),
+            lang: Lang::default(),
         }
     }
 }
@@ -215,6 +241,11 @@ impl Settings {
     /// The moment a user typed (read in this base's zone when it has none), else now.
     pub fn moment(&self, typed: Option<&TypedTime>) -> chrono::DateTime<chrono::Utc> {
         typed.map_or_else(chrono::Utc::now, |t| t.resolve(self))
+    }
+
+    /// The base's zone: where people-facing times are shown (and typed times read).
+    pub fn zone(&self) -> FixedOffset {
+        self.normaliser.naive_offset
     }
 
     /// For commands given no pipeline file: what the base stored, over the defaults.
@@ -234,6 +265,7 @@ impl Settings {
                 .map(|o| o.iter().map(|o| o.as_str().to_string()).collect())
                 .unwrap_or(defaults.origin_priority),
             warmth: given.warmth.unwrap_or(defaults.warmth),
+            lang: given.lang.unwrap_or(defaults.lang),
         }
     }
 }
@@ -353,6 +385,7 @@ mod tests {
             threshold: Some(0.97),
             origin_priority: Some(vec![Origin::Open, Origin::Form, Origin::Purchased]),
             warmth: Some(WarmthSettings::default()),
+            lang: Some(Lang::En),
         };
         let mut read = GivenSettings::default();
         for (key, raw) in given.to_meta() {
@@ -364,6 +397,7 @@ mod tests {
             (ORIGIN_PRIORITY, ""),
             (ORIGIN_PRIORITY, "form,phone"),
             (WARMTH, "{"),
+            (LANG, "de"),
         ] {
             assert!(
                 GivenSettings::from_meta(key, raw).is_none(),
@@ -384,9 +418,11 @@ mod tests {
             threshold: Some(0.97),
             origin_priority: Some(vec![Origin::Open, Origin::Form, Origin::Purchased]),
             warmth: Some(WarmthSettings::default()),
+            lang: Some(Lang::En),
         };
         let meta = given.to_meta();
-        assert_eq!(meta.len(), 5);
+        assert_eq!(meta.len(), 6);
+        assert_eq!(meta[LANG], "en");
         assert_eq!(meta[ORIGIN_PRIORITY], "open,form,purchased");
         assert_eq!(meta[THRESHOLD].parse::<f64>().unwrap(), 0.97);
     }

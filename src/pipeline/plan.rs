@@ -5,7 +5,7 @@ use super::error::PipelineError;
 use crate::consent::ConsentPolicy;
 use crate::enrich::provider::ProviderConfig;
 use crate::record::Origin;
-use crate::settings::{DedupeSection, GivenSettings, NormaliseSection};
+use crate::settings::{DedupeSection, GivenSettings, NormaliseSection, OutputSection};
 use crate::sources::fetch::FetchSettings;
 use crate::sources::headers::Mapper;
 use crate::sources::{SourceError, SourceKind, SourceSpec};
@@ -27,6 +27,8 @@ struct PipelineFile {
     #[serde(default)]
     dedupe: DedupeSection,
     warmth: Option<crate::warmth::WarmthSettings>,
+    #[serde(default)]
+    output: OutputSection,
     #[serde(alias = "source", default)]
     sources: Vec<SourceEntry>,
 }
@@ -107,6 +109,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         threshold: file.dedupe.threshold,
         origin_priority: file.dedupe.origin_priority,
         warmth: file.warmth,
+        lang: file.output.lang,
     };
     let mut problems = settings.problems();
     let mut providers = Vec::new();
