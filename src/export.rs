@@ -4,13 +4,14 @@
 
 use crate::consent::gate::PhoneDecision;
 use crate::consent_commands::{CallList, CommandError};
+use crate::lang::Lang;
 use crate::normalise::phone::national_display;
+use crate::sheet::{self, zone_label, Cell, Column, CsvFormat, Table};
 use crate::store::consent::LeadCard;
 use crate::store::Store;
-use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Timelike, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Text from lead files is opened in spreadsheets: a cell starting with `=`, `+`, `-` or
@@ -33,6 +34,17 @@ pub enum OutsideWindow {
     /// Keep them, after the callable-now rows, with `call_after` set to the window's next
     /// opening in the callee's time.
     Schedule,
+}
+
+/// Who reads the list: people (in a spreadsheet) or machines (a dialer, a script).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListStyle {
+    /// Headers in the chosen language, times in the base's zone, `;` CSV for Excel.
+    #[default]
+    People,
+    /// English column names, E.164 numbers, UTC times, `,` CSV.
+    Machine,
 }
 
 /// Filters and shape of a call list.
@@ -58,8 +70,13 @@ pub struct CallListOptions {
     pub capacity: Option<u32>,
     /// One file per operator (`calls.op1.csv` …) instead of an `operator` column only.
     pub split_files: bool,
-    /// CSV field delimiter (`,` or `;` for Excel in Russian locales).
-    pub delimiter: u8,
+    /// CSV field delimiter; default by style (`;` for people, `,` for machines).
+    pub delimiter: Option<u8>,
+    pub style: ListStyle,
+    /// Language of people's headers and values.
+    pub lang: Lang,
+    /// Zone people's times are shown in (the base's).
+    pub zone: FixedOffset,
 }
 
 impl Default for CallListOptions {
@@ -77,7 +94,10 @@ impl Default for CallListOptions {
             operators: 1,
             capacity: None,
             split_files: false,
-            delimiter: b',',
+            delimiter: None,
+            style: ListStyle::People,
+            lang: Lang::default(),
+            zone: crate::normalise::Normaliser::default().naive_offset,
         }
     }
 }
@@ -96,6 +116,8 @@ pub struct CallRow {
     pub tier: String,
     pub score: i64,
     pub why_warm: String,
+    /// [`Self::why_warm`] in the list's language.
+    pub why_warm_people: String,
     /// The callee's local time when the list was made, and its UTC offset.
     pub local_time: String,
     pub utc_offset: String,
@@ -287,6 +309,13 @@ fn call_row(
         tier: warmth_tier(card),
         score: warmth_score(card),
         why_warm: card.warmth.summary(),
+        why_warm_people: match opts.lang {
+            Lang::Ru => {
+                card.warmth
+                    .summary_in(["источник", "недавно", "вернулся", "интерес", "полнота"])
+            }
+            Lang::En => card.warmth.summary(),
+        },
         local_time: format!("{:02}:{:02}", local.hour(), local.minute()),
         utc_offset: offset_text(offset),
         call_after,
@@ -351,7 +380,9 @@ fn assign_operators(
     kept
 }
 
-const HEADER: [&str; 18] = [
+/// The machine columns (`--style machine`): English names, E.164, UTC times, as dialers
+/// and scripts have always read them.
+const MACHINE_HEADER: [&str; 18] = [
     "operator",
     "lead_id",
     "phone_e164",
@@ -372,44 +403,139 @@ const HEADER: [&str; 18] = [
     "note",
 ];
 
-fn cells(r: &CallRow) -> Vec<String> {
-    let ts = |t: Option<DateTime<Utc>>| {
-        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .unwrap_or_default()
-    };
+fn machine_cells(r: &CallRow) -> Vec<Cell> {
+    let text = |s: &str| Cell::Text(s.to_string());
+    let raw = |s: &str| Cell::Raw(s.to_string());
     vec![
-        r.operator.to_string(),
-        r.lead_id.to_string(),
-        r.phone_e164.clone(),
-        r.phone_local.clone(),
-        spreadsheet_safe(&r.full_name),
-        spreadsheet_safe(&r.company),
-        spreadsheet_safe(&r.city),
-        spreadsheet_safe(&r.region),
-        r.tier.clone(),
-        r.score.to_string(),
-        r.why_warm.clone(),
-        r.local_time.clone(),
-        r.utc_offset.clone(),
-        ts(r.call_after),
-        ts(r.call_before),
-        spreadsheet_safe(&r.consent_basis),
-        ts(r.consent_expires_at),
-        String::new(),
+        Cell::Int(r.operator.into()),
+        Cell::Int(r.lead_id),
+        raw(&r.phone_e164),
+        raw(&r.phone_local),
+        text(&r.full_name),
+        text(&r.company),
+        text(&r.city),
+        text(&r.region),
+        raw(&r.tier),
+        Cell::Int(r.score),
+        raw(&r.why_warm),
+        raw(&r.local_time),
+        raw(&r.utc_offset),
+        Cell::Time(r.call_after),
+        Cell::Time(r.call_before),
+        text(&r.consent_basis),
+        Cell::Time(r.consent_expires_at),
+        raw(""),
     ]
 }
 
-/// Writes the rows to `out` (CSV with a BOM, or XLSX by extension); with `split_files`,
-/// one file per operator next to it. Returns the files written.
+/// The people columns (`--style people`, the default): headers in the chosen language,
+/// times in the base's zone (named in the header), room for the call's result and a note.
+fn people_columns(lang: Lang, zone: FixedOffset) -> Vec<Column> {
+    let z = zone_label(zone);
+    let l = |ru: &str, en: &str| lang.pick(ru, en).to_string();
+    vec![
+        Column::new(l("Оператор", "Operator"), 10.0),
+        Column::new(l("ID лида", "Lead ID"), 9.0),
+        Column::new(l("Телефон", "Phone"), 18.0),
+        Column::new(l("Телефон (местный)", "Phone (national)"), 18.0),
+        Column::new(l("ФИО", "Name"), 32.0),
+        Column::new(l("Компания", "Company"), 24.0),
+        Column::new(l("Город", "City"), 16.0),
+        Column::new(l("Регион", "Region"), 22.0),
+        Column::new(l("Теплота", "Warmth"), 10.0),
+        Column::new(l("Баллы", "Score"), 7.0),
+        Column::new(l("Почему тёплый", "Why warm"), 34.0),
+        Column::new(l("Местное время", "Local time"), 9.0),
+        Column::new(l("Пояс клиента", "Callee's zone"), 11.0),
+        Column::new(format!("{} ({z})", l("Звонить с", "Call from")), 21.0),
+        Column::new(format!("{} ({z})", l("Звонить до", "Call before")), 21.0),
+        Column::new(l("Основание", "Consent basis"), 28.0),
+        Column::new(format!("{} ({z})", l("Согласие до", "Consent until")), 21.0),
+        Column::new(l("Результат", "Result"), 16.0),
+        Column::new(l("Комментарий", "Note"), 30.0),
+    ]
+}
+
+fn people_cells(r: &CallRow, lang: Lang) -> Vec<Cell> {
+    let text = |s: &str| Cell::Text(s.to_string());
+    let raw = |s: &str| Cell::Raw(s.to_string());
+    vec![
+        Cell::Int(r.operator.into()),
+        Cell::Int(r.lead_id),
+        Cell::Phone(r.phone_e164.clone()),
+        raw(&r.phone_local),
+        text(&r.full_name),
+        text(&r.company),
+        text(&r.city),
+        text(&r.region),
+        raw(tier_name(&r.tier, lang)),
+        Cell::Int(r.score),
+        raw(&r.why_warm_people),
+        raw(&r.local_time),
+        // `UTC+10:00`, not `+10:00`, which spreadsheets read as a time of day.
+        raw(&format!("UTC{}", r.utc_offset)),
+        Cell::Time(r.call_after),
+        Cell::Time(r.call_before),
+        text(&r.consent_basis),
+        Cell::Time(r.consent_expires_at),
+        raw(""),
+        raw(""),
+    ]
+}
+
+/// A warmth tier as people say it.
+pub fn tier_name(tier: &str, lang: Lang) -> &str {
+    match (tier, lang) {
+        ("hot", Lang::Ru) => "горячий",
+        ("warm", Lang::Ru) => "тёплый",
+        ("cold", Lang::Ru) => "холодный",
+        (other, _) => other,
+    }
+}
+
+/// The rows as a table in the chosen style.
+fn call_table(rows: &[&CallRow], opts: &CallListOptions) -> Table {
+    match opts.style {
+        ListStyle::Machine => Table {
+            columns: MACHINE_HEADER
+                .iter()
+                .map(|h| Column::new(*h, 14.0))
+                .collect(),
+            rows: rows.iter().map(|r| machine_cells(r)).collect(),
+            zone: opts.zone,
+        },
+        ListStyle::People => Table {
+            columns: people_columns(opts.lang, opts.zone),
+            rows: rows.iter().map(|r| people_cells(r, opts.lang)).collect(),
+            zone: opts.zone,
+        },
+    }
+}
+
+/// How a CSV call list is written: people's CSV opens right in Russian Excel (`;`, BOM,
+/// phones and times as text); machines' keeps the columns dialers read (`,`, BOM).
+fn csv_format(opts: &CallListOptions) -> CsvFormat {
+    let base = match opts.style {
+        ListStyle::People => CsvFormat::excel(opts.lang),
+        ListStyle::Machine => CsvFormat {
+            delimiter: b',',
+            for_people: false,
+            ..CsvFormat::excel(opts.lang)
+        },
+    };
+    CsvFormat {
+        delimiter: opts.delimiter.unwrap_or(base.delimiter),
+        ..base
+    }
+}
+
+/// Writes the rows to `out` (CSV or XLSX by extension); with `split_files`, one file per
+/// operator next to it. Returns the files written.
 pub fn write_call_list(
     rows: &[CallRow],
     out: &Path,
     opts: &CallListOptions,
 ) -> Result<Vec<PathBuf>, CommandError> {
-    let xlsx = out
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     let mut files = Vec::new();
     let groups: Vec<(PathBuf, Vec<&CallRow>)> = if opts.split_files && opts.operators > 1 {
         (1..=opts.operators)
@@ -425,74 +551,20 @@ pub fn write_call_list(
     } else {
         vec![(out.to_path_buf(), rows.iter().collect())]
     };
+    let sheet_name = match opts.style {
+        ListStyle::Machine => "calls",
+        ListStyle::People => opts.lang.pick("Звонки", "Calls"),
+    };
     for (path, group) in groups {
-        if xlsx {
-            write_xlsx(&path, &group)?;
-        } else {
-            write_csv(&path, &group, opts.delimiter)?;
-        }
+        sheet::write(
+            &path,
+            sheet_name,
+            &call_table(&group, opts),
+            &csv_format(opts),
+        )?;
         files.push(path);
     }
     Ok(files)
-}
-
-fn write_csv(path: &Path, rows: &[&CallRow], delimiter: u8) -> Result<(), CommandError> {
-    let io = |source| CommandError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::create(path).map_err(io)?;
-    let mut buf = std::io::BufWriter::new(file);
-    // A BOM so Excel reads UTF-8 (Cyrillic) correctly.
-    buf.write_all("\u{feff}".as_bytes()).map_err(io)?;
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .from_writer(buf);
-    let csv_err = |e: csv::Error| CommandError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    w.write_record(HEADER).map_err(csv_err)?;
-    for r in rows {
-        w.write_record(cells(r)).map_err(csv_err)?;
-    }
-    w.flush().map_err(io)?;
-    Ok(())
-}
-
-fn write_xlsx(path: &Path, rows: &[&CallRow]) -> Result<(), CommandError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let err = |e: rust_xlsxwriter::XlsxError| CommandError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let mut book = Workbook::new();
-    let sheet = book.add_worksheet();
-    sheet.set_name("calls").map_err(err)?;
-    let bold = Format::new().set_bold();
-    for (c, h) in HEADER.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(err)?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        let row = i as u32 + 1;
-        for (c, v) in cells(r).into_iter().enumerate() {
-            // Numbers as numbers, everything else (phones included) as text.
-            if (c == 1 || c == 9 || c == 0) && !v.is_empty() {
-                if let Ok(n) = v.parse::<f64>() {
-                    sheet.write_number(row, c as u16, n).map_err(err)?;
-                    continue;
-                }
-            }
-            // No apostrophe prefix in XLSX: cells are text, never formulas.
-            let text = v.strip_prefix('\'').unwrap_or(&v).to_string();
-            sheet.write_string(row, c as u16, text).map_err(err)?;
-        }
-    }
-    sheet.set_freeze_panes(1, 0).map_err(err)?;
-    book.save(path).map_err(err)?;
-    Ok(())
 }
 
 /// The whole `call-list` command after the gate: lead details, shaping, files.

@@ -17,3 +17,5 @@ pub mod pipeline;
 pub mod report;
 pub mod serve;
 pub mod settings;
+pub mod sheet;
+pub mod shortfall;

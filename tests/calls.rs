@@ -64,6 +64,8 @@ fn a_known_base_gives_a_known_call_list() {
     let out = dir.path().join("calls.csv");
     ok(run(&[
         "call-list",
+        "--style",
+        "machine",
         "--db",
         s(&db),
         "--out",
@@ -103,6 +105,8 @@ fn a_known_base_gives_a_known_call_list() {
     // tomorrow (21:00 UTC today).
     ok(run(&[
         "call-list",
+        "--style",
+        "machine",
         "--db",
         s(&db),
         "--out",
@@ -121,6 +125,8 @@ fn a_known_base_gives_a_known_call_list() {
     // Filters.
     ok(run(&[
         "call-list",
+        "--style",
+        "machine",
         "--db",
         s(&db),
         "--out",
@@ -137,6 +143,8 @@ fn a_known_base_gives_a_known_call_list() {
     let ivanov_score: i64 = rows[0][9].parse().unwrap();
     ok(run(&[
         "call-list",
+        "--style",
+        "machine",
         "--db",
         s(&db),
         "--out",
@@ -151,6 +159,8 @@ fn a_known_base_gives_a_known_call_list() {
     // Two operators, round-robin, `;` for Excel, one file each.
     ok(run(&[
         "call-list",
+        "--style",
+        "machine",
         "--db",
         s(&db),
         "--out",
@@ -171,6 +181,8 @@ fn a_known_base_gives_a_known_call_list() {
     // Capacity: one number per operator, the third is left out and counted.
     let out_json = ok(run(&[
         "call-list",
+        "--style",
+        "machine",
         "--db",
         s(&db),
         "--out",
@@ -192,6 +204,8 @@ fn a_known_base_gives_a_known_call_list() {
     let xlsx = dir.path().join("calls.xlsx");
     ok(run(&[
         "call-list",
+        "--style",
+        "machine",
         "--db",
         s(&db),
         "--out",
@@ -297,6 +311,8 @@ fn call_results_and_events_come_back() {
     assert_eq!(engagement(&db, "+79161234567"), 6);
     ok(run(&[
         "call-list",
+        "--style",
+        "machine",
         "--db",
         s(&db),
         "--out",

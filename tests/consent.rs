@@ -20,7 +20,15 @@ fn demo(db: &Path, as_of: &str) {
 
 /// The numbers in a call list, in file order.
 fn call_list(db: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut args = vec!["call-list", "--db", s(db), "--out", s(out)];
+    let mut args = vec![
+        "call-list",
+        "--style",
+        "machine",
+        "--db",
+        s(db),
+        "--out",
+        s(out),
+    ];
     args.extend_from_slice(extra);
     ok(run(&args));
     let text = std::fs::read_to_string(out).unwrap();

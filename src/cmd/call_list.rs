@@ -8,8 +8,10 @@ use chrono::NaiveTime;
 use clap::Args;
 use leadpipe::consent::Purpose;
 use leadpipe::consent_commands::{self as consent_cmd, CallList};
-use leadpipe::export::{CallListOptions, CallListStats, OutsideWindow};
+use leadpipe::export::{CallListOptions, CallListStats, ListStyle, OutsideWindow};
+use leadpipe::lang::Lang;
 use leadpipe::settings::TypedTime;
+use leadpipe::shortfall::{self, Explanation};
 use std::path::PathBuf;
 
 /// Write who may be called now: only valid numbers with call consent granted, in force
@@ -21,12 +23,15 @@ use std::path::PathBuf;
 
 Consent is derived from the full history at the moment of the call list (not from what
 `leads.call_consent` said at the last run), so a withdrawal recorded a minute ago counts.
-The CSV is UTF-8 with a BOM (Excel opens it as is); --json prints counts and reasons.")]
+By default the list is for people: headers in the base's language (--lang), times in the
+base's zone, and a CSV that Russian Excel opens right (`;`, UTF-8 BOM, phones as
+`+7 916 123-45-67`). --style machine writes English columns, E.164 and UTC for dialers.
+When numbers are missing, the command says why and what to do (--json: `explanation`).")]
 pub struct CallListArgs {
     /// DuckDB file to read.
     #[arg(long, default_value = "leadpipe.duckdb")]
     db: PathBuf,
-    /// File to write: calls.csv (UTF-8 with BOM) or calls.xlsx.
+    /// File to write: calls.csv or calls.xlsx.
     #[arg(long)]
     out: PathBuf,
     /// Advertising calls need prior consent; service calls rest on a contract.
@@ -65,9 +70,15 @@ pub struct CallListArgs {
     /// One file per operator (calls.op1.csv …) instead of an `operator` column only.
     #[arg(long)]
     split: bool,
-    /// CSV delimiter: `,` or `;` (Excel in Russian locales expects `;`).
-    #[arg(long, default_value = ",")]
-    delimiter: char,
+    /// CSV delimiter (default `;` for people, `,` for machines).
+    #[arg(long)]
+    delimiter: Option<char>,
+    /// Who reads the list: people in a spreadsheet, or a dialer (`machine`).
+    #[arg(long, value_enum, default_value_t = ListStyle::People)]
+    style: ListStyle,
+    /// Language of headers and words (default: the base's `[output] lang`, else Russian).
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
     /// Print counts and blocked reasons as JSON.
     #[arg(long)]
     json: bool,
@@ -92,7 +103,7 @@ fn parse_window(s: &str) -> Result<(NaiveTime, NaiveTime), String> {
 impl CallListArgs {
     /// The export's options; the delimiter is checked before the base is opened.
     fn options(&self) -> Result<CallListOptions, CliError> {
-        if !self.delimiter.is_ascii() {
+        if self.delimiter.is_some_and(|d| !d.is_ascii()) {
             return Err(CliError::BadArgument(
                 "--delimiter must be one ASCII character".into(),
             ));
@@ -109,7 +120,8 @@ impl CallListArgs {
             operators: self.operators.max(1),
             capacity: self.capacity,
             split_files: self.split,
-            delimiter: self.delimiter as u8,
+            delimiter: self.delimiter.map(|d| d as u8),
+            style: self.style,
             ..CallListOptions::default()
         })
     }
@@ -121,9 +133,12 @@ pub fn run(args: CallListArgs) -> CmdResult {
     // Callees with no known time zone are taken in the base's default zone.
     opts.default_offset_minutes =
         i64::from(settings.normaliser.naive_offset.local_minus_utc() / 60);
+    opts.lang = args.lang.unwrap_or(settings.lang);
+    opts.zone = settings.zone();
     let now = settings.moment(args.as_of.as_ref());
     let list = consent_cmd::call_list(&store, args.purpose, now, &settings.normaliser)?;
     let (_, stats, files) = leadpipe::export::export_call_list(&store, &list, &opts, &args.out)?;
+    let explanation = shortfall::explain(&list, &stats, store.leads_with_phone()?, opts.lang);
     if args.json {
         print_json(&serde_json::json!({
             "files": file_names(&files),
@@ -131,9 +146,10 @@ pub fn run(args: CallListArgs) -> CmdResult {
             "purpose": list.purpose,
             "rows": stats,
             "blocked_by_reason": list.blocked_by_reason,
+            "explanation": explanation,
         }));
     } else {
-        print_counts(&list, &stats, &files);
+        print_counts(&list, &stats, &files, &opts, &explanation);
     }
     Ok(())
 }
@@ -142,28 +158,34 @@ fn file_names(files: &[PathBuf]) -> Vec<String> {
     files.iter().map(|f| f.display().to_string()).collect()
 }
 
-/// What was written, what the filters and windows left out, and why the rest is blocked.
-fn print_counts(list: &CallList, stats: &CallListStats, files: &[PathBuf]) {
+/// What was written, and why numbers are missing, in the list's language.
+fn print_counts(
+    list: &CallList,
+    stats: &CallListStats,
+    files: &[PathBuf],
+    opts: &CallListOptions,
+    explanation: &Explanation,
+) {
+    let lang = opts.lang;
     println!(
-        "{}: {} numbers to call ({} purpose, as of {}); {} callable before filters",
+        "{}: {} {} ({}, {} {})",
         file_names(files).join(", "),
         stats.rows,
-        list.purpose.as_str(),
-        list.as_of.format("%Y-%m-%d %H:%M UTC"),
-        stats.callable_numbers
+        match lang {
+            Lang::Ru => shortfall::plural_ru(stats.rows as u64, ["номер", "номера", "номеров"]),
+            Lang::En => "numbers",
+        },
+        match (list.purpose.as_str(), lang) {
+            ("advertising", Lang::Ru) => "рекламные звонки",
+            ("service", Lang::Ru) => "звонки по обслуживанию",
+            ("advertising", Lang::En) => "advertising calls",
+            _ => "service calls",
+        },
+        lang.pick("на", "as of"),
+        lang.time(list.as_of, opts.zone),
     );
-    for (what, n) in [
-        ("left out by filters", stats.filtered_out),
-        ("outside their calling window", stats.outside_window),
-        ("scheduled for later (call_after_utc)", stats.scheduled),
-        ("over operator capacity", stats.over_capacity),
-    ] {
-        if n > 0 {
-            println!("  {what:<38} {n:>8}");
-        }
+    if stats.rows == stats.callable_numbers && explanation.reasons.is_empty() {
+        return;
     }
-    for (reason, n) in &list.blocked_by_reason {
-        println!("  blocked: {reason:<30} {n:>8}");
-    }
-    println!("  (leads with no consent history at all are never callable and not counted)");
+    shortfall::print(explanation);
 }

@@ -255,12 +255,18 @@ impl WarmthPoints {
     /// "form 30 · recent 22 · came back 5 · engaged 6 · complete 9": the call list's
     /// why-warm column, biggest signals first, zero ones left out.
     pub fn summary(&self) -> String {
+        self.summary_in(["source", "recent", "came back", "engaged", "complete"])
+    }
+
+    /// [`Self::summary`] with these names for origin, recency, frequency, engagement and
+    /// completeness (another language's words).
+    pub fn summary_in(&self, names: [&str; 5]) -> String {
         let mut parts = [
-            ("source", self.origin),
-            ("recent", self.recency),
-            ("came back", self.frequency),
-            ("engaged", self.engagement),
-            ("complete", self.completeness),
+            (names[0], self.origin),
+            (names[1], self.recency),
+            (names[2], self.frequency),
+            (names[3], self.engagement),
+            (names[4], self.completeness),
         ];
         parts.sort_by_key(|(_, p)| -p.abs());
         parts

@@ -212,6 +212,16 @@ pub fn national_display(e164: &str) -> Option<String> {
     )
 }
 
+/// The international display form of an E.164 number (`+7 916 123-45-67` for
+/// `+79161234567`): dialable anywhere, and text (not a number) to every spreadsheet.
+pub fn international_display(e164: &str) -> Option<String> {
+    let n = PhoneNumber::parse(e164, None).ok()?;
+    Some(
+        n.format_as(rlibphonenumber::PhoneNumberFormat::International)
+            .into_owned(),
+    )
+}
+
 /// Splits `number доб. 12` into the number and `12`. Only a marker followed by digits to the
 /// end counts, so letters inside a number (`8-800-GO-…`) are left to the parser.
 fn split_extension(s: &str) -> (&str, Option<String>) {

@@ -56,3 +56,18 @@ pub(crate) fn lead_events_sql(
           ON c.record_id IS NULL AND c.superseded_at IS NULL AND c.email = le.v {event_filter}"
     )
 }
+
+impl crate::Store {
+    /// How many leads have a phone number at all: what a call list could hold at most.
+    pub fn leads_with_phone(&self) -> Result<u64, crate::StoreError> {
+        let n: i64 = self
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM leads WHERE len(phones) > 0 OR phone_e164 IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(crate::db("counting leads with a phone"))?;
+        Ok(n.max(0) as u64)
+    }
+}
