@@ -249,7 +249,7 @@ fn warmth_score(card: &LeadCard) -> i64 {
 }
 
 /// The tier, score, source, city and region filters (each empty filter lets all through).
-fn passes_filters(card: &LeadCard, opts: &CallListOptions) -> bool {
+pub fn passes_filters(card: &LeadCard, opts: &CallListOptions) -> bool {
     let tier = warmth_tier(card);
     let lead_sources: Vec<&str> = card
         .sources

@@ -10,6 +10,7 @@ pub use leadpipe_store as store;
 
 pub mod compliance;
 pub mod consent_commands;
+pub mod crm_export;
 pub mod export;
 pub mod lang;
 pub mod outcomes;

@@ -54,6 +54,7 @@ enum Command {
     Runs(cmd::runs::RunsArgs),
     #[command(name = "call-list")]
     CallList(cmd::call_list::CallListArgs),
+    Export(cmd::export::ExportArgs),
     /// Engagement events (site visits, e-mail opens, replies) that make leads warmer.
     #[command(subcommand)]
     Events(cmd::outcomes::EventsCommand),
@@ -86,6 +87,7 @@ fn execute(cli: Cli) -> CmdResult {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Runs(args) => cmd::runs::run(args),
         Command::CallList(args) => cmd::call_list::run(args),
+        Command::Export(args) => cmd::export::run(args),
         Command::Events(command) => cmd::outcomes::events(command),
         Command::CallResult(command) => cmd::outcomes::call_results(command),
         Command::Erase(args) => cmd::erase::run(args),

@@ -2,6 +2,7 @@
 //! operators, written as CSV or XLSX.
 
 use super::base::{open_for_reading, with_settings};
+use super::filters::LeadFilters;
 use super::time_arg::parse_time;
 use super::{print_json, CliError, CmdResult};
 use chrono::NaiveTime;
@@ -40,21 +41,8 @@ pub struct CallListArgs {
     /// Judge consent and calling windows at this time instead of now.
     #[arg(long, value_parser = parse_time)]
     as_of: Option<TypedTime>,
-    /// Only these warmth tiers (repeatable: --tier hot --tier warm).
-    #[arg(long, value_parser = ["hot", "warm", "cold"])]
-    tier: Vec<String>,
-    /// Only leads scoring at least this.
-    #[arg(long)]
-    min_score: Option<i64>,
-    /// Only leads that came from this source (repeatable).
-    #[arg(long)]
-    source: Vec<String>,
-    /// Only leads in this city (repeatable, any case).
-    #[arg(long)]
-    city: Vec<String>,
-    /// Only leads in this region (name or code, repeatable).
-    #[arg(long)]
-    region: Vec<String>,
+    #[command(flatten)]
+    filters: LeadFilters,
     /// Allowed local hours of the callee, e.g. 09:00-21:00.
     #[arg(long, default_value = "09:00-21:00", value_parser = parse_window)]
     window: (NaiveTime, NaiveTime),
@@ -108,12 +96,7 @@ impl CallListArgs {
                 "--delimiter must be one ASCII character".into(),
             ));
         }
-        Ok(CallListOptions {
-            tiers: self.tier.clone(),
-            min_score: self.min_score,
-            sources: self.source.clone(),
-            cities: self.city.clone(),
-            regions: self.region.clone(),
+        let mut opts = CallListOptions {
             window_start: self.window.0,
             window_end: self.window.1,
             outside_window: self.outside_window,
@@ -123,7 +106,9 @@ impl CallListArgs {
             delimiter: self.delimiter.map(|d| d as u8),
             style: self.style,
             ..CallListOptions::default()
-        })
+        };
+        self.filters.apply(&mut opts);
+        Ok(opts)
     }
 }
 

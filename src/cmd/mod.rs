@@ -6,6 +6,7 @@ pub mod compliance;
 pub mod consent;
 pub mod erase;
 pub mod explain;
+pub mod export;
 pub mod gen;
 pub mod import;
 pub mod outcomes;
@@ -18,6 +19,7 @@ pub mod suppress;
 
 mod base;
 mod error;
+mod filters;
 mod time_arg;
 
 pub use error::CliError;

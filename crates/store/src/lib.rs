@@ -10,6 +10,7 @@ use duckdb::{params, Connection};
 use std::path::{Path, PathBuf};
 
 pub mod consent;
+pub mod contacts;
 pub mod dedupe;
 pub mod enrich;
 pub mod erasure;
