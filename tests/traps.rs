@@ -548,3 +548,51 @@ fn a_file_given_a_new_origin_is_read_again_not_kept_as_it_was() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["sources"][0]["status"], "unchanged", "{v}");
 }
+
+#[test]
+fn a_file_whose_column_mapping_changed_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("list.csv");
+    std::fs::write(
+        &csv,
+        "ФИО;Номер;Заметка\nИванов Иван;+7 916 123-45-67;просил не звонить до обеда\n",
+    )
+    .unwrap();
+    let db = dir.path().join("m.duckdb");
+    let pipeline = |columns: &str| {
+        let p = dir.path().join("p.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "[[sources]]\nname = \"list\"\npath = \"list.csv\"\norigin = \"purchased\"\n[sources.columns]\n{columns}\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let first = pipeline("\"Номер\" = \"phone\"\n\"Заметка\" = \"ignore\"");
+    ok(run(&["run", s(&first), "--db", s(&db), "-q"]));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM records WHERE comment IS NOT NULL"
+        ),
+        0
+    );
+    let second = pipeline("\"Номер\" = \"phone\"\n\"Заметка\" = \"comment\"");
+    let o = ok(run(&["run", s(&second), "--db", s(&db), "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["sources"][0]["status"], "reimported", "{v}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM records WHERE comment IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM records"), 1);
+    // Unchanged mapping: nothing to do.
+    let o = ok(run(&["run", s(&second), "--db", s(&db), "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["sources"][0]["status"], "unchanged", "{v}");
+}

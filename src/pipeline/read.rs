@@ -186,6 +186,11 @@ impl SourceImport<'_, '_> {
                 // Edited selectors read the same pages differently: read them again.
                 text.push_str(&format!(";html={rules:?}"));
             }
+            if !spec.columns.is_empty() {
+                // A column mapped to another field reads the same bytes differently. (Only
+                // when given, so files landed before mappings were compared still match.)
+                text.push_str(&format!(";columns={:?}", spec.columns));
+            }
             text
         };
         let settings = describe(opened.encoding, opened.delimiter, opened.sheet.as_deref());
