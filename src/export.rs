@@ -126,6 +126,9 @@ pub struct CallRow {
     /// When the callee's current (or next) window closes, UTC: do not dial after it.
     pub call_before: Option<DateTime<Utc>>,
     pub consent_basis: String,
+    /// A short basis for operators, in the list's language (the full one is
+    /// [`Self::consent_basis`], and the compliance report's).
+    pub consent_basis_people: String,
     pub consent_expires_at: Option<DateTime<Utc>>,
 }
 
@@ -321,7 +324,22 @@ fn call_row(
         call_after,
         call_before,
         consent_basis: d.basis.clone().unwrap_or_default(),
+        consent_basis_people: short_basis(d, opts),
         consent_expires_at: d.consent.expires_at,
+    }
+}
+
+/// "согласие от 20.11.2026 (№ 1)": when and which event, for an operator who is asked.
+fn short_basis(d: &PhoneDecision, opts: &CallListOptions) -> String {
+    match (d.consent.status, d.consent.since, d.consent.consent_id) {
+        (crate::consent::Status::Granted, Some(since), Some(id)) => {
+            let date = opts.lang.date(since, opts.zone);
+            match opts.lang {
+                Lang::Ru => format!("согласие от {date} (№ {id})"),
+                Lang::En => format!("consent of {date} (#{id})"),
+            }
+        }
+        _ => d.basis.clone().unwrap_or_default(),
     }
 }
 
@@ -449,7 +467,7 @@ fn people_columns(lang: Lang, zone: FixedOffset) -> Vec<Column> {
         Column::new(l("Пояс клиента", "Callee's zone"), 11.0),
         Column::new(format!("{} ({z})", l("Звонить с", "Call from")), 21.0),
         Column::new(format!("{} ({z})", l("Звонить до", "Call before")), 21.0),
-        Column::new(l("Основание", "Consent basis"), 28.0),
+        Column::new(l("Основание", "Consent basis"), 26.0),
         Column::new(format!("{} ({z})", l("Согласие до", "Consent until")), 21.0),
         Column::new(l("Результат", "Result"), 16.0),
         Column::new(l("Комментарий", "Note"), 30.0),
@@ -476,7 +494,7 @@ fn people_cells(r: &CallRow, lang: Lang) -> Vec<Cell> {
         raw(&format!("UTC{}", r.utc_offset)),
         Cell::Time(r.call_after),
         Cell::Time(r.call_before),
-        text(&r.consent_basis),
+        raw(&r.consent_basis_people),
         Cell::Time(r.consent_expires_at),
         raw(""),
         raw(""),
