@@ -331,7 +331,11 @@ fn compliance_report_html_and_csv() {
         NOW,
     ]));
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.contains("<h1>Compliance report</h1>"));
+    // Russian by default, times in the base's zone with the offset shown.
+    assert!(page.contains("<h1>Отчёт о согласиях</h1>"), "{page}");
+    assert!(page.contains("<html lang=\"ru\">"));
+    assert!(page.contains("(+03:00)"), "times carry their offset");
+    assert!(!page.contains(" UTC</"), "no bare UTC times");
     assert!(
         !page.contains("http://") || !page.contains("<script src"),
         "self-contained"
@@ -344,8 +348,25 @@ fn compliance_report_html_and_csv() {
         page.contains("https://example.ru/landing"),
         "the basis shows the form"
     );
-    assert!(page.contains(&format!("Lead {lead}")), "the lead's trail");
+    assert!(page.contains(&format!("Лид {lead}")), "the lead's trail");
     assert!(page.contains("run 1"), "the audit trail names the run");
+    ok(run(&[
+        "compliance",
+        "report",
+        "--db",
+        s(&db),
+        "--out",
+        s(&html),
+        "--lead",
+        &lead.to_string(),
+        "--as-of",
+        NOW,
+        "--lang",
+        "en",
+    ]));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h1>Compliance report</h1>"));
+    assert!(page.contains(&format!("Lead {lead}")), "the lead's trail");
 
     let csv_path = dir.path().join("report.csv");
     ok(run(&[

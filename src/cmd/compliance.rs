@@ -4,7 +4,9 @@ use super::base::{open_for_reading, with_settings};
 use super::time_arg::parse_time;
 use super::CmdResult;
 use clap::{Args, Subcommand};
+use leadpipe::compliance::View;
 use leadpipe::consent::Purpose;
+use leadpipe::lang::Lang;
 use leadpipe::settings::TypedTime;
 use std::path::PathBuf;
 
@@ -35,6 +37,10 @@ pub struct ComplianceReportArgs {
     purpose: Purpose,
     #[arg(long, value_parser = parse_time)]
     as_of: Option<TypedTime>,
+    /// Language of the HTML page (default: the base's `[output] lang`, else Russian); the
+    /// CSV keeps English codes.
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
 }
 
 pub fn run(command: ComplianceCommand) -> CmdResult {
@@ -43,7 +49,11 @@ pub fn run(command: ComplianceCommand) -> CmdResult {
     let now = settings.moment(args.as_of.as_ref());
     let report =
         leadpipe::compliance::build(&store, args.purpose, now, args.lead, &settings.normaliser)?;
-    leadpipe::compliance::write(&report, &args.out)?;
+    let view = View {
+        lang: args.lang.unwrap_or(settings.lang),
+        zone: settings.zone(),
+    };
+    leadpipe::compliance::write(&report, &args.out, view)?;
     println!(
         "{}: {} leads; {} numbers may be called, {} blocked",
         args.out.display(),

@@ -2,45 +2,131 @@
 //! coverage by status, blocked reasons, who would be called, who is blocked, the
 //! suppression lists, and (when asked for) one lead's trail.
 
-use super::{fmt_time, ComplianceReport, DecisionRow, LeadTrail};
+use super::{ComplianceReport, DecisionRow, LeadTrail};
 use crate::consent::ConsentEvent;
+use crate::lang::Lang;
 use crate::report::{esc, html_table};
 use crate::store::consent::{AuditRow, ListRow};
+use chrono::{DateTime, FixedOffset, Utc};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Rows of each list shown in the HTML; the CSV has every row.
 const HTML_ROWS: usize = 500;
 
-pub(super) fn html(r: &ComplianceReport) -> String {
+/// The language the page is written in and the zone its times are shown in.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    pub lang: Lang,
+    pub zone: FixedOffset,
+}
+
+impl View {
+    fn t(&self, ru: &'static str, en: &'static str) -> &'static str {
+        self.lang.pick(ru, en)
+    }
+
+    fn time(&self, t: Option<DateTime<Utc>>) -> String {
+        t.map(|t| self.lang.time(t, self.zone)).unwrap_or_default()
+    }
+
+    /// A consent status as a reviewer says it (the code stays in the CSV).
+    fn status<'a>(&self, code: &'a str) -> &'a str {
+        match (self.lang, code) {
+            (Lang::Ru, "granted") => "дано",
+            (Lang::Ru, "withdrawn") => "отозвано",
+            (Lang::Ru, "expired") => "истекло",
+            (Lang::Ru, "claimed") => "заявлено продавцом",
+            (Lang::Ru, "none") => "нет",
+            (_, other) => other,
+        }
+    }
+}
+
+pub(super) fn html(r: &ComplianceReport, v: View) -> String {
     let mut o = String::new();
-    head_and_summary(&mut o, r);
-    o.push_str("<h2>Leads by call consent status</h2>");
-    bar_table(&mut o, "status", "leads", &r.status_totals);
-    o.push_str("<h2>By status, origin and subject type</h2>");
-    table(
-        &mut o,
-        &["status", "origins", "subject type", "leads"],
-        r.by_status
-            .iter()
-            .map(|((s, or, st), n)| vec![s.clone(), or.clone(), st.clone(), n.to_string()]),
-    );
-    o.push_str("<h2>Blocked numbers by reason</h2><div class=\"blocked\">");
-    bar_table(&mut o, "reason", "numbers", &r.blocked_by_reason);
-    o.push_str("</div>");
-    let callable: Vec<&DecisionRow> = r.decisions.iter().filter(|d| d.callable).collect();
-    decision_list(&mut o, "Would be called", &callable);
-    let blocked: Vec<&DecisionRow> = r.decisions.iter().filter(|d| !d.callable).collect();
-    decision_list(&mut o, "Blocked", &blocked);
-    o.push_str("<h2>Suppression lists</h2>");
-    suppression_lists(&mut o, &r.lists);
+    head_and_summary(&mut o, r, v);
     let _ = write!(
         o,
-        "<p>Erased people: {} contacts kept as salted hashes only.</p>",
+        "<h2>{}</h2>",
+        v.t(
+            "Лиды по статусу согласия на звонки",
+            "Leads by call consent status"
+        )
+    );
+    let totals: BTreeMap<String, u64> = r
+        .status_totals
+        .iter()
+        .map(|(s, n)| (v.status(s).to_string(), *n))
+        .collect();
+    bar_table(
+        &mut o,
+        v.t("статус", "status"),
+        v.t("лидов", "leads"),
+        &totals,
+    );
+    let _ = write!(
+        o,
+        "<h2>{}</h2>",
+        v.t(
+            "По статусу, происхождению и типу",
+            "By status, origin and subject type"
+        )
+    );
+    table(
+        &mut o,
+        &[
+            v.t("статус", "status"),
+            v.t("происхождение", "origins"),
+            v.t("тип", "subject type"),
+            v.t("лидов", "leads"),
+        ],
+        r.by_status.iter().map(|((s, or, st), n)| {
+            vec![
+                v.status(s).to_string(),
+                or.clone(),
+                st.clone(),
+                n.to_string(),
+            ]
+        }),
+    );
+    let _ = write!(
+        o,
+        "<h2>{}</h2><div class=\"blocked\">",
+        v.t(
+            "Заблокированные номера по причинам",
+            "Blocked numbers by reason"
+        )
+    );
+    bar_table(
+        &mut o,
+        v.t("причина", "reason"),
+        v.t("номеров", "numbers"),
+        &r.blocked_by_reason,
+    );
+    o.push_str("</div>");
+    let callable: Vec<&DecisionRow> = r.decisions.iter().filter(|d| d.callable).collect();
+    decision_list(
+        &mut o,
+        v.t("Кому можно звонить", "Would be called"),
+        &callable,
+        v,
+    );
+    let blocked: Vec<&DecisionRow> = r.decisions.iter().filter(|d| !d.callable).collect();
+    decision_list(&mut o, v.t("Заблокированы", "Blocked"), &blocked, v);
+    let _ = write!(o, "<h2>{}</h2>", v.t("Стоп-листы", "Suppression lists"));
+    suppression_lists(&mut o, &r.lists, v);
+    let _ = write!(
+        o,
+        "<p>{}: {}</p>",
+        v.t(
+            "Удалённые по требованию (хранятся только солёные хэши контактов)",
+            "Erased people (contacts kept as salted hashes only)"
+        ),
         r.erased_contacts
     );
     if let Some(t) = &r.lead {
-        lead_trail(&mut o, t);
+        lead_trail(&mut o, t, v);
     }
     o.push_str("</body></html>\n");
     o
@@ -51,23 +137,41 @@ fn table(out: &mut String, head: &[&str], rows: impl Iterator<Item = Vec<String>
 }
 
 /// The page head with its style, and the one-paragraph answer: how many may be called.
-fn head_and_summary(o: &mut String, r: &ComplianceReport) {
+fn head_and_summary(o: &mut String, r: &ComplianceReport, v: View) {
+    let purpose = match (v.lang, r.purpose.as_str()) {
+        (Lang::Ru, "advertising") => "рекламные",
+        (Lang::Ru, _) => "сервисные",
+        (Lang::En, p) => p,
+    };
+    let summary = match v.lang {
+        Lang::Ru => format!(
+            "Согласие на <b>{purpose}</b> звонки на момент <b>{}</b>. Лидов: {}; звонить можно на <b>{}</b> номеров, заблокировано {}.",
+            esc(&v.time(Some(r.as_of))),
+            r.total_leads,
+            r.callable_numbers,
+            r.blocked_numbers
+        ),
+        Lang::En => format!(
+            "Call consent for <b>{purpose}</b> calls, judged at <b>{}</b>. {} leads; <b>{}</b> numbers may be called, {} are blocked.",
+            esc(&v.time(Some(r.as_of))),
+            r.total_leads,
+            r.callable_numbers,
+            r.blocked_numbers
+        ),
+    };
     let _ = write!(
         o,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>leadpipe compliance report</title><style>\
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <title>{}</title><style>\
          body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}}\
          table{{border-collapse:collapse;margin:.5em 0 1.5em}}\
          th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}}\
          th{{background:#f3f3f3}} .bar{{background:#4a7;height:12px;display:inline-block}}\
          .blocked .bar{{background:#c55}} small{{color:#666}}</style></head><body>\
-         <h1>Compliance report</h1><p>Call consent for <b>{}</b> calls, judged at <b>{}</b>. \
-         {} leads; <b>{}</b> numbers may be called, {} are blocked.</p>",
-        r.purpose.as_str(),
-        esc(&fmt_time(Some(r.as_of))),
-        r.total_leads,
-        r.callable_numbers,
-        r.blocked_numbers
+         <h1>{}</h1><p>{summary}</p>",
+        v.lang.as_str(),
+        v.t("leadpipe: отчёт о согласиях", "leadpipe compliance report"),
+        v.t("Отчёт о согласиях", "Compliance report"),
     );
 }
 
@@ -90,22 +194,24 @@ fn bar_table(o: &mut String, label: &str, unit: &str, counts: &BTreeMap<String, 
 }
 
 /// A titled list of decisions with its full count, only the first [`HTML_ROWS`] shown.
-fn decision_list(o: &mut String, title: &str, rows: &[&DecisionRow]) {
+fn decision_list(o: &mut String, title: &str, rows: &[&DecisionRow], v: View) {
     let _ = write!(
         o,
-        "<h2>{title} ({})</h2><small>first {HTML_ROWS}; the CSV report lists all</small>",
-        rows.len()
+        "<h2>{title} ({})</h2><small>{} {HTML_ROWS}; {}</small>",
+        rows.len(),
+        v.t("первые", "first"),
+        v.t("в CSV-отчёте все", "the CSV report lists all")
     );
     table(
         o,
         &[
-            "lead",
-            "number",
-            "name",
-            "origins",
-            "subject",
-            "why blocked",
-            "basis",
+            v.t("лид", "lead"),
+            v.t("номер", "number"),
+            v.t("ФИО", "name"),
+            v.t("происхождение", "origins"),
+            v.t("тип", "subject"),
+            v.t("почему заблокирован", "why blocked"),
+            v.t("основание", "basis"),
         ],
         rows.iter().take(HTML_ROWS).map(|d| decision_cells(d)),
     );
@@ -123,23 +229,25 @@ fn decision_cells(d: &DecisionRow) -> Vec<String> {
     ]
 }
 
-fn suppression_lists(o: &mut String, lists: &[ListRow]) {
+fn suppression_lists(o: &mut String, lists: &[ListRow], v: View) {
     table(
         o,
         &[
-            "list",
-            "reason",
-            "channel",
-            "loaded at",
-            "contacts",
-            "rows rejected",
-            "file",
+            v.t("список", "list"),
+            v.t("причина", "reason"),
+            v.t("канал", "channel"),
+            v.t("загружен", "loaded at"),
+            v.t("контактов", "contacts"),
+            v.t("строк отклонено", "rows rejected"),
+            v.t("файл", "file"),
         ],
         lists.iter().map(|l| {
             vec![
                 l.list.clone(),
                 l.reason.clone(),
-                l.channel.clone().unwrap_or_else(|| "all".into()),
+                l.channel
+                    .clone()
+                    .unwrap_or_else(|| v.t("все", "all").into()),
                 l.loaded_at.clone(),
                 l.contacts.to_string(),
                 l.rows_rejected.to_string(),
@@ -151,70 +259,89 @@ fn suppression_lists(o: &mut String, lists: &[ListRow]) {
 
 /// One lead: who it is, its status on every channel and purpose, every consent event with
 /// its evidence, and the audit trail of status changes.
-fn lead_trail(o: &mut String, t: &LeadTrail) {
+fn lead_trail(o: &mut String, t: &LeadTrail, v: View) {
     let _ = write!(
         o,
-        "<h2>Lead {}: {}</h2><p>Numbers: {}<br>Addresses: {}<br>Origins: {}; subject: {}</p>",
+        "<h2>{} {}: {}</h2><p>{}: {}<br>{}: {}<br>{}: {}; {}: {}</p>",
+        v.t("Лид", "Lead"),
         t.lead_id,
         esc(&t.card.full_name.clone().unwrap_or_default()),
+        v.t("Номера", "Numbers"),
         esc(&t.phones.join(", ")),
+        v.t("Адреса", "Addresses"),
         esc(&t.emails.join(", ")),
+        v.t("Происхождение", "Origins"),
         esc(&t.card.origins.clone().unwrap_or_default()),
+        v.t("тип", "subject"),
         esc(&t.card.subject_type.clone().unwrap_or_default()),
     );
-    o.push_str("<h3>Current status</h3>");
+    let _ = write!(o, "<h3>{}</h3>", v.t("Текущий статус", "Current status"));
     table(
         o,
-        &["channel", "purpose", "status", "basis"],
+        &[
+            v.t("канал", "channel"),
+            v.t("цель", "purpose"),
+            v.t("статус", "status"),
+            v.t("основание", "basis"),
+        ],
         t.statuses
             .iter()
-            .map(|(a, b, c, d)| vec![a.clone(), b.clone(), c.clone(), d.clone()]),
+            .map(|(a, b, c, d)| vec![a.clone(), b.clone(), v.status(c).to_string(), d.clone()]),
     );
-    o.push_str("<h3>Consent history</h3>");
+    let _ = write!(o, "<h3>{}</h3>", v.t("История согласий", "Consent history"));
     table(
         o,
         &[
             "#",
-            "channel",
-            "purpose",
-            "status",
-            "basis",
-            "captured",
-            "source",
-            "method",
-            "text",
-            "number / address",
-            "evidence",
-            "expires",
-            "note",
-            "recorded",
+            v.t("канал", "channel"),
+            v.t("цель", "purpose"),
+            v.t("статус", "status"),
+            v.t("правовое основание", "basis"),
+            v.t("получено", "captured"),
+            v.t("источник", "source"),
+            v.t("способ", "method"),
+            v.t("текст", "text"),
+            v.t("номер / адрес", "number / address"),
+            v.t("доказательства", "evidence"),
+            v.t("действует до", "expires"),
+            v.t("примечание", "note"),
+            v.t("записано", "recorded"),
         ],
-        t.events.iter().map(consent_event_cells),
+        t.events.iter().map(|e| consent_event_cells(e, v)),
     );
-    o.push_str("<h3>Audit trail</h3>");
+    let _ = write!(o, "<h3>{}</h3>", v.t("Журнал изменений", "Audit trail"));
     table(
         o,
-        &["at", "actor", "channel", "purpose", "from", "to", "detail"],
+        &[
+            v.t("когда", "at"),
+            v.t("кто", "actor"),
+            v.t("канал", "channel"),
+            v.t("цель", "purpose"),
+            v.t("было", "from"),
+            v.t("стало", "to"),
+            v.t("подробности", "detail"),
+        ],
         t.audit.iter().map(audit_cells),
     );
 }
 
-fn consent_event_cells(e: &ConsentEvent) -> Vec<String> {
+fn consent_event_cells(e: &ConsentEvent, v: View) -> Vec<String> {
     vec![
         e.consent_id.to_string(),
         e.channel.map(|c| c.as_str()).unwrap_or("").to_string(),
         e.purpose.map(|c| c.as_str()).unwrap_or("").to_string(),
-        e.status.map(|c| c.as_str()).unwrap_or("").to_string(),
+        v.status(e.status.map(|c| c.as_str()).unwrap_or(""))
+            .to_string(),
         e.legal_basis.clone(),
-        fmt_time(e.effective_at()),
+        v.time(e.effective_at()),
         e.source.clone().unwrap_or_default(),
         e.method.clone().unwrap_or_default(),
         e.text_version.clone().unwrap_or_default(),
         e.phone_e164.clone().or(e.email.clone()).unwrap_or_default(),
         evidence(e),
-        fmt_time(e.expires_at),
+        v.time(e.expires_at),
         e.note.clone().unwrap_or_default(),
-        fmt_time(e.recorded_at),
+        v.time(e.recorded_at),
     ]
 }
 

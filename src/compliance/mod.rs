@@ -4,6 +4,8 @@
 
 mod html;
 
+pub use html::View;
+
 use crate::consent::gate::{decide, GateLead, PhoneDecision};
 use crate::consent::{current_status, Channel, ConsentEvent, Current, Purpose};
 use crate::consent_commands::{blocked_text, CommandError};
@@ -252,7 +254,7 @@ fn every_status(
 }
 
 /// Writes HTML or CSV, chosen by the file extension.
-pub fn write(report: &ComplianceReport, out: &Path) -> Result<(), CommandError> {
+pub fn write(report: &ComplianceReport, out: &Path, view: View) -> Result<(), CommandError> {
     let io = |source| CommandError::Io {
         path: out.to_path_buf(),
         source,
@@ -263,7 +265,7 @@ pub fn write(report: &ComplianceReport, out: &Path) -> Result<(), CommandError> 
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("csv") => std::fs::write(out, decisions_csv(report, out)?).map_err(io),
-        Some("html") | Some("htm") => std::fs::write(out, html::html(report)).map_err(io),
+        Some("html") | Some("htm") => std::fs::write(out, html::html(report, view)).map_err(io),
         _ => Err(CommandError::BadInput(format!(
             "{}: write the report as .html or .csv",
             out.display()
