@@ -31,8 +31,8 @@ pub enum OutsideWindow {
     /// Leave them out of the list.
     #[default]
     Exclude,
-    /// Keep them, after the callable-now rows, with `call_after` set to the window's next
-    /// opening in the callee's time.
+    /// Keep them, after the callable-now rows, with the moment the callee's window next
+    /// opens (shown in the base's zone).
     Schedule,
 }
 

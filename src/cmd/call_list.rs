@@ -46,7 +46,8 @@ pub struct CallListArgs {
     /// Allowed local hours of the callee, e.g. 09:00-21:00.
     #[arg(long, default_value = "09:00-21:00", value_parser = parse_window)]
     window: (NaiveTime, NaiveTime),
-    /// Numbers outside their window now: leave out, or keep with `call_after_utc`.
+    /// Numbers outside their window now: leave out, or keep them with the time their
+    /// window opens ("Звонить с", in the base's zone; `call_after_utc` for machines).
     #[arg(long, value_enum, default_value_t = OutsideWindow::Exclude)]
     outside_window: OutsideWindow,
     /// Split across this many operators (round-robin, best leads spread evenly).
