@@ -157,6 +157,7 @@ fn print_counts(list: &CallList, stats: &CallListStats, files: &[PathBuf]) {
         ("outside their calling window", stats.outside_window),
         ("scheduled for later (call_after_utc)", stats.scheduled),
         ("over operator capacity", stats.over_capacity),
+        ("before the callback they asked for", stats.callback_later),
     ] {
         if n > 0 {
             println!("  {what:<38} {n:>8}");
