@@ -188,6 +188,30 @@ fn russian_outcomes_import() {
         )
     );
     assert_eq!(last_call(&db, PETROV).1.as_deref(), Some("НЕ ИНТЕРЕСНО"));
+
+    // `explain` shows the lead's calls with the operator's words and notes.
+    let lead: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT lead_id FROM leads WHERE phone_e164 = ?",
+            [SMIRNOVA],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = ok(run(&["explain", &lead.to_string(), "--db", s(&db)]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let calls: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("calls (2):"))
+        .take(3)
+        .collect();
+    assert_eq!(calls.len(), 3, "{text}");
+    assert!(
+        calls[1].contains(r#"callback ("перезвонить завтра")"#),
+        "{text}"
+    );
+    assert!(calls[1].contains("note: просила после обеда"), "{text}");
+    assert!(calls[2].contains("note: просила в 15:30"), "{text}");
 }
 
 #[test]
