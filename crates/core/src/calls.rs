@@ -28,7 +28,8 @@ enum Scope {
 
 struct Vocabulary {
     phrases: HashMap<String, (CallOutcome, Scope)>,
-    /// `anywhere` entries, folded, each with a leading space (a word start).
+    /// `anywhere` entries, folded, with a space before (a word start) and, unless they
+    /// end in `*`, after (a word end).
     stems: Vec<(String, CallOutcome)>,
     /// The most words in one entry.
     longest: usize,
@@ -49,7 +50,9 @@ fn vocabulary(text: &str) -> Vocabulary {
         let folded = fold(words);
         v.longest = v.longest.max(folded.split(' ').count());
         if scope == Scope::Anywhere {
-            v.stems.push((format!(" {folded}"), code));
+            // Whole words unless the entry ends in `*` (any word starting so).
+            let end = if words.ends_with('*') { "" } else { " " };
+            v.stems.push((format!(" {folded}{end}"), code));
         }
         v.phrases.entry(folded).or_insert((code, scope));
     }
@@ -104,7 +107,7 @@ const NEGATIONS: [&str; 5] = ["не", "нет", "not", "no", "без"];
 /// A "do not call" or "wrong number" anywhere in `text` (any cell of a row: an outcome, a
 /// note), the strongest if several.
 pub fn stop_in(text: &str) -> Option<CallOutcome> {
-    let folded = format!(" {}", fold(text));
+    let folded = format!(" {} ", fold(text));
     CallOutcome::strongest(
         VOCABULARY
             .stems

@@ -114,6 +114,12 @@ fn stops_win_wherever_they_are() {
     assert_eq!(read("DNC-list"), Some(DoNotCall));
     assert_eq!(stop_in("жена сказала: ошиблись номером"), Some(WrongNumber));
     assert_eq!(stop_in("перезвонить после обеда"), None);
+    assert_eq!(read("просила не беспокоить"), Some(DoNotCall));
+    // "Не беспокойтесь, перезвоню сама" (don't worry) asks for nothing of the kind.
+    assert_eq!(stop_in("не беспокойтесь, перезвоню сама"), None);
+    assert_eq!(read("клиент пожаловался, не звоните ему"), Some(DoNotCall));
+    assert_eq!(stop_in("dncl"), Some(DoNotCall));
+    assert_eq!(stop_in("adnc"), None);
     // "не дозвонились" is no "не звонить"; "вне зоны" holds no "не".
     assert_eq!(read("не дозвонились"), Some(NoAnswer));
     assert_eq!(read("вне зоны доступа"), Some(NoAnswer));
