@@ -102,6 +102,16 @@ fn take_aside(grid: &mut [Vec<String>], header: Option<usize>) -> (Columns, Vec<
     let (Some(h), false) = (header, columns.is_empty()) else {
         return (columns, aside);
     };
+    // The header names these columns as a header the contact reader knows, so it takes the
+    // row as one even when it knows no other (`Номер;Результат`).
+    let taken = columns
+        .outcome
+        .iter()
+        .chain(&columns.callback)
+        .map(|(i, _)| i);
+    for &i in taken.chain(&columns.notes) {
+        grid[h][i] = "Comment".into();
+    }
     let take = |row: &mut Vec<String>, i: usize| {
         row.get_mut(i)
             .map(std::mem::take)
