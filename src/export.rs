@@ -140,6 +140,8 @@ pub struct CallListStats {
     pub outside_window: usize,
     pub scheduled: usize,
     pub over_capacity: usize,
+    /// Left out until the callback the person asked for (`call-result import`).
+    pub callback_later: usize,
     /// Numbers held by more than one callable lead, listed once.
     pub duplicate_numbers: usize,
     pub rows: usize,
@@ -221,6 +223,10 @@ pub fn build_rows(
             stats.filtered_out += 1;
             continue;
         }
+        if card.callback_at.is_some_and(|t| t > list.as_of) {
+            stats.callback_later += 1;
+            continue;
+        }
         let offset = card
             .utc_offset_minutes
             .unwrap_or(opts.default_offset_minutes);
@@ -237,6 +243,10 @@ pub fn build_rows(
         rows.push(call_row(d, card, list.as_of, offset, call_after, opts));
     }
     sort_for_dialling(&mut rows);
+    // Callbacks that are due go first among the rows callable at the same time, the
+    // earliest asked-for first (a stable sort: warmest first otherwise).
+    let due = |r: &CallRow| cards.get(&r.lead_id).and_then(|c| c.callback_at);
+    rows.sort_by_key(|r| (r.call_after, due(r).is_none(), due(r)));
     stats.duplicate_numbers = keep_each_number_once(&mut rows);
     let kept = assign_operators(rows, opts, &mut stats);
     stats.rows = kept.len();

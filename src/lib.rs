@@ -5,7 +5,9 @@
 //! stage's tables and queries; this crate runs pipelines over them ([`pipeline`]) and holds
 //! the commands that read the base (call lists, reports, the review site).
 
-pub use leadpipe_core::{consent, dedupe, enrich, fault, gen, normalise, record, sources, warmth};
+pub use leadpipe_core::{
+    calls, consent, dedupe, enrich, fault, gen, normalise, record, sources, warmth,
+};
 pub use leadpipe_store as store;
 
 pub mod compliance;

@@ -172,6 +172,12 @@ fn shaping_reasons(stats: &CallListStats, lang: Lang) -> Vec<Shortfall> {
             lang.pick("--outside-window schedule оставит их в списке со временем «звонить с»; --as-of составит список на другое время; --window меняет окно", "--outside-window schedule keeps them with a call-from time; --as-of makes the list for another time; --window changes the window"),
         ),
         shortfall(
+            "callback_later",
+            stats.callback_later as u64,
+            lang.pick("просили перезвонить позже — время ещё не пришло", "asked to be called back later, and the time has not come"),
+            lang.pick("они сами встанут в начало списка, когда придёт время; --as-of покажет список на то время", "they go to the top of the list when the time comes; --as-of shows the list for then"),
+        ),
+        shortfall(
             "over_capacity",
             stats.over_capacity as u64,
             lang.pick("не поместились в норму операторов", "over the operators' capacity"),

@@ -54,11 +54,6 @@ pub enum CliError {
     Listen { port: u16, source: std::io::Error },
     #[error("{0}")]
     WebServer(std::io::Error),
-    /// Call-result rows that could not be read may hide "asked not to call": the rest were
-    /// recorded and printed, but the command must not look like a clean success. `listed`
-    /// is false under `--json`, whose output lists them instead of a message.
-    #[error("{rows} call-result rows were not recorded")]
-    CallResultsNotRecorded { rows: usize, listed: bool },
     /// A panic: a bug. The run's transaction is never committed.
     #[error("internal error (panic)")]
     Panic,
@@ -83,7 +78,6 @@ impl CliError {
             CliError::LeadNotFound { .. } | CliError::BadArgument(_) => EXIT_BAD_INPUT,
             CliError::Write { .. } | CliError::Generate { .. } | CliError::Listen { .. } => EXIT_DB,
             CliError::WebServerStart(_) | CliError::WebServer(_) => EXIT_INTERNAL,
-            CliError::CallResultsNotRecorded { .. } => EXIT_BAD_INPUT,
             CliError::Panic => EXIT_INTERNAL,
         }
     }
@@ -98,11 +92,6 @@ impl CliError {
                     .to_string(),
             ],
             CliError::Generate { .. } => vec![format!("leadpipe gen: {self}")],
-            CliError::CallResultsNotRecorded { listed: false, .. } => Vec::new(),
-            CliError::CallResultsNotRecorded { rows, listed: true } => vec![format!(
-                "leadpipe: {rows} call-result rows were not recorded (listed above); fix them and \
-                 load them in a new file: a lost \"do not call\" is the costliest mistake"
-            )],
             CliError::Panic => vec![
                 "leadpipe: internal error (panic); the database was left as it was before the \
                  run. Please report this."
@@ -205,24 +194,6 @@ mod tests {
             source: io(),
         };
         assert_eq!(listen.exit_code(), EXIT_DB);
-    }
-
-    #[test]
-    fn unrecorded_call_results_fail_but_json_output_carries_the_rows() {
-        let listed = CliError::CallResultsNotRecorded {
-            rows: 2,
-            listed: true,
-        };
-        assert_eq!(listed.exit_code(), EXIT_BAD_INPUT);
-        assert!(listed.messages()[0].starts_with(
-            "leadpipe: 2 call-result rows were not recorded (listed above); fix them and load"
-        ));
-        let json = CliError::CallResultsNotRecorded {
-            rows: 2,
-            listed: false,
-        };
-        assert_eq!(json.exit_code(), EXIT_BAD_INPUT);
-        assert!(json.messages().is_empty());
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn run(args: ExplainArgs) -> CmdResult {
     print_golden_record(args.lead_id, &e);
     print_warmth(&e.lead);
     print_consent(&e.consent);
+    print_calls(&e.calls);
     print_merges(&e.links);
     print_refusals(&e.refusals);
     Ok(())
@@ -118,6 +119,34 @@ fn print_consent(consent: &[Value]) {
             g("status"),
             g("basis")
         );
+    }
+}
+
+/// Call results, oldest first: when, the number, the outcome in the operator's words, the
+/// callback asked for and the note; nothing for a lead never called.
+fn print_calls(calls: &[Value]) {
+    if calls.is_empty() {
+        return;
+    }
+    println!("calls ({}):", calls.len());
+    for c in calls {
+        let g = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let mut line = format!(
+            "  {}  {}  {}",
+            g("occurred_at"),
+            g("phone_e164"),
+            g("outcome")
+        );
+        if !g("words").is_empty() {
+            line.push_str(&format!(" ({:?})", g("words")));
+        }
+        if !g("callback_at").is_empty() {
+            line.push_str(&format!("; call back {}", g("callback_at")));
+        }
+        if !g("note").is_empty() {
+            line.push_str(&format!("; note: {}", g("note")));
+        }
+        println!("{line}");
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::base::{open_existing, with_settings};
 use super::time_arg::parse_time;
-use super::{print_json, CliError, CmdResult};
+use super::{print_json, CmdResult};
 use clap::{Args, Subcommand};
 use leadpipe::outcomes::OutcomeImport;
 use leadpipe::settings::TypedTime;
@@ -39,15 +39,18 @@ pub enum CallResultCommand {
     Import(CallResultImportArgs),
 }
 
-/// Load call results: each row the number called, the outcome (reached, no answer,
-/// refused, asked not to call, wrong number; Russian words too) and optionally when.
+/// Load call results: each row the number called, the outcome in the operator's words
+/// (не взял трубку, занято, перезвонить, отказ, не звонить, неверный номер, no answer,
+/// call back …), and optionally when, when to call back and a note.
 #[derive(Args)]
 #[command(after_help = "Examples:
   leadpipe call-result import results-2026-11-23.csv --db leads.duckdb
 
 Every result updates warmth. \"Asked not to call\" withdraws call consent for the number
 and puts it on the `call-outcomes` list; \"wrong number\" puts the number (only) on the
-`wrong-numbers` list. The next call list honours both.")]
+`wrong-numbers` list; a callback (a «Перезвонить в» / callback_at column, or words such as
+\"перезвонить завтра в 10\") keeps the lead off call lists until its time, then lists it
+first. Rows that cannot be read are listed and left out; the rest are recorded.")]
 pub struct CallResultImportArgs {
     file: PathBuf,
     #[arg(long, default_value = "leadpipe.duckdb")]
@@ -86,16 +89,20 @@ pub fn call_results(command: CallResultCommand) -> CmdResult {
         &format!("call-result import {}", args.file.display()),
     )?;
     print_outcome(&loaded, &args.file, args.json);
-    // A call-result row that could not be read may hide "asked not to call": the rest is
-    // recorded, but the command fails. A file loaded before says so and succeeds.
+    // A row that could not be read may hide "asked not to call": say so where it is seen.
     let rows = loaded.rows_rejected.len();
-    if rows == 0 || (loaded.unchanged && !args.json) {
-        return Ok(());
+    if rows > 0 {
+        eprintln!(
+            "leadpipe: warning: {rows} call-result rows were not recorded ({}); fix them and \
+             load them in a new file: a lost \"do not call\" is the costliest mistake",
+            if args.json {
+                "rows_rejected"
+            } else {
+                "listed above"
+            }
+        );
     }
-    Err(CliError::CallResultsNotRecorded {
-        rows,
-        listed: !args.json,
-    })
+    Ok(())
 }
 
 /// Counts by kind, what was withdrawn or suppressed, and the first 20 rows rejected.
@@ -119,13 +126,28 @@ fn print_outcome(r: &OutcomeImport, file: &Path, json: bool) {
     for (k, n) in &r.by_kind {
         println!("  {k:<14} {n:>8}");
     }
+    if r.callbacks > 0 {
+        println!("  callbacks asked for: {}", r.callbacks);
+    }
+    if r.not_called > 0 {
+        println!(
+            "  rows with nothing written (not called yet): {}",
+            r.not_called
+        );
+    }
     if r.withdrawn > 0 || r.suppressed > 0 {
         println!(
             "  call consent withdrawn for {} numbers; {} numbers suppressed for calls",
             r.withdrawn, r.suppressed
         );
     }
-    for (row, why) in r.rows_rejected.iter().take(20) {
-        println!("  {}: row {row}: {why}", file.display());
+    for reject in r.rows_rejected.iter().take(20) {
+        println!("  {}: {reject}", file.display());
+    }
+    if r.rows_rejected.len() > 20 {
+        println!(
+            "  … and {} more (--json lists all)",
+            r.rows_rejected.len() - 20
+        );
     }
 }

@@ -46,65 +46,7 @@ impl View {
 pub(super) fn html(r: &ComplianceReport, v: View) -> String {
     let mut o = String::new();
     head_and_summary(&mut o, r, v);
-    let _ = write!(
-        o,
-        "<h2>{}</h2>",
-        v.t(
-            "Лиды по статусу согласия на звонки",
-            "Leads by call consent status"
-        )
-    );
-    let totals: BTreeMap<String, u64> = r
-        .status_totals
-        .iter()
-        .map(|(s, n)| (v.status(s).to_string(), *n))
-        .collect();
-    bar_table(
-        &mut o,
-        v.t("статус", "status"),
-        v.t("лидов", "leads"),
-        &totals,
-    );
-    let _ = write!(
-        o,
-        "<h2>{}</h2>",
-        v.t(
-            "По статусу, происхождению и типу",
-            "By status, origin and subject type"
-        )
-    );
-    table(
-        &mut o,
-        &[
-            v.t("статус", "status"),
-            v.t("происхождение", "origins"),
-            v.t("тип", "subject type"),
-            v.t("лидов", "leads"),
-        ],
-        r.by_status.iter().map(|((s, or, st), n)| {
-            vec![
-                v.status(s).to_string(),
-                or.clone(),
-                st.clone(),
-                n.to_string(),
-            ]
-        }),
-    );
-    let _ = write!(
-        o,
-        "<h2>{}</h2><div class=\"blocked\">",
-        v.t(
-            "Заблокированные номера по причинам",
-            "Blocked numbers by reason"
-        )
-    );
-    bar_table(
-        &mut o,
-        v.t("причина", "reason"),
-        v.t("номеров", "numbers"),
-        &r.blocked_by_reason,
-    );
-    o.push_str("</div>");
+    status_counts(&mut o, r, v);
     let callable: Vec<&DecisionRow> = r.decisions.iter().filter(|d| d.callable).collect();
     decision_list(
         &mut o,
@@ -130,6 +72,64 @@ pub(super) fn html(r: &ComplianceReport, v: View) -> String {
     }
     o.push_str("</body></html>\n");
     o
+}
+
+/// Leads by status (and by origin and subject type), blocked numbers by reason.
+fn status_counts(o: &mut String, r: &ComplianceReport, v: View) {
+    let _ = write!(
+        o,
+        "<h2>{}</h2>",
+        v.t(
+            "Лиды по статусу согласия на звонки",
+            "Leads by call consent status"
+        )
+    );
+    let totals: BTreeMap<String, u64> = r
+        .status_totals
+        .iter()
+        .map(|(s, n)| (v.status(s).to_string(), *n))
+        .collect();
+    bar_table(o, v.t("статус", "status"), v.t("лидов", "leads"), &totals);
+    let _ = write!(
+        o,
+        "<h2>{}</h2>",
+        v.t(
+            "По статусу, происхождению и типу",
+            "By status, origin and subject type"
+        )
+    );
+    table(
+        o,
+        &[
+            v.t("статус", "status"),
+            v.t("происхождение", "origins"),
+            v.t("тип", "subject type"),
+            v.t("лидов", "leads"),
+        ],
+        r.by_status.iter().map(|((s, or, st), n)| {
+            vec![
+                v.status(s).to_string(),
+                or.clone(),
+                st.clone(),
+                n.to_string(),
+            ]
+        }),
+    );
+    let _ = write!(
+        o,
+        "<h2>{}</h2><div class=\"blocked\">",
+        v.t(
+            "Заблокированные номера по причинам",
+            "Blocked numbers by reason"
+        )
+    );
+    bar_table(
+        o,
+        v.t("причина", "reason"),
+        v.t("номеров", "numbers"),
+        &r.blocked_by_reason,
+    );
+    o.push_str("</div>");
 }
 
 fn table(out: &mut String, head: &[&str], rows: impl Iterator<Item = Vec<String>>) {

@@ -165,12 +165,12 @@ impl WarmthSettings {
                     -- Only the person's own positive acts refresh recency; our call
                     -- attempts that failed or were refused do not.
                     SELECT lead_id,
-                      max(occurred_at) FILTER (WHERE kind <> 'call' OR outcome = 'reached')
+                      max(occurred_at) FILTER (WHERE kind <> 'call' OR outcome IN ('reached', 'callback'))
                           AS last_engaged,
                       least(count(*) FILTER (WHERE kind = 'visit') * {visit}, {visit_max})
                       + least(count(*) FILTER (WHERE kind = 'email_open') * {email_open}, {email_open_max})
                       + CASE WHEN count(*) FILTER (WHERE kind = 'reply') > 0 THEN {reply} ELSE 0 END
-                      + CASE WHEN count(*) FILTER (WHERE kind = 'call' AND outcome = 'reached') > 0
+                      + CASE WHEN count(*) FILTER (WHERE kind = 'call' AND outcome IN ('reached', 'callback')) > 0
                              THEN {call_reached} ELSE 0 END
                       + CASE WHEN count(*) FILTER (WHERE kind = 'call' AND outcome = 'refused') > 0
                              THEN {call_refused} ELSE 0 END
@@ -278,14 +278,16 @@ impl WarmthPoints {
     }
 }
 
-/// What a call outcome means (call-result files). Free text from call centres in Russian
-/// or English is read leniently.
+/// What came of a call (call-result files). The words operators write for each are in
+/// `data/call_outcomes.tsv`, read by [`crate::calls`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallOutcome {
     Reached,
     NoAnswer,
     Refused,
+    /// Asked to be called back (at a time, or as soon as may be): counts as reached.
+    Callback,
     /// Asked not to be called again: a withdrawal of call consent and a suppression.
     DoNotCall,
     /// The number is not this person's: the number is suppressed for calls.
@@ -293,80 +295,39 @@ pub enum CallOutcome {
 }
 
 impl CallOutcome {
+    pub const ALL: [CallOutcome; 6] = [
+        CallOutcome::Reached,
+        CallOutcome::NoAnswer,
+        CallOutcome::Refused,
+        CallOutcome::Callback,
+        CallOutcome::DoNotCall,
+        CallOutcome::WrongNumber,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CallOutcome::Reached => "reached",
             CallOutcome::NoAnswer => "no_answer",
             CallOutcome::Refused => "refused",
+            CallOutcome::Callback => "callback",
             CallOutcome::DoNotCall => "do_not_call",
             CallOutcome::WrongNumber => "wrong_number",
         }
     }
 
-    pub fn parse(raw: &str) -> Option<CallOutcome> {
-        let v = raw
-            .trim()
-            .to_lowercase()
-            .replace(['_', '-'], " ")
-            .replace('ё', "е");
-        let v = v.as_str();
-        // The outcomes that stop calls are found anywhere in the text ("больше не звонить",
-        // "DNC!", "клиент просит не звонить"): missing one is the costly mistake.
-        if [
-            "не звон",
-            "do not call",
-            "dont call",
-            "don't call",
-            "dnc",
-            "stop calling",
-        ]
-        .iter()
-        .any(|w| v.contains(w))
-        {
-            return Some(CallOutcome::DoNotCall);
-        }
-        if [
-            "wrong number",
-            "не тот номер",
-            "ошиблись номером",
-            "чужой номер",
-            "номер не принадлежит",
-        ]
-        .iter()
-        .any(|w| v.contains(w))
-        {
-            return Some(CallOutcome::WrongNumber);
-        }
-        Some(match v {
-            "reached"
-            | "answered"
-            | "success"
-            | "дозвон"
-            | "дозвонились"
-            | "разговор"
-            | "успешно"
-            | "ответил" => CallOutcome::Reached,
-            "no answer"
-            | "noanswer"
-            | "busy"
-            | "недозвон"
-            | "не дозвонились"
-            | "нет ответа"
-            | "не ответил"
-            | "занято" => CallOutcome::NoAnswer,
-            "refused" | "not interested" | "отказ" | "не интересно" | "отказался" => {
-                CallOutcome::Refused
-            }
-            _ => return None,
-        })
+    /// The outcome named by its code (`no_answer`), as stored.
+    pub fn from_code(code: &str) -> Option<CallOutcome> {
+        CallOutcome::ALL.into_iter().find(|o| o.as_str() == code)
     }
 
     /// Of several outcomes in one row, the one that must win: a stop (asked not to call,
-    /// wrong number) over anything else.
+    /// wrong number) over anything else, then a request to call back, a refusal, a talk,
+    /// and no answer last.
     pub fn strongest(outcomes: impl IntoIterator<Item = CallOutcome>) -> Option<CallOutcome> {
         outcomes.into_iter().max_by_key(|o| match o {
-            CallOutcome::DoNotCall => 4,
-            CallOutcome::WrongNumber => 3,
+            CallOutcome::DoNotCall => 5,
+            CallOutcome::WrongNumber => 4,
+            CallOutcome::Callback => 3,
             CallOutcome::Refused => 2,
             CallOutcome::Reached => 1,
             CallOutcome::NoAnswer => 0,
@@ -428,30 +389,6 @@ mod tests {
             ..WarmthSettings::default()
         };
         assert!(s.validate().unwrap_err().contains("half_life_days"));
-    }
-
-    #[test]
-    fn outcomes_read_leniently() {
-        assert_eq!(CallOutcome::parse("Дозвон"), Some(CallOutcome::Reached));
-        assert_eq!(CallOutcome::parse("no_answer"), Some(CallOutcome::NoAnswer));
-        assert_eq!(
-            CallOutcome::parse("Просил не звонить"),
-            Some(CallOutcome::DoNotCall)
-        );
-        assert_eq!(
-            CallOutcome::parse("wrong-number"),
-            Some(CallOutcome::WrongNumber)
-        );
-        assert_eq!(CallOutcome::parse("перезвонить"), None);
-        assert_eq!(
-            CallOutcome::parse("Клиент: больше НЕ ЗВОНИТЬ!"),
-            Some(CallOutcome::DoNotCall)
-        );
-        assert_eq!(CallOutcome::parse("DNC"), Some(CallOutcome::DoNotCall));
-        assert_eq!(
-            CallOutcome::strongest([CallOutcome::Reached, CallOutcome::DoNotCall]),
-            Some(CallOutcome::DoNotCall)
-        );
     }
 
     #[test]

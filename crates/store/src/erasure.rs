@@ -441,6 +441,11 @@ fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
         )),
         // Visits, opens, replies and call outcomes are keyed by the contact itself.
         step("engagements", format!("DELETE FROM engagements WHERE {by_contact}")),
+        // A call result on another number may name the person in its note or wording.
+        step("engagements", format!(
+            "UPDATE engagements SET note = '[erased]', outcome_text = '[erased]' WHERE {}",
+            mentions("coalesce(note, '') || ' ' || coalesce(outcome_text, '')")
+        )),
         // A failed run's message may quote a value.
         step("runs", format!(
             "UPDATE runs SET error = '[erased]' WHERE {}",

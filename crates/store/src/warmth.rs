@@ -27,7 +27,30 @@ pub(crate) const ENGAGEMENTS: &str = r#"CREATE TABLE IF NOT EXISTS engagements (
     source_row BIGINT,
     file_hash VARCHAR
 );
+ALTER TABLE engagements ADD COLUMN IF NOT EXISTS outcome_text VARCHAR;
+ALTER TABLE engagements ADD COLUMN IF NOT EXISTS callback_at TIMESTAMPTZ;
+ALTER TABLE engagements ADD COLUMN IF NOT EXISTS note VARCHAR;
 "#;
+
+/// Creates the temp table `pending_callbacks` (lead_id, callback_at) for the leads in the
+/// table `ids`: a number whose latest call result asked for a callback (with a time, or
+/// `callback` with none: due at once) holds its lead back until then; any later result
+/// for the number closes it. A lead with several is held until the last.
+pub(crate) fn pending_callbacks_sql(ids: &str) -> String {
+    format!(
+        "CREATE OR REPLACE TEMP TABLE pending_callbacks AS
+         WITH latest AS (
+             SELECT phone_e164, outcome, callback_at, occurred_at FROM engagements
+             WHERE kind = 'call' AND phone_e164 IS NOT NULL
+             QUALIFY row_number() OVER (PARTITION BY phone_e164
+                                        ORDER BY occurred_at DESC, engagement_id DESC) = 1),
+              numbers AS (SELECT lead_id, unnest(phones) AS phone FROM leads JOIN {ids} USING (lead_id))
+         SELECT n.lead_id, max(coalesce(c.callback_at, c.occurred_at)) AS callback_at
+         FROM numbers n JOIN latest c ON c.phone_e164 = n.phone
+         WHERE c.outcome = 'callback' OR c.callback_at IS NOT NULL
+         GROUP BY n.lead_id"
+    )
+}
 
 /// The score, the tier, the points per signal, and when the lead was scored.
 pub(crate) const LEADS_WARMTH_COLUMNS: &str = r#"ALTER TABLE leads ADD COLUMN IF NOT EXISTS warmth_origin INTEGER;
@@ -46,8 +69,16 @@ pub struct Engagement {
     pub email: Option<String>,
     /// `visit`, `email_open`, `reply` or `call`.
     pub kind: String,
-    /// For calls: `reached`, `no_answer`, `refused`, `do_not_call`, `wrong_number`.
+    /// For calls: `reached`, `no_answer`, `refused`, `callback`, `do_not_call`,
+    /// `wrong_number`.
     pub outcome: Option<String>,
+    /// For calls: the outcome as the file wrote it (`не взял трубку`).
+    pub outcome_text: Option<String>,
+    /// For calls: when the person asked to be called back. Until then the lead is left
+    /// out of call lists; from then it is listed first, until a later call result.
+    pub callback_at: Option<DateTime<Utc>>,
+    /// The operator's note.
+    pub note: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub source: Option<String>,
     pub source_row: Option<u64>,
@@ -95,11 +126,13 @@ impl Store {
         let mut src_row = Int64Builder::with_capacity(n);
         let mut rec = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
         let mut occ = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+        let mut callback = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
         for (i, r) in rows.iter().enumerate() {
             ids.append_value(first + i as i64);
             src_row.append_option(r.source_row.map(|v| v as i64));
             rec.append_value(now.timestamp_micros());
             occ.append_value(r.occurred_at.timestamp_micros());
+            callback.append_option(r.callback_at.map(|t| t.timestamp_micros()));
         }
         let cols: Vec<(&str, ArrayRef)> = vec![
             ("engagement_id", Arc::new(ids.finish())),
@@ -113,6 +146,12 @@ impl Store {
             ("source", text_column(rows, |r| r.source.as_deref())),
             ("source_row", Arc::new(src_row.finish())),
             ("file_hash", text_column(rows, |_| file_hash)),
+            (
+                "outcome_text",
+                text_column(rows, |r| r.outcome_text.as_deref()),
+            ),
+            ("callback_at", Arc::new(callback.finish())),
+            ("note", text_column(rows, |r| r.note.as_deref())),
         ];
         self.append("engagements", batch("engagements", cols)?)
     }

@@ -43,6 +43,14 @@ pub struct ContactList {
 /// a stream (a regular file only; a device or FIFO is refused), each row within the
 /// readers' caps; what comes back is the parsed rows.
 pub fn read_contact_list(path: &Path, normaliser: &Normaliser) -> Result<ContactList, SourceError> {
+    let (grid, content_hash) = read_grid(path)?;
+    Ok(parse_grid(grid, normaliser, content_hash))
+}
+
+/// The cells of a contact list, row by row (a row that cannot be used whole is one cell
+/// starting with NUL, naming why), and the file's content hash: what
+/// [`read_contact_list`] parses, for readers that take some columns aside first.
+pub fn read_grid(path: &Path) -> Result<(Vec<Vec<String>>, String), SourceError> {
     let input = Input::open(path)?;
     let (grid, content_hash) = if SourceKind::from_path(path) == Some(SourceKind::Xlsx) {
         (xlsx::read_grid(path, &input)?, input.hash(path)?)
@@ -89,7 +97,7 @@ pub fn read_contact_list(path: &Path, normaliser: &Normaliser) -> Result<Contact
         }
         (grid, scan.content_hash)
     };
-    Ok(parse_grid(grid, normaliser, content_hash))
+    Ok((grid, content_hash))
 }
 
 /// Turns rows of cells into contacts. The first non-blank row is a header when nothing in

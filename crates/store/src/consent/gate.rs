@@ -32,6 +32,9 @@ pub struct LeadCard {
     pub warmth_score: Option<i64>,
     pub warmth_tier: Option<String>,
     pub warmth: leadpipe_core::warmth::WarmthPoints,
+    /// A callback the person asked for and no later call result has closed (see
+    /// `engagements`): not to be called before it.
+    pub callback_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Store {
@@ -183,6 +186,9 @@ impl Store {
         }
         let cols: Vec<(&str, ArrayRef)> = vec![("lead_id", Arc::new(b.finish()))];
         self.append("card_ids", batch("card_ids", cols)?)?;
+        self.conn
+            .execute_batch(&crate::warmth::pending_callbacks_sql("card_ids"))
+            .map_err(db("reading callbacks"))?;
         let batches = self.read_arrow(
             "SELECT l.lead_id, l.full_name, l.company, l.city, l.subject_type,
                     array_to_string(l.origins, ', '), array_to_string(l.sources, ', '),
@@ -190,8 +196,9 @@ impl Store {
                     l.utc_offset_minutes::BIGINT, l.warmth_score::BIGINT, l.warmth_tier,
                     l.warmth_origin::BIGINT, l.warmth_recency::BIGINT,
                     l.warmth_frequency::BIGINT, l.warmth_engagement::BIGINT,
-                    l.warmth_completeness::BIGINT, l.region_code
-             FROM leads l JOIN card_ids USING (lead_id)",
+                    l.warmth_completeness::BIGINT, l.region_code, cb.callback_at
+             FROM leads l JOIN card_ids USING (lead_id)
+             LEFT JOIN pending_callbacks cb USING (lead_id)",
             [],
             "reading leads",
         )?;
@@ -221,12 +228,13 @@ impl Store {
                             engagement: c.i64(15, i).unwrap_or(0) as i32,
                             completeness: c.i64(16, i).unwrap_or(0) as i32,
                         },
+                        callback_at: c.ts(18, i),
                     },
                 );
             }
         }
         self.conn
-            .execute_batch("DROP TABLE IF EXISTS card_ids")
+            .execute_batch("DROP TABLE IF EXISTS card_ids; DROP TABLE IF EXISTS pending_callbacks")
             .map_err(db("reading leads"))?;
         Ok(out)
     }

@@ -14,6 +14,9 @@ pub struct LeadExplanation {
     pub refusals: Vec<serde_json::Value>,
     /// Current consent per channel and purpose (none listed: no consent history).
     pub consent: Vec<serde_json::Value>,
+    /// Call results for the lead's numbers, oldest first, with the operator's words, the
+    /// callback asked for and the note.
+    pub calls: Vec<serde_json::Value>,
 }
 
 impl Store {
@@ -56,13 +59,42 @@ impl Store {
              FROM consent_status WHERE lead_id = ? ORDER BY channel, purpose",
             lead_id,
         )?;
+        let calls = self.calls_json(lead_id)?;
         Ok(Some(LeadExplanation {
             lead,
             members,
             links,
             refusals,
             consent,
+            calls,
         }))
+    }
+
+    /// The call results for the lead's numbers (none from a base without call notes yet).
+    fn calls_json(&self, lead_id: i64) -> Result<Vec<serde_json::Value>, StoreError> {
+        let has_notes: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_columns()
+                 WHERE table_name = 'engagements' AND column_name = 'note'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("explaining a lead"))?;
+        if has_notes == 0 {
+            return Ok(Vec::new());
+        }
+        self.json_rows(
+            "SELECT to_json({'occurred_at': occurred_at, 'phone_e164': phone_e164,
+                             'outcome': outcome, 'words': outcome_text,
+                             'callback_at': callback_at, 'note': note,
+                             'source': source, 'source_row': source_row})::VARCHAR
+             FROM engagements
+             WHERE kind = 'call'
+               AND phone_e164 IN (SELECT unnest(phones) FROM leads WHERE lead_id = ?)
+             ORDER BY occurred_at, engagement_id",
+            lead_id,
+        )
     }
 
     /// The pairwise evidence of the lead's merges, per field; `current`: the base has the
