@@ -59,20 +59,11 @@ impl View {
     /// A time as the base's JSON gives it (`2026-10-31 21:00:00+00`), shown like
     /// [`View::time`]; text that does not read as a time is shown as it is.
     pub fn stored_time(self, text: &str) -> String {
-        match parse_stored_time(text) {
+        match crate::report::parse_stored_time(text) {
             Some(t) => self.time(t),
             None => text.to_string(),
         }
     }
-}
-
-/// `2026-10-31 21:00:00+00`, `2026-10-31 21:00:00.5+03:00` or RFC 3339.
-fn parse_stored_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z")
-        .or_else(|_| DateTime::parse_from_rfc3339(text))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// A table whose cells are HTML already (escape text with [`esc`]). On a phone each row
