@@ -60,6 +60,8 @@ fn start_with(list: &str, pipeline: Option<&str>, serve_args: &[&str]) -> Server
         .port();
     let child = Command::new(env!("CARGO_BIN_EXE_leadpipe"))
         .env("LEADPIPE_LOG", "warn")
+        // A page asked for while something writes the base says so at once.
+        .env("LEADPIPE_LOCK_WAIT", "0")
         .args(["serve", "--db", s(&db), "--port", &port.to_string()])
         .args(serve_args)
         .stderr(Stdio::null())
@@ -485,4 +487,21 @@ fn times_are_in_the_bases_zone_with_the_offset_and_the_base_sets_the_language() 
             page.body
         );
     }
+}
+
+#[test]
+fn a_page_asked_for_while_the_base_is_written_says_it_is_busy() {
+    let server = start_with(PEOPLE, None, &[]);
+    let host = format!("127.0.0.1:{}", server.port);
+    // This test process holds the base for writing.
+    let holder = duckdb::Connection::open(&server.db).unwrap();
+    let a = get(server.port, "/search?q=903", Some(&host));
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert!(a.body.contains("id=\"busy\""), "{}", a.body);
+    assert!(a.body.contains("База занята"), "{}", a.body);
+    assert!(!a.body.contains("Петров"));
+    drop(holder);
+    let a = get(server.port, "/search?q=903", Some(&host));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("Петров Пётр"));
 }
