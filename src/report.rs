@@ -4,8 +4,10 @@
 
 use crate::consent::Purpose;
 use crate::consent_commands::{call_list, CommandError};
+use crate::lang::Lang;
 use crate::normalise::Normaliser;
 use crate::store::{Store, StoreError};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -239,6 +241,40 @@ fn run_leads(store: &Store, run_id: i64) -> Result<BTreeSet<i64>, StoreError> {
     rows.collect::<Result<_, _>>().map_err(db_error)
 }
 
+/// A time as the base gives it as text (`2026-10-31 21:00:00.5+00`, or RFC 3339).
+pub fn parse_stored_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z")
+        .or_else(|_| DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A funnel step, warmth tier, consent status or run status of the report in `lang` (the
+/// report keeps the English key; an unknown one is shown as it is).
+pub fn term(lang: Lang, key: &str) -> String {
+    let ru = match key {
+        "rows read" => "прочитано строк",
+        "valid (accepted)" => "принято (валидные)",
+        "unique leads" => "уникальных лидов",
+        "callable leads" => "можно звонить",
+        "hot" => "горячие",
+        "warm" => "тёплые",
+        "cold" => "холодные",
+        "unscored" => "без оценки",
+        "granted" => "согласие есть",
+        "none" => "нет согласия",
+        "withdrawn" => "согласие отозвано",
+        "expired" => "согласие истекло",
+        "claimed" => "со слов продавца базы",
+        "ok" => "успешно",
+        "failed" => "с ошибкой",
+        "running" => "идёт",
+        _ => key,
+    };
+    lang.pick(ru, key).to_string()
+}
+
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -292,42 +328,57 @@ pub fn bar_chart(id: &str, rows: &[(String, u64)], colour: &str) -> String {
     o
 }
 
-/// The report as one HTML page.
-pub fn html(r: &RunReport) -> String {
+/// The report as one HTML page, in `lang`, its times in `zone` with the offset.
+pub fn html(r: &RunReport, lang: Lang, zone: FixedOffset) -> String {
     let mut o = String::new();
+    let t = |ru, en| lang.pick(ru, en);
+    let started = parse_stored_time(&r.started_at)
+        .map_or_else(|| r.started_at.clone(), |at| lang.time(at, zone));
     let _ = write!(
         o,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>leadpipe run {id}</title>\
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>leadpipe {run} {id}</title>\
          <style>body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:900px}}\
          table{{border-collapse:collapse;margin:.5em 0 1.5em}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}\
          th{{background:#f3f3f3}}section{{margin-bottom:2em}}</style></head><body>\
-         <h1>Run {id}: {p}</h1><p>Started {s}, status <b>{st}</b>.</p>",
+         <h1>{Run} {id}: {p}</h1><p>{start} <span id=\"started\">{s}</span>, {status} <b>{st}</b>.</p>",
+        lang = lang.as_str(),
+        run = t("запуск", "run"),
+        Run = t("Запуск", "Run"),
         id = r.run_id,
         p = esc(&r.pipeline),
-        s = esc(&r.started_at),
-        st = esc(&r.status)
+        start = t("Начат", "Started"),
+        s = esc(&started),
+        status = t("итог:", "status"),
+        st = esc(&term(lang, &r.status))
     );
-    section(&mut o, "Funnel", bar_chart("funnel", &r.funnel, "#4a7"));
+    let named = |rows: &[(String, u64)]| -> Vec<(String, u64)> {
+        rows.iter().map(|(k, n)| (term(lang, k), *n)).collect()
+    };
     section(
         &mut o,
-        "Rejects by reason",
+        t("Воронка", "Funnel"),
+        bar_chart("funnel", &named(&r.funnel), "#4a7"),
+    );
+    section(
+        &mut o,
+        t("Отклонённые строки по причинам", "Rejects by reason"),
         bar_chart("rejects", &counts(&r.rejects_by_reason), "#c55"),
     );
-    source_quality_table(&mut o, &r.sources);
+    source_quality_table(&mut o, lang, &r.sources);
     section(
         &mut o,
-        "Warmth tiers (all leads)",
-        bar_chart("warmth-tiers", &counts(&r.warmth_tiers), "#e83"),
+        t("Теплота: уровни (все лиды)", "Warmth tiers (all leads)"),
+        bar_chart("warmth-tiers", &named(&counts(&r.warmth_tiers)), "#e83"),
     );
     section(
         &mut o,
-        "Warmth scores (all leads)",
+        t("Теплота: баллы (все лиды)", "Warmth scores (all leads)"),
         bar_chart("warmth-histogram", &r.warmth_histogram, "#e83"),
     );
     section(
         &mut o,
-        "Call consent (all leads)",
-        bar_chart("consent", &counts(&r.consent), "#47a"),
+        t("Согласие на звонки (все лиды)", "Call consent (all leads)"),
+        bar_chart("consent", &named(&counts(&r.consent)), "#47a"),
     );
     o.push_str("</body></html>\n");
     o
@@ -343,8 +394,21 @@ fn counts(map: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
 
 /// Per source: rows read and accepted, and the valid phones, valid e-mails and duplicates
 /// as shares of the accepted rows.
-fn source_quality_table(o: &mut String, sources: &[SourceQuality]) {
-    o.push_str("<section><h2>Source quality</h2><table><tr><th>source</th><th>read</th><th>accepted</th><th>valid phones</th><th>valid e-mails</th><th>duplicate rate</th></tr>");
+fn source_quality_table(o: &mut String, lang: Lang, sources: &[SourceQuality]) {
+    let head = [
+        lang.pick("Качество источников", "Source quality"),
+        lang.pick("источник", "source"),
+        lang.pick("прочитано", "read"),
+        lang.pick("принято", "accepted"),
+        lang.pick("валидные телефоны", "valid phones"),
+        lang.pick("валидные e-mail", "valid e-mails"),
+        lang.pick("доля дублей", "duplicate rate"),
+    ];
+    let _ = write!(o, "<section><h2>{}</h2><table><tr>", esc(head[0]));
+    for h in &head[1..] {
+        let _ = write!(o, "<th>{}</th>", esc(h));
+    }
+    o.push_str("</tr>");
     for s in sources {
         let _ = write!(
             o,

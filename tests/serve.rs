@@ -27,18 +27,32 @@ impl Drop for Server {
 /// Three leads, one with a percent sign in its company and one with an underscore, served
 /// on a free port.
 fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("serve.duckdb");
-    let list = dir.path().join("list.csv");
-    std::fs::write(
-        &list,
+    start_with(
         "ФИО;Телефон;E-mail;Компания\n\
          Петров Пётр;+7 903 111 22 33;petr@mail.ru;Скидки 100%\n\
          Сидорова Анна;+7 903 999 88 77;anna@mail.ru;Ромашка\n\
          Иванов Иван;+7 903 555 44 33;ivan@mail.ru;Проект_1\n",
+        None,
+        &[],
     )
-    .unwrap();
-    ok(run(&["import", s(&list), "--db", s(&db)]));
+}
+
+/// `list` (a `;` CSV) imported into a new base, or run through `pipeline` (a pipeline file
+/// whose one source is `list.csv`, to give the base settings), then served on a free port
+/// with `serve_args` added.
+fn start_with(list: &str, pipeline: Option<&str>, serve_args: &[&str]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.duckdb");
+    let csv = dir.path().join("list.csv");
+    std::fs::write(&csv, list).unwrap();
+    match pipeline {
+        None => ok(run(&["import", s(&csv), "--db", s(&db)])),
+        Some(toml) => {
+            let file = dir.path().join("pipeline.toml");
+            std::fs::write(&file, toml).unwrap();
+            ok(run(&["run", s(&file), "--db", s(&db)]))
+        }
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -46,7 +60,10 @@ fn start() -> Server {
         .port();
     let child = Command::new(env!("CARGO_BIN_EXE_leadpipe"))
         .env("LEADPIPE_LOG", "warn")
+        // A page asked for while something writes the base says so at once.
+        .env("LEADPIPE_LOCK_WAIT", "0")
         .args(["serve", "--db", s(&db), "--port", &port.to_string()])
+        .args(serve_args)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -139,7 +156,8 @@ fn requests_for_another_host_are_refused() {
                 a.status,
                 a.body
             );
-            for name in ["Петров", "Сидорова", "Иванов", "leads from"] {
+            for name in ["Петров", "Сидорова", "Иванов", "Проверка лидов"]
+            {
                 assert!(!a.body.contains(name), "{host:?} {path} leaked {name}");
             }
         }
@@ -234,7 +252,11 @@ fn a_run_lands_while_the_page_is_open() {
     );
     let home = get(server.port, "/", Some(&host));
     assert_eq!(home.status, 200);
-    assert!(home.body.contains("4 leads"), "{}", home.body);
+    assert!(
+        home.body.contains("id=\"leads\" data-n=\"4\""),
+        "{}",
+        home.body
+    );
     let found = get(server.port, "/search?q=%2B79037776655", Some(&host));
     assert!(found.body.contains("Кузнецова"), "{}", found.body);
 }
@@ -251,10 +273,235 @@ fn unknown_leads_are_404_and_lists_read_as_text() {
     }
     let a = get(server.port, "/lead/1", Some(&host));
     assert_eq!(a.status, 200);
-    assert!(a.body.contains("+7903"), "{}", a.body);
+    assert!(a.body.contains("+7 903 111-22-33"), "{}", a.body);
     assert!(
         !a.body.contains("[&quot;+7") && !a.body.contains("[\"+7"),
         "phones shown as JSON: {}",
         a.body
     );
+}
+
+/// `text` percent-encoded for a query string (every byte but letters, digits and `-._~`).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Five people: one with ё in the name, two numbers and a bk.ru address, living in a city
+/// written `СПб`; one whose name is stored with е where people may type ё.
+const PEOPLE: &str = "ФИО;Телефоны;E-mail;Компания;Город\n\
+    Петров Пётр;+7 903 111 22 33;petr@mail.ru;Скидки 100%;Самара\n\
+    Сидорова Анна;+7 903 999 88 77;anna@mail.ru;Ромашка;Казань\n\
+    Иванов Иван Петрович;+7 903 555 44 33;ivanov@mail.ru;Проект_1;Москва\n\
+    Семёнов Олег;8 (916) 123-45-67, 8 (495) 765-43-21;oleg.semenov@bk.ru;;СПб\n\
+    Федорова Елена;+7 926 000 11 22;elena@yandex.ru;;Нижний Новгород\n";
+
+const SURNAMES: [&str; 5] = ["Петров", "Сидорова", "Иванов", "Семёнов", "Федорова"];
+
+/// The surnames of the leads a search lists (read from the results table only: the page
+/// repeats the query in its heading and search box).
+fn found(server: &Server, q: &str) -> Vec<&'static str> {
+    let host = format!("127.0.0.1:{}", server.port);
+    let a = get(
+        server.port,
+        &format!("/search?q={}", encode(q)),
+        Some(&host),
+    );
+    assert_eq!(a.status, 200, "{q}: {}", a.body);
+    let results = a.body.split("id=\"results\"").nth(1).unwrap_or("");
+    SURNAMES
+        .into_iter()
+        .filter(|n| results.contains(&format!(">{n} ")))
+        .collect()
+}
+
+#[test]
+fn search_finds_people_by_what_a_reviewer_remembers() {
+    let server = start_with(PEOPLE, None, &[]);
+    let cases: &[(&str, &[&str])] = &[
+        // ё and е alike, both ways, any case.
+        ("Семенов", &["Семёнов"]),
+        ("семёнов", &["Семёнов"]),
+        ("ФЁДОРОВА", &["Федорова"]),
+        ("пётр", &["Петров", "Иванов"]), // Иванов Иван Петрович
+        // Several words, each must match, in any order.
+        ("Иван Иванов", &["Иванов"]),
+        ("Петрович Иванов Иван", &["Иванов"]),
+        ("олег семенов", &["Семёнов"]),
+        ("Иван Семенов", &[]),
+        // Parts of e-mail addresses; a dot is a dot.
+        ("bk.ru", &["Семёнов"]),
+        ("ivanov@", &["Иванов"]),
+        ("bk_ru", &[]),
+        ("mail.ru", &["Петров", "Сидорова", "Иванов"]),
+        // Part of a number in any common writing, the second number too.
+        ("916 123", &["Семёнов"]),
+        ("8 (916) 123-45-67", &["Семёнов"]),
+        ("+7916123", &["Семёнов"]),
+        ("+79161234567", &["Семёнов"]),
+        ("4567", &["Семёнов"]),
+        ("765-43-21", &["Семёнов"]),
+        ("8 495 765", &["Семёнов"]),
+        ("903", &["Петров", "Сидорова", "Иванов"]),
+        ("+7903", &["Петров", "Сидорова", "Иванов"]),
+        ("+7916 Олег", &["Семёнов"]),
+        // Cities, as written and by their canonical name; companies.
+        ("казань", &["Сидорова"]),
+        ("Нижний Новгород", &["Федорова"]),
+        ("Санкт-Петербург", &["Семёнов"]),
+        ("Ромашка", &["Сидорова"]),
+        ("Москва Иванов", &["Иванов"]),
+    ];
+    let mut wrong = Vec::new();
+    for (q, want) in cases {
+        let got = found(&server, q);
+        if got != *want {
+            wrong.push(format!("{q:?}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn search_says_how_many_matched() {
+    let server = start_with(PEOPLE, None, &[]);
+    let host = format!("127.0.0.1:{}", server.port);
+    let a = get(
+        server.port,
+        &format!("/search?q={}", encode("903")),
+        Some(&host),
+    );
+    assert!(a.body.contains("data-total=\"3\""), "{}", a.body);
+    assert!(a.body.contains("Найдено лидов: 3."), "{}", a.body);
+    // The query stays in the box, escaped.
+    let a = get(
+        server.port,
+        &format!("/search?q={}", encode("<b>\"x")),
+        Some(&host),
+    );
+    assert!(a.body.contains("value=\"&lt;b&gt;&quot;x\""), "{}", a.body);
+    assert!(a.body.contains("id=\"none\""), "{}", a.body);
+}
+
+/// The words of the home, search, lead, 404 pages in each language, and `<html lang>`.
+fn page_words(server: &Server) -> String {
+    let host = format!("127.0.0.1:{}", server.port);
+    ["/", "/search?q=903", "/lead/1", "/lead/999", "/nothing"]
+        .iter()
+        .map(|p| get(server.port, p, Some(&host)).body)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn pages_are_russian_by_default_and_english_when_asked() {
+    let ru = page_words(&start_with(PEOPLE, None, &[]));
+    for words in [
+        "<html lang=\"ru\"",
+        "Проверка лидов",
+        "Найти",
+        "Согласие на звонки",
+        "Основная запись",
+        "Лид не найден",
+        "Страница не найдена",
+        "нет согласия",
+    ] {
+        assert!(ru.contains(words), "Russian page lacks {words:?}");
+    }
+    assert!(!ru.contains("lang=\"en\"") && !ru.contains("Golden record"));
+    let en = page_words(&start_with(PEOPLE, None, &["--lang", "en"]));
+    for words in [
+        "<html lang=\"en\"",
+        "Lead review",
+        "Search",
+        "Call consent",
+        "Golden record",
+        "Lead not found",
+        "Page not found",
+        "no consent",
+    ] {
+        assert!(en.contains(words), "English page lacks {words:?}");
+    }
+    assert!(!en.contains("lang=\"ru\"") && !en.contains("Основная запись"));
+}
+
+/// A pipeline that says English and Vladivostok time.
+const VLADIVOSTOK_EN: &str = "name = \"far-east\"\n\
+    [normalise]\nnaive_time_offset = \"+10:00\"\n\
+    [output]\nlang = \"en\"\n\
+    [[sources]]\nname = \"list\"\nkind = \"csv\"\npath = \"list.csv\"\norigin = \"purchased\"\n";
+
+#[test]
+fn times_are_in_the_bases_zone_with_the_offset_and_the_base_sets_the_language() {
+    for (pipeline, args, shown, lang) in [
+        (None, &[][..], "23.11.2026 09:00 (+03:00)", "ru"),
+        (
+            Some(VLADIVOSTOK_EN),
+            &[][..],
+            "2026-11-23 09:00 (+10:00)",
+            "en",
+        ),
+        (
+            Some(VLADIVOSTOK_EN),
+            &["--lang", "ru"][..],
+            "23.11.2026 09:00 (+10:00)",
+            "ru",
+        ),
+    ] {
+        let server = start_with(PEOPLE, pipeline, args);
+        // A withdrawal typed without a zone is read, and shown, in the base's zone.
+        ok(run(&[
+            "consent",
+            "withdraw",
+            "--phone",
+            "+7 916 123-45-67",
+            "--at",
+            "2026-11-23 09:00",
+            "--db",
+            s(&server.db),
+        ]));
+        let host = format!("127.0.0.1:{}", server.port);
+        let search = get(server.port, "/search?q=%2B7916", Some(&host));
+        let lead = search
+            .body
+            .split("href=\"/lead/")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no lead found: {}", search.body))
+            .to_string();
+        let page = get(server.port, &format!("/lead/{lead}"), Some(&host));
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(shown), "{shown} not in {}", page.body);
+        assert!(page.body.contains(&format!("<html lang=\"{lang}\"")));
+        assert!(!page.body.contains(" UTC"), "{}", page.body);
+        assert!(
+            page.body.contains("data-status=\"withdrawn\""),
+            "{}",
+            page.body
+        );
+    }
+}
+
+#[test]
+fn a_page_asked_for_while_the_base_is_written_says_it_is_busy() {
+    let server = start_with(PEOPLE, None, &[]);
+    let host = format!("127.0.0.1:{}", server.port);
+    // This test process holds the base for writing.
+    let holder = duckdb::Connection::open(&server.db).unwrap();
+    let a = get(server.port, "/search?q=903", Some(&host));
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert!(a.body.contains("id=\"busy\""), "{}", a.body);
+    assert!(a.body.contains("База занята"), "{}", a.body);
+    assert!(!a.body.contains("Петров"));
+    drop(holder);
+    let a = get(server.port, "/search?q=903", Some(&host));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("Петров Пётр"));
 }

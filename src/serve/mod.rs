@@ -1,6 +1,8 @@
 //! `leadpipe serve`: a small local web page for compliance reviewers and team leads. Search
-//! a lead by phone, e-mail or name; see its golden record, member records with their
-//! sources, the merge evidence, consent history and warmth. Read-only, on 127.0.0.1.
+//! a lead by part of its name, phone, e-mail, company or city; see its golden record,
+//! member records with their sources, the merge evidence, consent history and warmth.
+//! Read-only, on 127.0.0.1, in the base's language (`[output] lang`, or `--lang`) with
+//! times in the base's zone.
 //!
 //! Only requests addressed to the server by a loopback name and its port are answered (a
 //! web page elsewhere that re-points its own host name at 127.0.0.1, "DNS rebinding", must
@@ -10,9 +12,12 @@
 //! the base: a run, an import or an erasure started meanwhile waits at most for one request.
 
 mod lead_page;
+mod search;
+mod view;
 
 use crate::normalise::Normaliser;
 use crate::report::esc;
+use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -23,24 +28,32 @@ use axum::Router;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
+use view::View;
 
 #[derive(Clone)]
 struct App {
     db: Arc<PathBuf>,
     normaliser: Normaliser,
+    view: View,
 }
 
 /// The routes over the base at `db`, for a server listening on 127.0.0.1:`port` (the port
-/// actually bound: requests naming another host or port are refused).
-pub fn router(db: PathBuf, normaliser: Normaliser, port: u16) -> Router {
+/// actually bound: requests naming another host or port are refused). Numbers are read with
+/// `settings`' normaliser; pages are written in its language, times shown in its zone.
+pub fn router(db: PathBuf, settings: &Settings, port: u16) -> Router {
     let app = App {
         db: Arc::new(db),
-        normaliser,
+        normaliser: settings.normaliser,
+        view: View {
+            lang: settings.lang,
+            zone: settings.zone(),
+        },
     };
     Router::new()
         .route("/", get(home))
         .route("/search", get(search))
         .route("/lead/{id}", get(lead))
+        .fallback(no_such_page)
         .with_state(app)
         .layer(middleware::from_fn_with_state(
             Arc::new(allowed_hosts(port)),
@@ -109,32 +122,6 @@ async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
-/// `text` as a LIKE pattern body that matches it literally, for `ESCAPE '\'`: `%`, `_` and
-/// the escape character itself are escaped.
-fn like_literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 4);
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-const STYLE: &str = "<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1000px}\
-table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}input{font-size:16px;padding:4px;width:24em}</style>";
-
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>{STYLE}</head>\
-         <body><form action=\"/search\"><input name=\"q\" id=\"q\" placeholder=\"phone, e-mail or name\" autofocus> \
-         <button>Search</button> <a href=\"/\">home</a></form>{body}</body></html>",
-        esc(title)
-    ))
-}
-
 /// Builds a page over the base, opened read-only for this request alone (on a blocking
 /// thread: the open may wait for a run that holds the base, `LEADPIPE_LOCK_WAIT`).
 async fn with_base<F>(app: &App, build: F) -> Response
@@ -142,53 +129,99 @@ where
     F: FnOnce(&Store) -> Response + Send + 'static,
 {
     let db = Arc::clone(&app.db);
+    let view = app.view;
     let built = tokio::task::spawn_blocking(move || Store::open_read_only(&db).map(|s| build(&s)));
     match built.await {
         Ok(Ok(page)) => page,
-        Ok(Err(e)) => base_unavailable(&e),
-        Err(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            page(
-                "error",
-                "<p>The page could not be built (a bug in leadpipe).</p>",
-            ),
-        )
-            .into_response(),
+        Ok(Err(e)) => base_unavailable(view, &e),
+        Err(_) => {
+            let body = format!(
+                "<h1>{}</h1><p>{}</p>",
+                view.pick("Ошибка", "Error"),
+                view.pick(
+                    "Страницу не удалось построить (ошибка в leadpipe).",
+                    "The page could not be built (a bug in leadpipe)."
+                )
+            );
+            let title = view.pick("ошибка", "error");
+            (StatusCode::INTERNAL_SERVER_ERROR, view.page(title, &body)).into_response()
+        }
     }
 }
 
 /// 503 while a run or command holds the base (it lands its data, then the page works again).
-fn base_unavailable(e: &StoreError) -> Response {
+fn base_unavailable(view: View, e: &StoreError) -> Response {
     let text = match e {
-        StoreError::Locked { .. } => {
-            "The base is busy: a run or a command is writing to it. Reload in a moment.".to_string()
-        }
-        other => format!("The base cannot be read: {other}"),
+        StoreError::Locked { .. } => view
+            .pick(
+                "База занята: в неё пишет запуск или команда. Обновите страницу через минуту.",
+                "The base is busy: a run or a command is writing to it. Reload in a moment.",
+            )
+            .to_string(),
+        other => format!(
+            "{} {other}",
+            view.pick("Базу не удаётся прочитать:", "The base cannot be read:")
+        ),
     };
-    let body = format!("<h1>Base unavailable</h1><p id=\"busy\">{}</p>", esc(&text));
-    (StatusCode::SERVICE_UNAVAILABLE, page("busy", &body)).into_response()
+    let body = format!(
+        "<h1>{}</h1><p id=\"busy\">{}</p>",
+        view.pick("База недоступна", "Base unavailable"),
+        esc(&text)
+    );
+    let title = view.pick("база занята", "busy");
+    (StatusCode::SERVICE_UNAVAILABLE, view.page(title, &body)).into_response()
 }
 
 async fn home(State(app): State<App>) -> Response {
-    with_base(&app, |store| home_page(store).into_response()).await
+    let view = app.view;
+    with_base(&app, move |store| home_page(store, view).into_response()).await
 }
 
-fn home_page(store: &Store) -> Html<String> {
-    let count = |sql: &str| -> i64 {
+fn home_page(store: &Store, view: View) -> Html<String> {
+    let count = |sql: &str| -> u64 {
         store
             .connection()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap_or(0)
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map_or(0, |n| n.max(0) as u64)
     };
-    page(
-        "leadpipe",
-        &format!(
-            "<h1>leadpipe</h1><p>{} leads from {} records; {} with call consent granted.</p>",
+    let figures = [
+        (
+            view.pick("лидов", "leads"),
             count("SELECT count(*) FROM leads"),
-            count("SELECT count(*) FROM records"),
-            count("SELECT count(*) FROM leads WHERE call_consent = 'granted'")
+            "leads",
         ),
-    )
+        (
+            view.pick("записей из источников", "records from the sources"),
+            count("SELECT count(*) FROM records"),
+            "records",
+        ),
+        (
+            view.pick("с согласием на звонки", "with call consent granted"),
+            count("SELECT count(*) FROM leads WHERE call_consent = 'granted'"),
+            "granted",
+        ),
+    ];
+    let mut body = format!(
+        "<h1>{}</h1><ul class=\"figures\">",
+        view.pick("Проверка лидов", "Lead review")
+    );
+    for (label, n, id) in figures {
+        let _ = write!(
+            body,
+            "<li id=\"{id}\" data-n=\"{n}\"><b>{}</b>{}</li>",
+            view::number(view.lang, n),
+            esc(label)
+        );
+    }
+    let _ = write!(
+        body,
+        "</ul><p class=\"hint\">{}</p>",
+        view.pick(
+            "Ищите по части ФИО (слова в любом порядке, ё и е не различаются), по части телефона в любой записи (916 123, 8 (916) 123-45-67, последние цифры), по части e-mail (bk.ru, ivanov@), по компании или городу.",
+            "Search by part of a name (words in any order), part of a phone written any way (916 123, 8 (916) 123-45-67, the last digits), part of an e-mail (bk.ru, ivanov@), a company or a city."
+        )
+    );
+    view.page(view.pick("Проверка лидов", "Lead review"), &body)
 }
 
 #[derive(serde::Deserialize)]
@@ -197,82 +230,53 @@ struct SearchQuery {
 }
 
 async fn search(State(app): State<App>, Query(sq): Query<SearchQuery>) -> Response {
-    let q = sq.q.unwrap_or_default();
-    if q.trim().is_empty() {
-        return page("search", "<p>Type a phone, an e-mail or a name.</p>").into_response();
+    let q = sq.q.unwrap_or_default().trim().to_string();
+    let view = app.view;
+    if q.is_empty() {
+        let body = format!(
+            "<p class=\"hint\">{}</p>",
+            view.pick(
+                "Введите часть ФИО, телефона, e-mail, название компании или город.",
+                "Type part of a name, a phone, an e-mail, a company or a city."
+            )
+        );
+        return view
+            .page(view.pick("Поиск", "Search"), &body)
+            .into_response();
     }
     let normaliser = app.normaliser;
     with_base(&app, move |store| {
-        search_page(store, &normaliser, q.trim()).into_response()
+        search::page(store, &normaliser, view, &q)
     })
     .await
-}
-
-fn search_page(store: &Store, normaliser: &Normaliser, q: &str) -> Html<String> {
-    // A phone in any format, an address in any case, or part of a name.
-    let phone = normaliser.phone.normalise(q).ok().and_then(|i| i.e164);
-    let email = crate::normalise::email::normalise_email(q)
-        .ok()
-        .map(|i| i.email);
-    let mut rows: Vec<(i64, String, String, String, String)> = Vec::new();
-    if let Ok(mut stmt) = store.connection().prepare(
-        "SELECT lead_id, coalesce(full_name, ''), coalesce(phone_e164, ''), coalesce(email, ''),
-                coalesce(call_consent, '')
-         FROM leads
-         WHERE (?1 IS NOT NULL AND list_contains(phones, ?1))
-            OR (?2 IS NOT NULL AND list_contains(emails, ?2))
-            OR lower(full_name) LIKE '%' || lower(?3) || '%' ESCAPE '\\'
-            OR lower(company) LIKE '%' || lower(?3) || '%' ESCAPE '\\'
-         ORDER BY lead_id LIMIT 50",
-    ) {
-        // The text is matched literally: `%` and `_` typed in the box are not wildcards.
-        let pattern = like_literal(q);
-        if let Ok(found) = stmt.query_map(duckdb::params![phone, email, pattern], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        }) {
-            rows.extend(found.flatten());
-        }
-    }
-    let mut body = format!("<h1>Leads matching “{}”</h1>", esc(q));
-    if rows.is_empty() {
-        body.push_str("<p id=\"none\">No lead matches.</p>");
-    } else {
-        body.push_str("<table id=\"results\"><tr><th>lead</th><th>name</th><th>phone</th><th>e-mail</th><th>call consent</th></tr>");
-        for (id, name, phone, email, consent) in rows {
-            let _ = write!(
-                body,
-                "<tr><td><a class=\"lead\" href=\"/lead/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&name),
-                esc(&phone),
-                esc(&email),
-                esc(&consent)
-            );
-        }
-        body.push_str("</table>");
-    }
-    page("search", &body)
 }
 
 /// `/lead/{id}`: an id that is not a number is a page that does not exist (404), not a
 /// parser error.
 async fn lead(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let view = app.view;
     let Ok(id) = id.parse::<i64>() else {
-        return lead_page::not_found(&id);
+        return lead_page::not_found(view, &id);
     };
-    with_base(&app, move |store| lead_page::lead_page(store, id)).await
+    with_base(&app, move |store| lead_page::lead_page(store, view, id)).await
+}
+
+/// Any other address.
+async fn no_such_page(State(app): State<App>) -> Response {
+    let view = app.view;
+    let body = format!(
+        "<h1>{}</h1><p id=\"not-found\">{} <a href=\"/\">{}</a></p>",
+        view.pick("Страница не найдена", "Page not found"),
+        view.pick("Такой страницы нет.", "There is no such page."),
+        view.pick("На главную", "Home")
+    );
+    let title = view.pick("не найдено", "not found");
+    (StatusCode::NOT_FOUND, view.page(title, &body)).into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards_and_the_escape() {
-        assert_eq!(like_literal("100%"), "100\\%");
-        assert_eq!(like_literal("a_b"), "a\\_b");
-        assert_eq!(like_literal("c:\\x"), "c:\\\\x");
-        assert_eq!(like_literal("Петров"), "Петров");
-    }
 
     #[test]
     fn only_loopback_names_with_the_port_are_ours() {
