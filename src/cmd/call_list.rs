@@ -8,6 +8,7 @@ use chrono::NaiveTime;
 use clap::Args;
 use leadpipe::consent::Purpose;
 use leadpipe::consent_commands::{self as consent_cmd, CallList};
+use leadpipe::enrich::gazetteer::{resolve_place_filter, PlaceKind};
 use leadpipe::export::{CallListOptions, CallListStats, OutsideWindow};
 use leadpipe::settings::TypedTime;
 use std::path::PathBuf;
@@ -44,10 +45,11 @@ pub struct CallListArgs {
     /// Only leads that came from this source (repeatable).
     #[arg(long)]
     source: Vec<String>,
-    /// Only leads in this city (repeatable, any case).
+    /// Only leads in this city: its name, an abbreviation (СПб) or another spelling
+    /// (repeatable, any case).
     #[arg(long)]
     city: Vec<String>,
-    /// Only leads in this region (name or code, repeatable).
+    /// Only leads in this region: name, short form or code (RU-MOW, MOW; repeatable).
     #[arg(long)]
     region: Vec<String>,
     /// Allowed local hours of the callee, e.g. 09:00-21:00.
@@ -90,19 +92,23 @@ fn parse_window(s: &str) -> Result<(NaiveTime, NaiveTime), String> {
 }
 
 impl CallListArgs {
-    /// The export's options; the delimiter is checked before the base is opened.
-    fn options(&self) -> Result<CallListOptions, CliError> {
+    /// The export's options, and a warning for each place filter the gazetteer does not
+    /// know; the delimiter is checked before the base is opened.
+    fn options(&self) -> Result<(CallListOptions, Vec<String>), CliError> {
         if !self.delimiter.is_ascii() {
             return Err(CliError::BadArgument(
                 "--delimiter must be one ASCII character".into(),
             ));
         }
-        Ok(CallListOptions {
+        let cities = resolve_place_filter(PlaceKind::City, &self.city);
+        let regions = resolve_place_filter(PlaceKind::Region, &self.region);
+        let warnings = [cities.warnings, regions.warnings].concat();
+        let opts = CallListOptions {
             tiers: self.tier.clone(),
             min_score: self.min_score,
             sources: self.source.clone(),
-            cities: self.city.clone(),
-            regions: self.region.clone(),
+            cities: cities.values,
+            regions: regions.values,
             window_start: self.window.0,
             window_end: self.window.1,
             outside_window: self.outside_window,
@@ -111,12 +117,16 @@ impl CallListArgs {
             split_files: self.split,
             delimiter: self.delimiter as u8,
             ..CallListOptions::default()
-        })
+        };
+        Ok((opts, warnings))
     }
 }
 
 pub fn run(args: CallListArgs) -> CmdResult {
-    let mut opts = args.options()?;
+    let (mut opts, warnings) = args.options()?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
     // Callees with no known time zone are taken in the base's default zone.
     opts.default_offset_minutes =
@@ -131,6 +141,7 @@ pub fn run(args: CallListArgs) -> CmdResult {
             "purpose": list.purpose,
             "rows": stats,
             "blocked_by_reason": list.blocked_by_reason,
+            "warnings": warnings,
         }));
     } else {
         print_counts(&list, &stats, &files);
