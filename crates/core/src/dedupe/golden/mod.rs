@@ -169,18 +169,18 @@ const COMPANY_KEY: usize = member("company_key");
 const LEGAL_FORM: usize = member("company_legal_form");
 const PHONE: usize = member("phone_e164");
 const EMAIL: usize = member("email");
-/// `names` with their indices in a member batch.
-const fn indexed<const N: usize>(names: [&'static str; N]) -> [(usize, &'static str); N] {
-    let mut out = [(0, ""); N];
+/// `names` by their indices in a member batch and in [`TEXT_OUT`].
+const fn indexed<const N: usize>(names: [&'static str; N]) -> [(usize, usize); N] {
+    let mut at = [(0, 0); N];
     let mut i = 0;
     while i < N {
-        out[i] = (member(names[i]), names[i]);
+        at[i] = (member(names[i]), out(names[i]));
         i += 1;
     }
-    out
+    at
 }
-const PICKED: [(usize, &str); PICKED_FIELDS.len()] = indexed(PICKED_FIELDS);
-const VOTED: [(usize, &str); VOTED_FIELDS.len()] = indexed(VOTED_FIELDS);
+const PICKED: [(usize, usize); PICKED_FIELDS.len()] = indexed(PICKED_FIELDS);
+const VOTED: [(usize, usize); VOTED_FIELDS.len()] = indexed(VOTED_FIELDS);
 
 /// The `leads` columns of [`build`]'s batch, in order: those `leads` was created with, then
 /// [`PLACE_COLUMNS`].
@@ -262,6 +262,7 @@ impl<'a> Columns<'a> {
         })
     }
 
+    #[inline]
     fn text(&self, col: usize, row: usize) -> Option<&'a str> {
         let a = self.text[col]?;
         (!a.is_null(row)).then(|| a.value(row))
@@ -360,6 +361,7 @@ fn same_city(a: CityKey, b: CityKey) -> bool {
 }
 
 impl<'a> Lead<'_, 'a> {
+    #[inline]
     fn text(&self, col: usize, i: usize) -> Option<&'a str> {
         let m = &self.group[i];
         self.cols[m.batch as usize].text(col, m.row as usize)
@@ -399,14 +401,14 @@ impl<'a> Lead<'_, 'a> {
 
     /// The member with the golden name: the fullest, correctly spelt (see [`best_name`]).
     fn name(&self) -> Option<usize> {
-        best_name((0..self.group.len()).map(|i| {
+        best_name(self.group.len(), |i| {
             Some(NameParts {
                 full: self.text(FULL_NAME, i)?,
                 last: self.text(LAST_NAME, i),
                 first: self.text(FIRST_NAME, i),
                 middle: self.text(MIDDLE_NAME, i),
             })
-        }))
+        })
     }
 }
 
@@ -429,7 +431,8 @@ impl<'a> Lead<'_, 'a> {
         let mut place = Place::default();
         let all = |_: usize| true;
         let city = self.city();
-        let in_city = |i: usize| match (city.and_then(|w| self.city_key(w)), self.city_key(i)) {
+        let city_key = city.and_then(|w| self.city_key(w));
+        let in_city = |i: usize| match (city_key, self.city_key(i)) {
             (Some(w), Some(k)) => same_city(w, k),
             _ => false,
         };
@@ -472,6 +475,9 @@ impl<'a> Lead<'_, 'a> {
                 .map(|c| self.text(COMPANY_KEY, i).unwrap_or(c))
         };
         let n = self.group.len();
+        if n == 1 {
+            return (self.text(COMPANY, 0), self.text(LEGAL_FORM, 0));
+        }
         let Some(w) = majority((0..n).map(key), same_text) else {
             return (None, self.best(LEGAL_FORM));
         };
@@ -562,6 +568,7 @@ impl Output {
         }
     }
 
+    #[inline]
     fn set(&mut self, column: usize, value: Option<&str>) {
         self.text[column].append_option(value);
     }
@@ -569,31 +576,31 @@ impl Output {
     /// Appends the golden record of one lead.
     fn push(&mut self, lead: &Lead) {
         self.lead_id.append_value(lead.group[0].lead_id);
-        for &(col, name) in PICKED.iter() {
-            self.set(out(name), lead.best(col));
+        for &(col, at) in PICKED.iter() {
+            self.set(at, lead.best(col));
         }
-        for &(col, name) in VOTED.iter() {
-            self.set(out(name), lead.voted(col));
+        for &(col, at) in VOTED.iter() {
+            self.set(at, lead.voted(col));
         }
         let name = lead.name();
         for (col, column) in [
-            (FULL_NAME, out("full_name")),
-            (LAST_NAME, out("last_name")),
-            (FIRST_NAME, out("first_name")),
-            (MIDDLE_NAME, out("middle_name")),
+            (FULL_NAME, const { out("full_name") }),
+            (LAST_NAME, const { out("last_name") }),
+            (FIRST_NAME, const { out("first_name") }),
+            (MIDDLE_NAME, const { out("middle_name") }),
         ] {
             self.set(column, name.and_then(|i| lead.text(col, i)));
         }
         let (company, legal_form) = lead.company();
-        self.set(out("company"), company);
-        self.set(out("company_legal_form"), legal_form);
+        self.set(const { out("company") }, company);
+        self.set(const { out("company_legal_form") }, legal_form);
         let place = lead.place();
-        self.set(out("city"), place.city);
-        self.set(out("city_canonical"), place.city_canonical);
-        self.set(out("region"), place.region);
-        self.set(out("region_code"), place.region_code);
-        self.set(out("region_name"), place.region_name);
-        self.set(out("timezone"), place.timezone.map(|t| t.0));
+        self.set(const { out("city") }, place.city);
+        self.set(const { out("city_canonical") }, place.city_canonical);
+        self.set(const { out("region") }, place.region);
+        self.set(const { out("region_code") }, place.region_code);
+        self.set(const { out("region_name") }, place.region_name);
+        self.set(const { out("timezone") }, place.timezone.map(|t| t.0));
         self.offset.append_option(place.timezone.and_then(|t| t.1));
         self.push_lists(lead.cols, lead.group);
     }

@@ -25,18 +25,29 @@ pub fn majority<T: Copy>(
     ballots: impl IntoIterator<Item = Option<T>>,
     same: impl Fn(T, T) -> bool,
 ) -> Option<usize> {
-    // (value, votes, first ballot); leads have few members and fewer distinct values.
-    let mut tally: Vec<(T, u32, usize)> = Vec::new();
+    // (value, votes, first ballot), in order of first ballot: a lead has few distinct
+    // values, kept on the stack; more spill over.
+    const INLINE: usize = 8;
+    let mut inline: [Option<(T, u32, usize)>; INLINE] = [None; INLINE];
+    let mut spill: Vec<(T, u32, usize)> = Vec::new();
     for (i, ballot) in ballots.into_iter().enumerate() {
         let Some(v) = ballot else { continue };
-        match tally.iter_mut().find(|(w, _, _)| same(*w, v)) {
+        let found = inline
+            .iter_mut()
+            .map_while(Option::as_mut)
+            .chain(spill.iter_mut())
+            .find(|(w, _, _)| same(*w, v));
+        match found {
             Some(entry) => entry.1 += 1,
-            None => tally.push((v, 1, i)),
+            None => match inline.iter_mut().find(|e| e.is_none()) {
+                Some(slot) => *slot = Some((v, 1, i)),
+                None => spill.push((v, 1, i)),
+            },
         }
     }
     // In order of first ballot, so a strict `>` keeps the best-ranked among equals.
     let mut best: Option<(u32, usize)> = None;
-    for &(_, votes, first) in &tally {
+    for &(_, votes, first) in inline.iter().flatten().chain(&spill) {
         if best.is_none_or(|(b, _)| votes > b) {
             best = Some((votes, first));
         }
@@ -56,9 +67,15 @@ pub struct NameParts<'a> {
 /// Full parts, then Cyrillic script: greater is a better name.
 pub type NameQuality = (u8, bool);
 
-/// A first name or patronymic written out, not an initial ("И." or "И").
+/// A first name or patronymic written out, not an initial ("И." or "И"): two letters or
+/// more, not counting punctuation and spaces (names hold no digits or symbols).
 fn written_out(part: Option<&str>) -> bool {
-    part.is_some_and(|p| p.chars().filter(|c| c.is_alphabetic()).nth(1).is_some())
+    part.is_some_and(|p| {
+        p.chars()
+            .filter(|c| !(c.is_ascii_punctuation() || c.is_whitespace()))
+            .nth(1)
+            .is_some()
+    })
 }
 
 /// How full a name is (a surname, a first name and a patronymic each written out, not as
@@ -74,27 +91,33 @@ pub fn name_quality(name: &NameParts) -> NameQuality {
 }
 
 fn yo_count(s: &str) -> usize {
-    s.chars().filter(|&c| c == 'ё' || c == 'Ё').count()
+    // One memchr-driven search per letter: this runs on every name of every lead.
+    s.matches('ё').count() + s.matches('Ё').count()
 }
 
-/// The golden name among `names` (in rank order, `None` for members without a name): the
-/// fullest (see [`name_quality`]), among equals the best-ranked; then, among the members
-/// whose name differs from it only by ё/е (or case), the one with the most ё, since ё is
-/// the correct spelling (Семёнов, not Семенов). Returns its position.
-pub fn best_name<'a>(names: impl Iterator<Item = Option<NameParts<'a>>> + Clone) -> Option<usize> {
-    let mut best: Option<(NameQuality, usize)> = None;
-    for (i, name) in names.clone().enumerate() {
-        let Some(name) = name else { continue };
+/// The golden name among `n` members (`name(i)` is the name of the `i`-th best-ranked,
+/// if it has one): the fullest (see [`name_quality`]), among equals the best-ranked; then,
+/// among the members whose name differs from it only by ё/е (or case), the one with the
+/// most ё, since ё is the correct spelling (Семёнов, not Семенов). Returns its position.
+pub fn best_name<'a>(n: usize, name: impl Fn(usize) -> Option<NameParts<'a>>) -> Option<usize> {
+    let mut best: Option<(NameQuality, usize, &str)> = None;
+    for i in 0..n {
+        let Some(name) = name(i) else { continue };
         let q = name_quality(&name);
-        if best.is_none_or(|(b, _)| q > b) {
-            best = Some((q, i));
+        if best.is_none_or(|(b, _, _)| q > b) {
+            best = Some((q, i, name.full));
         }
     }
-    let (quality, mut pick) = best?;
-    let chosen = names.clone().nth(pick).flatten()?.full;
+    let (quality, mut pick, chosen) = best?;
+    if pick + 1 == n {
+        return Some(pick);
+    }
     let mut most_yo = yo_count(chosen);
-    for (i, name) in names.enumerate().skip(pick + 1) {
-        let Some(name) = name else { continue };
+    for i in pick + 1..n {
+        let Some(name) = name(i) else { continue };
+        if name.full == chosen {
+            continue;
+        }
         let yo = yo_count(name.full);
         if yo > most_yo && name_quality(&name) == quality && same_text(name.full, chosen) {
             (pick, most_yo) = (i, yo);
@@ -146,6 +169,15 @@ mod tests {
             ),
             Some(1)
         );
+        // More distinct values than fit on the stack.
+        let many: Vec<Option<String>> = (0..20).map(|i| Some(format!("{}", i % 11))).collect();
+        assert_eq!(majority(many.iter().map(|v| v.as_deref()), same), Some(0));
+        let mut spilled = many.clone();
+        spilled.extend([Some("10".into()), Some("10".into())]);
+        assert_eq!(
+            majority(spilled.iter().map(|v| v.as_deref()), same),
+            Some(10)
+        );
         // Three against two, whoever ranks first.
         assert_eq!(
             majority(
@@ -169,7 +201,7 @@ mod tests {
             name("Семёнов Дмитрий Олегович"),
             name("Семёнов Д. О."),
         ];
-        assert_eq!(best_name(names.iter().copied()), Some(1));
+        assert_eq!(best_name(names.len(), |i| names[i]), Some(1));
         // An initial is not a name part; a two-letter name is.
         assert_eq!(name_quality(&name("Иванов И. И.").unwrap()).0, 1);
         assert_eq!(name_quality(&name("Иванов И И").unwrap()).0, 1);
@@ -183,16 +215,16 @@ mod tests {
             name("Семенов Дмитрий Олегович"),
             name("Семёнов Дмитрий Олегович"),
         ];
-        assert_eq!(best_name(names.iter().copied()), Some(2));
+        assert_eq!(best_name(names.len(), |i| names[i]), Some(2));
         // Not when the names differ otherwise: then the best-ranked full name.
         let names = [
             name("Семенов Дмитрий Олегович"),
             name("Семёнова Дарья Олеговна"),
         ];
-        assert_eq!(best_name(names.iter().copied()), Some(0));
+        assert_eq!(best_name(names.len(), |i| names[i]), Some(0));
         // Nor over a fuller name.
         let names = [name("Семенов Дмитрий Олегович"), name("Семёнов Дмитрий")];
-        assert_eq!(best_name(names.iter().copied()), Some(0));
+        assert_eq!(best_name(names.len(), |i| names[i]), Some(0));
     }
 
     #[test]
@@ -201,8 +233,8 @@ mod tests {
             name("Semenov Dmitry Olegovich"),
             name("Семенов Дмитрий Олегович"),
         ];
-        assert_eq!(best_name(names.iter().copied()), Some(1));
+        assert_eq!(best_name(names.len(), |i| names[i]), Some(1));
         let names = [name("Semenov Dmitry Olegovich"), name("Семенов Дмитрий")];
-        assert_eq!(best_name(names.iter().copied()), Some(0));
+        assert_eq!(best_name(names.len(), |i| names[i]), Some(0));
     }
 }
