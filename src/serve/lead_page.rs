@@ -59,14 +59,16 @@ fn text(row: &Value, key: &str) -> String {
     row.get(key).map(plain).unwrap_or_default()
 }
 
-const GOLDEN_FIELDS: [&str; 14] = [
+const GOLDEN_FIELDS: [&str; 16] = [
     "phone_e164",
     "phones",
     "email",
     "emails",
     "company",
     "city",
+    "city_canonical",
     "region",
+    "region_name",
     "timezone",
     "subject_type",
     "sources",
