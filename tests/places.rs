@@ -209,3 +209,35 @@ fn a_place_the_gazetteer_does_not_know_warns_and_is_matched_as_written() {
     );
     assert_eq!(v["rows"]["rows"], 1, "{v}");
 }
+
+#[test]
+fn a_base_made_before_the_place_names_still_filters_by_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = base(dir.path());
+    // As an older build left it: no place-name columns, its own schema fingerprint.
+    {
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE leads DROP COLUMN city_canonical;
+             ALTER TABLE leads DROP COLUMN region_name;
+             UPDATE leadpipe_meta SET value = 'older' WHERE key = 'schema_fingerprint';",
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("calls.csv");
+    let (phones, cities, err) = call_list(&db, &out, &["--city", "Питер"]);
+    assert_eq!(phones, ["+79211112233"], "{err}");
+    // Until the next rebuild the list shows the city as written.
+    assert_eq!(cities, ["СПб"]);
+    let (phones, _, _) = call_list(&db, &out, &["--region", "moscow"]);
+    assert_eq!(phones, ["+79165554433"]);
+    let conn = Connection::open(&db).unwrap();
+    let empty: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM leads WHERE city_canonical IS NULL AND region_name IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(empty, 3, "the columns are back, empty");
+}
