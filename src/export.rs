@@ -55,7 +55,9 @@ pub struct CallListOptions {
     pub min_score: Option<i64>,
     /// Only leads that came from one of these sources (empty: all).
     pub sources: Vec<String>,
-    /// Only leads in one of these cities / regions (case-insensitive; empty: all).
+    /// Only leads in one of these cities / regions (empty: all): the canonical names and
+    /// codes `gazetteer::resolve_place_filter` gives for what the user typed, or any text,
+    /// matched up to case, ё/е and punctuation.
     pub cities: Vec<String>,
     pub regions: Vec<String>,
     /// Allowed local hours [start, end).
@@ -196,12 +198,10 @@ fn offset_text(minutes: i64) -> String {
     format!("{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
-fn matches_any(value: Option<&str>, wanted: &[String]) -> bool {
-    wanted.is_empty()
-        || value.is_some_and(|v| {
-            let v = v.trim().to_lowercase();
-            wanted.iter().any(|w| w.trim().to_lowercase() == v)
-        })
+/// One of a lead's `values` is wanted (or nothing is): equal up to case, ё/е and
+/// punctuation; see `gazetteer::place_matches`.
+fn matches_any<'a>(values: impl IntoIterator<Item = Option<&'a str>>, wanted: &[String]) -> bool {
+    crate::enrich::gazetteer::place_matches(wanted, values)
 }
 
 /// Shapes the gate's callable numbers into dialer rows: filters, calling windows, order
@@ -276,22 +276,39 @@ pub fn passes_filters(card: &LeadCard, opts: &CallListOptions) -> bool {
                 .sources
                 .iter()
                 .any(|s| lead_sources.contains(&s.as_str())))
-        && matches_any(card.city.as_deref(), &opts.cities)
+        && in_cities(card, &opts.cities)
         && in_regions(card, &opts.regions)
 }
 
-/// A region is wanted by name, by ISO code (`RU-MOW`) or by the code without the country
-/// (`MOW`).
+/// A city is wanted by the gazetteer's name or as written (`gazetteer::resolve_place_filter`
+/// turns `--city` values into both). A base built before golden records kept the
+/// gazetteer's name has the written one looked up.
+fn in_cities(card: &LeadCard, cities: &[String]) -> bool {
+    let looked_up = std::iter::once_with(|| {
+        card.city_written
+            .as_deref()
+            .and_then(crate::enrich::city_place)
+            .map(|p| p.city.as_str())
+    });
+    matches_any(
+        [card.city.as_deref(), card.city_written.as_deref()]
+            .into_iter()
+            .chain(looked_up),
+        cities,
+    )
+}
+
+/// A region is wanted by the gazetteer's name, as written, by ISO code (`RU-MOW`) or by the
+/// code without the country (`MOW`).
 fn in_regions(card: &LeadCard, regions: &[String]) -> bool {
-    matches_any(card.region.as_deref(), regions)
-        || matches_any(card.region_code.as_deref(), regions)
-        || matches_any(
-            card.region_code
-                .as_deref()
-                .and_then(|c| c.split_once('-'))
-                .map(|(_, c)| c),
-            regions,
-        )
+    matches_any(
+        [
+            card.region.as_deref(),
+            card.region_written.as_deref(),
+            card.region_code.as_deref(),
+        ],
+        regions,
+    )
 }
 
 /// One dialer row (operator not yet assigned) for a callee at `offset` minutes from UTC.

@@ -90,8 +90,9 @@ fn parse_window(s: &str) -> Result<(NaiveTime, NaiveTime), String> {
 }
 
 impl CallListArgs {
-    /// The export's options; the delimiter is checked before the base is opened.
-    fn options(&self) -> Result<CallListOptions, CliError> {
+    /// The export's options, and a warning for each place filter the gazetteer does not
+    /// know; the delimiter is checked before the base is opened.
+    fn options(&self) -> Result<(CallListOptions, Vec<String>), CliError> {
         if self.delimiter.is_some_and(|d| !d.is_ascii()) {
             return Err(CliError::BadArgument(
                 "--delimiter must be one ASCII character".into(),
@@ -108,13 +109,16 @@ impl CallListArgs {
             style: self.style,
             ..CallListOptions::default()
         };
-        self.filters.apply(&mut opts);
-        Ok(opts)
+        let warnings = self.filters.apply(&mut opts);
+        Ok((opts, warnings))
     }
 }
 
 pub fn run(args: CallListArgs) -> CmdResult {
-    let mut opts = args.options()?;
+    let (mut opts, warnings) = args.options()?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
     // Callees with no known time zone are taken in the base's default zone.
     opts.default_offset_minutes =
@@ -133,6 +137,7 @@ pub fn run(args: CallListArgs) -> CmdResult {
             "rows": stats,
             "blocked_by_reason": list.blocked_by_reason,
             "explanation": explanation,
+            "warnings": warnings,
         }));
     } else {
         print_counts(&list, &stats, &files, &opts, &explanation);

@@ -61,12 +61,15 @@ fn print_golden_record(lead_id: i64, e: &LeadExplanation) {
         "email",
         "emails",
         "city",
+        "city_canonical",
+        "region",
+        "region_name",
         "company",
         "sources",
         "origins",
         "record_count",
     ] {
-        println!("  {k:<13} {}", text(&e.lead, k));
+        println!("  {k:<14} {}", text(&e.lead, k));
     }
     println!("members ({}):", e.members.len());
     for m in &e.members {

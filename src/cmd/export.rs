@@ -68,7 +68,10 @@ pub fn run(args: ExportArgs) -> CmdResult {
         zone: settings.zone(),
         ..CallListOptions::default()
     };
-    args.filters.apply(&mut filters);
+    let warnings = args.filters.apply(&mut filters);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let opts = ExportOptions {
         format: args.format,
         consent: args.consent,
@@ -86,6 +89,7 @@ pub fn run(args: ExportArgs) -> CmdResult {
             "consent": args.consent,
             "as_of": now,
             "leads": stats,
+            "warnings": warnings,
         }));
     } else {
         let lang = opts.filters.lang;

@@ -1,6 +1,7 @@
 //! The lead filters `call-list` and `export` share.
 
 use clap::Args;
+use leadpipe::enrich::gazetteer::{resolve_place_filter, PlaceKind};
 
 /// Which leads: by warmth, source and place.
 #[derive(Args, Debug, Clone, Default)]
@@ -14,21 +15,26 @@ pub struct LeadFilters {
     /// Only leads that came from this source (repeatable).
     #[arg(long)]
     pub source: Vec<String>,
-    /// Only leads in this city (repeatable, any case).
+    /// Only leads in this city: its name, an abbreviation (СПб) or another spelling
+    /// (repeatable, any case).
     #[arg(long)]
     pub city: Vec<String>,
-    /// Only leads in this region (name or code, repeatable).
+    /// Only leads in this region: name, short form or code (RU-MOW, MOW; repeatable).
     #[arg(long)]
     pub region: Vec<String>,
 }
 
 impl LeadFilters {
-    /// These filters on top of `opts`.
-    pub fn apply(&self, opts: &mut leadpipe::export::CallListOptions) {
+    /// These filters on top of `opts`, places resolved to the gazetteer's names; returns a
+    /// warning for each place the gazetteer does not know (it is matched as written).
+    pub fn apply(&self, opts: &mut leadpipe::export::CallListOptions) -> Vec<String> {
+        let cities = resolve_place_filter(PlaceKind::City, &self.city);
+        let regions = resolve_place_filter(PlaceKind::Region, &self.region);
         opts.tiers = self.tier.clone();
         opts.min_score = self.min_score;
         opts.sources = self.source.clone();
-        opts.cities = self.city.clone();
-        opts.regions = self.region.clone();
+        opts.cities = cities.values;
+        opts.regions = regions.values;
+        [cities.warnings, regions.warnings].concat()
     }
 }

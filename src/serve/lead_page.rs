@@ -83,6 +83,20 @@ fn phones(list: &str) -> String {
         .join(", ")
 }
 
+/// A place by the gazetteer's name, with what the records wrote beside it when that
+/// differs (`Санкт-Петербург (в записях: СПб)`), escaped.
+fn place(view: View, lead: &Value, canonical: &str, written: &str) -> String {
+    let (name, as_written) = (text(lead, canonical), text(lead, written));
+    if name.is_empty() {
+        esc(&as_written)
+    } else if as_written.is_empty() || as_written == name {
+        esc(&name)
+    } else {
+        let said = view.pick("в записях", "written");
+        esc(&format!("{name} ({said}: {as_written})"))
+    }
+}
+
 fn golden_record(body: &mut String, view: View, lead: &Value) {
     let lang = view.lang;
     let t = |k: &str| esc(&text(lead, k));
@@ -106,8 +120,14 @@ fn golden_record(body: &mut String, view: View, lead: &Value) {
         ("E-mail", t("email")),
         (view.pick("Все e-mail", "All e-mails"), t("emails")),
         (view.pick("Компания", "Company"), t("company")),
-        (view.pick("Город", "City"), t("city")),
-        (view.pick("Регион", "Region"), t("region")),
+        (
+            view.pick("Город", "City"),
+            place(view, lead, "city_canonical", "city"),
+        ),
+        (
+            view.pick("Регион", "Region"),
+            place(view, lead, "region_name", "region"),
+        ),
         (view.pick("Часовой пояс", "Time zone"), t("timezone")),
         (
             view.pick("Кто это", "Subject"),

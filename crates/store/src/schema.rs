@@ -11,12 +11,12 @@ const SCHEMA_META_KEY: &str = "schema_fingerprint";
 
 /// The schema as one script: every table (and the `ALTER TABLE`s that extend one, after
 /// it), in creation order. Columns are only ever added, never renamed. The tables are in
-/// three groups, as the schema grew (the base, consent, warmth), each opening on a new
+/// groups, as the schema grew (the base, consent, warmth, place names), each opening on a new
 /// line as the one constant it once was: the text of an unchanged schema, and so its
 /// [`fingerprint`], stays what older builds wrote.
 pub(crate) fn script() -> String {
     let (records, leads) = (import::records::ddl(), dedupe::leads::ddl());
-    let groups: [&[&str]; 3] = [
+    let groups: [&[&str]; 4] = [
         &[
             runs::RUNS,
             import::SOURCE_FILES,
@@ -41,6 +41,7 @@ pub(crate) fn script() -> String {
             consent::refresh::LEADS_CONSENT_COLUMNS,
         ],
         &[warmth::ENGAGEMENTS, warmth::LEADS_WARMTH_COLUMNS],
+        &[dedupe::leads::LEADS_PLACE_COLUMNS],
     ];
     let mut script = String::new();
     for group in groups {

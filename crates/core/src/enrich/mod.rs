@@ -67,6 +67,11 @@ pub fn canonical_first_name(first: &str, gender: Option<&str>) -> Option<String>
     }
 }
 
+/// The town a written city names ([`gazetteer::lookup_city`], remembered per thread).
+pub fn city_place(raw: &str) -> Option<&'static gazetteer::Place> {
+    cached(&CITY_CACHE, raw, gazetteer::lookup_city)
+}
+
 /// Fills `rec.enriched` from the record's own fields.
 pub fn enrich(rec: &mut CleanRecord) {
     // What normalising inferred (a name read back from the wrong keyboard layout, a
@@ -91,10 +96,7 @@ pub fn enrich(rec: &mut CleanRecord) {
 
 /// Where the person is: the city they gave, else their region.
 fn place(rec: &CleanRecord, e: &mut Enrichment) {
-    let place = rec
-        .city
-        .as_deref()
-        .and_then(|c| cached(&CITY_CACHE, c, gazetteer::lookup_city));
+    let place = rec.city.as_deref().and_then(city_place);
     if let Some(place) = place {
         e.city_canonical = Some(place.city.clone());
         e.region_code = Some(place.region_code.clone());

@@ -20,11 +20,17 @@ use std::sync::Arc;
 pub struct LeadCard {
     pub full_name: Option<String>,
     pub company: Option<String>,
+    /// The city as people know it: the gazetteer's name, else as written.
     pub city: Option<String>,
+    /// The city as the lead's records wrote it (`leads.city`).
+    pub city_written: Option<String>,
     pub subject_type: Option<String>,
     pub origins: Option<String>,
     pub sources: Option<String>,
+    /// The region as people know it: the gazetteer's name, else as written, else its code.
     pub region: Option<String>,
+    /// The region as the lead's records wrote it (`leads.region`).
+    pub region_written: Option<String>,
     /// ISO 3166-2 code (`RU-MOW`), from enrichment.
     pub region_code: Option<String>,
     pub timezone: Option<String>,
@@ -190,13 +196,15 @@ impl Store {
             .execute_batch(&crate::warmth::pending_callbacks_sql("card_ids"))
             .map_err(db("reading callbacks"))?;
         let batches = self.read_arrow(
-            "SELECT l.lead_id, l.full_name, l.company, l.city, l.subject_type,
+            "SELECT l.lead_id, l.full_name, l.company, coalesce(l.city_canonical, l.city),
+                    l.subject_type,
                     array_to_string(l.origins, ', '), array_to_string(l.sources, ', '),
-                    coalesce(l.region, l.region_code), l.timezone,
+                    coalesce(l.region_name, l.region, l.region_code), l.timezone,
                     l.utc_offset_minutes::BIGINT, l.warmth_score::BIGINT, l.warmth_tier,
                     l.warmth_origin::BIGINT, l.warmth_recency::BIGINT,
                     l.warmth_frequency::BIGINT, l.warmth_engagement::BIGINT,
-                    l.warmth_completeness::BIGINT, l.region_code, cb.callback_at
+                    l.warmth_completeness::BIGINT, l.region_code, cb.callback_at, l.city,
+                    l.region
              FROM leads l JOIN card_ids USING (lead_id)
              LEFT JOIN pending_callbacks cb USING (lead_id)",
             [],
@@ -212,10 +220,12 @@ impl Store {
                         full_name: c.string(1, i),
                         company: c.string(2, i),
                         city: c.string(3, i),
+                        city_written: c.string(19, i),
                         subject_type: c.string(4, i),
                         origins: c.string(5, i),
                         sources: c.string(6, i),
                         region: c.string(7, i),
+                        region_written: c.string(20, i),
                         region_code: c.string(17, i),
                         timezone: c.string(8, i),
                         utc_offset_minutes: c.i64(9, i),

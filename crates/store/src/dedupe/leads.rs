@@ -51,6 +51,13 @@ pub(crate) fn ddl() -> String {
     crate::schema::create_table("leads", COLUMNS.iter().copied())
 }
 
+/// The golden columns added after `leads` was first created
+/// (`leadpipe_core::dedupe::golden::PLACE_COLUMNS`): the gazetteer's names of the lead's
+/// city and region. A base made before them gets them empty, filled by the next run.
+pub(crate) const LEADS_PLACE_COLUMNS: &str = r#"ALTER TABLE leads ADD COLUMN IF NOT EXISTS city_canonical VARCHAR;
+ALTER TABLE leads ADD COLUMN IF NOT EXISTS region_name VARCHAR;
+"#;
+
 /// Warmth settings and the time to score golden records as of, when they land scored.
 pub type Scoring<'a> = (
     &'a leadpipe_core::warmth::WarmthSettings,
@@ -58,11 +65,11 @@ pub type Scoring<'a> = (
 );
 
 impl Store {
-    /// Golden records, one per lead, by survivorship: for each field the value from the best
-    /// member that has one, where best means the preferred origin (form data beats purchased
-    /// data by default), then the most recent, then the latest landed. The name comes whole
-    /// from the member with the most complete name (Cyrillic preferred over Latin). The rules
-    /// live in [`leadpipe_core::dedupe::golden`]; consent columns come from `consent_status`.
+    /// Golden records, one per lead, by survivorship: the fullest, correctly spelt name; the
+    /// value most members give for the place, company, gender and ИНН (ties to the best
+    /// member: preferred origin, then most recent, then latest landed); the best member's
+    /// phone and e-mail. The rules live in [`leadpipe_core::dedupe::golden`]; consent
+    /// columns come from `consent_status`.
     ///
     /// With `scored`, they land scored for warmth as of that time, and the stats come back.
     pub fn rebuild_leads(
@@ -219,8 +226,16 @@ mod tests {
 
     #[test]
     fn golden_records_are_built_with_the_table_columns_in_order() {
-        let golden = leadpipe_core::dedupe::golden::COLUMNS;
+        use leadpipe_core::dedupe::golden::{COLUMNS as GOLDEN, PLACE_COLUMNS};
+        let created = GOLDEN.len() - PLACE_COLUMNS.len();
         let declared: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
-        assert_eq!(&declared[..golden.len()], &golden[..]);
+        assert_eq!(&declared[..created], &GOLDEN[..created]);
+        assert_eq!(&GOLDEN[created..], &PLACE_COLUMNS[..]);
+        let added: Vec<&str> = LEADS_PLACE_COLUMNS
+            .lines()
+            .filter_map(|l| l.strip_prefix("ALTER TABLE leads ADD COLUMN IF NOT EXISTS "))
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        assert_eq!(added, PLACE_COLUMNS);
     }
 }

@@ -14,12 +14,18 @@
 //!
 //! Here: the look-ups. `text` reads a cell into a key (case, ё, type words such as
 //! "г." or "обл."), `index` holds the exact and typo indexes both tables use, `cities`
-//! and `regions` build the two tables from their files.
+//! and `regions` build the two tables from their files; `filter` reads what a user's
+//! `--city` or `--region` value stands for.
 
 mod cities;
+mod filter;
 mod index;
 mod regions;
 mod text;
+
+pub use filter::{
+    place_matches, resolve_place, resolve_place_filter, PlaceFilter, PlaceKind, Wanted,
+};
 
 use cities::CITIES;
 use index::Hit;
@@ -62,6 +68,11 @@ pub fn lookup_city(raw: &str) -> Option<&'static Place> {
 pub fn lookup_region(raw: &str) -> Option<&'static Region> {
     let r = &*REGIONS;
     lookup_parts(raw, |part| r.exact(part), |part| r.fuzzy(part)).and_then(|i| r.regions.get(i))
+}
+
+/// A federal subject by its code ("RU-MOW").
+pub fn region_by_code(code: &str) -> Option<&'static Region> {
+    REGIONS.by_code(code)
 }
 
 /// Standard UTC offset of a Russian IANA zone ("Asia/Kamchatka" → 720), from the

@@ -11,6 +11,7 @@ const REGIONS_TSV: &str = include_str!("../../../data/enrich/regions.tsv");
 
 pub(super) struct Regions {
     pub(super) regions: Vec<Region>,
+    codes: HashMap<String, usize>,
     full: HashMap<String, (u8, Hit)>,
     bare: HashMap<String, (u8, Hit)>,
     fuzzy: Fuzzy,
@@ -18,7 +19,7 @@ pub(super) struct Regions {
 
 impl Regions {
     pub(super) fn by_code(&self, code: &str) -> Option<&Region> {
-        self.regions.iter().find(|r| r.code == code)
+        self.codes.get(code).and_then(|&i| self.regions.get(i))
     }
 
     pub(super) fn exact(&self, raw: &str) -> Option<Hit> {
@@ -67,8 +68,14 @@ pub(super) static REGIONS: LazyLock<Regions> = LazyLock::new(|| {
     let full = full.build(|_| 0);
     let bare = bare.build(|_| 0);
     let fuzzy = Fuzzy::new(bare.iter().map(|(k, (_, hit))| (k, *hit)));
+    let codes = regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.code.clone(), i))
+        .collect();
     Regions {
         regions,
+        codes,
         full,
         bare,
         fuzzy,

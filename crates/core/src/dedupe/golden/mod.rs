@@ -2,14 +2,32 @@
 //!
 //! Members are ranked best first by preferred origin (form data beats purchased data by
 //! default), then most recent `created_at` (undated records last), then latest landed
-//! (highest `record_id`). Each field takes the value of the best member that has one; the
-//! name comes whole from the member with the most complete name (Cyrillic preferred over
-//! Latin, then by rank), and time zone and offset travel together.
+//! (highest `record_id`). Then, per field:
+//!
+//! * **name**, whole from one member: the fullest (surname, first name and patronymic,
+//!   each written out rather than as an initial), Cyrillic before Latin, then the
+//!   best-ranked; among members whose name differs from that one only by ё/е, the one
+//!   written with ё (ё is the correct spelling: Семёнов, not Семенов);
+//! * **city, region, company, gender, ИНН, subject type**: the value most members give,
+//!   compared after canonicalising (a city by the gazetteer's name, so СПб, Питер and
+//!   Санкт-Петербург are one vote; a company by its name without the legal form; other
+//!   text up to case and ё/е); among values given equally often, the best-ranked member's.
+//!   The city is spelt as most of the members naming it wrote it, `city_canonical` is the
+//!   gazetteer's name. The region is the one that city's members give (else the one most
+//!   members give), `region_name` the gazetteer's name for its code; the time zone and
+//!   offset travel together from the best-ranked member in that region. The legal form
+//!   comes with the company, from the best-ranked member naming it;
+//! * **phone, e-mail**: the best-ranked member's (a person's newest number from the
+//!   preferred origin is the one to dial); `phones`, `emails`, `sources`, `origins` list
+//!   every value.
 //!
 //! This used to be one DuckDB query (a `row_number` window and `arg_max` per field): ~4 s
 //! of the 1M-row run under DuckDB's 512 MB memory limit. Here the members are read once
 //! as Arrow, sorted by (lead, rank) as 24-byte keys, and each lead is one pass over its
-//! members; the strings are borrowed from the Arrow batches until the output is built.
+//! members (votes tally the few distinct values a lead has); the strings are borrowed from
+//! the Arrow batches until the output is built. The rules themselves are in `rules`.
+
+mod rules;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, Int32Builder, Int64Builder, ListBuilder, StringArray, StringBuilder,
@@ -18,6 +36,7 @@ use arrow::array::{
 use arrow::datatypes::{Field, Int32Type, Int64Type, Schema};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
+pub use rules::{best_name, majority, name_quality, same_text, NameParts, NameQuality};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,8 +57,9 @@ pub fn members_sql() -> String {
     )
 }
 
-/// The `records` columns the survivorship rules read (rank, name, time zone, phones).
-const RULE_FIELDS: [&str; 11] = [
+/// The `records` columns [`members_sql`] reads after `lead_id`, in its order: what ranks
+/// members, the name, the place and company votes, [`PICKED_FIELDS`], [`VOTED_FIELDS`].
+const MEMBER_FIELDS: [&str; 23] = [
     "record_id",
     "origin",
     "created_at",
@@ -51,38 +71,27 @@ const RULE_FIELDS: [&str; 11] = [
     "middle_name",
     "timezone",
     "source",
-];
-
-/// Fields that each take the best member's value: `leads` columns of the same name.
-const PICKED_FIELDS: [&str; 10] = [
+    "city",
+    "city_canonical",
+    "region",
+    "region_code",
+    "company",
+    "company_key",
+    "company_legal_form",
     "phone_e164",
     "email",
     "gender",
-    "company",
-    "city",
-    "region",
     "inn",
-    "region_code",
     "subject_type",
-    "company_legal_form",
 ];
 
-/// The `records` columns [`members_sql`] reads after `lead_id`, in its order:
-/// [`RULE_FIELDS`], then [`PICKED_FIELDS`].
-const MEMBER_FIELDS: [&str; RULE_FIELDS.len() + PICKED_FIELDS.len()] = {
-    let mut all = [""; RULE_FIELDS.len() + PICKED_FIELDS.len()];
-    let mut i = 0;
-    while i < RULE_FIELDS.len() {
-        all[i] = RULE_FIELDS[i];
-        i += 1;
-    }
-    let mut j = 0;
-    while j < PICKED_FIELDS.len() {
-        all[RULE_FIELDS.len() + j] = PICKED_FIELDS[j];
-        j += 1;
-    }
-    all
-};
+/// Fields that take the best-ranked member's value: `leads` columns of the same name. A
+/// person's newest number and address from the preferred origin are the ones to use;
+/// `phones` and `emails` list every one.
+const PICKED_FIELDS: [&str; 2] = ["phone_e164", "email"];
+
+/// Fields that take the value most members give: `leads` columns of the same name.
+const VOTED_FIELDS: [&str; 3] = ["gender", "inn", "subject_type"];
 
 /// A member batch, as [`members_sql`] would read it, from a `records` batch that has not
 /// landed yet (its rows' leads given apart): deduplication builds golden records for the
@@ -151,21 +160,31 @@ const FIRST_NAME: usize = member("first_name");
 const MIDDLE_NAME: usize = member("middle_name");
 const TIMEZONE: usize = member("timezone");
 const SOURCE: usize = member("source");
-/// [`PICKED_FIELDS`] with their indices in a member batch.
-const PICKED: [(usize, &str); PICKED_FIELDS.len()] = {
-    let mut picked = [(0, ""); PICKED_FIELDS.len()];
-    let mut i = 0;
-    while i < PICKED_FIELDS.len() {
-        picked[i] = (member(PICKED_FIELDS[i]), PICKED_FIELDS[i]);
-        i += 1;
-    }
-    picked
-};
+const CITY: usize = member("city");
+const CITY_CANONICAL: usize = member("city_canonical");
+const REGION: usize = member("region");
+const REGION_CODE: usize = member("region_code");
+const COMPANY: usize = member("company");
+const COMPANY_KEY: usize = member("company_key");
+const LEGAL_FORM: usize = member("company_legal_form");
 const PHONE: usize = member("phone_e164");
 const EMAIL: usize = member("email");
+/// `names` by their indices in a member batch and in [`TEXT_OUT`].
+const fn indexed<const N: usize>(names: [&'static str; N]) -> [(usize, usize); N] {
+    let mut at = [(0, 0); N];
+    let mut i = 0;
+    while i < N {
+        at[i] = (member(names[i]), out(names[i]));
+        i += 1;
+    }
+    at
+}
+const PICKED: [(usize, usize); PICKED_FIELDS.len()] = indexed(PICKED_FIELDS);
+const VOTED: [(usize, usize); VOTED_FIELDS.len()] = indexed(VOTED_FIELDS);
 
-/// The `leads` columns of [`build`]'s batch, in order.
-pub const COLUMNS: [&str; 24] = [
+/// The `leads` columns of [`build`]'s batch, in order: those `leads` was created with, then
+/// [`PLACE_COLUMNS`].
+pub const COLUMNS: [&str; 26] = [
     "lead_id",
     "phone_e164",
     "phones",
@@ -190,7 +209,13 @@ pub const COLUMNS: [&str; 24] = [
     "origins",
     "first_seen_at",
     "last_seen_at",
+    PLACE_COLUMNS[0],
+    PLACE_COLUMNS[1],
 ];
+
+/// The golden columns added to `leads` after it was first created: the gazetteer's name
+/// of the lead's city and of its region.
+pub const PLACE_COLUMNS: [&str; 2] = ["city_canonical", "region_name"];
 
 /// A member batch with its columns typed once.
 struct Columns<'a> {
@@ -237,6 +262,7 @@ impl<'a> Columns<'a> {
         })
     }
 
+    #[inline]
     fn text(&self, col: usize, row: usize) -> Option<&'a str> {
         let a = self.text[col]?;
         (!a.is_null(row)).then(|| a.value(row))
@@ -265,24 +291,6 @@ fn origin_rank(origin: &str, origin_priority: &[String]) -> u8 {
         .iter()
         .position(|o| o == origin)
         .map_or(0, |i| (origin_priority.len() - i).min(255) as u8)
-}
-
-/// Parts present, then Cyrillic script: greater is a better name.
-type NameQuality = (u8, bool);
-
-/// How complete a name is (surname, a first name longer than an initial, patronymic),
-/// then whether it is written in Cyrillic.
-fn name_quality(
-    last: Option<&str>,
-    first: Option<&str>,
-    middle: Option<&str>,
-    full: &str,
-) -> NameQuality {
-    let complete = last.is_some() as u8
-        + first.is_some_and(|f| f.chars().count() > 2) as u8
-        + middle.is_some() as u8;
-    let cyrillic = full.chars().any(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё'));
-    (complete, cyrillic)
 }
 
 /// Builds one golden record per lead from member batches read with [`members_sql`].
@@ -322,21 +330,215 @@ pub fn build(
         .map(|chunk| {
             let mut out = Output::new(chunk.len());
             for group in chunk {
-                out.push(&cols, group);
+                out.push(&Lead { cols: &cols, group });
             }
             out.finish()
         })
         .collect()
 }
 
+/// One lead's members, best first, and the votes over them.
+struct Lead<'c, 'a> {
+    cols: &'c [Columns<'a>],
+    group: &'c [Member],
+}
+
+/// A city as a member gives it: the gazetteer's name when it knows the town, else as
+/// written. Two members name the same city when the gazetteer's names are equal, or
+/// (neither known) the written ones are, case and ё/е aside.
+#[derive(Clone, Copy)]
+enum CityKey<'a> {
+    Known(&'a str),
+    Written(&'a str),
+}
+
+fn same_city(a: CityKey, b: CityKey) -> bool {
+    match (a, b) {
+        (CityKey::Known(a), CityKey::Known(b)) => a == b,
+        (CityKey::Written(a), CityKey::Written(b)) => same_text(a, b),
+        _ => false,
+    }
+}
+
+impl<'a> Lead<'_, 'a> {
+    #[inline]
+    fn text(&self, col: usize, i: usize) -> Option<&'a str> {
+        let m = &self.group[i];
+        self.cols[m.batch as usize].text(col, m.row as usize)
+    }
+
+    /// The best-ranked member's value of `col`.
+    fn best(&self, col: usize) -> Option<&'a str> {
+        (0..self.group.len()).find_map(|i| self.text(col, i))
+    }
+
+    /// The member whose value of `col` wins the vote among the members `voting`.
+    fn vote(&self, col: usize, voting: impl Fn(usize) -> bool) -> Option<usize> {
+        if self.group.len() == 1 {
+            return (voting(0) && self.text(col, 0).is_some()).then_some(0);
+        }
+        let ballots = (0..self.group.len()).map(|i| voting(i).then(|| self.text(col, i)).flatten());
+        majority(ballots, same_text)
+    }
+
+    fn voted(&self, col: usize) -> Option<&'a str> {
+        self.vote(col, |_| true).and_then(|i| self.text(col, i))
+    }
+
+    fn city_key(&self, i: usize) -> Option<CityKey<'a>> {
+        self.text(CITY_CANONICAL, i)
+            .map(CityKey::Known)
+            .or_else(|| self.text(CITY, i).map(CityKey::Written))
+    }
+
+    /// The member naming the city most members name (see [`CityKey`]).
+    fn city(&self) -> Option<usize> {
+        if self.group.len() == 1 {
+            return self.city_key(0).map(|_| 0);
+        }
+        majority((0..self.group.len()).map(|i| self.city_key(i)), same_city)
+    }
+
+    /// The member with the golden name: the fullest, correctly spelt (see [`best_name`]).
+    fn name(&self) -> Option<usize> {
+        best_name(self.group.len(), |i| {
+            Some(NameParts {
+                full: self.text(FULL_NAME, i)?,
+                last: self.text(LAST_NAME, i),
+                first: self.text(FIRST_NAME, i),
+                middle: self.text(MIDDLE_NAME, i),
+            })
+        })
+    }
+}
+
+/// What [`Output::push_place`] finds for a lead.
+#[derive(Default)]
+struct Place<'a> {
+    city: Option<&'a str>,
+    city_canonical: Option<&'a str>,
+    region: Option<&'a str>,
+    region_code: Option<&'a str>,
+    region_name: Option<&'a str>,
+    timezone: Option<(&'a str, Option<i32>)>,
+}
+
+impl<'a> Lead<'_, 'a> {
+    /// The lead's place: the city most members name, spelt as most of them wrote it; the
+    /// region that city's members give (else the one most members give), with the
+    /// gazetteer's name for it; the time zone of the best-ranked member in that region.
+    fn place(&self) -> Place<'a> {
+        let mut place = Place::default();
+        let all = |_: usize| true;
+        let city = self.city();
+        let city_key = city.and_then(|w| self.city_key(w));
+        let in_city = |i: usize| match (city_key, self.city_key(i)) {
+            (Some(w), Some(k)) => same_city(w, k),
+            _ => false,
+        };
+        if let Some(w) = city {
+            place.city_canonical = self.text(CITY_CANONICAL, w);
+            place.city = self.vote(CITY, in_city).and_then(|i| self.text(CITY, i));
+        }
+        let code = self
+            .vote(REGION_CODE, in_city)
+            .or_else(|| self.vote(REGION_CODE, all))
+            .and_then(|i| self.text(REGION_CODE, i));
+        let in_region = |i: usize| code.is_none() || self.text(REGION_CODE, i) == code;
+        place.region_code = code;
+        place.region = self
+            .vote(REGION, in_region)
+            .and_then(|i| self.text(REGION, i));
+        place.region_name = code
+            .and_then(crate::enrich::gazetteer::region_by_code)
+            .map(|r| r.name.as_str());
+        let zone = |i: usize| {
+            let tz = self.text(TIMEZONE, i)?;
+            let m = &self.group[i];
+            let offsets = self.cols[m.batch as usize].offset;
+            let row = m.row as usize;
+            Some((tz, (!offsets.is_null(row)).then(|| offsets.value(row))))
+        };
+        let n = self.group.len();
+        place.timezone = (0..n)
+            .filter(|&i| in_region(i))
+            .find_map(zone)
+            .or_else(|| (0..n).find_map(zone));
+        place
+    }
+
+    /// The company most members name (by its name without the legal form), spelt as most
+    /// of them wrote it, with the legal form of the best-ranked of them that has one.
+    fn company(&self) -> (Option<&'a str>, Option<&'a str>) {
+        let key = |i: usize| {
+            self.text(COMPANY, i)
+                .map(|c| self.text(COMPANY_KEY, i).unwrap_or(c))
+        };
+        let n = self.group.len();
+        if n == 1 {
+            return (self.text(COMPANY, 0), self.text(LEGAL_FORM, 0));
+        }
+        let Some(w) = majority((0..n).map(key), same_text) else {
+            return (None, self.best(LEGAL_FORM));
+        };
+        let in_company = |i: usize| key(i).zip(key(w)).is_some_and(|(k, w)| same_text(k, w));
+        let company = self
+            .vote(COMPANY, in_company)
+            .and_then(|i| self.text(COMPANY, i));
+        let legal_form = (0..n)
+            .filter(|&i| in_company(i))
+            .find_map(|i| self.text(LEGAL_FORM, i));
+        (company, legal_form)
+    }
+}
+
+/// Text columns of `leads` [`Output::push`] fills, by name.
+const TEXT_OUT: [&str; 17] = [
+    "phone_e164",
+    "email",
+    "gender",
+    "inn",
+    "subject_type",
+    "full_name",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "company",
+    "company_legal_form",
+    "city",
+    "city_canonical",
+    "region",
+    "region_code",
+    "region_name",
+    "timezone",
+];
+
+/// The position of `name` in [`TEXT_OUT`], found when compiling.
+const fn out(name: &str) -> usize {
+    let name = name.as_bytes();
+    let mut i = 0;
+    while i < TEXT_OUT.len() {
+        let field = TEXT_OUT[i].as_bytes();
+        if field.len() == name.len() {
+            let mut j = 0;
+            while j < name.len() && field[j] == name[j] {
+                j += 1;
+            }
+            if j == name.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a text column of leads")
+}
+
 /// Column builders for `leads`.
 struct Output {
     lead_id: Int64Builder,
-    picked: Vec<StringBuilder>,
+    text: Vec<StringBuilder>,
     phones: ListBuilder<StringBuilder>,
     emails: ListBuilder<StringBuilder>,
-    name: [StringBuilder; 4],
-    timezone: StringBuilder,
     offset: Int32Builder,
     record_count: Int64Builder,
     sources: ListBuilder<StringBuilder>,
@@ -347,16 +549,16 @@ struct Output {
 
 impl Output {
     fn new(n: usize) -> Self {
-        let text = || StringBuilder::with_capacity(n, n * 16);
         let list = || ListBuilder::with_capacity(StringBuilder::new(), n);
         let ts = || TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
         Output {
             lead_id: Int64Builder::with_capacity(n),
-            picked: PICKED.iter().map(|_| text()).collect(),
+            text: TEXT_OUT
+                .iter()
+                .map(|_| StringBuilder::with_capacity(n, n * 16))
+                .collect(),
             phones: list(),
             emails: list(),
-            name: std::array::from_fn(|_| text()),
-            timezone: text(),
             offset: Int32Builder::with_capacity(n),
             record_count: Int64Builder::with_capacity(n),
             sources: list(),
@@ -366,44 +568,46 @@ impl Output {
         }
     }
 
-    /// Appends the golden record of one lead; `group` holds its members, best first.
-    fn push(&mut self, cols: &[Columns], group: &[Member]) {
+    #[inline]
+    fn set(&mut self, column: usize, value: Option<&str>) {
+        self.text[column].append_option(value);
+    }
+
+    /// Appends the golden record of one lead.
+    fn push(&mut self, lead: &Lead) {
+        self.lead_id.append_value(lead.group[0].lead_id);
+        for &(col, at) in PICKED.iter() {
+            self.set(at, lead.best(col));
+        }
+        for &(col, at) in VOTED.iter() {
+            self.set(at, lead.voted(col));
+        }
+        let name = lead.name();
+        for (col, column) in [
+            (FULL_NAME, const { out("full_name") }),
+            (LAST_NAME, const { out("last_name") }),
+            (FIRST_NAME, const { out("first_name") }),
+            (MIDDLE_NAME, const { out("middle_name") }),
+        ] {
+            self.set(column, name.and_then(|i| lead.text(col, i)));
+        }
+        let (company, legal_form) = lead.company();
+        self.set(const { out("company") }, company);
+        self.set(const { out("company_legal_form") }, legal_form);
+        let place = lead.place();
+        self.set(const { out("city") }, place.city);
+        self.set(const { out("city_canonical") }, place.city_canonical);
+        self.set(const { out("region") }, place.region);
+        self.set(const { out("region_code") }, place.region_code);
+        self.set(const { out("region_name") }, place.region_name);
+        self.set(const { out("timezone") }, place.timezone.map(|t| t.0));
+        self.offset.append_option(place.timezone.and_then(|t| t.1));
+        self.push_lists(lead.cols, lead.group);
+    }
+
+    /// Every phone, e-mail, source and origin of the lead; its member count and dates.
+    fn push_lists(&mut self, cols: &[Columns], group: &[Member]) {
         let at = |m: &Member| (&cols[m.batch as usize], m.row as usize);
-        self.lead_id.append_value(group[0].lead_id);
-        for (builder, &(col, _)) in self.picked.iter_mut().zip(&PICKED) {
-            let best = group.iter().find_map(|m| {
-                let (c, row) = at(m);
-                c.text(col, row)
-            });
-            builder.append_option(best);
-        }
-
-        // The most complete name; among equals the best-ranked member (the first seen).
-        let mut name: Option<(NameQuality, [Option<&str>; 4])> = None;
-        for m in group {
-            let (c, row) = at(m);
-            let Some(full) = c.text(FULL_NAME, row) else {
-                continue;
-            };
-            let parts = [LAST_NAME, FIRST_NAME, MIDDLE_NAME].map(|i| c.text(i, row));
-            let quality = name_quality(parts[0], parts[1], parts[2], full);
-            if name.as_ref().is_none_or(|(q, _)| quality > *q) {
-                name = Some((quality, [Some(full), parts[0], parts[1], parts[2]]));
-            }
-        }
-        let name = name.map(|(_, n)| n).unwrap_or_default();
-        for (builder, value) in self.name.iter_mut().zip(name) {
-            builder.append_option(value);
-        }
-
-        let tz = group.iter().find_map(|m| {
-            let (c, row) = at(m);
-            let tz = c.text(TIMEZONE, row)?;
-            Some((tz, (!c.offset.is_null(row)).then(|| c.offset.value(row))))
-        });
-        self.timezone.append_option(tz.map(|t| t.0));
-        self.offset.append_option(tz.and_then(|t| t.1));
-
         let mut phones: Vec<&str> = Vec::new();
         let mut emails: Vec<&str> = Vec::new();
         let mut sources: Vec<&str> = Vec::new();
@@ -449,25 +653,16 @@ impl Output {
     }
 
     fn finish(mut self) -> Result<RecordBatch, String> {
-        fn done(mut b: StringBuilder) -> ArrayRef {
-            Arc::new(b.finish())
-        }
         // By column name, then put in the order of COLUMNS.
-        let mut by_name: HashMap<&str, ArrayRef> = PICKED
-            .iter()
-            .map(|&(_, name)| name)
-            .zip(self.picked.into_iter().map(done))
-            .chain(
-                ["full_name", "last_name", "first_name", "middle_name"]
-                    .into_iter()
-                    .zip(self.name.map(done)),
-            )
+        let mut by_name: HashMap<&str, ArrayRef> = TEXT_OUT
+            .into_iter()
+            .zip(self.text.iter_mut())
+            .map(|(name, b)| (name, Arc::new(b.finish()) as ArrayRef))
             .collect();
         by_name.extend([
             ("lead_id", Arc::new(self.lead_id.finish()) as ArrayRef),
             ("phones", Arc::new(self.phones.finish())),
             ("emails", Arc::new(self.emails.finish())),
-            ("timezone", Arc::new(self.timezone.finish())),
             ("utc_offset_minutes", Arc::new(self.offset.finish())),
             ("record_count", Arc::new(self.record_count.finish())),
             ("sources", Arc::new(self.sources.finish())),
@@ -514,30 +709,5 @@ mod tests {
         assert!(r(None, 9) < r(Some(0), 1));
         assert!(r(Some(5), 1) > r(Some(4), 9));
         assert!(r(Some(5), 2) > r(Some(5), 1));
-    }
-
-    #[test]
-    fn name_quality_counts_parts_then_script() {
-        let q = name_quality(
-            Some("Иванов"),
-            Some("Иван"),
-            Some("Иванович"),
-            "Иванов Иван Иванович",
-        );
-        assert_eq!(q, (3, true));
-        let latin = name_quality(
-            Some("Ivanov"),
-            Some("Ivan"),
-            Some("Ivanovich"),
-            "Ivanov Ivan Ivanovich",
-        );
-        assert_eq!(latin, (3, false));
-        assert!(q > latin);
-        // An initial is not a first name.
-        assert_eq!(
-            name_quality(Some("Иванов"), Some("И"), None, "Иванов И.").0,
-            1
-        );
-        assert!(name_quality(None, None, None, "Ёж").1);
     }
 }
