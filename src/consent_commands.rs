@@ -7,7 +7,7 @@ use crate::consent::{Channel, ConsentEvent, ContactKind, Purpose, Status};
 use crate::normalise::email::normalise_email;
 use crate::normalise::Normaliser;
 use crate::sources::SourceError;
-use crate::store::consent::{ConsentRefresh, SuppressionListLoad};
+use crate::store::consent::{ConsentRefresh, Suppression, SuppressionListLoad};
 use crate::store::erasure::{ErasurePlan, ErasureReport};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -145,12 +145,18 @@ pub fn withdraw(
     }
     in_transaction(store, |store| {
         let mut events = Vec::new();
-        let mut unknown = 0;
+        let mut unknown = Vec::new();
         for (kind, value, at) in &list {
             let at = at.or(w.at).unwrap_or(now);
             if !store.contact_known(*kind, value)? {
-                unknown += 1;
-                store.suppress_one("withdrawals", "withdrawal", *kind, value, None, at)?;
+                unknown.push(Suppression {
+                    list: "withdrawals",
+                    reason: "withdrawal",
+                    kind: *kind,
+                    value: value.clone(),
+                    channel: None,
+                    at,
+                });
             }
             for &channel in &w.channels {
                 for &purpose in &w.purposes {
@@ -171,11 +177,12 @@ pub fn withdraw(
                 }
             }
         }
+        store.suppress_many(&unknown)?;
         store.append_consents(&mut events, None, actor)?;
         let refresh = store.refresh_consent_status(now, actor, None)?;
         Ok(WithdrawOutcome {
             contacts: list.len(),
-            unknown_contacts: unknown,
+            unknown_contacts: unknown.len(),
             events_added: events.len(),
             rows_rejected: rows_rejected.clone(),
             refresh,

@@ -9,6 +9,7 @@ use crate::consent::{Channel, ConsentEvent, ContactKind, Purpose, Status};
 use crate::consent_commands::{in_transaction, CommandError};
 use crate::normalise::Normaliser;
 use crate::sources::headers::{Field, Mapper};
+use crate::store::consent::Suppression;
 use crate::store::warmth::Engagement;
 use crate::store::Store;
 use crate::warmth::{CallOutcome, WarmthSettings};
@@ -343,6 +344,7 @@ fn honour_refusals(
     out: &mut OutcomeImport,
 ) -> Result<Vec<ConsentEvent>, CommandError> {
     let mut withdrawals = Vec::new();
+    let mut stops = Vec::new();
     for c in results {
         let (list, reason) = match c.outcome {
             CallOutcome::DoNotCall => {
@@ -353,16 +355,17 @@ fn honour_refusals(
             CallOutcome::WrongNumber => ("wrong-numbers", "wrong_number"),
             _ => continue,
         };
-        store.suppress_one(
+        stops.push(Suppression {
             list,
             reason,
-            ContactKind::Phone,
-            &c.phone,
-            Some(Channel::Call),
-            c.at,
-        )?;
+            kind: ContactKind::Phone,
+            value: c.phone.clone(),
+            channel: Some(Channel::Call),
+            at: c.at,
+        });
         out.suppressed += 1;
     }
+    store.suppress_many(&stops)?;
     Ok(withdrawals)
 }
 

@@ -16,7 +16,7 @@ pub mod suppress;
 pub use audit::AuditRow;
 pub use gate::LeadCard;
 pub use refresh::ConsentRefresh;
-pub use suppress::{ListRow, SuppressionListLoad, ERASURE_LIST};
+pub use suppress::{ListRow, Suppression, SuppressionListLoad, ERASURE_LIST};
 
 /// Which live events apply to which lead, as a query of (lead_id, consent_id): those its
 /// member records brought, and those recorded against one of its numbers or addresses by

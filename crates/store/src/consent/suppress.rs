@@ -6,7 +6,7 @@
 use crate::landing::{batch, str_col, ts_col};
 use crate::{db, Store, StoreError};
 use chrono::{DateTime, Utc};
-use duckdb::arrow::array::{ArrayRef, Int64Builder};
+use duckdb::arrow::array::{ArrayRef, Int64Array, Int64Builder};
 use duckdb::params;
 use leadpipe_core::consent::contacts::ContactList;
 use leadpipe_core::consent::gate::{SuppressionEntry, Suppressions};
@@ -75,6 +75,18 @@ pub struct ListRow {
     pub contacts: i64,
     pub rows_rejected: i64,
     pub path: Option<String>,
+}
+
+/// One contact put on a list by a command or a call result (not a list file).
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    pub list: &'static str,
+    pub reason: &'static str,
+    pub kind: ContactKind,
+    pub value: String,
+    pub channel: Option<Channel>,
+    /// When it was asked for.
+    pub at: DateTime<Utc>,
 }
 
 /// A listed contact: kind, value, the list file's row, and when it was listed.
@@ -299,33 +311,47 @@ impl Store {
         Ok(())
     }
 
-    /// Adds one contact to a list (a withdrawal for someone not in the base).
-    #[allow(clippy::too_many_arguments)]
-    pub fn suppress_one(
-        &self,
-        list: &str,
-        reason: &str,
-        kind: ContactKind,
-        value: &str,
-        channel: Option<Channel>,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let hash = self.contact_hasher()?.hash(kind, value);
-        self.conn
-            .execute(
-                "INSERT INTO suppressions VALUES (?, ?, ?, ?, ?, ?, NULL, ?::TIMESTAMPTZ, now())",
-                params![
-                    list,
-                    kind.as_str(),
-                    value,
-                    hash,
-                    channel.map(Channel::as_str),
-                    reason,
-                    at.to_rfc3339()
-                ],
-            )
-            .map_err(db("adding a suppression"))?;
-        Ok(())
+    /// Puts single contacts on lists (a withdrawal, a call outcome), each with its own
+    /// list, reason, channel and time, in one batch: a file of thousands of "do not call"
+    /// results is one append, not thousands of inserts.
+    pub fn suppress_many(&self, entries: &[Suppression]) -> Result<(), StoreError> {
+        let n = entries.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let hasher = self.contact_hasher()?;
+        let now = Utc::now();
+        let hashes: Vec<String> = entries
+            .iter()
+            .map(|e| hasher.hash(e.kind, &e.value))
+            .collect();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                "list_name",
+                str_col(entries.iter().map(|e| Some(e.list)), n),
+            ),
+            (
+                "kind",
+                str_col(entries.iter().map(|e| Some(e.kind.as_str())), n),
+            ),
+            (
+                "value",
+                str_col(entries.iter().map(|e| Some(e.value.as_str())), n),
+            ),
+            (
+                "value_hash",
+                str_col(hashes.iter().map(|h| Some(h.as_str())), n),
+            ),
+            (
+                "channel",
+                str_col(entries.iter().map(|e| e.channel.map(Channel::as_str)), n),
+            ),
+            ("reason", str_col(entries.iter().map(|e| Some(e.reason)), n)),
+            ("source_row", Arc::new(Int64Array::new_null(n))),
+            ("listed_at", ts_col(entries.iter().map(|e| Some(e.at)), n)),
+            ("loaded_at", ts_col(entries.iter().map(|_| Some(now)), n)),
+        ];
+        self.append("suppressions", batch("suppressions", cols)?)
     }
 
     pub fn suppression_lists(&self) -> Result<Vec<ListRow>, StoreError> {
