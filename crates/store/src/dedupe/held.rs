@@ -329,4 +329,42 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn lead_ids_written_in_slices_reach_every_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.duckdb")).unwrap();
+        let at = BatchOrigin {
+            run_id: 1,
+            source: "s.csv",
+            file_hash: "abc",
+            origin: "purchased",
+        };
+        let ids: Vec<i64> = (1..=7).collect();
+        let recs: Vec<CleanRecord> = ids.iter().map(|&i| record(i as u64, "Тверь")).collect();
+        let held = vec![held_batch(&at, &ids, &recs).unwrap()];
+        let slices = leads_by_batch(&held, &ids, &[1; 7]).unwrap();
+        store.land_held_with_leads(held, &slices).unwrap();
+        // Record 3 keeps its lead; the others move, three records per UPDATE.
+        let landed: Vec<MatchRecord> = ids
+            .iter()
+            .map(|&record_id| MatchRecord {
+                record_id,
+                lead_id: Some(1),
+                ..MatchRecord::default()
+            })
+            .collect();
+        let lead_of = [20, 20, 1, 40, 40, 60, 70];
+        store.land_lead_ids_in_slices(&landed, &lead_of, 3).unwrap();
+        let mut stmt = store
+            .connection()
+            .prepare("SELECT lead_id FROM records ORDER BY record_id")
+            .unwrap();
+        let got: Vec<i64> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, lead_of);
+    }
 }

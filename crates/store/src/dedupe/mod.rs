@@ -21,6 +21,9 @@ pub use leads::Scoring;
 
 /// Evidence per merged pair: the probability, the match weight, and per field the
 /// agreement level and the weight (log2 odds) it contributed.
+/// Records whose lead id one UPDATE writes (see `land_lead_ids`).
+const LEAD_ID_SLICE: usize = 1 << 20;
+
 pub(crate) const LEAD_LINKS: &str = r#"CREATE TABLE IF NOT EXISTS lead_links (
     run_id BIGINT NOT NULL,
     lead_id BIGINT,
@@ -202,36 +205,57 @@ impl Store {
     }
 
     /// Updates the lead of each landed record whose lead changed (`lead_of[i]` is the lead
-    /// of `landed[i]`), through a temporary table and one UPDATE.
+    /// of `landed[i]`), through a temporary table and UPDATEs of at most
+    /// [`LEAD_ID_SLICE`] records each: one UPDATE joining ten million records needed more
+    /// than DuckDB's memory limit for its hash table and ran out.
     fn land_lead_ids(&self, landed: &[MatchRecord], lead_of: &[i64]) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch(
-                "CREATE OR REPLACE TEMP TABLE lead_map (record_id BIGINT, lead_id BIGINT)",
-            )
-            .map_err(db("preparing lead ids"))?;
-        let changed: Vec<(i64, i64)> = landed
+        self.land_lead_ids_in_slices(landed, lead_of, LEAD_ID_SLICE)
+    }
+
+    fn land_lead_ids_in_slices(
+        &self,
+        landed: &[MatchRecord],
+        lead_of: &[i64],
+        slice_len: usize,
+    ) -> Result<(), StoreError> {
+        let mut changed: Vec<(i64, i64)> = landed
             .iter()
             .zip(lead_of)
             .filter(|(r, &l)| r.lead_id != Some(l))
             .map(|(r, &l)| (r.record_id, l))
             .collect();
-        let cols: Vec<(&str, ArrayRef)> = vec![
-            (
-                "record_id",
-                Arc::new(Int64Array::from_iter_values(changed.iter().map(|c| c.0))),
-            ),
-            (
-                "lead_id",
-                Arc::new(Int64Array::from_iter_values(changed.iter().map(|c| c.1))),
-            ),
-        ];
-        self.append("lead_map", batch("lead_map", cols)?)?;
+        changed.sort_unstable();
+        for slice in changed.chunks(slice_len.max(1)) {
+            self.conn
+                .execute_batch(
+                    "CREATE OR REPLACE TEMP TABLE lead_map (record_id BIGINT, lead_id BIGINT)",
+                )
+                .map_err(db("preparing lead ids"))?;
+            let cols: Vec<(&str, ArrayRef)> = vec![
+                (
+                    "record_id",
+                    Arc::new(Int64Array::from_iter_values(slice.iter().map(|c| c.0))),
+                ),
+                (
+                    "lead_id",
+                    Arc::new(Int64Array::from_iter_values(slice.iter().map(|c| c.1))),
+                ),
+            ];
+            self.append("lead_map", batch("lead_map", cols)?)?;
+            // The slice's record ids are a range (sorted), so the scan of `records` can
+            // skip the row groups outside it.
+            let (first, last) = (slice[0].0, slice[slice.len() - 1].0);
+            self.conn
+                .execute(
+                    "UPDATE records SET lead_id = m.lead_id FROM lead_map m
+                     WHERE records.record_id = m.record_id
+                       AND records.record_id BETWEEN ? AND ?",
+                    params![first, last],
+                )
+                .map_err(db("writing lead ids"))?;
+        }
         self.conn
-            .execute_batch(
-                "UPDATE records SET lead_id = m.lead_id FROM lead_map m
-                 WHERE records.record_id = m.record_id;
-                 DROP TABLE lead_map;",
-            )
+            .execute_batch("DROP TABLE IF EXISTS lead_map")
             .map_err(db("writing lead ids"))
     }
 
