@@ -131,7 +131,9 @@ pub fn write_xlsx(path: &Path, sheet: &str, table: &Table) -> Result<(), Command
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let err = |e: rust_xlsxwriter::XlsxError| io_error(path, e);
     let mut book = Workbook::new();
-    let ws = book.add_worksheet();
+    // Rows go to a temporary file as they are written, not into memory: a 500k-lead export
+    // would otherwise hold every cell until the save.
+    let ws = book.add_worksheet_with_constant_memory();
     ws.set_name(sheet).map_err(err)?;
     let bold = Format::new().set_bold();
     let when = Format::new().set_num_format("dd.mm.yyyy hh:mm");
