@@ -158,24 +158,7 @@ pub fn withdraw(
                     at,
                 });
             }
-            for &channel in &w.channels {
-                for &purpose in &w.purposes {
-                    events.push(ConsentEvent {
-                        phone_e164: (*kind == ContactKind::Phone).then(|| value.clone()),
-                        email: (*kind == ContactKind::Email).then(|| value.clone()),
-                        channel: Some(channel),
-                        purpose: Some(purpose),
-                        status: Some(Status::Withdrawn),
-                        legal_basis: "withdrawal".into(),
-                        captured_at: Some(at),
-                        withdrawn_at: Some(at),
-                        withdrawal_channel: w.via.clone(),
-                        source: Some(w.source.clone()),
-                        method: Some("request".into()),
-                        ..ConsentEvent::default()
-                    });
-                }
-            }
+            events.extend(withdrawal_events(*kind, value, at, w));
         }
         store.suppress_many(&unknown)?;
         store.append_consents(&mut events, None, actor)?;
@@ -188,6 +171,35 @@ pub fn withdraw(
             refresh,
         })
     })
+}
+
+/// The withdrawal events for one contact: one per channel and purpose withdrawn.
+fn withdrawal_events(
+    kind: ContactKind,
+    value: &str,
+    at: DateTime<Utc>,
+    w: &Withdrawal,
+) -> Vec<ConsentEvent> {
+    let mut events = Vec::new();
+    for &channel in &w.channels {
+        for &purpose in &w.purposes {
+            events.push(ConsentEvent {
+                phone_e164: (kind == ContactKind::Phone).then(|| value.to_string()),
+                email: (kind == ContactKind::Email).then(|| value.to_string()),
+                channel: Some(channel),
+                purpose: Some(purpose),
+                status: Some(Status::Withdrawn),
+                legal_basis: "withdrawal".into(),
+                captured_at: Some(at),
+                withdrawn_at: Some(at),
+                withdrawal_channel: w.via.clone(),
+                source: Some(w.source.clone()),
+                method: Some("request".into()),
+                ..ConsentEvent::default()
+            });
+        }
+    }
+    events
 }
 
 /// Loads a do-not-call / opt-out / complaint list.
