@@ -9,8 +9,8 @@
 //! (Название сделки, Полное имя контакта, Мобильный телефон, Личный email, Теги, …).
 
 use crate::consent_commands::{CallList, CommandError};
-use crate::export::{passes_filters, tier_name, CallListOptions};
-use crate::lang::Lang;
+use crate::export::{passes_filters, CallListOptions};
+use crate::lang::{label, Lang};
 use crate::sheet::{self, Cell, Column, CsvFormat, Table};
 use crate::store::consent::LeadCard;
 use crate::store::contacts::ContactCard;
@@ -128,7 +128,7 @@ pub fn export(
         ExportFormat::Amocrm => (amocrm(&leads, lang, zone), crm_csv()),
         ExportFormat::Csv | ExportFormat::Xlsx => (
             spreadsheet(&leads, opts.consent, lang, zone),
-            CsvFormat::excel(lang),
+            CsvFormat::excel(),
         ),
     };
     let sheet_name = lang.pick("Лиды", "Leads");
@@ -146,7 +146,6 @@ fn crm_csv() -> CsvFormat {
         delimiter: b';',
         bom: false,
         for_people: false,
-        lang: Lang::Ru,
     }
 }
 
@@ -168,7 +167,7 @@ fn first_and_rest(all: &[String]) -> (Cell, Cell) {
 
 /// What a CRM user reads on the card: where the lead came from, how warm, consent.
 fn crm_note(l: &Lead, lang: Lang) -> String {
-    let tier = tier_name(l.card.warmth_tier.as_deref().unwrap_or("cold"), lang);
+    let tier = label(lang, l.card.warmth_tier.as_deref().unwrap_or("cold"));
     let score = l.card.warmth_score.unwrap_or(0);
     let sources = l.card.sources.clone().unwrap_or_default();
     match lang {
@@ -269,8 +268,8 @@ fn amocrm(leads: &[Lead], lang: Lang, zone: chrono::FixedOffset) -> Table {
         .map(|l| {
             let (phone, other_phones) = first_and_rest(&l.phones);
             let (email, other_emails) = first_and_rest(&l.contact.emails);
-            let tier = tier_name(l.card.warmth_tier.as_deref().unwrap_or("cold"), lang);
-            let mut tags = vec![tier.to_string()];
+            let tier = label(lang, l.card.warmth_tier.as_deref().unwrap_or("cold"));
+            let mut tags = vec![tier];
             tags.extend(l.card.sources.iter().map(|s| s.to_string()));
             vec![
                 Cell::Text(title(l)),
@@ -335,10 +334,7 @@ fn spreadsheet(
                 raw(x.contact.inn.clone().unwrap_or_default()),
                 text(&x.card.city),
                 text(&x.card.region),
-                raw(tier_name(
-                    x.card.warmth_tier.as_deref().unwrap_or("cold"),
-                    lang,
-                )),
+                raw(label(lang, x.card.warmth_tier.as_deref().unwrap_or("cold"))),
                 Cell::Int(x.card.warmth_score.unwrap_or(0)),
                 Cell::Text(x.card.sources.clone().unwrap_or_default()),
                 Cell::Time(x.contact.first_seen),

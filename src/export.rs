@@ -4,7 +4,7 @@
 
 use crate::consent::gate::PhoneDecision;
 use crate::consent_commands::{CallList, CommandError};
-use crate::lang::Lang;
+use crate::lang::{label, Lang};
 use crate::normalise::phone::national_display;
 use crate::sheet::{self, zone_label, Cell, Column, CsvFormat, Table};
 use crate::store::consent::LeadCard;
@@ -513,7 +513,7 @@ fn people_cells(r: &CallRow, lang: Lang) -> Vec<Cell> {
         text(&r.company),
         text(&r.city),
         text(&r.region),
-        raw(tier_name(&r.tier, lang)),
+        raw(&label(lang, &r.tier)),
         Cell::Int(r.score),
         raw(&r.why_warm_people),
         raw(&r.local_time),
@@ -526,16 +526,6 @@ fn people_cells(r: &CallRow, lang: Lang) -> Vec<Cell> {
         raw(""),
         raw(""),
     ]
-}
-
-/// A warmth tier as people say it.
-pub fn tier_name(tier: &str, lang: Lang) -> &str {
-    match (tier, lang) {
-        ("hot", Lang::Ru) => "горячий",
-        ("warm", Lang::Ru) => "тёплый",
-        ("cold", Lang::Ru) => "холодный",
-        (other, _) => other,
-    }
 }
 
 /// The rows as a table in the chosen style.
@@ -561,11 +551,11 @@ fn call_table(rows: &[&CallRow], opts: &CallListOptions) -> Table {
 /// phones and times as text); machines' keeps the columns dialers read (`,`, BOM).
 fn csv_format(opts: &CallListOptions) -> CsvFormat {
     let base = match opts.style {
-        ListStyle::People => CsvFormat::excel(opts.lang),
+        ListStyle::People => CsvFormat::excel(),
         ListStyle::Machine => CsvFormat {
             delimiter: b',',
             for_people: false,
-            ..CsvFormat::excel(opts.lang)
+            ..CsvFormat::excel()
         },
     };
     CsvFormat {

@@ -8,7 +8,6 @@
 
 use crate::consent_commands::CommandError;
 use crate::export::spreadsheet_safe;
-use crate::lang::Lang;
 use crate::normalise::phone::international_display;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::io::Write;
@@ -60,18 +59,15 @@ pub struct CsvFormat {
     pub bom: bool,
     /// Cells shaped for a spreadsheet (phones and times as text it will not convert).
     pub for_people: bool,
-    /// Language of the few values a writer spells out.
-    pub lang: Lang,
 }
 
 impl CsvFormat {
     /// What Russian Excel opens with a double click: `;`, a BOM, phones and times as text.
-    pub fn excel(lang: Lang) -> CsvFormat {
+    pub fn excel() -> CsvFormat {
         CsvFormat {
             delimiter: b';',
             bom: true,
             for_people: true,
-            lang,
         }
     }
 }
@@ -203,7 +199,7 @@ mod tests {
     fn people_get_phones_and_times_a_spreadsheet_keeps_as_text() {
         let moscow = FixedOffset::east_opt(3 * 3600).unwrap();
         let t = Utc.with_ymd_and_hms(2026, 12, 2, 6, 0, 0).unwrap();
-        let people = CsvFormat::excel(Lang::Ru);
+        let people = CsvFormat::excel();
         let machine = CsvFormat {
             for_people: false,
             ..people

@@ -4,42 +4,30 @@
 
 use super::{ComplianceReport, DecisionRow, LeadTrail};
 use crate::consent::ConsentEvent;
-use crate::lang::Lang;
+use crate::lang::{Lang, View};
 use crate::report::{esc, html_table};
 use crate::store::consent::{AuditRow, ListRow};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Rows of each list shown in the HTML; the CSV has every row.
 const HTML_ROWS: usize = 500;
 
-/// The language the page is written in and the zone its times are shown in.
-#[derive(Debug, Clone, Copy)]
-pub struct View {
-    pub lang: Lang,
-    pub zone: FixedOffset,
+/// A time on the page, empty when there is none.
+fn time(v: View, t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| v.time(t)).unwrap_or_default()
 }
 
-impl View {
-    fn t(&self, ru: &'static str, en: &'static str) -> &'static str {
-        self.lang.pick(ru, en)
-    }
-
-    fn time(&self, t: Option<DateTime<Utc>>) -> String {
-        t.map(|t| self.lang.time(t, self.zone)).unwrap_or_default()
-    }
-
-    /// A consent status as a reviewer says it (the code stays in the CSV).
-    fn status<'a>(&self, code: &'a str) -> &'a str {
-        match (self.lang, code) {
-            (Lang::Ru, "granted") => "дано",
-            (Lang::Ru, "withdrawn") => "отозвано",
-            (Lang::Ru, "expired") => "истекло",
-            (Lang::Ru, "claimed") => "заявлено продавцом",
-            (Lang::Ru, "none") => "нет",
-            (_, other) => other,
-        }
+/// A consent status as a reviewer says it (the code stays in the CSV).
+fn status(v: View, code: &str) -> &str {
+    match (v.lang, code) {
+        (Lang::Ru, "granted") => "дано",
+        (Lang::Ru, "withdrawn") => "отозвано",
+        (Lang::Ru, "expired") => "истекло",
+        (Lang::Ru, "claimed") => "заявлено продавцом",
+        (Lang::Ru, "none") => "нет",
+        (_, other) => other,
     }
 }
 
@@ -50,18 +38,18 @@ pub(super) fn html(r: &ComplianceReport, v: View) -> String {
     let callable: Vec<&DecisionRow> = r.decisions.iter().filter(|d| d.callable).collect();
     decision_list(
         &mut o,
-        v.t("Кому можно звонить", "Would be called"),
+        v.pick("Кому можно звонить", "Would be called"),
         &callable,
         v,
     );
     let blocked: Vec<&DecisionRow> = r.decisions.iter().filter(|d| !d.callable).collect();
-    decision_list(&mut o, v.t("Заблокированы", "Blocked"), &blocked, v);
-    let _ = write!(o, "<h2>{}</h2>", v.t("Стоп-листы", "Suppression lists"));
+    decision_list(&mut o, v.pick("Заблокированы", "Blocked"), &blocked, v);
+    let _ = write!(o, "<h2>{}</h2>", v.pick("Стоп-листы", "Suppression lists"));
     suppression_lists(&mut o, &r.lists, v);
     let _ = write!(
         o,
         "<p>{}: {}</p>",
-        v.t(
+        v.pick(
             "Удалённые по требованию (хранятся только солёные хэши контактов)",
             "Erased people (contacts kept as salted hashes only)"
         ),
@@ -79,7 +67,7 @@ fn status_counts(o: &mut String, r: &ComplianceReport, v: View) {
     let _ = write!(
         o,
         "<h2>{}</h2>",
-        v.t(
+        v.pick(
             "Лиды по статусу согласия на звонки",
             "Leads by call consent status"
         )
@@ -87,13 +75,18 @@ fn status_counts(o: &mut String, r: &ComplianceReport, v: View) {
     let totals: BTreeMap<String, u64> = r
         .status_totals
         .iter()
-        .map(|(s, n)| (v.status(s).to_string(), *n))
+        .map(|(s, n)| (status(v, s).to_string(), *n))
         .collect();
-    bar_table(o, v.t("статус", "status"), v.t("лидов", "leads"), &totals);
+    bar_table(
+        o,
+        v.pick("статус", "status"),
+        v.pick("лидов", "leads"),
+        &totals,
+    );
     let _ = write!(
         o,
         "<h2>{}</h2>",
-        v.t(
+        v.pick(
             "По статусу, происхождению и типу",
             "By status, origin and subject type"
         )
@@ -101,14 +94,14 @@ fn status_counts(o: &mut String, r: &ComplianceReport, v: View) {
     table(
         o,
         &[
-            v.t("статус", "status"),
-            v.t("происхождение", "origins"),
-            v.t("тип", "subject type"),
-            v.t("лидов", "leads"),
+            v.pick("статус", "status"),
+            v.pick("происхождение", "origins"),
+            v.pick("тип", "subject type"),
+            v.pick("лидов", "leads"),
         ],
         r.by_status.iter().map(|((s, or, st), n)| {
             vec![
-                v.status(s).to_string(),
+                status(v, s).to_string(),
                 or.clone(),
                 st.clone(),
                 n.to_string(),
@@ -118,15 +111,15 @@ fn status_counts(o: &mut String, r: &ComplianceReport, v: View) {
     let _ = write!(
         o,
         "<h2>{}</h2><div class=\"blocked\">",
-        v.t(
+        v.pick(
             "Заблокированные номера по причинам",
             "Blocked numbers by reason"
         )
     );
     bar_table(
         o,
-        v.t("причина", "reason"),
-        v.t("номеров", "numbers"),
+        v.pick("причина", "reason"),
+        v.pick("номеров", "numbers"),
         &r.blocked_by_reason,
     );
     o.push_str("</div>");
@@ -146,14 +139,14 @@ fn head_and_summary(o: &mut String, r: &ComplianceReport, v: View) {
     let summary = match v.lang {
         Lang::Ru => format!(
             "Согласие на <b>{purpose}</b> звонки на момент <b>{}</b>. Лидов: {}; звонить можно на <b>{}</b> номеров, заблокировано {}.",
-            esc(&v.time(Some(r.as_of))),
+            esc(&v.time(r.as_of)),
             r.total_leads,
             r.callable_numbers,
             r.blocked_numbers
         ),
         Lang::En => format!(
             "Call consent for <b>{purpose}</b> calls, judged at <b>{}</b>. {} leads; <b>{}</b> numbers may be called, {} are blocked.",
-            esc(&v.time(Some(r.as_of))),
+            esc(&v.time(r.as_of)),
             r.total_leads,
             r.callable_numbers,
             r.blocked_numbers
@@ -170,8 +163,8 @@ fn head_and_summary(o: &mut String, r: &ComplianceReport, v: View) {
          .blocked .bar{{background:#c55}} small{{color:#666}}</style></head><body>\
          <h1>{}</h1><p>{summary}</p>",
         v.lang.as_str(),
-        v.t("leadpipe: отчёт о согласиях", "leadpipe compliance report"),
-        v.t("Отчёт о согласиях", "Compliance report"),
+        v.pick("leadpipe: отчёт о согласиях", "leadpipe compliance report"),
+        v.pick("Отчёт о согласиях", "Compliance report"),
     );
 }
 
@@ -199,19 +192,19 @@ fn decision_list(o: &mut String, title: &str, rows: &[&DecisionRow], v: View) {
         o,
         "<h2>{title} ({})</h2><small>{} {HTML_ROWS}; {}</small>",
         rows.len(),
-        v.t("первые", "first"),
-        v.t("в CSV-отчёте все", "the CSV report lists all")
+        v.pick("первые", "first"),
+        v.pick("в CSV-отчёте все", "the CSV report lists all")
     );
     table(
         o,
         &[
-            v.t("лид", "lead"),
-            v.t("номер", "number"),
-            v.t("ФИО", "name"),
-            v.t("происхождение", "origins"),
-            v.t("тип", "subject"),
-            v.t("почему заблокирован", "why blocked"),
-            v.t("основание", "basis"),
+            v.pick("лид", "lead"),
+            v.pick("номер", "number"),
+            v.pick("ФИО", "name"),
+            v.pick("происхождение", "origins"),
+            v.pick("тип", "subject"),
+            v.pick("почему заблокирован", "why blocked"),
+            v.pick("основание", "basis"),
         ],
         rows.iter().take(HTML_ROWS).map(|d| decision_cells(d)),
     );
@@ -233,13 +226,13 @@ fn suppression_lists(o: &mut String, lists: &[ListRow], v: View) {
     table(
         o,
         &[
-            v.t("список", "list"),
-            v.t("причина", "reason"),
-            v.t("канал", "channel"),
-            v.t("загружен", "loaded at"),
-            v.t("контактов", "contacts"),
-            v.t("строк отклонено", "rows rejected"),
-            v.t("файл", "file"),
+            v.pick("список", "list"),
+            v.pick("причина", "reason"),
+            v.pick("канал", "channel"),
+            v.pick("загружен", "loaded at"),
+            v.pick("контактов", "contacts"),
+            v.pick("строк отклонено", "rows rejected"),
+            v.pick("файл", "file"),
         ],
         lists.iter().map(|l| {
             vec![
@@ -247,7 +240,7 @@ fn suppression_lists(o: &mut String, lists: &[ListRow], v: View) {
                 l.reason.clone(),
                 l.channel
                     .clone()
-                    .unwrap_or_else(|| v.t("все", "all").into()),
+                    .unwrap_or_else(|| v.pick("все", "all").into()),
                 l.loaded_at.clone(),
                 l.contacts.to_string(),
                 l.rows_rejected.to_string(),
@@ -263,63 +256,67 @@ fn lead_trail(o: &mut String, t: &LeadTrail, v: View) {
     let _ = write!(
         o,
         "<h2>{} {}: {}</h2><p>{}: {}<br>{}: {}<br>{}: {}; {}: {}</p>",
-        v.t("Лид", "Lead"),
+        v.pick("Лид", "Lead"),
         t.lead_id,
         esc(&t.card.full_name.clone().unwrap_or_default()),
-        v.t("Номера", "Numbers"),
+        v.pick("Номера", "Numbers"),
         esc(&t.phones.join(", ")),
-        v.t("Адреса", "Addresses"),
+        v.pick("Адреса", "Addresses"),
         esc(&t.emails.join(", ")),
-        v.t("Происхождение", "Origins"),
+        v.pick("Происхождение", "Origins"),
         esc(&t.card.origins.clone().unwrap_or_default()),
-        v.t("тип", "subject"),
+        v.pick("тип", "subject"),
         esc(&t.card.subject_type.clone().unwrap_or_default()),
     );
-    let _ = write!(o, "<h3>{}</h3>", v.t("Текущий статус", "Current status"));
+    let _ = write!(o, "<h3>{}</h3>", v.pick("Текущий статус", "Current status"));
     table(
         o,
         &[
-            v.t("канал", "channel"),
-            v.t("цель", "purpose"),
-            v.t("статус", "status"),
-            v.t("основание", "basis"),
+            v.pick("канал", "channel"),
+            v.pick("цель", "purpose"),
+            v.pick("статус", "status"),
+            v.pick("основание", "basis"),
         ],
         t.statuses
             .iter()
-            .map(|(a, b, c, d)| vec![a.clone(), b.clone(), v.status(c).to_string(), d.clone()]),
+            .map(|(a, b, c, d)| vec![a.clone(), b.clone(), status(v, c).to_string(), d.clone()]),
     );
-    let _ = write!(o, "<h3>{}</h3>", v.t("История согласий", "Consent history"));
+    let _ = write!(
+        o,
+        "<h3>{}</h3>",
+        v.pick("История согласий", "Consent history")
+    );
     table(
         o,
         &[
             "#",
-            v.t("канал", "channel"),
-            v.t("цель", "purpose"),
-            v.t("статус", "status"),
-            v.t("правовое основание", "basis"),
-            v.t("получено", "captured"),
-            v.t("источник", "source"),
-            v.t("способ", "method"),
-            v.t("текст", "text"),
-            v.t("номер / адрес", "number / address"),
-            v.t("доказательства", "evidence"),
-            v.t("действует до", "expires"),
-            v.t("примечание", "note"),
-            v.t("записано", "recorded"),
+            v.pick("канал", "channel"),
+            v.pick("цель", "purpose"),
+            v.pick("статус", "status"),
+            v.pick("правовое основание", "basis"),
+            v.pick("получено", "captured"),
+            v.pick("источник", "source"),
+            v.pick("способ", "method"),
+            v.pick("текст", "text"),
+            v.pick("номер / адрес", "number / address"),
+            v.pick("доказательства", "evidence"),
+            v.pick("действует до", "expires"),
+            v.pick("примечание", "note"),
+            v.pick("записано", "recorded"),
         ],
         t.events.iter().map(|e| consent_event_cells(e, v)),
     );
-    let _ = write!(o, "<h3>{}</h3>", v.t("Журнал изменений", "Audit trail"));
+    let _ = write!(o, "<h3>{}</h3>", v.pick("Журнал изменений", "Audit trail"));
     table(
         o,
         &[
-            v.t("когда", "at"),
-            v.t("кто", "actor"),
-            v.t("канал", "channel"),
-            v.t("цель", "purpose"),
-            v.t("было", "from"),
-            v.t("стало", "to"),
-            v.t("подробности", "detail"),
+            v.pick("когда", "at"),
+            v.pick("кто", "actor"),
+            v.pick("канал", "channel"),
+            v.pick("цель", "purpose"),
+            v.pick("было", "from"),
+            v.pick("стало", "to"),
+            v.pick("подробности", "detail"),
         ],
         t.audit.iter().map(audit_cells),
     );
@@ -330,18 +327,17 @@ fn consent_event_cells(e: &ConsentEvent, v: View) -> Vec<String> {
         e.consent_id.to_string(),
         e.channel.map(|c| c.as_str()).unwrap_or("").to_string(),
         e.purpose.map(|c| c.as_str()).unwrap_or("").to_string(),
-        v.status(e.status.map(|c| c.as_str()).unwrap_or(""))
-            .to_string(),
+        status(v, e.status.map(|c| c.as_str()).unwrap_or("")).to_string(),
         e.legal_basis.clone(),
-        v.time(e.effective_at()),
+        time(v, e.effective_at()),
         e.source.clone().unwrap_or_default(),
         e.method.clone().unwrap_or_default(),
         e.text_version.clone().unwrap_or_default(),
         e.phone_e164.clone().or(e.email.clone()).unwrap_or_default(),
         evidence(e),
-        v.time(e.expires_at),
+        time(v, e.expires_at),
         e.note.clone().unwrap_or_default(),
-        v.time(e.recorded_at),
+        time(v, e.recorded_at),
     ]
 }
 

@@ -4,7 +4,7 @@
 
 mod html;
 
-pub use html::View;
+pub use crate::lang::View;
 
 use crate::consent::gate::{decide, GateLead, PhoneDecision};
 use crate::consent::{current_status, Channel, ConsentEvent, Current, Purpose};

@@ -4,27 +4,16 @@
 //! are shown by a label where one is known, else as they are.
 
 use crate::lang::Lang;
+pub use crate::lang::{consent_status_label, label, labels, View};
 use crate::report::esc;
 use axum::response::Html;
-use chrono::{DateTime, FixedOffset, Utc};
 use std::fmt::Write as _;
 
 /// The stylesheet, inline in every page (the Content-Security-Policy allows inline styles
 /// and nothing from elsewhere: no web fonts, no scripts).
 const STYLE: &str = include_str!("style.css");
 
-/// The language and zone pages are written in.
-#[derive(Debug, Clone, Copy)]
-pub struct View {
-    pub lang: Lang,
-    pub zone: FixedOffset,
-}
-
 impl View {
-    pub fn pick<'a>(self, ru: &'a str, en: &'a str) -> &'a str {
-        self.lang.pick(ru, en)
-    }
-
     /// A whole page: the header with the search box (holding `query`), then `body` (HTML).
     pub fn page_with_query(self, title: &str, query: &str, body: &str) -> Html<String> {
         let lang = self.lang.as_str();
@@ -49,11 +38,6 @@ impl View {
 
     pub fn page(self, title: &str, body: &str) -> Html<String> {
         self.page_with_query(title, "", body)
-    }
-
-    /// A moment in the base's zone with its offset: `02.12.2026 09:00 (+03:00)`.
-    pub fn time(self, t: DateTime<Utc>) -> String {
-        self.lang.time(t, self.zone)
     }
 
     /// A time as the base's JSON gives it (`2026-10-31 21:00:00+00`), shown like
@@ -154,51 +138,6 @@ pub fn event_badge(lang: Lang, status: &str) -> String {
     )
 }
 
-/// A consent status in words.
-pub fn consent_status_label(lang: Lang, status: &str) -> String {
-    let (ru, en) = match status {
-        "granted" => ("согласие есть", "consent granted"),
-        "withdrawn" => ("согласие отозвано", "consent withdrawn"),
-        "expired" => ("согласие истекло", "consent expired"),
-        "claimed" => ("только со слов продавца базы", "vendor's claim only"),
-        "none" | "" => ("нет согласия", "no consent"),
-        other => return other.to_string(),
-    };
-    lang.pick(ru, en).to_string()
-}
-
-/// Labels of codes stored in the base, by kind; an unknown code is shown as it is.
-pub fn label(lang: Lang, code: &str) -> String {
-    let (ru, en) = match code {
-        // channels and purposes
-        "call" => ("звонки", "calls"),
-        "sms" => ("SMS", "SMS"),
-        "email" => ("e-mail", "e-mail"),
-        "advertising" => ("реклама", "advertising"),
-        "service" => ("сервисные", "service"),
-        // how a consent was given
-        "checkbox" => ("галочка в форме", "form checkbox"),
-        "double_opt_in" => ("двойное подтверждение", "double opt-in"),
-        "call_recording" => ("запись звонка", "call recording"),
-        "call_result" => ("итог звонка", "call result"),
-        "vendor_list" => ("список продавца базы", "vendor list"),
-        "request" => ("просьба человека", "the person's request"),
-        // origins and subjects
-        "form" => ("форма на сайте", "web form"),
-        "purchased" => ("купленная база", "purchased list"),
-        "open" => ("открытые источники", "open sources"),
-        "person" => ("физлицо", "person"),
-        "sole_trader" => ("ИП", "sole trader"),
-        "company" => ("организация", "company"),
-        // warmth tiers
-        "hot" => ("горячий", "hot"),
-        "warm" => ("тёплый", "warm"),
-        "cold" => ("холодный", "cold"),
-        other => return other.to_string(),
-    };
-    lang.pick(ru, en).to_string()
-}
-
 /// A count with its thousands grouped: `38 740` (a no-break space) or `38,740`.
 pub fn number(lang: Lang, n: u64) -> String {
     let digits = n.to_string();
@@ -211,16 +150,6 @@ pub fn number(lang: Lang, n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// Each code of a comma-separated list by its label.
-pub fn labels(lang: Lang, codes: &str) -> String {
-    codes
-        .split(", ")
-        .filter(|c| !c.is_empty())
-        .map(|c| label(lang, c))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]
@@ -238,7 +167,7 @@ mod tests {
     fn stored_times_show_in_the_bases_zone_with_the_offset() {
         let view = View {
             lang: Lang::Ru,
-            zone: FixedOffset::east_opt(3 * 3600).unwrap(),
+            zone: chrono::FixedOffset::east_opt(3 * 3600).unwrap(),
         };
         assert_eq!(
             view.stored_time("2026-10-31 21:00:00+00"),
