@@ -140,7 +140,7 @@ fn gate_reason(code: &str, n: u64, lang: Lang) -> Shortfall {
         ),
         "suppressed" => (
             lang.pick("в стоп-листах (отказ, жалоба, реестр «не звонить»)", "on suppression lists (opt-out, complaint, do-not-call register)"),
-            lang.pick("так и должно быть; список: leadpipe suppress list", "as it should be; see: leadpipe suppress list"),
+            lang.pick("так и должно быть; списки: leadpipe compliance report --out report.html", "as it should be; the lists: leadpipe compliance report --out report.html"),
         ),
         "invalid_phone" => (
             lang.pick("номер не существует или записан с ошибкой", "not a valid phone number"),
