@@ -87,7 +87,7 @@ pub fn export(
 ) -> Result<ExportStats, CommandError> {
     let contacts = store.contact_cards(opts.since, opts.until)?;
     let ids: Vec<i64> = contacts.iter().map(|c| c.lead_id).collect();
-    let cards = store.lead_cards(&ids)?;
+    let cards = store.lead_cards(&ids, Some((&opts.filters.warmth, list.as_of)))?;
     let mut callable: HashMap<i64, Vec<String>> = HashMap::new();
     for d in &list.callable {
         callable.entry(d.lead_id).or_default().push(d.phone.clone());

@@ -79,6 +79,8 @@ pub struct CallListOptions {
     pub lang: Lang,
     /// Zone people's times are shown in (the base's).
     pub zone: FixedOffset,
+    /// The base's warmth settings: recency decays to the list's time as it is read.
+    pub warmth: crate::warmth::WarmthSettings,
 }
 
 impl Default for CallListOptions {
@@ -100,6 +102,7 @@ impl Default for CallListOptions {
             style: ListStyle::People,
             lang: Lang::default(),
             zone: crate::normalise::Normaliser::default().naive_offset,
+            warmth: Default::default(),
         }
     }
 }
@@ -610,7 +613,7 @@ pub fn export_call_list(
     out: &Path,
 ) -> Result<(Vec<CallRow>, CallListStats, Vec<PathBuf>), CommandError> {
     let ids: Vec<i64> = list.callable.iter().map(|d| d.lead_id).collect();
-    let cards = store.lead_cards(&ids)?;
+    let cards = store.lead_cards(&ids, Some((&opts.warmth, list.as_of)))?;
     let (rows, stats) = build_rows(list, &cards, opts);
     let files = write_call_list(&rows, out, opts)?;
     Ok((rows, stats, files))

@@ -72,6 +72,11 @@ enum Command {
     #[command(subcommand)]
     Compliance(cmd::compliance::ComplianceCommand),
     Report(cmd::report::ReportArgs),
+    /// Cluster every record of the base again with the stored match model: what daily
+    /// runs, which cluster only what their new records touch, add up to.
+    Recluster(cmd::recluster::ReclusterArgs),
+    /// Fit the match model again on every record of the base, then cluster it again.
+    Refit(cmd::recluster::ReclusterArgs),
     Serve(cmd::serve::ServeArgs),
     Sql(cmd::sql::SqlArgs),
     #[command(hide = true)]
@@ -96,6 +101,8 @@ fn execute(cli: Cli) -> CmdResult {
         Command::Consent(command) => cmd::consent::run(command),
         Command::Compliance(command) => cmd::compliance::run(command),
         Command::Report(args) => cmd::report::run(args),
+        Command::Recluster(args) => cmd::recluster::run(args, false, quiet),
+        Command::Refit(args) => cmd::recluster::run(args, true, quiet),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Gen(args) => cmd::gen::run(args),
     }

@@ -7,6 +7,7 @@ use crate::consent_commands::{call_list, CommandError};
 use crate::lang::Lang;
 use crate::normalise::Normaliser;
 use crate::store::{Store, StoreError};
+use crate::warmth::WarmthSettings;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,15 +74,23 @@ fn pairs(store: &Store, sql: &str) -> Result<Vec<(String, u64)>, StoreError> {
     rows.collect::<Result<_, _>>().map_err(db_error)
 }
 
-const WARMTH_TIERS_SQL: &str =
-    "SELECT coalesce(warmth_tier, 'unscored'), count(*) FROM leads GROUP BY 1 ORDER BY 1";
+/// Leads per tier as of `as_of` (recency decayed to it; see `WarmthSettings::read_sql`).
+fn warmth_tiers_sql(warmth: &WarmthSettings, as_of: DateTime<Utc>) -> String {
+    let (_, _, tier) = warmth.read_sql("l", &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()));
+    format!("SELECT coalesce({tier}, 'unscored'), count(*) FROM leads l GROUP BY 1 ORDER BY 1")
+}
 
-/// Leads per 10-point warmth bucket, labelled `00–09`, `10–19` …, lowest first.
-const WARMTH_HISTOGRAM_SQL: &str = "
-    SELECT lpad((warmth_score // 10 * 10)::VARCHAR, 2, '0') || '–' || (warmth_score // 10 * 10 + 9)::VARCHAR,
-           count(*)
-    FROM leads WHERE warmth_score IS NOT NULL
-    GROUP BY warmth_score // 10 ORDER BY warmth_score // 10";
+/// Leads per 10-point warmth bucket as of `as_of`, labelled `00–09`, `10–19` …, lowest
+/// first.
+fn warmth_histogram_sql(warmth: &WarmthSettings, as_of: DateTime<Utc>) -> String {
+    let (_, score, _) = warmth.read_sql("l", &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()));
+    format!(
+        "SELECT lpad((s // 10 * 10)::VARCHAR, 2, '0') || '–' || (s // 10 * 10 + 9)::VARCHAR,
+                count(*)
+         FROM (SELECT ({score})::INTEGER AS s FROM leads l) WHERE s IS NOT NULL
+         GROUP BY s // 10 ORDER BY s // 10"
+    )
+}
 
 const CALL_CONSENT_SQL: &str =
     "SELECT coalesce(call_consent, 'none'), count(*) FROM leads GROUP BY 1 ORDER BY 1";
@@ -91,6 +100,7 @@ pub fn build(
     store: &Store,
     run_id: Option<i64>,
     normaliser: &Normaliser,
+    warmth: &WarmthSettings,
 ) -> Result<RunReport, CommandError> {
     let run_id: i64 = match run_id {
         Some(id) => id,
@@ -108,8 +118,11 @@ pub fn build(
         rejects_by_reason: rejects_by_reason(&run.summary),
         sources,
         // The distributions are over all leads: warmth and consent are a lead's, not a run's.
-        warmth_tiers: pairs(store, WARMTH_TIERS_SQL)?.into_iter().collect(),
-        warmth_histogram: pairs(store, WARMTH_HISTOGRAM_SQL)?,
+        // Warmth as of now: recency decays for every lead, scored this run or not.
+        warmth_tiers: pairs(store, &warmth_tiers_sql(warmth, Utc::now()))?
+            .into_iter()
+            .collect(),
+        warmth_histogram: pairs(store, &warmth_histogram_sql(warmth, Utc::now()))?,
         consent: pairs(store, CALL_CONSENT_SQL)?.into_iter().collect(),
     })
 }

@@ -82,4 +82,45 @@ proptest! {
             );
         }
     }
+
+    /// Readers decay recency themselves (`WarmthSettings::read_sql`) from points stored
+    /// at an earlier scoring: what they read `days_later` must be what scoring again at
+    /// that time writes, for every lead whose engagement points did not change between.
+    #[test]
+    fn warmth_read_later_is_warmth_scored_later(
+        recency in 1i32..60,
+        half_life_days in 1.0f64..400.0,
+        days_later in 0i64..900,
+    ) {
+        static BASE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+            std::sync::OnceLock::new();
+        let (_, db) = BASE.get_or_init(demo_base);
+        let settings = WarmthSettings { recency, half_life_days, ..WarmthSettings::default() };
+        let scored_at = chrono::DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z").unwrap().to_utc();
+        let later = scored_at + chrono::Duration::days(days_later);
+        let store = Store::open(db).unwrap();
+        store.begin().unwrap();
+        let read = |store: &Store, sql: &str| -> Vec<(i64, i32, String, i32)> {
+            let mut stmt = store.connection().prepare(sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            rows
+        };
+        store.score_warmth(&settings, scored_at).unwrap();
+        let (recency_sql, score_sql, tier_sql) =
+            settings.read_sql("l", &format!("'{}'::TIMESTAMPTZ", later.to_rfc3339()));
+        let decayed = read(&store, &format!(
+            "SELECT lead_id, ({score_sql})::INTEGER, ({tier_sql})::VARCHAR, ({recency_sql})::INTEGER
+             FROM leads l WHERE warmth_engagement = 0 ORDER BY lead_id"));
+        store.score_warmth(&settings, later).unwrap();
+        let rescored = read(&store,
+            "SELECT lead_id, warmth_score, warmth_tier, warmth_recency
+             FROM leads WHERE warmth_engagement = 0 ORDER BY lead_id");
+        store.rollback();
+        prop_assert!(!decayed.is_empty());
+        prop_assert_eq!(decayed, rescored);
+    }
 }

@@ -125,6 +125,7 @@ pub fn run(args: CallListArgs) -> CmdResult {
         i64::from(settings.normaliser.naive_offset.local_minus_utc() / 60);
     opts.lang = args.lang.unwrap_or(settings.lang);
     opts.zone = settings.zone();
+    opts.warmth = settings.warmth.clone();
     let now = settings.moment(args.as_of.as_ref());
     let list = consent_cmd::call_list(&store, args.purpose, now, &settings.normaliser)?;
     let (_, stats, files) = leadpipe::export::export_call_list(&store, &list, &opts, &args.out)?;

@@ -1,7 +1,7 @@
 //! `leadpipe explain`: why a lead is what it is — golden record, member records, warmth,
 //! consent, and the evidence for each merge (and each merge refused).
 
-use super::base::open_for_reading;
+use super::base::{open_for_reading, with_settings};
 use super::{print_json, CliError, CmdResult};
 use clap::Args;
 use leadpipe::store::LeadExplanation;
@@ -28,8 +28,9 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs) -> CmdResult {
-    let store = open_for_reading(&args.db)?;
-    let Some(e) = store.explain_lead(args.lead_id)? else {
+    let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
+    let now = chrono::Utc::now();
+    let Some(e) = store.explain_lead(args.lead_id, Some((&settings.warmth, now)))? else {
         return Err(CliError::LeadNotFound {
             lead_id: args.lead_id,
             db: args.db,

@@ -66,6 +66,7 @@ pub fn run(args: ExportArgs) -> CmdResult {
     let mut filters = CallListOptions {
         lang: args.lang.unwrap_or(settings.lang),
         zone: settings.zone(),
+        warmth: settings.warmth.clone(),
         ..CallListOptions::default()
     };
     let warnings = args.filters.apply(&mut filters);

@@ -10,6 +10,7 @@ pub mod export;
 pub mod gen;
 pub mod import;
 pub mod outcomes;
+pub mod recluster;
 pub mod report;
 pub mod run;
 pub mod runs;

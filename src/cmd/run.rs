@@ -66,6 +66,7 @@ pub fn run(args: RunArgs, quiet: bool) -> CmdResult {
         command: format!("run {}", args.pipeline.display()),
         as_of: args.as_of,
         refresh: args.refresh,
+        ..RunOptions::default()
     };
     let summary = pipeline::run(&plan, &opts, args.common.db.as_deref())?;
     print_run_summary(&summary, args.common.json, quiet);
@@ -104,9 +105,17 @@ pub fn print_run_summary(s: &RunSummary, json: bool, quiet: bool) {
     );
     print_sources(s);
     if let Some(d) = &s.dedupe {
+        let scope = if d.incremental {
+            format!(
+                "{} records (new, and those of the {} leads they touch)",
+                d.records, d.touched_leads
+            )
+        } else {
+            format!("{} records", d.records)
+        };
         println!(
-            "  dedupe: {} records → {} leads ({} new); {} candidate pairs, {} vetoed (different people), {} merges refused",
-            d.records, d.leads, d.new_leads, d.blocking.pairs, d.vetoed_pairs, d.refused_merges
+            "  dedupe: {scope} → {} leads ({} new); {} candidate pairs, {} vetoed (different people), {} merges refused",
+            d.leads, d.new_leads, d.blocking.pairs, d.vetoed_pairs, d.refused_merges
         );
     }
     if let Some(c) = &s.consent {

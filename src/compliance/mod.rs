@@ -72,7 +72,7 @@ pub fn build(
     let suppressions = store.suppressions()?;
     let leads = store.all_call_gate_leads(purpose)?;
     let ids: Vec<i64> = leads.iter().map(|l| l.lead_id).collect();
-    let cards = store.lead_cards(&ids)?;
+    let cards = store.lead_cards(&ids, None)?;
     let mut report = ComplianceReport {
         as_of: now,
         purpose,

@@ -1,7 +1,7 @@
 //! The consent step: new records' consent fields become events in `consents`, then every
 //! lead's status is derived again from its history (rules: `leadpipe_core::consent`).
 
-use super::context::RunContext;
+use super::context::{ChangedLeads, RunContext};
 use super::summary::{ConsentStats, StageReport};
 use super::RunError;
 use crate::consent::{record_decision, ConsentPolicy};
@@ -19,9 +19,18 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     // run works is expired here.
     let now = ctx.settings.moment(ctx.opts.as_of.as_ref());
     let run_id = ctx.run_id;
-    let refresh = ctx
-        .store
-        .refresh_consent_status(now, &format!("run {run_id}"), Some(run_id))?;
+    let actor = format!("run {run_id}");
+    // An incremental run derives status again for the leads it changed, unless it
+    // recorded events for records of other leads (the consent policy changed).
+    let scoped = ctx.changed_leads == ChangedLeads::InScope
+        && !ctx.store.run_added_consents_outside_scope(run_id)?;
+    let refresh = if scoped {
+        ctx.store
+            .refresh_scoped_consent_status(now, &actor, Some(run_id))?
+    } else {
+        ctx.store
+            .refresh_consent_status(now, &actor, Some(run_id))?
+    };
     Ok(StageReport::Consent(ConsentStats {
         events_added,
         refresh,

@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub as_of: Option<crate::settings::TypedTime>,
     /// Fetch web pages again instead of using the ones kept from earlier runs.
     pub refresh: bool,
+    /// Cluster the whole base again rather than what the new records touch (`leadpipe
+    /// recluster`), and fit the match model again first (`leadpipe refit`).
+    pub recluster: Recluster,
 }
 
 impl RunOptions {
@@ -124,6 +127,28 @@ impl NewRecords {
     }
 }
 
+/// How much of the base deduplication clusters again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Recluster {
+    /// What the new records can change (everything when the model must be fitted).
+    #[default]
+    Touched,
+    /// Every record, with the stored model.
+    All,
+    /// Every record, with the model fitted again on them.
+    AllRefit,
+}
+
+/// Which leads a run's deduplication changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChangedLeads {
+    /// Any of them (the whole base was clustered, or nothing says otherwise).
+    #[default]
+    All,
+    /// Only those in the temp table `scope_leads` (an incremental run).
+    InScope,
+}
+
 /// One run's shared state, passed to each stage in turn.
 pub struct RunContext<'a> {
     pub store: &'a Store,
@@ -140,6 +165,8 @@ pub struct RunContext<'a> {
     pub renormalised: bool,
     /// Leads deduplication landed already scored (warmth need not score them again).
     pub scored_by_dedupe: Option<WarmthStats>,
+    /// Which leads deduplication may have changed: consent is derived again for those.
+    pub changed_leads: ChangedLeads,
     pub sources: Vec<SourceSummary>,
     pub warnings: Vec<String>,
     pub timings: BTreeMap<&'static str, u64>,

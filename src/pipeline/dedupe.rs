@@ -1,112 +1,255 @@
-//! The dedupe step: every record without a lead is linked to a new or existing lead, and
-//! golden records are rebuilt (rules: `leadpipe_core::dedupe`). This run's held records
-//! land here, with their leads.
+//! The dedupe step: records without a lead are linked into leads, and the golden records
+//! of the leads that changed are rebuilt (rules: `leadpipe_core::dedupe`). This run's held
+//! records land here, with their leads.
+//!
+//! A run clusters again only what its new records can change: the leads of every record
+//! they share a compared block with, looked up in the base's match index, and the leads
+//! tied to those by refusals. Those are clustered from scratch with the stored model, so
+//! the result is the one clustering the whole base would give (`leadpipe recluster`). The
+//! whole base is clustered when the model is fitted: on the first run with enough
+//! records, when the base has grown by [`REFIT_GROWTH`] since the fit, and on `leadpipe
+//! refit`; and when the match index is missing or records were derived again.
 
-use super::context::RunContext;
+use super::context::{ChangedLeads, Recluster, RunContext};
 use super::prepare::drop_in_parallel;
 use super::summary::StageReport;
 use super::RunError;
 use crate::dedupe::{
-    dedupe, model::Weights, DedupeOutcome, DedupeSettings, DedupeStats, MatchRecord,
+    link, model::Weights, name_values, DedupeInput, DedupeOutcome, DedupeSettings, DedupeStats,
+    MatchRecord, NameFrequencies, MIN_RECORDS_TO_FIT,
 };
+use crate::store::dedupe::index::BaseBlockSizes;
 use crate::store::held::HeldRecords;
-use crate::store::Store;
+use crate::store::warmth::WarmthStats;
 use duckdb::arrow::record_batch::RecordBatch;
 use std::time::Instant;
+
+/// The model is fitted again once the base holds this much more than it was fitted on
+/// (1.0: twice as many records). Fitting costs a pass over the whole base; name
+/// frequencies and weights move little while a base grows by less.
+pub const REFIT_GROWTH: f64 = 1.0;
+
+/// This run's new records: their match keys, the held batches still to land, and how
+/// many of the match keys belong to records in `records` already.
+struct NewRecords {
+    keys: Vec<MatchRecord>,
+    held: Vec<RecordBatch>,
+    in_table: usize,
+}
+
+/// The stored model: weights, and how many records it was fitted on.
+struct StoredModel {
+    weights: Option<Weights>,
+    fitted_on: Option<u64>,
+}
 
 pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     let bar = ctx.opts.progress_bar("dedupe");
     let started = Instant::now();
-    let held = ctx.new_records.take_held();
-    let (records, held, landed) = match_records(ctx.store, ctx.run_id, held)?;
-    let load_ms = started.elapsed().as_millis() as u64;
-    let new = records.iter().filter(|r| r.lead_id.is_none()).count();
-    let (mut stats, scored) = if new == 0 {
-        relink_nothing(ctx, records.len(), held)?
-    } else {
-        link_new(ctx, records, held, landed, new)?
+    let new = new_records(ctx)?;
+    let model = StoredModel {
+        weights: ctx
+            .store
+            .latest_weights()?
+            .and_then(|json| serde_json::from_str::<Weights>(&json).ok())
+            .filter(Weights::fits_model),
+        fitted_on: ctx.store.model_fitted_on()?,
     };
-    stats.phase_ms.insert(0, ("load_records", load_ms));
+    let (fit, whole) = what_to_cluster(ctx, &new, &model)?;
+    let (stats, scored) = if whole {
+        cluster_whole_base(ctx, new, model, fit, started)?
+    } else if new.keys.is_empty() {
+        ctx.changed_leads = ChangedLeads::InScope;
+        relink_nothing(ctx, new.held)?
+    } else {
+        cluster_touched(ctx, new, model, started)?
+    };
     bar.finish_and_clear();
     ctx.scored_by_dedupe = scored;
     Ok(StageReport::Dedupe(stats))
 }
 
-/// The records to match, in record_id order either way (this run's have the highest ids),
-/// the held batches still to land, and how many of the records are in `records` already.
-fn match_records(
-    store: &Store,
-    run_id: i64,
-    held: Option<HeldRecords>,
-) -> Result<(Vec<MatchRecord>, Vec<RecordBatch>, usize), RunError> {
-    Ok(match held {
+/// The run's new records: held ones (with those that spilled to the table early), and
+/// records an earlier run left without a lead (an `--only import` run, or records a
+/// provider changed before this step).
+fn new_records(ctx: &mut RunContext) -> Result<NewRecords, RunError> {
+    let run_id = ctx.run_id;
+    Ok(match ctx.new_records.take_held() {
         Some(HeldRecords {
             match_keys,
             batches,
             spilled,
             ..
         }) => {
-            let mut records = store.load_match_records(Some(run_id))?;
-            // Spilled records are in the table already: their leads go by update.
-            let landed = records.len() + spilled;
-            records.extend(match_keys);
-            (records, batches, landed)
+            let mut keys = ctx.store.load_unlinked_match_records(Some(run_id))?;
+            let in_table = keys.len() + spilled;
+            keys.extend(match_keys);
+            NewRecords {
+                keys,
+                held: batches,
+                in_table,
+            }
         }
         None => {
-            let records = store.load_match_records(None)?;
-            let landed = records.len();
-            (records, Vec::new(), landed)
+            let keys = ctx.store.load_unlinked_match_records(None)?;
+            NewRecords {
+                in_table: keys.len(),
+                keys,
+                held: Vec::new(),
+            }
         }
     })
 }
 
-/// Nothing to link; golden records only change if their members were re-derived. (Held
-/// records are new, so there are none here; should that change, they land.)
+/// Whether to fit the model, and whether to cluster the whole base.
+fn what_to_cluster(
+    ctx: &RunContext,
+    new: &NewRecords,
+    model: &StoredModel,
+) -> Result<(bool, bool), RunError> {
+    let linked = ctx.store.count_linked_records()?;
+    let total = linked + new.keys.len() as u64;
+    let grown = match model.fitted_on {
+        Some(at) => total as f64 >= at as f64 * (1.0 + REFIT_GROWTH),
+        None => total >= MIN_RECORDS_TO_FIT as u64,
+    };
+    let fit = ctx.opts.recluster == Recluster::AllRefit
+        || (grown && !new.keys.is_empty())
+        || (model.weights.is_none() && total >= MIN_RECORDS_TO_FIT as u64);
+    let whole = fit
+        || ctx.opts.recluster != Recluster::Touched
+        || ctx.renormalised
+        || (linked > 0 && !ctx.store.match_index_ready()?)
+        || linked == 0;
+    Ok((fit, whole))
+}
+
+/// Nothing to link and nothing re-derived: no lead changes.
 fn relink_nothing(
     ctx: &RunContext,
-    records: usize,
     held: Vec<RecordBatch>,
-) -> Result<(DedupeStats, Option<crate::store::warmth::WarmthStats>), RunError> {
+) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     ctx.store.land_held(held)?;
-    let scored = if ctx.renormalised {
-        ctx.store.rebuild_leads(
-            ctx.run_id,
-            &ctx.settings.origin_priority,
-            Some((&ctx.settings.warmth, ctx.now)),
-        )?
-    } else {
-        None
+    ctx.store.scope_leads(&[])?;
+    Ok((DedupeStats::default(), None))
+}
+
+/// Clusters every record from scratch (fitting the model first when `fit`), rebuilds the
+/// match index and every golden record.
+fn cluster_whole_base(
+    ctx: &mut RunContext,
+    new: NewRecords,
+    model: StoredModel,
+    fit: bool,
+    started: Instant,
+) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
+    let store = ctx.store;
+    let mut records = store.load_linked_match_records()?;
+    let linked = records.len();
+    let NewRecords {
+        keys,
+        held,
+        in_table,
+    } = new;
+    records.extend(keys);
+    sort_by_record_id(&mut records[..linked + in_table]);
+    let load_ms = started.elapsed().as_millis() as u64;
+    let names = match (&model.weights, fit) {
+        (Some(_), false) => store.model_names(&name_values(&records))?,
+        _ => NameFrequencies::default(),
     };
-    let stats = DedupeStats {
-        records,
-        ..DedupeStats::default()
+    let settings = DedupeSettings {
+        threshold: ctx.settings.threshold,
+        estimate: fit,
     };
+    let outcome = link(
+        DedupeInput {
+            records: &records,
+            sizes: None,
+        },
+        &settings,
+        model.weights.map(|w| (w, names)),
+        store.next_lead_id()?,
+    );
+    if let Some(names) = &outcome.fitted_names {
+        store.store_model_names(names, records.len())?;
+    }
+    store.forget_clustering(true)?;
+    store.rebuild_match_index(&records)?;
+    ctx.changed_leads = ChangedLeads::All;
+    let landed = linked + in_table;
+    land_outcome(ctx, records, held, landed, outcome, load_ms, true)
+}
+
+/// Clusters again the leads the new records touch, with the stored model.
+fn cluster_touched(
+    ctx: &mut RunContext,
+    new: NewRecords,
+    model: StoredModel,
+    started: Instant,
+) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
+    let store = ctx.store;
+    store.index_match_keys(&new.keys)?;
+    let touched = store.leads_touched_by(&new.keys)?;
+    let mut records = store.load_touched_match_records()?;
+    let old = records.len();
+    let NewRecords {
+        keys,
+        held,
+        in_table,
+    } = new;
+    records.extend(keys);
+    sort_by_record_id(&mut records[..old + in_table]);
+    let sizes: BaseBlockSizes = store.block_sizes(&records)?;
+    let names = store.model_names(&name_values(&records))?;
+    let load_ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(
+        touched = touched.len(),
+        records = records.len(),
+        "dedupe scope"
+    );
+    let settings = DedupeSettings {
+        threshold: ctx.settings.threshold,
+        estimate: false,
+    };
+    let outcome = link(
+        DedupeInput {
+            records: &records,
+            sizes: Some(&sizes),
+        },
+        &settings,
+        model.weights.map(|w| (w, names)),
+        store.next_lead_id()?,
+    );
+    store.scope_records(&records)?;
+    store.forget_clustering(false)?;
+    ctx.changed_leads = ChangedLeads::InScope;
+    let landed = old + in_table;
+    let (mut stats, scored) = land_outcome(ctx, records, held, landed, outcome, load_ms, false)?;
+    stats.incremental = true;
+    stats.touched_leads = touched.len();
     Ok((stats, scored))
 }
 
-/// Links new records (weights fitted on this data when there is enough of it, else the last
-/// fit), lands links and held records, and rebuilds the golden records.
-fn link_new(
+fn sort_by_record_id(records: &mut [MatchRecord]) {
+    records.sort_unstable_by_key(|r| r.record_id);
+}
+
+/// Lands lead ids, links, refusals and merges, then the held records and the golden
+/// records of the leads in scope (every lead when `whole`).
+fn land_outcome(
     ctx: &RunContext,
     records: Vec<MatchRecord>,
     held: Vec<RecordBatch>,
     landed: usize,
-    new: usize,
-) -> Result<(DedupeStats, Option<crate::store::warmth::WarmthStats>), RunError> {
+    outcome: DedupeOutcome,
+    load_ms: u64,
+    whole: bool,
+) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     let store = ctx.store;
-    let stored = store
-        .latest_weights()?
-        .and_then(|json| serde_json::from_str::<Weights>(&json).ok())
-        .filter(Weights::fits_model);
-    let settings = DedupeSettings {
-        threshold: ctx.settings.threshold,
-        estimate: new >= crate::dedupe::MIN_RECORDS_TO_FIT || stored.is_none(),
-    };
-    let outcome = dedupe(&records, &settings, stored, store.next_lead_id()?);
     let landing = store.land_dedupe(ctx.run_id, &records, landed, &outcome)?;
     tracing::info!(
         records = records.len(),
-        new,
         leads = outcome.stats.leads,
         "deduplicated"
     );
@@ -116,14 +259,18 @@ fn link_new(
         lead_of,
         ..
     } = outcome;
+    stats.phase_ms.insert(0, ("load_records", load_ms));
     stats.phase_ms.extend(landing);
+    if !whole {
+        store.scope_leads(&lead_of)?;
+    }
     // The match keys, pairs and links are let go before the held records land and DuckDB
     // builds the golden records, its most memory-hungry query.
     let held_ids: Vec<i64> = records[landed..].iter().map(|r| r.record_id).collect();
     let held_leads = lead_of[landed..].to_vec();
     drop_in_parallel(records);
     drop((links, lead_of));
-    let scored = land_golden_records(ctx, held, &held_ids, &held_leads, &mut stats)?;
+    let scored = land_golden_records(ctx, held, &held_ids, &held_leads, &mut stats, whole)?;
     Ok((stats, scored))
 }
 
@@ -135,7 +282,8 @@ fn land_golden_records(
     held_ids: &[i64],
     held_leads: &[i64],
     stats: &mut DedupeStats,
-) -> Result<Option<crate::store::warmth::WarmthStats>, RunError> {
+    whole: bool,
+) -> Result<Option<WarmthStats>, RunError> {
     let store = ctx.store;
     let clock = Instant::now();
     let lead_slices = crate::store::held::leads_by_batch(&held, held_ids, held_leads)?;
@@ -145,7 +293,7 @@ fn land_golden_records(
         .map(|(batch, leads)| crate::dedupe::golden::members_of(batch, leads))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RunError::Internal(format!("held records as members: {e}")))?;
-    let golden = store.golden_records(&ctx.settings.origin_priority, held_members)?;
+    let golden = store.golden_records(&ctx.settings.origin_priority, held_members, !whole)?;
     stats
         .phase_ms
         .push(("build_golden_records", clock.elapsed().as_millis() as u64));
@@ -156,7 +304,12 @@ fn land_golden_records(
         .phase_ms
         .push(("land_new_records", clock.elapsed().as_millis() as u64));
     let clock = Instant::now();
-    let scored = store.replace_leads(ctx.run_id, golden, Some((&ctx.settings.warmth, ctx.now)))?;
+    let scored = store.replace_leads(
+        ctx.run_id,
+        golden,
+        Some((&ctx.settings.warmth, ctx.now)),
+        !whole,
+    )?;
     stats
         .phase_ms
         .push(("land_golden_records", clock.elapsed().as_millis() as u64));

@@ -19,7 +19,7 @@ mod stages;
 mod summary;
 mod warmth;
 
-pub use context::{NewRecords, RunContext, RunOptions};
+pub use context::{NewRecords, Recluster, RunContext, RunOptions};
 pub use error::{PipelineError, RunError};
 pub use plan::{default_source_name, load_pipeline, plan_for_file, Plan};
 pub use summary::{ConsentStats, EnrichStats, RunSummary, SourceSummary, StageReport};
@@ -60,6 +60,7 @@ pub fn run(
         now: settings.moment(opts.as_of.as_ref()),
         renormalised: false,
         scored_by_dedupe: None,
+        changed_leads: Default::default(),
         sources: plan.sources.iter().map(SourceSummary::blank).collect(),
         warnings: Vec::new(),
         timings: Default::default(),

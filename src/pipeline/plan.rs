@@ -273,6 +273,21 @@ pub fn default_source_name(path: &Path) -> String {
 }
 
 /// A one-source plan for `leadpipe import FILE`: every setting comes from the base.
+impl Plan {
+    /// A plan that reads nothing: for the steps after import over a base
+    /// (`leadpipe recluster`, `leadpipe refit`).
+    pub fn without_sources(name: &str, db: PathBuf) -> Plan {
+        Plan {
+            name: name.to_string(),
+            db,
+            sources: Vec::new(),
+            providers: Vec::new(),
+            consent: HashMap::new(),
+            settings: GivenSettings::default(),
+        }
+    }
+}
+
 pub fn plan_for_file(
     path: &Path,
     origin: Origin,

@@ -1,15 +1,19 @@
-//! The warmth step: every lead scored as of the run (rules: `leadpipe_core::warmth`).
-//! Golden records rebuilt by deduplication in this run landed scored already (scoring does
-//! not read consent); otherwise scores decay and engagements count: score again.
+//! The warmth step: leads scored as of the run (rules: `leadpipe_core::warmth`). Golden
+//! records rebuilt by deduplication in this run landed scored already (scoring does not
+//! read consent). After an incremental run, the leads it changed and those with
+//! engagement points are scored; the others keep their points, and readers decay recency
+//! to their own time. Otherwise every lead is scored.
 
-use super::context::RunContext;
+use super::context::{ChangedLeads, RunContext};
 use super::summary::StageReport;
 use super::RunError;
 
 pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
-    let stats = match ctx.scored_by_dedupe.take() {
-        Some(stats) => stats,
-        None => ctx.store.score_warmth(&ctx.settings.warmth, ctx.now)?,
+    let (settings, now) = (&ctx.settings.warmth, ctx.now);
+    let stats = match (ctx.scored_by_dedupe.take(), ctx.changed_leads) {
+        (_, ChangedLeads::InScope) => ctx.store.score_changed_warmth(settings, now)?,
+        (Some(stats), ChangedLeads::All) => stats,
+        (None, ChangedLeads::All) => ctx.store.score_warmth(settings, now)?,
     };
     Ok(StageReport::Warmth(stats))
 }

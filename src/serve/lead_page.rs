@@ -15,7 +15,11 @@ use std::fmt::Write as _;
 
 /// The page of lead `id`: 404 when there is no such lead, 500 when it cannot be read.
 pub(super) fn lead_page(store: &Store, view: View, id: i64) -> Response {
-    let explained = match store.explain_lead(id) {
+    // Warmth as of now, in the base's settings (the defaults if they no longer read).
+    let scoring = crate::settings::Settings::of_base(store)
+        .map(|s| s.warmth)
+        .unwrap_or_default();
+    let explained = match store.explain_lead(id, Some((&scoring, chrono::Utc::now()))) {
         Ok(Some(e)) => e,
         Ok(None) => return not_found(view, &id.to_string()),
         Err(e) => {

@@ -150,7 +150,7 @@ impl WarmthSettings {
                            -- the date the list gives. Not when we bought or imported it.
                            max(coalesce(r.created_at, r.consent_at)) AS last_seen
                     FROM records r
-                    WHERE r.lead_id IS NOT NULL GROUP BY r.lead_id),
+                    WHERE r.lead_id IN (SELECT lead_id FROM {leads}) GROUP BY r.lead_id),
                   -- One event per file row, however many of the lead's contacts it names.
                   eng AS (
                     SELECT DISTINCT lead_id, kind, outcome, occurred_at, event_key FROM (
@@ -198,19 +198,10 @@ impl WarmthSettings {
                                 THEN {company_or_city} ELSE 0 END) AS completeness
                     FROM {leads} l LEFT JOIN touch t USING (lead_id) LEFT JOIN eng_pts e USING (lead_id)),
                   aged AS (
-                    SELECT *, CASE WHEN last_touch_at IS NULL THEN 0 ELSE
-                        round({recency} * pow(0.5, greatest(epoch({now_sql}::TIMESTAMP)
-                              - epoch(last_touch_at::TIMESTAMP), 0) / 86400.0 / {half_life}))::INTEGER
-                        END AS recency
+                    SELECT *, {recency_sql} AS recency
                     FROM parts)
              SELECT lead_id, origin, recency, frequency, engagement, completeness,
-                    greatest(0, least(100, origin + recency + frequency + engagement + completeness))
-                        AS score,
-                    CASE WHEN greatest(0, least(100, origin + recency + frequency + engagement + completeness)) >= {hot}
-                         THEN 'hot'
-                         WHEN greatest(0, least(100, origin + recency + frequency + engagement + completeness)) >= {warm}
-                         THEN 'warm' ELSE 'cold' END AS tier,
-                    last_touch_at
+                    {score_sql} AS score, {tier_sql} AS tier, last_touch_at
              FROM aged",
             visit = s.visit,
             visit_max = s.visit_max,
@@ -232,12 +223,57 @@ impl WarmthSettings {
             valid_email = s.valid_email,
             full_name = s.full_name,
             company_or_city = s.company_or_city,
-            recency = s.recency,
-            half_life = s.half_life_days,
-            hot = s.hot,
-            warm = s.warm,
+            recency_sql = s.recency_sql("last_touch_at", &now_sql),
+            score_sql = s.score_sql("origin + recency + frequency + engagement + completeness"),
+            tier_sql = s.tier_sql(&s.score_sql(
+                "origin + recency + frequency + engagement + completeness"
+            )),
             leads = leads,
         )
+    }
+
+    /// SQL for the recency points of a last touch at `last_touch` as of `as_of` (SQL
+    /// TIMESTAMPTZ expressions): the same formula as [`Self::recency_points`].
+    pub fn recency_sql(&self, last_touch: &str, as_of: &str) -> String {
+        format!(
+            "CASE WHEN {last_touch} IS NULL THEN 0 ELSE
+                round({recency} * pow(0.5, greatest(epoch(({as_of})::TIMESTAMP)
+                      - epoch(({last_touch})::TIMESTAMP), 0) / 86400.0 / {half_life}))::INTEGER
+             END",
+            recency = self.recency,
+            half_life = self.half_life_days,
+        )
+    }
+
+    /// SQL for the score from the sum of the points: kept within 0–100.
+    pub fn score_sql(&self, sum: &str) -> String {
+        format!("greatest(0, least(100, {sum}))")
+    }
+
+    /// SQL for the tier of a score.
+    pub fn tier_sql(&self, score: &str) -> String {
+        format!(
+            "CASE WHEN {score} >= {hot} THEN 'hot' WHEN {score} >= {warm} THEN 'warm' ELSE 'cold' END",
+            hot = self.hot,
+            warm = self.warm
+        )
+    }
+
+    /// SQL reading a lead's warmth as of `as_of` from the points stored in `leads` (alias
+    /// `l`): recency decays at read time, the other points are as the lead was last
+    /// scored. (recency, score, tier.)
+    pub fn read_sql(&self, l: &str, as_of: &str) -> (String, String, String) {
+        let recency = self.recency_sql(&format!("{l}.warmth_last_touch_at"), as_of);
+        let sum = format!(
+            "coalesce({l}.warmth_origin, 0) + ({recency}) + coalesce({l}.warmth_frequency, 0)
+             + coalesce({l}.warmth_engagement, 0) + coalesce({l}.warmth_completeness, 0)"
+        );
+        let score = self.score_sql(&sum);
+        let tier = self.tier_sql(&score);
+        // A lead never scored has no warmth yet.
+        let scored =
+            |sql: &str| format!("CASE WHEN {l}.warmth_origin IS NULL THEN NULL ELSE {sql} END");
+        (scored(&recency), scored(&score), scored(&tier))
     }
 }
 

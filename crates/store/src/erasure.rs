@@ -265,6 +265,7 @@ impl ErasureReport {
 /// table cannot be forgotten.
 pub const ERASED_TABLES: &[&str] = &[
     "lead_links",
+    "match_keys",
     "match_refusals",
     "records",
     "rejects",
@@ -288,6 +289,10 @@ pub const TABLES_WITHOUT_PERSONAL_DATA: &[(&str, &str)] = &[
     ("leadpipe_meta", "settings and the hashing salt"),
     ("lead_merges", "lead ids only"),
     ("match_weights", "the model's weights only"),
+    (
+        "match_names",
+        "the model's name frequencies: a count per hashed name, with no record, contact or name",
+    ),
 ];
 
 /// The `leadpipe_meta` key set while an erased file still needs rewriting.
@@ -406,6 +411,7 @@ fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
     let step = |table: &'static str, sql: String| Step { table, sql };
     vec![
         step("lead_links", format!("DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs})")),
+        step("match_keys", format!("DELETE FROM match_keys WHERE record_id IN ({recs})")),
         step("match_refusals", format!(
             "DELETE FROM match_refusals WHERE record_a IN ({recs}) OR record_b IN ({recs})
                  OR conflict_a IN ({recs}) OR conflict_b IN ({recs})"

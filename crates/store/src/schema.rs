@@ -27,6 +27,8 @@ pub(crate) fn script() -> String {
             dedupe::MATCH_REFUSALS,
             dedupe::LEAD_MERGES,
             dedupe::MATCH_WEIGHTS,
+            dedupe::index::MATCH_KEYS,
+            dedupe::index::MATCH_NAMES,
             enrich::ENRICHMENT_CACHE,
             import::pages::PAGES,
             import::REJECTS,

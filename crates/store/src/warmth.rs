@@ -163,8 +163,34 @@ impl Store {
         settings: &WarmthSettings,
         now: DateTime<Utc>,
     ) -> Result<WarmthStats, StoreError> {
+        self.score_warmth_in(settings, now, "leads")
+    }
+
+    /// [`Store::score_warmth`] for the leads an incremental run changed (`scope_leads`)
+    /// and those with engagement points, which lapse as events leave the window. The
+    /// other leads' points stay as they were; readers decay recency to their own time
+    /// (`WarmthSettings::read_sql`).
+    pub fn score_changed_warmth(
+        &self,
+        settings: &WarmthSettings,
+        now: DateTime<Utc>,
+    ) -> Result<WarmthStats, StoreError> {
+        self.score_warmth_in(
+            settings,
+            now,
+            "(SELECT * FROM leads WHERE lead_id IN (SELECT lead_id FROM scope_leads)
+                                     OR coalesce(warmth_engagement, 0) <> 0)",
+        )
+    }
+
+    fn score_warmth_in(
+        &self,
+        settings: &WarmthSettings,
+        now: DateTime<Utc>,
+        leads: &str,
+    ) -> Result<WarmthStats, StoreError> {
         self.conn
-            .execute_batch(&settings.scoring_sql(now))
+            .execute_batch(&settings.scoring_sql_for(now, leads))
             .map_err(db("scoring warmth"))?;
         let changed = self
             .conn

@@ -39,7 +39,8 @@ fn key_hash(kind: u8, parts: &[&str]) -> u64 {
     h.finish()
 }
 
-fn keys(r: &MatchRecord, out: &mut Vec<(u64, u8)>) {
+/// Every blocking key of a record with its kind (a key may repeat: callers dedupe).
+pub fn keys(r: &MatchRecord, out: &mut Vec<(u64, u8)>) {
     out.clear();
     for p in &r.phones {
         out.push((key_hash(BY_PHONE, &[p]), BY_PHONE));
@@ -77,12 +78,32 @@ fn keys(r: &MatchRecord, out: &mut Vec<(u64, u8)>) {
     }
 }
 
+/// The surname an oversized block is split by, hashed like keys (`None`: no surname; such
+/// a record is left out of an oversized block).
+pub fn surname_hash(r: &MatchRecord) -> Option<u64> {
+    r.last_key.as_deref().map(|l| key_hash(0, &[l]))
+}
+
 /// A candidate pair (i < j, indices into the records) and the kinds of key it shares.
 pub type Pair = (u32, u32, u8);
 
-/// Candidate pairs, sorted and unique. With `only_new`, a pair is kept only if at least
-/// one side has no lead yet (incremental runs).
-pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, BlockingStats) {
+/// How many records of the whole base hold a key, and hold it with a given surname. An
+/// incremental run blocks a few records of a big base: whether a block is compared
+/// all-pairs, split by surname or skipped depends on the block in the whole base, so that
+/// the pairs found are the ones a run over every record would find.
+pub trait BlockSizes: Sync {
+    fn members(&self, key: u64) -> usize;
+    fn members_with_surname(&self, key: u64, surname: u64) -> usize;
+}
+
+/// Candidate pairs among `records`, sorted and unique. `sizes` gives each block's size in
+/// the whole base when `records` are only part of it (`None`: they are all of it).
+// Long because it is one pass: keys, blocks, the oversized ones split by surname, then
+// one entry per pair; the helpers it would split into share every local.
+pub fn candidate_pairs(
+    records: &[MatchRecord],
+    sizes: Option<&dyn BlockSizes>,
+) -> (Vec<Pair>, BlockingStats) {
     // Every (key, record) on all cores, then sorted: records sharing a key end up side by
     // side (a hash map of growing member lists cost a small allocation per key).
     let mut entries: Vec<(u64, u32, u8)> = records
@@ -102,22 +123,18 @@ pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, B
         ..BlockingStats::default()
     };
     blocks.retain(|b| b.len() >= 2);
-    let wanted = |a: u32, b: u32| {
-        !only_new || records[a as usize].lead_id.is_none() || records[b as usize].lead_id.is_none()
-    };
+    let size = |b: &[(u64, u32, u8)]| sizes.map_or(b.len(), |s| s.members(b[0].0));
     let emit = |members: &[u32], kind: u8, pairs: &mut Vec<Pair>| {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
-                if wanted(a, b) {
-                    pairs.push((a.min(b), a.max(b), kind));
-                }
+                pairs.push((a.min(b), a.max(b), kind));
             }
         }
     };
     // A key's kind is part of its hash, so a block has one kind.
     let mut pairs: Vec<Pair> = blocks
         .par_iter()
-        .filter(|b| b.len() <= MAX_BLOCK)
+        .filter(|b| size(b) <= MAX_BLOCK)
         .flat_map_iter(|b| {
             let members: Vec<u32> = b.iter().map(|e| e.1).collect();
             let mut out = Vec::new();
@@ -125,18 +142,19 @@ pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, B
             out
         })
         .collect();
-    for block in blocks.iter().filter(|b| b.len() > MAX_BLOCK) {
+    for block in blocks.iter().filter(|b| size(b) > MAX_BLOCK) {
         stats.oversized_blocks += 1;
-        let mut by_surname: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut by_surname: HashMap<u64, Vec<u32>> = HashMap::new();
         for &(_, m, _) in block.iter() {
-            if let Some(last) = records[m as usize].last_key.as_deref() {
+            if let Some(last) = surname_hash(&records[m as usize]) {
                 by_surname.entry(last).or_default().push(m);
             } else {
                 stats.skipped_records += 1;
             }
         }
-        for sub in by_surname.values() {
-            if sub.len() <= MAX_BLOCK {
+        for (surname, sub) in &by_surname {
+            let whole = sizes.map_or(sub.len(), |s| s.members_with_surname(block[0].0, *surname));
+            if whole <= MAX_BLOCK {
                 emit(sub, block[0].2, &mut pairs);
             } else {
                 stats.skipped_records += sub.len();
@@ -155,4 +173,118 @@ pub fn candidate_pairs(records: &[MatchRecord], only_new: bool) -> (Vec<Pair>, B
     let pairs = merged;
     stats.pairs = pairs.len();
     (pairs, stats)
+}
+
+/// A record's distinct blocking keys, as the base's match index keeps them.
+pub fn distinct_keys(r: &MatchRecord) -> Vec<u64> {
+    let mut buf = Vec::new();
+    keys(r, &mut buf);
+    let mut out: Vec<u64> = buf.into_iter().map(|(k, _)| k).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The hash of a name value, as the stored model keeps name frequencies (not the names).
+pub fn name_hash(value: &str) -> u64 {
+    key_hash(0xff, &[value])
+}
+
+/// A fixed key's hash: a base whose match index was built with another hash (a changed
+/// hasher) stores a different probe, and its index is rebuilt.
+pub fn key_probe() -> u64 {
+    key_hash(BY_PHONE, &["+70000000000"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::Rng;
+    use std::collections::BTreeSet;
+
+    /// Block sizes counted over a whole set of records.
+    struct Counted {
+        members: HashMap<u64, usize>,
+        with_surname: HashMap<(u64, u64), usize>,
+    }
+
+    impl BlockSizes for Counted {
+        fn members(&self, key: u64) -> usize {
+            self.members.get(&key).copied().unwrap_or(0)
+        }
+        fn members_with_surname(&self, key: u64, surname: u64) -> usize {
+            self.with_surname.get(&(key, surname)).copied().unwrap_or(0)
+        }
+    }
+
+    fn counted(records: &[MatchRecord]) -> Counted {
+        let mut c = Counted {
+            members: HashMap::new(),
+            with_surname: HashMap::new(),
+        };
+        for r in records {
+            for k in distinct_keys(r) {
+                *c.members.entry(k).or_default() += 1;
+                if let Some(s) = surname_hash(r) {
+                    *c.with_surname.entry((k, s)).or_default() += 1;
+                }
+            }
+        }
+        c
+    }
+
+    fn ids(records: &[MatchRecord], pairs: &[Pair]) -> BTreeSet<(i64, i64)> {
+        pairs
+            .iter()
+            .map(|&(a, b, _)| (records[a as usize].record_id, records[b as usize].record_id))
+            .collect()
+    }
+
+    /// Blocking a part of the records with the whole set's block sizes finds exactly the
+    /// pairs the whole set has inside that part: a block of 64 that grows to 65 loses its
+    /// pairs in both, one split by surname keeps the same ones.
+    #[test]
+    fn a_part_blocked_with_the_whole_sizes_finds_the_whole_pairs_inside_it() {
+        let surnames = ["Иванов", "Петров", "Сидоров", "Кузнецов", ""];
+        let firsts = ["Иван", "Пётр", "Анна", "Мария"];
+        for seed in 0..20u64 {
+            let mut rng = Rng::new(seed);
+            let n = 150 + rng.below(150);
+            // A switchboard most records share (oversized), a few small pools of numbers,
+            // and blocks near the 64 boundary.
+            let records: Vec<MatchRecord> = (0..n)
+                .map(|i| {
+                    let phone = match rng.below(4) {
+                        0 => "+74950000000".to_string(),
+                        1 => format!("+7916000{:04}", rng.below(3)),
+                        _ => format!("+7903{:07}", rng.below(60)),
+                    };
+                    let mut r = super::super::test_record(
+                        surnames[rng.below(surnames.len())],
+                        firsts[rng.below(firsts.len())],
+                        &phone,
+                        "",
+                    );
+                    r.record_id = i as i64;
+                    r
+                })
+                .collect();
+            let (whole, _) = candidate_pairs(&records, None);
+            let whole = ids(&records, &whole);
+            let sizes = counted(&records);
+            let part: Vec<MatchRecord> = records
+                .iter()
+                .filter(|_| rng.below(3) > 0)
+                .cloned()
+                .collect();
+            let inside: BTreeSet<i64> = part.iter().map(|r| r.record_id).collect();
+            let (found, _) = candidate_pairs(&part, Some(&sizes));
+            let expected: BTreeSet<(i64, i64)> = whole
+                .iter()
+                .filter(|(a, b)| inside.contains(a) && inside.contains(b))
+                .copied()
+                .collect();
+            assert_eq!(ids(&part, &found), expected, "seed {seed}");
+        }
+    }
 }

@@ -219,7 +219,7 @@ impl MatchRecord {
     }
 
     /// The value term-frequency adjustment counts: surname + main first-name form.
-    pub(super) fn name_value(&self) -> Option<String> {
+    pub fn name_value(&self) -> Option<String> {
         let first = self.first_key.as_deref()?;
         if first.len() <= 1 {
             return None;

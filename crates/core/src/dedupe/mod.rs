@@ -8,9 +8,11 @@ pub mod cluster;
 pub mod compare;
 pub mod golden;
 pub mod keys;
+pub mod lead_ids;
 pub mod model;
 
 pub use keys::{city_key, company_match_key, own_inn, MatchRecord};
+pub use lead_ids::{assign_leads, LeadAssignment};
 
 use crate::gen::Rng;
 #[cfg(test)]
@@ -26,6 +28,21 @@ pub struct DedupeSettings {
     pub threshold: f64,
     /// Fit weights on this data (EM) rather than reuse the stored ones.
     pub estimate: bool,
+}
+
+/// How often each name (surname | first-name forms) occurs among the records a model was
+/// fitted on: an exact match on a rare name is stronger evidence than on a common one.
+/// Part of the model: fixed until it is fitted again, so that the same pair always scores
+/// the same whichever run compares it.
+pub type NameFrequencies = HashMap<String, f64>;
+
+/// The names whose frequency the records could look up (for a stored model: read only
+/// these from the base).
+pub fn name_values(records: &[MatchRecord]) -> Vec<String> {
+    let mut names: Vec<String> = records.iter().filter_map(MatchRecord::name_value).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 impl Default for DedupeSettings {
@@ -71,6 +88,10 @@ pub struct DedupeStats {
     pub em_iterations: usize,
     pub leads: usize,
     pub new_leads: usize,
+    /// The run clustered only the leads its new records touch (`touched_leads` of them,
+    /// with `records` records), not the whole base.
+    pub incremental: bool,
+    pub touched_leads: usize,
     /// Wall time per phase, milliseconds, in order.
     pub phase_ms: Vec<(&'static str, u64)>,
 }
@@ -84,7 +105,16 @@ pub struct DedupeOutcome {
     /// Existing leads absorbed into another (from, into).
     pub merged_leads: Vec<(i64, i64)>,
     pub weights: Weights,
+    /// The name frequencies of a model fitted by this call (`None`: the given model).
+    pub fitted_names: Option<NameFrequencies>,
     pub stats: DedupeStats,
+}
+
+/// What a call links: the records, in record id order, and when they are part of a
+/// bigger base, the sizes of their blocks in it.
+pub struct DedupeInput<'a> {
+    pub records: &'a [MatchRecord],
+    pub sizes: Option<&'a dyn block::BlockSizes>,
 }
 
 /// Random pairs used to estimate `u`.
@@ -165,14 +195,62 @@ fn evidence(a: &MatchRecord, cmp: &Comparison, tf: &HashMap<String, f64>) -> Pai
     }
 }
 
-/// Links records into leads. `weights` are reused unless `settings.estimate`;
-/// new leads get ids from `next_lead_id` upwards.
+/// Links records into leads from scratch: the whole base, or (`link`) the part of it a
+/// run can change. With `settings.estimate` and enough records, the model is fitted on
+/// them; otherwise `model` (or the default weights) is used as it is. New leads get ids
+/// from `next_lead_id` upwards; see [`assign_leads`] for which groups keep an old id.
 pub fn dedupe(
     records: &[MatchRecord],
     settings: &DedupeSettings,
-    weights: Option<Weights>,
+    model: Option<(Weights, NameFrequencies)>,
     next_lead_id: i64,
 ) -> DedupeOutcome {
+    link(
+        DedupeInput {
+            records,
+            sizes: None,
+        },
+        settings,
+        model,
+        next_lead_id,
+    )
+}
+
+/// Term frequencies of names over `records` (counted on all cores).
+fn name_frequencies(records: &[MatchRecord]) -> NameFrequencies {
+    let n = records.len();
+    let counts: HashMap<String, usize> = records
+        .par_iter()
+        .fold(HashMap::default, |mut counts: HashMap<String, usize>, r| {
+            if let Some(v) = r.name_value() {
+                *counts.entry(v).or_default() += 1;
+            }
+            counts
+        })
+        .reduce(HashMap::default, |a, b| {
+            let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+            for (k, c) in small {
+                *big.entry(k).or_default() += c;
+            }
+            big
+        });
+    counts
+        .into_iter()
+        .map(|(k, c)| (k, c as f64 / n.max(1) as f64))
+        .collect()
+}
+
+/// [`dedupe`] over `input`: records that may be only part of the base (`input.sizes`
+/// then gives their blocks' sizes in it).
+// Long because it is the pipeline of phases, each timed: split up, the timings and
+// the shared pairs would have to travel between the pieces.
+pub fn link(
+    input: DedupeInput,
+    settings: &DedupeSettings,
+    model: Option<(Weights, NameFrequencies)>,
+    next_lead_id: i64,
+) -> DedupeOutcome {
+    let records = input.records;
     let n = records.len();
     let mut stats = DedupeStats {
         records: n,
@@ -187,34 +265,13 @@ pub fn dedupe(
     };
 
     let fit = settings.estimate && n >= MIN_RECORDS_TO_FIT;
-    // Term frequencies of names, over all records (counted on all cores).
-    let counts: HashMap<String, usize> = if fit {
-        records
-            .par_iter()
-            .fold(HashMap::default, |mut counts: HashMap<String, usize>, r| {
-                if let Some(v) = r.name_value() {
-                    *counts.entry(v).or_default() += 1;
-                }
-                counts
-            })
-            .reduce(HashMap::default, |a, b| {
-                let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-                for (k, c) in small {
-                    *big.entry(k).or_default() += c;
-                }
-                big
-            })
-    } else {
-        HashMap::default()
+    let (given, tf) = match model {
+        _ if fit => (None, name_frequencies(records)),
+        Some((weights, tf)) => (Some(weights), tf),
+        None => (None, HashMap::default()),
     };
-    let tf: HashMap<String, f64> = counts
-        .into_iter()
-        .map(|(k, c)| (k, c as f64 / n.max(1) as f64))
-        .collect();
-
     lap(&mut stats, "term_frequencies");
-    let incremental = records.iter().any(|r| r.lead_id.is_some());
-    let (pairs, blocking) = block::candidate_pairs(records, incremental);
+    let (pairs, blocking) = block::candidate_pairs(records, input.sizes);
     stats.blocking = blocking;
     lap(&mut stats, "blocking");
 
@@ -233,7 +290,9 @@ pub fn dedupe(
     stats.vetoed_pairs = scored.iter().filter(|s| s.3.is_err()).count();
     lap(&mut stats, "comparing");
 
-    let mut weights = weights.unwrap_or_default();
+    // A fit starts from the defaults, never from an earlier fit: the same records give
+    // the same model whatever came before.
+    let mut weights = given.unwrap_or_default();
     if fit {
         let mut rng = Rng::new(0x1ead_91e5);
         let samples = U_SAMPLE_PAIRS;
@@ -302,17 +361,6 @@ pub fn dedupe(
     confident.par_sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
 
     let mut clusters = cluster::Clusters::new(records);
-    let mut first_of_lead: HashMap<i64, u32> = HashMap::default();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(l) = r.lead_id {
-            match first_of_lead.get(&l) {
-                Some(&j) => clusters.join_existing(records, j, i as u32),
-                None => {
-                    first_of_lead.insert(l, i as u32);
-                }
-            }
-        }
-    }
     // Union–find is sequential; the evidence of each merge is written out afterwards on
     // all cores, in merge order.
     let mut merges = Vec::new();
@@ -353,41 +401,18 @@ pub fn dedupe(
         .collect();
 
     lap(&mut stats, "clustering");
-    // Lead ids: a group keeps the oldest lead it holds; otherwise it gets a new id.
-    let mut lead_of_root: HashMap<u32, i64> = HashMap::default();
-    let mut merged_leads = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(l) = r.lead_id {
-            let root = clusters.find(i as u32);
-            let e = lead_of_root.entry(root).or_insert(l);
-            if *e != l {
-                let (keep, gone) = ((*e).min(l), (*e).max(l));
-                *e = keep;
-                merged_leads.push((gone, keep));
-            }
-        }
-    }
-    merged_leads.sort_unstable();
-    merged_leads.dedup();
-    let mut next = next_lead_id;
-    let mut lead_of = Vec::with_capacity(n);
-    for i in 0..n {
-        let root = clusters.find(i as u32);
-        let id = *lead_of_root.entry(root).or_insert_with(|| {
-            let id = next;
-            next += 1;
-            id
-        });
-        lead_of.push(id);
-    }
-    stats.new_leads = (next - next_lead_id) as usize;
-    stats.leads = lead_of_root.len();
+    let groups: Vec<u32> = (0..n as u32).map(|i| clusters.find(i)).collect();
+    let leads = assign_leads(records, &groups, next_lead_id);
+    stats.new_leads = leads.new_leads;
+    stats.leads = leads.leads;
+    let (lead_of, merged_leads) = (leads.lead_of, leads.merged_leads);
     DedupeOutcome {
         lead_of,
         links,
         refusals,
         merged_leads,
         weights,
+        fitted_names: fit.then_some(tf),
         stats,
     }
 }

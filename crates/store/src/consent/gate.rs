@@ -94,7 +94,7 @@ impl Store {
         self.conn
             .execute_batch(&format!(
                 "CREATE OR REPLACE TEMP TABLE gate_events AS {}",
-                lead_events_sql(true, only, scope)
+                lead_events_sql(true, only.map(|id| format!("= {id}")).as_deref(), scope)
             ))
             .map_err(db("reading consent events"))?;
         let mut by_lead = self.gate_events_by_lead()?;
@@ -174,8 +174,15 @@ impl Store {
         }
     }
 
-    /// Name, company, city and subject type of the given leads.
-    pub fn lead_cards(&self, ids: &[i64]) -> Result<HashMap<i64, LeadCard>, StoreError> {
+    /// Name, company, city and subject type of the given leads, and their warmth: with
+    /// `warmth_as_of`, recency decayed to that time from the points stored when each lead
+    /// was last scored (untouched leads are not scored again every day); otherwise as
+    /// stored.
+    pub fn lead_cards(
+        &self,
+        ids: &[i64],
+        warmth_as_of: Option<crate::dedupe::Scoring>,
+    ) -> Result<HashMap<i64, LeadCard>, StoreError> {
         let mut out = HashMap::new();
         if ids.is_empty() {
             return Ok(out);
@@ -195,21 +202,7 @@ impl Store {
         self.conn
             .execute_batch(&crate::warmth::pending_callbacks_sql("card_ids"))
             .map_err(db("reading callbacks"))?;
-        let batches = self.read_arrow(
-            "SELECT l.lead_id, l.full_name, l.company, coalesce(l.city_canonical, l.city),
-                    l.subject_type,
-                    array_to_string(l.origins, ', '), array_to_string(l.sources, ', '),
-                    coalesce(l.region_name, l.region, l.region_code), l.timezone,
-                    l.utc_offset_minutes::BIGINT, l.warmth_score::BIGINT, l.warmth_tier,
-                    l.warmth_origin::BIGINT, l.warmth_recency::BIGINT,
-                    l.warmth_frequency::BIGINT, l.warmth_engagement::BIGINT,
-                    l.warmth_completeness::BIGINT, l.region_code, cb.callback_at, l.city,
-                    l.region
-             FROM leads l JOIN card_ids USING (lead_id)
-             LEFT JOIN pending_callbacks cb USING (lead_id)",
-            [],
-            "reading leads",
-        )?;
+        let batches = self.read_arrow(&card_sql(warmth_as_of), [], "reading leads")?;
         for b in &batches {
             let c = BatchCols(b);
             for i in 0..b.num_rows() {
@@ -248,4 +241,31 @@ impl Store {
             .map_err(db("reading leads"))?;
         Ok(out)
     }
+}
+
+/// The lead card query over `card_ids` (see [`Store::lead_cards`]).
+fn card_sql(warmth_as_of: Option<crate::dedupe::Scoring>) -> String {
+    let (recency, score, tier) = match warmth_as_of {
+        Some((settings, as_of)) => {
+            settings.read_sql("l", &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()))
+        }
+        None => (
+            "l.warmth_recency".to_string(),
+            "l.warmth_score".to_string(),
+            "l.warmth_tier".to_string(),
+        ),
+    };
+    format!(
+        "SELECT l.lead_id, l.full_name, l.company, coalesce(l.city_canonical, l.city),
+                    l.subject_type,
+                    array_to_string(l.origins, ', '), array_to_string(l.sources, ', '),
+                    coalesce(l.region_name, l.region, l.region_code), l.timezone,
+                    l.utc_offset_minutes::BIGINT, ({score})::BIGINT, ({tier})::VARCHAR,
+                    l.warmth_origin::BIGINT, ({recency})::BIGINT,
+                    l.warmth_frequency::BIGINT, l.warmth_engagement::BIGINT,
+                    l.warmth_completeness::BIGINT, l.region_code, cb.callback_at, l.city,
+                    l.region
+             FROM leads l JOIN card_ids USING (lead_id)
+             LEFT JOIN pending_callbacks cb USING (lead_id)"
+    )
 }

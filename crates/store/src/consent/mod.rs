@@ -23,18 +23,19 @@ pub use suppress::{ListRow, Suppression, SuppressionListLoad, ERASURE_LIST};
 /// a command or a file (withdrawals reach whoever holds the contact). One rule for the
 /// status refresh and the gate, so both see the same history. `distinct` drops repeated
 /// pairs (the gate reads each event once; the refresh's rule does not mind repeats);
-/// `only` limits it to one lead, `scope` to one channel and purpose.
+/// `only` limits it to some leads (a condition on `lead_id`: `= 7`, `IN (…)`), `scope` to
+/// one channel and purpose.
 pub(crate) fn lead_events_sql(
     distinct: bool,
-    only: Option<i64>,
+    only: Option<&str>,
     scope: Option<(Channel, Purpose)>,
 ) -> String {
     let union = if distinct { "UNION" } else { "UNION ALL" };
     let lead_filter = only
-        .map(|id| format!("AND lead_id = {id}"))
+        .map(|cond| format!("AND lead_id {cond}"))
         .unwrap_or_default();
     let lead_filter_r = only
-        .map(|id| format!("AND r.lead_id = {id}"))
+        .map(|cond| format!("AND r.lead_id {cond}"))
         .unwrap_or_default();
     let event_filter = scope
         .map(|(ch, pu)| {

@@ -60,9 +60,56 @@ impl Store {
         actor: &str,
         run_id: Option<i64>,
     ) -> Result<ConsentRefresh, StoreError> {
+        self.refresh_consent_status_of(now, actor, run_id, false)
+    }
+
+    /// [`Store::refresh_consent_status`] for the leads a run changed (the temp table
+    /// `scope_leads`) and those whose granted consent has expired since: nothing else
+    /// can have changed when the run recorded no event for another lead. (The call gate
+    /// derives status again from the events whenever it lists anyone.)
+    pub fn refresh_scoped_consent_status(
+        &self,
+        now: DateTime<Utc>,
+        actor: &str,
+        run_id: Option<i64>,
+    ) -> Result<ConsentRefresh, StoreError> {
+        let now_sql = format!("'{}'::TIMESTAMPTZ", now.to_rfc3339());
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE consent_scope AS
+                 SELECT lead_id FROM scope_leads
+                 UNION SELECT lead_id FROM consent_status
+                 WHERE status = 'granted' AND expires_at <= {now_sql}"
+            ))
+            .map_err(db("deriving consent status"))?;
+        self.refresh_consent_status_of(now, actor, run_id, true)
+    }
+
+    /// True when run `run_id` recorded consent events for records whose lead is not in
+    /// `scope_leads`.
+    pub fn run_added_consents_outside_scope(&self, run_id: i64) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM consents c JOIN records r ON r.record_id = c.record_id
+                 WHERE c.run_id = ? AND r.lead_id NOT IN (SELECT lead_id FROM scope_leads)",
+                params![run_id],
+                |r| r.get(0),
+            )
+            .map_err(db("deriving consent status"))?;
+        Ok(n > 0)
+    }
+
+    fn refresh_consent_status_of(
+        &self,
+        now: DateTime<Utc>,
+        actor: &str,
+        run_id: Option<i64>,
+        scoped: bool,
+    ) -> Result<ConsentRefresh, StoreError> {
         let clock = std::time::Instant::now();
         let now_sql = format!("'{}'::TIMESTAMPTZ", now.to_rfc3339());
-        self.derive_status(&now_sql)?;
+        self.derive_status(&now_sql, scoped)?;
         tracing::debug!(ms = clock.elapsed().as_millis() as u64, "consent: derived");
         let audited = self.audit_status_changes(actor, run_id)?;
         let (leads_with_events, call_granted): (i64, i64) = self
@@ -79,7 +126,7 @@ impl Store {
         self.conn
             .execute_batch("DROP TABLE derived_status; DROP TABLE status_changes;")
             .map_err(db("deriving consent status"))?;
-        self.show_consent_in_leads()?;
+        self.show_consent_in_leads(scoped)?;
         tracing::debug!(
             ms = clock.elapsed().as_millis() as u64,
             "consent: leads updated"
@@ -94,16 +141,23 @@ impl Store {
     /// Derives every status as of `now_sql` into the temporary table `derived_status`,
     /// what changed against `consent_status` into `status_changes`, and applies the
     /// changes to `consent_status`.
-    fn derive_status(&self, now_sql: &str) -> Result<(), StoreError> {
+    fn derive_status(&self, now_sql: &str, scoped: bool) -> Result<(), StoreError> {
+        let only = scoped.then_some("IN (SELECT lead_id FROM consent_scope)");
         self.conn
             .execute_batch(&format!(
                 "CREATE OR REPLACE TEMP TABLE derived_status AS {};",
                 status_sql(
-                    &format!("({})", lead_events_sql(false, None, None)),
+                    &format!("({})", lead_events_sql(false, only, None)),
                     now_sql
                 )
             ))
             .map_err(db("deriving consent status"))?;
+        // Scoped, the statuses compared against are the scope's only.
+        let old = if scoped {
+            "(SELECT * FROM consent_status WHERE lead_id IN (SELECT lead_id FROM consent_scope))"
+        } else {
+            "consent_status"
+        };
         self.conn
             .execute_batch(&format!(
                 "CREATE OR REPLACE TEMP TABLE status_changes AS
@@ -113,7 +167,7 @@ impl Store {
                         o.status AS old_status, coalesce(n.status, 'none') AS new_status,
                         n.consent_id, n.since, n.expires_at,
                         o.lead_id IS NOT NULL AS had_row, n.lead_id IS NOT NULL AS has_row
-                 FROM derived_status n FULL JOIN consent_status o
+                 FROM derived_status n FULL JOIN {old} o
                       ON n.lead_id = o.lead_id AND n.channel = o.channel AND n.purpose = o.purpose
                  WHERE n.lead_id IS NULL OR o.lead_id IS NULL
                     OR n.status IS DISTINCT FROM o.status OR n.since IS DISTINCT FROM o.since
@@ -158,34 +212,39 @@ impl Store {
     }
 
     /// `leads` shows advertising consent per channel; only rows that differ are touched.
-    fn show_consent_in_leads(&self) -> Result<(), StoreError> {
+    fn show_consent_in_leads(&self, scoped: bool) -> Result<(), StoreError> {
+        let only = if scoped {
+            "AND leads.lead_id IN (SELECT lead_id FROM consent_scope)"
+        } else {
+            ""
+        };
         self.conn
-            .execute_batch(
+            .execute_batch(&format!(
                 "UPDATE leads SET call_consent = s.status, call_consent_basis = s.basis,
                         call_consent_since = s.since, call_consent_expires_at = s.expires_at
                  FROM consent_status s
-                 WHERE s.lead_id = leads.lead_id AND s.channel = 'call' AND s.purpose = 'advertising'
+                 WHERE s.lead_id = leads.lead_id AND s.channel = 'call' AND s.purpose = 'advertising' {only}
                    AND (leads.call_consent IS DISTINCT FROM s.status
                         OR leads.call_consent_basis IS DISTINCT FROM s.basis
                         OR leads.call_consent_expires_at IS DISTINCT FROM s.expires_at);
                  UPDATE leads SET call_consent = 'none', call_consent_basis = NULL,
                         call_consent_since = NULL, call_consent_expires_at = NULL
-                 WHERE call_consent IS DISTINCT FROM 'none'
+                 WHERE call_consent IS DISTINCT FROM 'none' {only}
                    AND lead_id NOT IN (SELECT lead_id FROM consent_status
                                        WHERE channel = 'call' AND purpose = 'advertising');
                  UPDATE leads SET sms_consent = s.status FROM consent_status s
-                 WHERE s.lead_id = leads.lead_id AND s.channel = 'sms' AND s.purpose = 'advertising'
+                 WHERE s.lead_id = leads.lead_id AND s.channel = 'sms' AND s.purpose = 'advertising' {only}
                    AND leads.sms_consent IS DISTINCT FROM s.status;
-                 UPDATE leads SET sms_consent = 'none' WHERE sms_consent IS DISTINCT FROM 'none'
+                 UPDATE leads SET sms_consent = 'none' WHERE sms_consent IS DISTINCT FROM 'none' {only}
                    AND lead_id NOT IN (SELECT lead_id FROM consent_status
                                        WHERE channel = 'sms' AND purpose = 'advertising');
                  UPDATE leads SET email_consent = s.status FROM consent_status s
-                 WHERE s.lead_id = leads.lead_id AND s.channel = 'email' AND s.purpose = 'advertising'
+                 WHERE s.lead_id = leads.lead_id AND s.channel = 'email' AND s.purpose = 'advertising' {only}
                    AND leads.email_consent IS DISTINCT FROM s.status;
-                 UPDATE leads SET email_consent = 'none' WHERE email_consent IS DISTINCT FROM 'none'
+                 UPDATE leads SET email_consent = 'none' WHERE email_consent IS DISTINCT FROM 'none' {only}
                    AND lead_id NOT IN (SELECT lead_id FROM consent_status
-                                       WHERE channel = 'email' AND purpose = 'advertising');",
-            )
+                                       WHERE channel = 'email' AND purpose = 'advertising');"
+            ))
             .map_err(db("showing consent status in leads"))
     }
 }

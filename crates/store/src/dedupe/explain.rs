@@ -21,12 +21,28 @@ pub struct LeadExplanation {
 
 impl Store {
     /// Everything a reviewer needs to see why a lead is what it is: the golden record, its
-    /// member records with their sources, and the pairwise evidence of every merge.
-    pub fn explain_lead(&self, lead_id: i64) -> Result<Option<LeadExplanation>, StoreError> {
-        let lead = self.json_rows(
-            "SELECT to_json(l)::VARCHAR FROM leads l WHERE lead_id = ?",
-            lead_id,
-        )?;
+    /// member records with their sources, and the pairwise evidence of every merge. With
+    /// `warmth_as_of`, the lead's warmth is read as of that time (recency decayed).
+    pub fn explain_lead(
+        &self,
+        lead_id: i64,
+        warmth_as_of: Option<super::Scoring>,
+    ) -> Result<Option<LeadExplanation>, StoreError> {
+        let lead_sql = match warmth_as_of {
+            Some((settings, as_of)) => {
+                let (recency, score, tier) =
+                    settings.read_sql("l", &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()));
+                format!(
+                    "SELECT to_json(w)::VARCHAR FROM (
+                         SELECT * REPLACE (({score})::INTEGER AS warmth_score,
+                                           ({tier})::VARCHAR AS warmth_tier,
+                                           ({recency})::INTEGER AS warmth_recency)
+                         FROM leads l WHERE lead_id = ?) w"
+                )
+            }
+            None => "SELECT to_json(l)::VARCHAR FROM leads l WHERE lead_id = ?".to_string(),
+        };
+        let lead = self.json_rows(&lead_sql, lead_id)?;
         let Some(lead) = lead.into_iter().next() else {
             return Ok(None);
         };

@@ -78,24 +78,26 @@ impl Store {
         origin_priority: &[String],
         scored: Option<Scoring>,
     ) -> Result<Option<warmth::WarmthStats>, StoreError> {
-        let golden = self.golden_records(origin_priority, Vec::new())?;
-        self.replace_leads(run_id, golden, scored)
+        let golden = self.golden_records(origin_priority, Vec::new(), false)?;
+        self.replace_leads(run_id, golden, scored, false)
     }
 
     /// Golden records of every lead, built from the members in `records` and
     /// `more_members`: records not landed yet, in [`leadpipe_core::dedupe::golden::members_sql`]'s
-    /// shape ([`leadpipe_core::dedupe::golden::members_of`]).
+    /// shape ([`leadpipe_core::dedupe::golden::members_of`]). With `scoped`, only the
+    /// leads in the temp table `scope_leads` ([`Store::scope_leads`]).
     pub fn golden_records(
         &self,
         origin_priority: &[String],
         more_members: Vec<RecordBatch>,
+        scoped: bool,
     ) -> Result<Vec<RecordBatch>, StoreError> {
         let clock = std::time::Instant::now();
-        let mut members = self.read_arrow(
-            &leadpipe_core::dedupe::golden::members_sql(),
-            [],
-            "reading lead members",
-        )?;
+        let mut sql = leadpipe_core::dedupe::golden::members_sql();
+        if scoped {
+            sql.push_str(" AND lead_id IN (SELECT lead_id FROM scope_leads)");
+        }
+        let mut members = self.read_arrow(&sql, [], "reading lead members")?;
         members.extend(more_members);
         let read_ms = clock.elapsed().as_millis();
         let golden =
@@ -114,16 +116,22 @@ impl Store {
     }
 
     /// Replaces `leads` with `golden` (from [`Store::golden_records`]); with `scored`,
-    /// scored for warmth as of that time (the stats come back), else unscored.
+    /// scored for warmth as of that time (the stats come back), else unscored. With
+    /// `scoped`, only the leads in `scope_leads` are replaced.
     pub fn replace_leads(
         &self,
         run_id: i64,
         golden: Vec<RecordBatch>,
         scored: Option<Scoring>,
+        scoped: bool,
     ) -> Result<Option<warmth::WarmthStats>, StoreError> {
         let clock = std::time::Instant::now();
         self.conn
-            .execute_batch("DELETE FROM leads")
+            .execute_batch(if scoped {
+                "DELETE FROM leads WHERE lead_id IN (SELECT lead_id FROM scope_leads)"
+            } else {
+                "DELETE FROM leads"
+            })
             .map_err(db("rebuilding golden records"))?;
         if golden.is_empty() {
             return Ok(scored.map(|_| warmth::WarmthStats::default()));

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 pub mod explain;
 pub mod held;
+pub mod index;
 pub mod leads;
 
 pub use explain::LeadExplanation;
@@ -86,10 +87,112 @@ impl Store {
         &self,
         except_run: Option<i64>,
     ) -> Result<Vec<MatchRecord>, StoreError> {
+        self.match_records_where("run_id IS DISTINCT FROM ?", except_run)
+    }
+
+    /// Match keys of every record with a lead, in record_id order.
+    pub fn load_linked_match_records(&self) -> Result<Vec<MatchRecord>, StoreError> {
+        self.match_records_where("lead_id IS NOT NULL AND ? IS NULL", None)
+    }
+
+    /// How many records have a lead.
+    pub fn count_linked_records(&self) -> Result<u64, StoreError> {
+        let n = self.next_id("SELECT count(*) FROM records WHERE lead_id IS NOT NULL")?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// The temp table `scope_records`: the records a run clusters again.
+    pub fn scope_records(&self, records: &[MatchRecord]) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("CREATE OR REPLACE TEMP TABLE scope_records (record_id BIGINT)")
+            .map_err(db("marking the records clustered again"))?;
+        let ids = Int64Array::from_iter_values(records.iter().map(|r| r.record_id));
+        self.append(
+            "scope_records",
+            batch(
+                "scope_records",
+                vec![("record_id", Arc::new(ids) as ArrayRef)],
+            )?,
+        )
+    }
+
+    /// The temp table `scope_leads`: the leads a run changed, whose golden records and
+    /// consent are derived again. The leads of `lead_of`, and those in `touched_leads`
+    /// (the run's old leads, some of them now merged away) when there is one.
+    pub fn scope_leads(&self, lead_of: &[i64]) -> Result<(), StoreError> {
+        let mut ids = lead_of.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        self.conn
+            .execute_batch("CREATE OR REPLACE TEMP TABLE scope_leads (lead_id BIGINT)")
+            .map_err(db("marking the leads that changed"))?;
+        let ids = Int64Array::from_iter_values(ids);
+        self.append(
+            "scope_leads",
+            batch("scope_leads", vec![("lead_id", Arc::new(ids) as ArrayRef)])?,
+        )?;
+        let touched: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'touched_leads' AND temporary",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("marking the leads that changed"))?;
+        if touched > 0 {
+            self.conn
+                .execute_batch(
+                    "INSERT INTO scope_leads SELECT lead_id FROM touched_leads
+                     WHERE lead_id NOT IN (SELECT lead_id FROM scope_leads)",
+                )
+                .map_err(db("marking the leads that changed"))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the links and refusals a run is about to find again: every one (`whole`),
+    /// or those among the records in `scope_records`.
+    pub fn forget_clustering(&self, whole: bool) -> Result<(), StoreError> {
+        let sql = if whole {
+            "DELETE FROM lead_links; DELETE FROM match_refusals;"
+        } else {
+            "DELETE FROM lead_links WHERE record_a IN (SELECT record_id FROM scope_records)
+                                       OR record_b IN (SELECT record_id FROM scope_records);
+             DELETE FROM match_refusals WHERE record_a IN (SELECT record_id FROM scope_records)
+                                          AND record_b IN (SELECT record_id FROM scope_records);"
+        };
+        self.conn
+            .execute_batch(sql)
+            .map_err(db("clearing links found again"))
+    }
+
+    /// Match keys of the records no run has linked yet (but those of run `except_run`).
+    pub fn load_unlinked_match_records(
+        &self,
+        except_run: Option<i64>,
+    ) -> Result<Vec<MatchRecord>, StoreError> {
+        self.match_records_where("lead_id IS NULL AND run_id IS DISTINCT FROM ?", except_run)
+    }
+
+    /// Match keys of every record of the leads in `touched_leads`
+    /// ([`Store::leads_touched_by`]).
+    pub fn load_touched_match_records(&self) -> Result<Vec<MatchRecord>, StoreError> {
+        self.match_records_where(
+            "lead_id IN (SELECT lead_id FROM touched_leads) AND ? IS NULL",
+            None,
+        )
+    }
+
+    fn match_records_where(
+        &self,
+        filter: &str,
+        param: Option<i64>,
+    ) -> Result<Vec<MatchRecord>, StoreError> {
         use duckdb::arrow::array::{Array, AsArray};
         use duckdb::arrow::datatypes::Int64Type;
         let batches = self.read_arrow(
-            "SELECT record_id, lead_id,
+            &format!(
+                "SELECT record_id, lead_id,
                     list_prepend(phone_e164, coalesce(phones_extra, [])) AS phones,
                     email, email_suggestion, last_name, first_name, middle_name, gender, city,
                     company_key,
@@ -97,8 +200,9 @@ impl Store {
                     CASE WHEN inn_valid AND (length(inn) <> 12 OR company_key IS NULL
                                              OR subject_type = 'sole_trader')
                          THEN inn END AS inn
-             FROM records WHERE run_id IS DISTINCT FROM ? ORDER BY record_id",
-            [except_run],
+             FROM records WHERE {filter} ORDER BY record_id"
+            ),
+            [param],
             "reading records for deduplication",
         )?;
         // Match keys straight from the Arrow columns, batch by batch on all cores (a

@@ -1,0 +1,334 @@
+//! The match index: every linked record's blocking keys, hashed (`match_keys`), and the
+//! stored model's name frequencies (`match_names`). An incremental run looks its new
+//! records' keys up here to find the part of the base they can change, instead of reading
+//! every record's match keys back.
+
+use crate::landing::batch;
+use crate::{db, Store, StoreError};
+use duckdb::arrow::array::{ArrayRef, Int64Array};
+use leadpipe_core::dedupe::block::{self, BlockSizes, MAX_BLOCK};
+use leadpipe_core::dedupe::{MatchRecord, NameFrequencies};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::sync::Arc;
+
+/// One row per (blocking key, record): keys and surnames are 64-bit hashes
+/// (`leadpipe_core::dedupe::block`), stored as BIGINT.
+pub(crate) const MATCH_KEYS: &str = r#"CREATE TABLE IF NOT EXISTS match_keys (
+    key BIGINT NOT NULL,
+    record_id BIGINT NOT NULL,
+    surname BIGINT
+);
+"#;
+
+/// The stored model's name frequencies: how many of the records it was fitted on held
+/// each name (surname | first name), by the name's hash. Fixed until the model is fitted
+/// again, so a pair scores the same in whichever run compares it.
+pub(crate) const MATCH_NAMES: &str = r#"CREATE TABLE IF NOT EXISTS match_names (
+    name_hash BIGINT NOT NULL,
+    holders BIGINT NOT NULL
+);
+"#;
+
+/// `leadpipe_meta` keys: the hash probe the index was built with, and how many records
+/// the stored model was fitted on (absent: the model is the default one).
+const INDEX_PROBE: &str = "match_index_probe";
+const FITTED_ON: &str = "model_fitted_on";
+
+/// Block sizes in the whole base, for the keys of the records a run links.
+#[derive(Debug, Default)]
+pub struct BaseBlockSizes {
+    members: HashMap<u64, usize>,
+    with_surname: HashMap<(u64, u64), usize>,
+}
+
+impl BlockSizes for BaseBlockSizes {
+    fn members(&self, key: u64) -> usize {
+        self.members.get(&key).copied().unwrap_or(0)
+    }
+    fn members_with_surname(&self, key: u64, surname: u64) -> usize {
+        self.with_surname.get(&(key, surname)).copied().unwrap_or(0)
+    }
+}
+
+fn ids_column(values: impl Iterator<Item = i64>) -> ArrayRef {
+    Arc::new(Int64Array::from_iter_values(values))
+}
+
+impl Store {
+    /// True when the index holds every linked record's keys, built with today's hash.
+    pub fn match_index_ready(&self) -> Result<bool, StoreError> {
+        Ok(self.meta(INDEX_PROBE)? == Some(block::key_probe().to_string()))
+    }
+
+    /// Replaces the whole index with the keys of `records` (a full run holds them all).
+    pub fn rebuild_match_index(&self, records: &[MatchRecord]) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("DELETE FROM match_keys")
+            .map_err(db("rebuilding the match index"))?;
+        self.index_match_keys(records)?;
+        self.set_meta(INDEX_PROBE, &block::key_probe().to_string())
+    }
+
+    /// Adds the keys of `records` (new ones) to the index, a slice of records at a time
+    /// (the rows of ten million records would take a gigabyte at once).
+    pub fn index_match_keys(&self, records: &[MatchRecord]) -> Result<(), StoreError> {
+        for slice in records.chunks(1 << 18) {
+            let rows: Vec<(i64, i64, Option<i64>)> = slice
+                .par_iter()
+                .flat_map_iter(|r| {
+                    let surname = block::surname_hash(r).map(|s| s as i64);
+                    block::distinct_keys(r)
+                        .into_iter()
+                        .map(move |k| (k as i64, r.record_id, surname))
+                })
+                .collect();
+            let cols: Vec<(&str, ArrayRef)> = vec![
+                ("key", ids_column(rows.iter().map(|r| r.0))),
+                ("record_id", ids_column(rows.iter().map(|r| r.1))),
+                (
+                    "surname",
+                    Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.2))),
+                ),
+            ];
+            self.land_in_parallel("match_keys", vec![batch("match_keys", cols)?])?;
+        }
+        Ok(())
+    }
+
+    /// Fills the temp table `name` (one BIGINT column `column`) with `values`.
+    fn temp_ids(
+        &self,
+        name: &'static str,
+        column: &'static str,
+        values: impl Iterator<Item = i64>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {name} ({column} BIGINT)"
+            ))
+            .map_err(db("preparing a lookup"))?;
+        self.append(name, batch(name, vec![(column, ids_column(values))])?)
+    }
+
+    /// Sizes in the whole base (the index, which holds `records`' keys already) of every
+    /// block a key of `records` names, and per surname for blocks too big to compare
+    /// whole.
+    pub fn block_sizes(&self, records: &[MatchRecord]) -> Result<BaseBlockSizes, StoreError> {
+        let keys: HashSet<u64> = records
+            .par_iter()
+            .flat_map_iter(block::distinct_keys)
+            .collect();
+        self.temp_ids("scope_keys", "key", keys.iter().map(|&k| k as i64))?;
+        let mut sizes = BaseBlockSizes::default();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT m.key, count(*) FROM match_keys m JOIN scope_keys USING (key)
+                 GROUP BY m.key",
+            )
+            .map_err(db("sizing blocks"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(db("sizing blocks"))?;
+        for row in rows {
+            let (k, n) = row.map_err(db("sizing blocks"))?;
+            sizes.members.insert(k as u64, n as usize);
+        }
+        let big: Vec<i64> = sizes
+            .members
+            .iter()
+            .filter(|(_, &n)| n > MAX_BLOCK)
+            .map(|(&k, _)| k as i64)
+            .collect();
+        if !big.is_empty() {
+            self.temp_ids("scope_keys", "key", big.into_iter())?;
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT m.key, m.surname, count(*) FROM match_keys m JOIN scope_keys USING (key)
+                     WHERE m.surname IS NOT NULL GROUP BY m.key, m.surname",
+                )
+                .map_err(db("sizing blocks"))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(db("sizing blocks"))?;
+            for row in rows {
+                let (k, s, n) = row.map_err(db("sizing blocks"))?;
+                sizes.with_surname.insert((k as u64, s as u64), n as usize);
+            }
+        }
+        self.conn
+            .execute_batch("DROP TABLE scope_keys")
+            .map_err(db("sizing blocks"))?;
+        Ok(sizes)
+    }
+
+    /// The leads a run's `new` records can change (their keys are in the index already):
+    /// the leads of every record they share a block with that is compared (a block of at
+    /// most [`MAX_BLOCK`] records before or after, or such a block of one surname), and of
+    /// every record whose block the new ones push over that size (its pairs go); then,
+    /// repeatedly, every lead held apart from one of those only by a refusal that a
+    /// re-clustering could decide otherwise.
+    pub fn leads_touched_by(&self, new: &[MatchRecord]) -> Result<Vec<i64>, StoreError> {
+        let sizes = self.block_sizes(new)?;
+        // How many of each block's members, and of each surname's, are new.
+        let mut new_members: HashMap<u64, usize> = HashMap::default();
+        let mut new_with_surname: HashMap<(u64, u64), usize> = HashMap::default();
+        for r in new {
+            let surname = block::surname_hash(r);
+            for k in block::distinct_keys(r) {
+                *new_members.entry(k).or_default() += 1;
+                if let Some(s) = surname {
+                    *new_with_surname.entry((k, s)).or_default() += 1;
+                }
+            }
+        }
+        let whole: Vec<i64> = new_members
+            .iter()
+            .filter(|(&k, &n)| sizes.members(k) - n.min(sizes.members(k)) <= MAX_BLOCK)
+            .map(|(&k, _)| k as i64)
+            .collect();
+        let by_surname: Vec<(i64, i64)> = new_with_surname
+            .iter()
+            .filter(|((k, _), _)| sizes.members(*k) > MAX_BLOCK)
+            .filter(|(&(k, s), &n)| {
+                let all = sizes.members_with_surname(k, s);
+                all - n.min(all) <= MAX_BLOCK
+            })
+            .map(|(&(k, s), _)| (k as i64, s as i64))
+            .collect();
+        self.temp_ids("touch_keys", "key", whole.into_iter())?;
+        self.conn
+            .execute_batch(
+                "CREATE OR REPLACE TEMP TABLE touch_surnames (key BIGINT, surname BIGINT)",
+            )
+            .map_err(db("finding the leads new records touch"))?;
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("key", ids_column(by_surname.iter().map(|p| p.0))),
+            ("surname", ids_column(by_surname.iter().map(|p| p.1))),
+        ];
+        self.append("touch_surnames", batch("touch_surnames", cols)?)?;
+        self.conn
+            .execute_batch(
+                "CREATE OR REPLACE TEMP TABLE touched_leads AS
+                 WITH near AS (
+                     SELECT record_id FROM match_keys JOIN touch_keys USING (key)
+                     UNION
+                     SELECT record_id FROM match_keys JOIN touch_surnames USING (key, surname))
+                 SELECT DISTINCT r.lead_id FROM records r JOIN near USING (record_id)
+                 WHERE r.lead_id IS NOT NULL;
+                 DROP TABLE touch_keys; DROP TABLE touch_surnames;",
+            )
+            .map_err(db("finding the leads new records touch"))?;
+        self.close_over_refusals()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT lead_id FROM touched_leads ORDER BY lead_id")
+            .map_err(db("finding the leads new records touch"))?;
+        let leads = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .map_err(db("finding the leads new records touch"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db("finding the leads new records touch"))?;
+        Ok(leads)
+    }
+
+    /// Adds to `touched_leads` every lead a group refusal ties to one in it (the pair
+    /// was confident; only the order of merges kept the groups apart, and that order can
+    /// change when a touched lead is clustered again), until nothing is added.
+    fn close_over_refusals(&self) -> Result<(), StoreError> {
+        loop {
+            let added = self
+                .conn
+                .execute(
+                    "INSERT INTO touched_leads
+                     WITH tied AS (
+                         SELECT ra.lead_id AS a, rb.lead_id AS b
+                         FROM match_refusals m
+                         JOIN records ra ON ra.record_id = m.record_a
+                         JOIN records rb ON rb.record_id = m.record_b
+                         WHERE m.conflict_a IS NOT NULL)
+                     SELECT DISTINCT b FROM tied WHERE a IN (SELECT lead_id FROM touched_leads)
+                       AND b IS NOT NULL AND b NOT IN (SELECT lead_id FROM touched_leads)
+                     UNION
+                     SELECT DISTINCT a FROM tied WHERE b IN (SELECT lead_id FROM touched_leads)
+                       AND a IS NOT NULL AND a NOT IN (SELECT lead_id FROM touched_leads)",
+                    [],
+                )
+                .map_err(db("finding the leads new records touch"))?;
+            if added == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// How many records the stored model was fitted on (`None`: it was never fitted).
+    pub fn model_fitted_on(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.meta(FITTED_ON)?.and_then(|v| v.parse().ok()))
+    }
+
+    /// Stores a fitted model's name frequencies (replacing the last model's).
+    pub fn store_model_names(
+        &self,
+        names: &NameFrequencies,
+        fitted_on: usize,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("DELETE FROM match_names")
+            .map_err(db("storing the model"))?;
+        let rows: Vec<(i64, i64)> = names
+            .iter()
+            .map(|(name, tf)| {
+                (
+                    block::name_hash(name) as i64,
+                    (tf * fitted_on as f64).round() as i64,
+                )
+            })
+            .collect();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("name_hash", ids_column(rows.iter().map(|r| r.0))),
+            ("holders", ids_column(rows.iter().map(|r| r.1))),
+        ];
+        self.land_in_parallel("match_names", vec![batch("match_names", cols)?])?;
+        self.set_meta(FITTED_ON, &fitted_on.to_string())
+    }
+
+    /// The stored model's frequency of each of `names` it knows (see `match_names`).
+    pub fn model_names(&self, names: &[String]) -> Result<NameFrequencies, StoreError> {
+        let Some(fitted_on) = self.model_fitted_on()? else {
+            return Ok(NameFrequencies::default());
+        };
+        let by_hash: HashMap<i64, &String> = names
+            .iter()
+            .map(|n| (block::name_hash(n) as i64, n))
+            .collect();
+        self.temp_ids("scope_names", "name_hash", by_hash.keys().copied())?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name_hash, holders FROM match_names JOIN scope_names USING (name_hash)",
+            )
+            .map_err(db("reading the model"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(db("reading the model"))?;
+        let mut out = NameFrequencies::default();
+        for row in rows {
+            let (hash, holders) = row.map_err(db("reading the model"))?;
+            if let Some(name) = by_hash.get(&hash) {
+                out.insert((*name).clone(), holders as f64 / fitted_on.max(1) as f64);
+            }
+        }
+        self.conn
+            .execute_batch("DROP TABLE scope_names")
+            .map_err(db("reading the model"))?;
+        Ok(out)
+    }
+}

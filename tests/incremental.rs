@@ -1,0 +1,301 @@
+//! Daily runs cluster again only what their new records touch (looked up in the base's
+//! match index). Their result must be the one clustering the whole base gives: a list cut
+//! into random increments, imported one by one, is compared with a copy of the same base
+//! clustered whole by `leadpipe recluster` — leads, lead ids, links, refusals, golden
+//! records and consent.
+
+mod common;
+use common::{ok, root, run, s};
+use leadpipe::gen::Rng;
+use leadpipe::store::Store;
+use std::path::{Path, PathBuf};
+
+/// Generated rows (UTF-8, one row per line) cut into files: the first `first` rows, then
+/// the rest in `pieces` random parts.
+fn increments(dir: &Path, rows: usize, seed: u64, first: usize, pieces: usize) -> Vec<PathBuf> {
+    let all = dir.join(format!("all-{seed}.csv"));
+    ok(run(&[
+        "gen",
+        "--rows",
+        &rows.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        s(&all),
+    ]));
+    let text = std::fs::read_to_string(&all).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    let families = families(&mut rng, 80);
+    let mut body: Vec<&str> = lines.chain(families.iter().map(String::as_str)).collect();
+    // Shuffled, so a family's rows arrive in different increments.
+    for i in (1..body.len()).rev() {
+        body.swap(i, rng.below(i + 1));
+    }
+    let mut cuts = vec![first.min(body.len())];
+    let rest = body.len() - cuts[0];
+    let mut inner: Vec<usize> = (0..pieces.saturating_sub(1))
+        .map(|_| cuts[0] + rng.below(rest.max(1)))
+        .collect();
+    inner.sort_unstable();
+    cuts.extend(inner);
+    cuts.push(body.len());
+    let mut files = Vec::new();
+    let mut from = 0;
+    for (i, &to) in cuts.iter().enumerate() {
+        let path = dir.join(format!("part-{seed}-{i}.csv"));
+        let mut out = String::from(header);
+        out.push('\n');
+        for line in &body[from..to] {
+            out.push_str(line);
+            out.push('\n');
+        }
+        std::fs::write(&path, out).unwrap();
+        files.push(path);
+        from = to;
+    }
+    files
+}
+
+/// Rows in the generator's columns for families the matcher must not chain: a father and
+/// a son (same name, different patronymics, each with his own address) sharing a landline,
+/// and rows of the same name without a patronymic that fit either. Which one a row without patronymic
+/// joins depends on the order of merges, and a group refusal keeps the other apart: the
+/// case where clustering part of a base could differ from clustering all of it.
+fn families(rng: &mut Rng, n: usize) -> Vec<String> {
+    let surnames = ["Шилов", "Гусев", "Орлов", "Зайцев", "Фролов", "Белов"];
+    let firsts = [
+        ("Елисей", "Елисеевич"),
+        ("Тимур", "Тимурович"),
+        ("Олег", "Олегович"),
+    ];
+    let fathers = ["Арсеньевич", "Денисович", "Петрович", "Ильич"];
+    let mut rows = Vec::new();
+    for f in 0..n {
+        let last = surnames[rng.below(surnames.len())];
+        let (first, son_patronymic) = firsts[rng.below(firsts.len())];
+        let father_patronymic = fathers[rng.below(fathers.len())];
+        let phone = format!(
+            "+7 495 {:03}-{:02}-{:02}",
+            100 + f,
+            rng.below(100),
+            rng.below(100)
+        );
+        let email = format!("family{f}.{}@mail.ru", rng.below(1000));
+        let son_email = format!("son{f}.{}@bk.ru", rng.below(1000));
+        // Ids for the truth column: father, son, and the rows that could be either.
+        let id = 9_000_000 + 3 * f;
+        // Each row in one of three places: name blocks (surname, name, city) then join
+        // only some of the family's rows.
+        let cities = ["Москва", "", "Тверь"];
+        let mut row = |rng: &mut Rng, id: usize, name: String, phone: &str, email: &str| {
+            let city = cities[rng.below(cities.len())];
+            rows.push(format!("{id},{name},{phone},{email},{city},"));
+        };
+        row(
+            rng,
+            id,
+            format!("{last} {first} {father_patronymic}"),
+            &phone,
+            &email,
+        );
+        row(
+            rng,
+            id + 1,
+            format!("{last} {first} {son_patronymic}"),
+            &phone,
+            &son_email,
+        );
+        // Rows without a patronymic reach the family by the landline, or by one of the
+        // two addresses only.
+        for _ in 0..1 + rng.below(4) {
+            let (phone, email) = match rng.below(4) {
+                0 => (phone.as_str(), ""),
+                1 => (phone.as_str(), email.as_str()),
+                2 => ("", email.as_str()),
+                _ => ("", son_email.as_str()),
+            };
+            row(rng, id + 2, format!("{last} {first}"), phone, email);
+        }
+    }
+    rows
+}
+
+/// Rows of a query as JSON text, in the query's order.
+fn rows(db: &Path, sql: &str) -> Vec<String> {
+    let store = Store::open_read_only(db).unwrap();
+    let mut stmt = store
+        .connection()
+        .prepare(&format!("SELECT to_json(t)::VARCHAR FROM ({sql}) t"))
+        .unwrap();
+    let out = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    out
+}
+
+/// What a clustering decides, table by table.
+fn clustering(db: &Path) -> Vec<(&'static str, Vec<String>)> {
+    vec![
+        (
+            "records.lead_id",
+            rows(
+                db,
+                "SELECT record_id, lead_id FROM records ORDER BY record_id",
+            ),
+        ),
+        (
+            "lead_links",
+            rows(
+                db,
+                "SELECT lead_id, record_a, record_b, probability, match_weight, name_level,
+                        phone_level, email_level
+                 FROM lead_links ORDER BY record_a, record_b",
+            ),
+        ),
+        (
+            "match_refusals",
+            rows(
+                db,
+                "SELECT record_a, record_b, probability, \"constraint\", conflict_a, conflict_b
+                 FROM match_refusals ORDER BY ALL",
+            ),
+        ),
+        (
+            "leads",
+            rows(
+                db,
+                "SELECT * EXCLUDE (updated_run_id, warmth_scored_at, warmth_score, warmth_tier,
+                                   warmth_recency)
+                 FROM leads ORDER BY lead_id",
+            ),
+        ),
+        (
+            "consent_status",
+            rows(
+                db,
+                "SELECT lead_id, channel, purpose, status, since, expires_at, consent_id
+                 FROM consent_status ORDER BY ALL",
+            ),
+        ),
+    ]
+}
+
+fn assert_same(a: &Path, b: &Path) {
+    for ((table, x), (_, y)) in clustering(a).into_iter().zip(clustering(b)) {
+        let differ: Vec<_> = x.iter().zip(&y).filter(|(p, q)| p != q).take(3).collect();
+        assert!(
+            x.len() == y.len() && differ.is_empty(),
+            "{table}: {} rows incrementally, {} clustered whole; first differences: {differ:#?}",
+            x.len(),
+            y.len()
+        );
+    }
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let store = Store::open_read_only(db).unwrap();
+    let n = store.connection().query_row(sql, [], |r| r.get(0)).unwrap();
+    n
+}
+
+#[test]
+fn increments_equal_one_clustering_of_the_whole_base() {
+    let as_of = "2026-06-01T00:00:00Z";
+    for seed in [3u64, 11] {
+        let dir = tempfile::tempdir().unwrap();
+        // The first part is big enough to fit the model on; the rest stay under the
+        // growth that fits it again, so every later run is incremental.
+        let parts = increments(dir.path(), 3600, seed, 2200, 5);
+        let daily = dir.path().join("daily.duckdb");
+        for (i, part) in parts.iter().enumerate() {
+            ok(run(&[
+                "import",
+                s(part),
+                "--db",
+                s(&daily),
+                "--as-of",
+                as_of,
+                "--source",
+                &format!("list-{i}"),
+            ]));
+            if i == 2 {
+                // Web-form leads with consent, some of them people the lists hold too.
+                let forms = root().join("fixtures/web_form.jsonl");
+                ok(run(&[
+                    "import",
+                    s(&forms),
+                    "--db",
+                    s(&daily),
+                    "--origin",
+                    "form",
+                    "--as-of",
+                    as_of,
+                ]));
+            }
+        }
+        // The last increment changed a part of the base, not all of it.
+        let leads = count(&daily, "SELECT count(*) FROM leads");
+        let rebuilt = count(
+            &daily,
+            "SELECT count(*) FROM leads WHERE updated_run_id = (SELECT max(run_id) FROM runs)",
+        );
+        assert!(
+            rebuilt * 2 < leads,
+            "seed {seed}: the last increment rebuilt {rebuilt} of {leads} leads"
+        );
+        let whole = dir.path().join("whole.duckdb");
+        std::fs::copy(&daily, &whole).unwrap();
+        ok(run(&["recluster", "--db", s(&whole), "--as-of", as_of]));
+        // The families left group refusals behind: the test covers the hard case.
+        assert!(
+            count(
+                &daily,
+                "SELECT count(*) FROM match_refusals WHERE conflict_a IS NOT NULL"
+            ) > 0,
+            "seed {seed}: no group refusal"
+        );
+        assert_same(&daily, &whole);
+        // Clustered whole with the same model, nothing moves again.
+        assert_eq!(
+            count(
+                &whole,
+                "SELECT count(*) FROM lead_merges WHERE run_id = (SELECT max(run_id) FROM runs)"
+            ),
+            0
+        );
+    }
+}
+
+#[test]
+fn refit_fits_the_model_again_and_keeps_lead_ids_where_people_stay_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = increments(dir.path(), 2400, 5, 1600, 2);
+    let db = dir.path().join("base.duckdb");
+    for part in &parts {
+        ok(run(&["import", s(part), "--db", s(&db)]));
+    }
+    let leads_before = rows(&db, "SELECT lead_id FROM leads ORDER BY lead_id");
+    ok(run(&["refit", "--db", s(&db)]));
+    let fitted_on: String = {
+        let store = Store::open_read_only(&db).unwrap();
+        store.meta("model_fitted_on").unwrap().unwrap()
+    };
+    assert_eq!(
+        fitted_on,
+        count(&db, "SELECT count(*) FROM records").to_string()
+    );
+    // Most people keep their lead: a refit moves few records.
+    let kept = rows(&db, "SELECT lead_id FROM leads ORDER BY lead_id")
+        .iter()
+        .filter(|l| leads_before.contains(l))
+        .count();
+    assert!(
+        kept * 10 >= leads_before.len() * 9,
+        "{kept} of {} leads kept their id",
+        leads_before.len()
+    );
+}
