@@ -299,3 +299,115 @@ fn refit_fits_the_model_again_and_keeps_lead_ids_where_people_stay_together() {
         leads_before.len()
     );
 }
+
+/// A switchboard number 60 people share is one block, compared all-pairs: a person
+/// written twice with a surname typo (`Фролов Олег`, `Фролоф Олег`) is merged on it. Ten
+/// more people on the number make the block too big; it is split by surname, and the two
+/// spellings are no longer compared. A whole clustering then keeps them apart, so the
+/// increment must cluster that lead again although no new record shares its surname.
+#[test]
+fn a_block_pushed_past_its_size_is_clustered_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let surnames = [
+        "Фролов",
+        "Гусев",
+        "Орлов",
+        "Зайцев",
+        "Белов",
+        "Носков",
+        "Жуков",
+        "Титов",
+        "Быков",
+        "Ершов",
+        "Лосев",
+        "Марков",
+        "Рыков",
+        "Сомов",
+        "Уваров",
+        "Фомин",
+        "Цветков",
+        "Шубин",
+        "Юдин",
+        "Яшин",
+    ];
+    let firsts = ["Олег", "Игорь", "Роман", "Глеб", "Павел"];
+    let row = |i: usize, name: &str| format!("{i},{name},+7 495 777-00-00,,Москва,");
+    let header = "entity_id,ФИО,Телефон,E-mail,Город,Компания";
+    let mut first = vec![header.to_string()];
+    for (i, last) in surnames.iter().enumerate() {
+        let name = firsts[i % firsts.len()];
+        let typo = format!("{}ф", &last[..last.len() - "в".len()]);
+        let typo = if last.ends_with('в') {
+            typo
+        } else {
+            format!("{last}а")
+        };
+        first.push(row(i, &format!("{last} {name}")));
+        first.push(row(i, &format!("{typo} {name}")));
+    }
+    // Twenty more people on the number (60 in all), then ten in the next list.
+    let others = [
+        "Абрамов",
+        "Андреев",
+        "Баранов",
+        "Беляев",
+        "Власов",
+        "Голубев",
+        "Данилов",
+        "Дмитриев",
+        "Егоров",
+        "Ефимов",
+        "Захаров",
+        "Ильин",
+        "Казаков",
+        "Карпов",
+        "Киселев",
+        "Комаров",
+        "Крылов",
+        "Лебедев",
+        "Макаров",
+        "Медведев",
+        "Мельников",
+        "Никитин",
+        "Осипов",
+        "Панов",
+        "Поляков",
+        "Романов",
+        "Савельев",
+        "Степанов",
+        "Тарасов",
+        "Тихонов",
+    ];
+    for (i, last) in others[..20].iter().enumerate() {
+        first.push(row(100 + i, &format!("{last} Артём")));
+    }
+    let second: Vec<String> = std::iter::once(header.to_string())
+        .chain(
+            others[20..]
+                .iter()
+                .enumerate()
+                .map(|(i, last)| row(200 + i, &format!("{last} Пётр"))),
+        )
+        .collect();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    std::fs::write(&a, first.join("\n") + "\n").unwrap();
+    std::fs::write(&b, second.join("\n") + "\n").unwrap();
+    let daily = dir.path().join("daily.duckdb");
+    let as_of = "2026-06-01T00:00:00Z";
+    ok(run(&["import", s(&a), "--db", s(&daily), "--as-of", as_of]));
+    let together = "SELECT count(*) FROM leads WHERE record_count = 2";
+    let merged_before = count(&daily, together);
+    assert!(
+        merged_before > 0,
+        "no typo pair was merged on the switchboard"
+    );
+    ok(run(&["import", s(&b), "--db", s(&daily), "--as-of", as_of]));
+    assert!(
+        count(&daily, together) < merged_before,
+        "the bigger block kept every pair together"
+    );
+    let whole = dir.path().join("whole.duckdb");
+    std::fs::copy(&daily, &whole).unwrap();
+    ok(run(&["recluster", "--db", s(&whole), "--as-of", as_of]));
+    assert_same(&daily, &whole);
+}

@@ -189,6 +189,7 @@ fn cluster_touched(
     started: Instant,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     let store = ctx.store;
+    store.ensure_record_index()?;
     store.index_match_keys(&new.keys)?;
     let touched = store.leads_touched_by(&new.keys)?;
     let mut records = store.load_touched_match_records()?;
@@ -268,9 +269,19 @@ fn land_outcome(
     // builds the golden records, its most memory-hungry query.
     let held_ids: Vec<i64> = records[landed..].iter().map(|r| r.record_id).collect();
     let held_leads = lead_of[landed..].to_vec();
+    // An incremental run's leads are all its records': those in `records` are read back
+    // by id for the golden records.
+    let landed_ids: Option<Vec<i64>> =
+        (!whole).then(|| records[..landed].iter().map(|r| r.record_id).collect());
     drop_in_parallel(records);
     drop((links, lead_of));
-    let scored = land_golden_records(ctx, held, &held_ids, &held_leads, &mut stats, whole)?;
+    let scored = land_golden_records(
+        ctx,
+        held,
+        (&held_ids, &held_leads),
+        landed_ids.as_deref(),
+        &mut stats,
+    )?;
     Ok((stats, scored))
 }
 
@@ -279,11 +290,11 @@ fn land_outcome(
 fn land_golden_records(
     ctx: &RunContext,
     held: Vec<RecordBatch>,
-    held_ids: &[i64],
-    held_leads: &[i64],
+    (held_ids, held_leads): (&[i64], &[i64]),
+    landed_ids: Option<&[i64]>,
     stats: &mut DedupeStats,
-    whole: bool,
 ) -> Result<Option<WarmthStats>, RunError> {
+    let whole = landed_ids.is_none();
     let store = ctx.store;
     let clock = Instant::now();
     let lead_slices = crate::store::held::leads_by_batch(&held, held_ids, held_leads)?;
@@ -293,7 +304,7 @@ fn land_golden_records(
         .map(|(batch, leads)| crate::dedupe::golden::members_of(batch, leads))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RunError::Internal(format!("held records as members: {e}")))?;
-    let golden = store.golden_records(&ctx.settings.origin_priority, held_members, !whole)?;
+    let golden = store.golden_records(&ctx.settings.origin_priority, held_members, landed_ids)?;
     stats
         .phase_ms
         .push(("build_golden_records", clock.elapsed().as_millis() as u64));

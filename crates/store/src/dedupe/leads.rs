@@ -78,26 +78,37 @@ impl Store {
         origin_priority: &[String],
         scored: Option<Scoring>,
     ) -> Result<Option<warmth::WarmthStats>, StoreError> {
-        let golden = self.golden_records(origin_priority, Vec::new(), false)?;
+        let golden = self.golden_records(origin_priority, Vec::new(), None)?;
         self.replace_leads(run_id, golden, scored, false)
     }
 
     /// Golden records of every lead, built from the members in `records` and
     /// `more_members`: records not landed yet, in [`leadpipe_core::dedupe::golden::members_sql`]'s
-    /// shape ([`leadpipe_core::dedupe::golden::members_of`]). With `scoped`, only the
-    /// leads in the temp table `scope_leads` ([`Store::scope_leads`]).
+    /// shape ([`leadpipe_core::dedupe::golden::members_of`]). With `landed_members`,
+    /// only the leads of those records, which must be all of those leads' records in
+    /// `records` (read by id, through the index an incremental run makes).
     pub fn golden_records(
         &self,
         origin_priority: &[String],
         more_members: Vec<RecordBatch>,
-        scoped: bool,
+        landed_members: Option<&[i64]>,
     ) -> Result<Vec<RecordBatch>, StoreError> {
         let clock = std::time::Instant::now();
-        let mut sql = leadpipe_core::dedupe::golden::members_sql();
-        if scoped {
-            sql.push_str(" AND lead_id IN (SELECT lead_id FROM scope_leads)");
-        }
-        let mut members = self.read_arrow(&sql, [], "reading lead members")?;
+        let sql = leadpipe_core::dedupe::golden::members_sql();
+        let mut members = match landed_members {
+            None => self.read_arrow(&sql, [], "reading lead members")?,
+            Some(ids) => {
+                let mut batches = Vec::new();
+                for slice in ids.chunks(super::ID_LIST) {
+                    batches.extend(self.read_arrow(
+                        &format!("{sql} AND record_id IN ({})", super::id_list(slice)),
+                        [],
+                        "reading lead members",
+                    )?);
+                }
+                batches
+            }
+        };
         members.extend(more_members);
         let read_ms = clock.elapsed().as_millis();
         let golden =
