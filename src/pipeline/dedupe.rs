@@ -19,6 +19,7 @@ use crate::dedupe::{
     MatchRecord, NameFrequencies, MIN_RECORDS_TO_FIT,
 };
 use crate::store::dedupe::index::BaseBlockSizes;
+use crate::store::dedupe::LandedMembers;
 use crate::store::held::HeldRecords;
 use crate::store::warmth::WarmthStats;
 use duckdb::arrow::record_batch::RecordBatch;
@@ -178,7 +179,15 @@ fn cluster_whole_base(
     store.rebuild_match_index(&records)?;
     ctx.changed_leads = ChangedLeads::All;
     let landed = linked + in_table;
-    land_outcome(ctx, records, held, landed, outcome, load_ms, true)
+    land_outcome(
+        ctx,
+        records,
+        held,
+        landed,
+        outcome,
+        load_ms,
+        GoldenFrom::Table,
+    )
 }
 
 /// Clusters again the leads the new records touch, with the stored model.
@@ -189,20 +198,33 @@ fn cluster_touched(
     started: Instant,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     let store = ctx.store;
-    store.ensure_record_index()?;
+    let lap =
+        |what: &str| tracing::debug!(ms = started.elapsed().as_millis() as u64, "dedupe: {what}");
     store.index_match_keys(&new.keys)?;
+    lap("new keys indexed");
     let touched = store.leads_touched_by(&new.keys)?;
-    let mut records = store.load_touched_match_records()?;
+    lap("touched leads found");
+    let (mut records, members) = store.load_touched_records()?;
+    lap("touched records loaded");
     let old = records.len();
     let NewRecords {
         keys,
         held,
         in_table,
     } = new;
+    // New records already in the table (spilled, or left by an earlier run) were not
+    // read as members: then the golden records read theirs from the table.
+    let members = if in_table == 0 {
+        GoldenFrom::Loaded(members)
+    } else {
+        GoldenFrom::ScopeInTable
+    };
     records.extend(keys);
     sort_by_record_id(&mut records[..old + in_table]);
     let sizes: BaseBlockSizes = store.block_sizes(&records)?;
+    lap("block sizes read");
     let names = store.model_names(&name_values(&records))?;
+    lap("name frequencies read");
     let load_ms = started.elapsed().as_millis() as u64;
     tracing::debug!(
         touched = touched.len(),
@@ -226,10 +248,21 @@ fn cluster_touched(
     store.forget_clustering(false)?;
     ctx.changed_leads = ChangedLeads::InScope;
     let landed = old + in_table;
-    let (mut stats, scored) = land_outcome(ctx, records, held, landed, outcome, load_ms, false)?;
+    let (mut stats, scored) = land_outcome(ctx, records, held, landed, outcome, load_ms, members)?;
     stats.incremental = true;
     stats.touched_leads = touched.len();
     Ok((stats, scored))
+}
+
+/// Where the golden records' landed members come from.
+enum GoldenFrom {
+    /// Every lead's, read from `records` (the whole base was clustered).
+    Table,
+    /// The leads in `scope_leads`, read from `records`.
+    ScopeInTable,
+    /// Read with the touched records before they were clustered again: all the landed
+    /// members of the leads in scope, under their old leads.
+    Loaded(Vec<RecordBatch>),
 }
 
 fn sort_by_record_id(records: &mut [MatchRecord]) {
@@ -237,7 +270,7 @@ fn sort_by_record_id(records: &mut [MatchRecord]) {
 }
 
 /// Lands lead ids, links, refusals and merges, then the held records and the golden
-/// records of the leads in scope (every lead when `whole`).
+/// records of the leads in scope (every lead when the whole base was clustered).
 fn land_outcome(
     ctx: &RunContext,
     records: Vec<MatchRecord>,
@@ -245,8 +278,9 @@ fn land_outcome(
     landed: usize,
     outcome: DedupeOutcome,
     load_ms: u64,
-    whole: bool,
+    members: GoldenFrom,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
+    let whole = matches!(members, GoldenFrom::Table);
     let store = ctx.store;
     let landing = store.land_dedupe(ctx.run_id, &records, landed, &outcome)?;
     tracing::info!(
@@ -269,17 +303,30 @@ fn land_outcome(
     // builds the golden records, its most memory-hungry query.
     let held_ids: Vec<i64> = records[landed..].iter().map(|r| r.record_id).collect();
     let held_leads = lead_of[landed..].to_vec();
-    // An incremental run's leads are all its records': those in `records` are read back
-    // by id for the golden records.
-    let landed_ids: Option<Vec<i64>> =
-        (!whole).then(|| records[..landed].iter().map(|r| r.record_id).collect());
+    let (landed_members, more) = match members {
+        GoldenFrom::Table => (LandedMembers::All, Vec::new()),
+        GoldenFrom::ScopeInTable => (LandedMembers::OfScopeLeads, Vec::new()),
+        GoldenFrom::Loaded(batches) => {
+            let lead_of_record: std::collections::HashMap<i64, i64> = records[..landed]
+                .iter()
+                .zip(&lead_of)
+                .map(|(r, &l)| (r.record_id, l))
+                .collect();
+            let relabelled = batches
+                .iter()
+                .map(|b| crate::dedupe::golden::relabel(b, |id| lead_of_record.get(&id).copied()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| RunError::Internal(format!("touched records as members: {e}")))?;
+            (LandedMembers::Given, relabelled)
+        }
+    };
     drop_in_parallel(records);
     drop((links, lead_of));
     let scored = land_golden_records(
         ctx,
         held,
         (&held_ids, &held_leads),
-        landed_ids.as_deref(),
+        (landed_members, more),
         &mut stats,
     )?;
     Ok((stats, scored))
@@ -291,10 +338,10 @@ fn land_golden_records(
     ctx: &RunContext,
     held: Vec<RecordBatch>,
     (held_ids, held_leads): (&[i64], &[i64]),
-    landed_ids: Option<&[i64]>,
+    (landed, mut members): (LandedMembers, Vec<RecordBatch>),
     stats: &mut DedupeStats,
 ) -> Result<Option<WarmthStats>, RunError> {
-    let whole = landed_ids.is_none();
+    let whole = landed == LandedMembers::All;
     let store = ctx.store;
     let clock = Instant::now();
     let lead_slices = crate::store::held::leads_by_batch(&held, held_ids, held_leads)?;
@@ -304,7 +351,8 @@ fn land_golden_records(
         .map(|(batch, leads)| crate::dedupe::golden::members_of(batch, leads))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RunError::Internal(format!("held records as members: {e}")))?;
-    let golden = store.golden_records(&ctx.settings.origin_priority, held_members, landed_ids)?;
+    members.extend(held_members);
+    let golden = store.golden_records(&ctx.settings.origin_priority, members, landed)?;
     stats
         .phase_ms
         .push(("build_golden_records", clock.elapsed().as_millis() as u64));

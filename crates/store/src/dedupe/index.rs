@@ -177,7 +177,9 @@ impl Store {
     /// repeatedly, every lead held apart from one of those only by a refusal that a
     /// re-clustering could decide otherwise.
     pub fn leads_touched_by(&self, new: &[MatchRecord]) -> Result<Vec<i64>, StoreError> {
+        let clock = std::time::Instant::now();
         let sizes = self.block_sizes(new)?;
+        tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: sizes");
         // How many of each block's members, and of each surname's, are new.
         let mut new_members: HashMap<u64, usize> = HashMap::default();
         let mut new_with_surname: HashMap<(u64, u64), usize> = HashMap::default();
@@ -227,7 +229,9 @@ impl Store {
                  DROP TABLE touch_keys; DROP TABLE touch_surnames;",
             )
             .map_err(db("finding the leads new records touch"))?;
+        tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: direct");
         self.close_over_refusals()?;
+        tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: closed");
         let mut stmt = self
             .conn
             .prepare("SELECT lead_id FROM touched_leads ORDER BY lead_id")

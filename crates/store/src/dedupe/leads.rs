@@ -58,6 +58,17 @@ pub(crate) const LEADS_PLACE_COLUMNS: &str = r#"ALTER TABLE leads ADD COLUMN IF 
 ALTER TABLE leads ADD COLUMN IF NOT EXISTS region_name VARCHAR;
 "#;
 
+/// Which golden-record members in `records` [`Store::golden_records`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LandedMembers {
+    /// Every lead's.
+    All,
+    /// Those of the leads in the temp table `scope_leads` ([`Store::scope_leads`]).
+    OfScopeLeads,
+    /// None: the caller gives every member of the leads it wants.
+    Given,
+}
+
 /// Warmth settings and the time to score golden records as of, when they land scored.
 pub type Scoring<'a> = (
     &'a leadpipe_core::warmth::WarmthSettings,
@@ -78,36 +89,29 @@ impl Store {
         origin_priority: &[String],
         scored: Option<Scoring>,
     ) -> Result<Option<warmth::WarmthStats>, StoreError> {
-        let golden = self.golden_records(origin_priority, Vec::new(), None)?;
+        let golden = self.golden_records(origin_priority, Vec::new(), LandedMembers::All)?;
         self.replace_leads(run_id, golden, scored, false)
     }
 
     /// Golden records of every lead, built from the members in `records` and
     /// `more_members`: records not landed yet, in [`leadpipe_core::dedupe::golden::members_sql`]'s
-    /// shape ([`leadpipe_core::dedupe::golden::members_of`]). With `landed_members`,
-    /// only the leads of those records, which must be all of those leads' records in
-    /// `records` (read by id, through the index an incremental run makes).
+    /// shape ([`leadpipe_core::dedupe::golden::members_of`]). `landed` says which
+    /// members to read from `records`.
     pub fn golden_records(
         &self,
         origin_priority: &[String],
         more_members: Vec<RecordBatch>,
-        landed_members: Option<&[i64]>,
+        landed: LandedMembers,
     ) -> Result<Vec<RecordBatch>, StoreError> {
         let clock = std::time::Instant::now();
-        let sql = leadpipe_core::dedupe::golden::members_sql();
-        let mut members = match landed_members {
-            None => self.read_arrow(&sql, [], "reading lead members")?,
-            Some(ids) => {
-                let mut batches = Vec::new();
-                for slice in ids.chunks(super::ID_LIST) {
-                    batches.extend(self.read_arrow(
-                        &format!("{sql} AND record_id IN ({})", super::id_list(slice)),
-                        [],
-                        "reading lead members",
-                    )?);
-                }
-                batches
+        let mut sql = leadpipe_core::dedupe::golden::members_sql();
+        let mut members = match landed {
+            LandedMembers::All => self.read_arrow(&sql, [], "reading lead members")?,
+            LandedMembers::OfScopeLeads => {
+                sql.push_str(" AND lead_id IN (SELECT lead_id FROM scope_leads)");
+                self.read_arrow(&sql, [], "reading lead members")?
             }
+            LandedMembers::Given => Vec::new(),
         };
         members.extend(more_members);
         let read_ms = clock.elapsed().as_millis();

@@ -18,26 +18,10 @@ pub mod index;
 pub mod leads;
 
 pub use explain::LeadExplanation;
-pub use leads::Scoring;
+pub use leads::{LandedMembers, Scoring};
 
 /// Evidence per merged pair: the probability, the match weight, and per field the
 /// agreement level and the weight (log2 odds) it contributed.
-/// Ids one query names (`record_id IN (…)`): DuckDB looks a list this long up in the
-/// index on `records.record_id`; a longer one took disproportionately longer to plan.
-pub(crate) const ID_LIST: usize = 1000;
-
-/// Ids as an SQL list (`1,2,3`).
-pub(crate) fn id_list(ids: &[i64]) -> String {
-    let mut out = String::with_capacity(ids.len() * 9);
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&id.to_string());
-    }
-    out
-}
-
 /// Records whose lead id one UPDATE writes (see `land_lead_ids`).
 const LEAD_ID_SLICE: usize = 1 << 20;
 
@@ -190,70 +174,68 @@ impl Store {
         self.match_records_where("lead_id IS NULL AND run_id IS DISTINCT FROM ?", except_run)
     }
 
-    /// Match keys of every record of the leads in `touched_leads`
-    /// ([`Store::leads_touched_by`]), in record_id order.
-    pub fn load_touched_match_records(&self) -> Result<Vec<MatchRecord>, StoreError> {
-        let ids = self.ids(
-            "SELECT record_id FROM records WHERE lead_id IN (SELECT lead_id FROM touched_leads)
-             ORDER BY record_id",
-            "finding the records of touched leads",
-        )?;
-        let mut out = Vec::with_capacity(ids.len());
-        for slice in ids.chunks(ID_LIST) {
-            let filter = format!("record_id IN ({}) AND ?::BIGINT IS NULL", id_list(slice));
-            out.extend(self.match_records_where(&filter, None)?);
-        }
-        Ok(out)
-    }
-
-    /// The index on `records.record_id` that lets an incremental run read its few
-    /// records without scanning every row's text ([`id_list`]). Made on the first
-    /// incremental run (the first run fills `records` faster without it).
-    pub fn ensure_record_index(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch(
-                "CREATE INDEX IF NOT EXISTS records_by_id ON records (record_id);
-                 SET index_scan_max_count = 100000;",
-            )
-            .map_err(db("indexing records"))
-    }
-
-    /// The first column of a query's rows, as ids.
-    pub(crate) fn ids(&self, sql: &str, context: &'static str) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self.conn.prepare(sql).map_err(db(context))?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, i64>(0))
-            .map_err(db(context))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db(context));
-        ids
-    }
-
     fn match_records_where(
         &self,
         filter: &str,
         param: Option<i64>,
     ) -> Result<Vec<MatchRecord>, StoreError> {
-        use duckdb::arrow::array::{Array, AsArray};
-        use duckdb::arrow::datatypes::Int64Type;
         let batches = self.read_arrow(
-            &format!(
-                "SELECT record_id, lead_id,
-                    list_prepend(phone_e164, coalesce(phones_extra, [])) AS phones,
-                    email, email_suggestion, last_name, first_name, middle_name, gender, city,
-                    company_key,
-                    -- as dedupe::own_inn
-                    CASE WHEN inn_valid AND (length(inn) <> 12 OR company_key IS NULL
-                                             OR subject_type = 'sole_trader')
-                         THEN inn END AS inn
-             FROM records WHERE {filter} ORDER BY record_id"
-            ),
+            &format!("SELECT {MATCH_COLUMNS} FROM records WHERE {filter} ORDER BY record_id"),
             [param],
             "reading records for deduplication",
         )?;
-        // Match keys straight from the Arrow columns, batch by batch on all cores (a
-        // vector of owned fields in between cost ~0.4 s of copying per 1M records); the
-        // order of the rows is kept.
+        Ok(parse_match_records(&batches))
+    }
+
+    /// The records of the leads in `touched_leads` ([`Store::leads_touched_by`]) in one
+    /// scan of `records`: their match keys (in record_id order), and their fields as
+    /// golden-record members ([`leadpipe_core::dedupe::golden::member_columns`], under
+    /// their old leads), so the golden records of the leads a run changes need no second
+    /// scan.
+    pub fn load_touched_records(&self) -> Result<(Vec<MatchRecord>, Vec<RecordBatch>), StoreError> {
+        use leadpipe_core::dedupe::golden::{member_columns, MEMBER_COLUMNS};
+        let batches = self.read_arrow(
+            &format!(
+                "SELECT {}, {MATCH_COLUMNS} FROM records
+                 WHERE lead_id IN (SELECT lead_id FROM touched_leads) ORDER BY record_id",
+                member_columns()
+            ),
+            [],
+            "reading the records of touched leads",
+        )?;
+        let width = batches.first().map_or(0, |b| b.num_columns());
+        let project = |range: std::ops::Range<usize>| {
+            let columns: Vec<usize> = range.collect();
+            batches
+                .iter()
+                .map(|b| b.project(&columns))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::Batch {
+                    table: "records",
+                    message: e.to_string(),
+                })
+        };
+        let matched = parse_match_records(&project(MEMBER_COLUMNS..width)?);
+        Ok((matched, project(0..MEMBER_COLUMNS)?))
+    }
+}
+
+/// What deduplication reads of a record, in [`parse_match_records`]' order.
+const MATCH_COLUMNS: &str = "record_id, lead_id,
+    list_prepend(phone_e164, coalesce(phones_extra, [])) AS match_phones,
+    email, email_suggestion, last_name, first_name, middle_name, gender, city, company_key,
+    -- as dedupe::own_inn
+    CASE WHEN inn_valid AND (length(inn) <> 12 OR company_key IS NULL
+                             OR subject_type = 'sole_trader')
+         THEN inn END AS match_inn";
+
+/// Match keys straight from Arrow columns in [`MATCH_COLUMNS`]' order, batch by batch on
+/// all cores (a vector of owned fields in between cost ~0.4 s of copying per 1M records);
+/// the order of the rows is kept.
+fn parse_match_records(batches: &[RecordBatch]) -> Vec<MatchRecord> {
+    use duckdb::arrow::array::{Array, AsArray};
+    use duckdb::arrow::datatypes::Int64Type;
+    {
         use rayon::prelude::*;
         fn at(col: &duckdb::arrow::array::StringArray, i: usize) -> Option<&str> {
             (!col.is_null(i)).then(|| col.value(i))
@@ -291,9 +273,11 @@ impl Store {
                 })
             })
             .collect();
-        Ok(out)
+        out
     }
+}
 
+impl Store {
     /// The id the next new lead gets: never one used before, even by a lead since erased
     /// (its audit rows keep the id, and a newcomer must not inherit them).
     pub fn next_lead_id(&self) -> Result<i64, StoreError> {

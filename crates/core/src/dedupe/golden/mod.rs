@@ -44,17 +44,54 @@ use std::sync::Arc;
 /// The member columns [`build`] reads, in this order: `lead_id`, then [`MEMBER_FIELDS`]
 /// (times as microseconds since the epoch).
 pub fn members_sql() -> String {
+    format!(
+        "SELECT {} FROM records WHERE lead_id IS NOT NULL",
+        member_columns()
+    )
+}
+
+/// The select list of [`members_sql`]: `lead_id`, then [`MEMBER_FIELDS`].
+pub fn member_columns() -> String {
     let fields: Vec<String> = MEMBER_FIELDS
         .iter()
         .map(|&f| match f {
-            "created_at" => "epoch_us(created_at)".to_string(),
+            "created_at" => "epoch_us(created_at) AS created_at".to_string(),
             f => f.to_string(),
         })
         .collect();
-    format!(
-        "SELECT lead_id, {} FROM records WHERE lead_id IS NOT NULL",
-        fields.join(", ")
-    )
+    format!("lead_id, {}", fields.join(", "))
+}
+
+/// How many columns a member batch has ([`member_columns`]).
+pub const MEMBER_COLUMNS: usize = MEMBER_FIELDS.len() + 1;
+
+/// A member batch (first [`MEMBER_COLUMNS`] columns in [`member_columns`]' shape) with
+/// each record's lead replaced by `lead_of(record_id)`: members read before a run
+/// re-clustered them, given their new leads.
+pub fn relabel(
+    members: &RecordBatch,
+    lead_of: impl Fn(i64) -> Option<i64>,
+) -> Result<RecordBatch, String> {
+    use arrow::array::{AsArray, Int64Array};
+    use arrow::datatypes::Int64Type;
+    let records = members
+        .column(RECORD)
+        .as_primitive_opt::<Int64Type>()
+        .ok_or("record_id is not BIGINT")?;
+    let leads: Int64Array = (0..records.len())
+        .map(|i| {
+            lead_of(records.value(i))
+                .ok_or_else(|| format!("record {} has no lead", records.value(i)))
+        })
+        .collect::<Result<Vec<i64>, String>>()?
+        .into();
+    let mut columns = members.columns()[..MEMBER_COLUMNS].to_vec();
+    columns[0] = Arc::new(leads);
+    let schema = members
+        .schema()
+        .project(&(0..MEMBER_COLUMNS).collect::<Vec<_>>())
+        .map_err(|e| e.to_string())?;
+    RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| e.to_string())
 }
 
 /// The `records` columns [`members_sql`] reads after `lead_id`, in its order: what ranks
