@@ -336,3 +336,55 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(record_id: i64, lead_id: Option<i64>, phone: &str) -> MatchRecord {
+        MatchRecord {
+            record_id,
+            lead_id,
+            phones: vec![phone.to_string()],
+            ..MatchRecord::default()
+        }
+    }
+
+    /// A new record that shares a number with lead 1 touches lead 1; group refusals tie
+    /// lead 2 to lead 1 and lead 3 to lead 2, so both are clustered again with it (the
+    /// order of merges that kept them apart can change). A pair refused by a veto of its
+    /// own (no conflict records) ties nothing: lead 4 stays out, as do leads with nothing
+    /// in common.
+    #[test]
+    fn touched_leads_close_over_group_refusals_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.duckdb")).unwrap();
+        let old: Vec<MatchRecord> = (1..=5)
+            .map(|i| person(i, Some(i), &format!("+7916000000{i}")))
+            .collect();
+        for r in &old {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO records (record_id, raw_id, run_id, source, file_hash,
+                                          source_row, origin, lead_id)
+                     VALUES (?, ?, 1, 's.csv', 'h', ?, 'purchased', ?)",
+                    duckdb::params![r.record_id, r.record_id, r.record_id, r.lead_id],
+                )
+                .unwrap();
+        }
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO match_refusals VALUES
+                     (1, 1, 2, 0.99, 'patronymics_differ', 1, 2),
+                     (1, 3, 2, 0.99, 'patronymics_differ', 3, 2),
+                     (1, 3, 4, 0.99, 'gender_differs', NULL, NULL);",
+            )
+            .unwrap();
+        store.rebuild_match_index(&old).unwrap();
+        let new = vec![person(6, None, "+79160000001")];
+        store.index_match_keys(&new).unwrap();
+        assert_eq!(store.leads_touched_by(&new).unwrap(), vec![1, 2, 3]);
+    }
+}
