@@ -207,6 +207,32 @@ pub enum Veto {
 }
 
 impl Veto {
+    /// A code from 1 (0 is "no veto" where a pair's comparison is stored compactly).
+    pub fn code(self) -> u8 {
+        match self {
+            Veto::FirstNamesDiffer => 1,
+            Veto::PatronymicsDiffer => 2,
+            Veto::GenderDiffers => 3,
+            Veto::InnDiffers => 4,
+            Veto::CompaniesDiffer => 5,
+            Veto::PersonAndCompany => 6,
+        }
+    }
+
+    /// The veto of a [`Veto::code`] (`None` for 0 or an unknown code).
+    pub fn from_code(code: u8) -> Option<Veto> {
+        [
+            Veto::FirstNamesDiffer,
+            Veto::PatronymicsDiffer,
+            Veto::GenderDiffers,
+            Veto::InnDiffers,
+            Veto::CompaniesDiffer,
+            Veto::PersonAndCompany,
+        ]
+        .into_iter()
+        .find(|v| v.code() == code)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Veto::FirstNamesDiffer => "first_names_differ",
@@ -489,6 +515,16 @@ fn veto_with(a: &MatchRecord, b: &MatchRecord, parts: &Parts) -> Option<Veto> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn veto_codes_read_back() {
+        for code in 1..=6 {
+            let veto = Veto::from_code(code).expect("a veto per code");
+            assert_eq!(veto.code(), code);
+        }
+        assert_eq!(Veto::from_code(0), None);
+        assert_eq!(Veto::from_code(7), None);
+    }
 
     fn rec(last: &str, first: &str, phone: &str, email: &str) -> MatchRecord {
         crate::dedupe::test_record(last, first, phone, email)

@@ -179,21 +179,39 @@ fn chance_agreement(records: &[MatchRecord]) -> [Option<f64>; 4] {
     })
 }
 
-/// A compared pair's evidence; a vetoed pair keeps it too, to explain the refusal.
-type Scored = Result<PairEvidence, (Veto, PairEvidence)>;
-/// (probability, record, record, why, the conflicting records when a group refused).
-type RefusedPair = (f64, u32, u32, Veto, Option<(u32, u32)>);
+/// A compared pair in eight bytes, beside its entry in the candidate pairs: a 10M-row
+/// base compares ~100M pairs, and a full `PairEvidence` with the pair's indices took 48
+/// bytes each. `levels` as [`model::levels`] gives them (255: no evidence); `veto` is
+/// [`Veto::code`] (0: none). A vetoed pair keeps its levels, to explain the refusal.
+#[derive(Clone, Copy)]
+struct Compared {
+    levels: [u8; model::FIELDS],
+    veto: u8,
+}
 
-fn evidence(a: &MatchRecord, cmp: &Comparison, tf: &HashMap<String, f64>) -> PairEvidence {
-    let tf_u = match cmp.name {
-        Some(compare::NameLevel::Exact) => a.name_value().and_then(|v| tf.get(&v).copied()),
-        _ => None,
-    };
-    PairEvidence {
-        levels: model::levels(cmp),
-        tf_u,
+impl Compared {
+    fn new(cmp: &Comparison, veto: Option<Veto>) -> Compared {
+        Compared {
+            levels: model::levels(cmp).map(|l| l.unwrap_or(u8::MAX)),
+            veto: veto.map_or(0, Veto::code),
+        }
+    }
+
+    /// The evidence the model scores; `tf_u` is the frequency of the first record's name
+    /// (used for an exact name match only).
+    fn evidence(&self, tf_u: Option<f64>) -> PairEvidence {
+        let levels = self.levels.map(|l| (l != u8::MAX).then_some(l));
+        PairEvidence {
+            tf_u: match levels[0] {
+                Some(l) if l == compare::NameLevel::Exact as u8 => tf_u,
+                _ => None,
+            },
+            levels,
+        }
     }
 }
+/// (probability, record, record, why, the conflicting records when a group refused).
+type RefusedPair = (f64, u32, u32, Veto, Option<(u32, u32)>);
 
 /// Links records into leads from scratch: the whole base, or (`link`) the part of it a
 /// run can change. With `settings.estimate` and enough records, the model is fitted on
@@ -275,19 +293,24 @@ pub fn link(
     stats.blocking = blocking;
     lap(&mut stats, "blocking");
 
-    let scored: Vec<(u32, u32, u8, Scored)> = pairs
+    // Each record's name frequency, looked up once rather than once per pair.
+    let tf_of: Vec<Option<f64>> = if tf.is_empty() {
+        Vec::new()
+    } else {
+        records
+            .par_iter()
+            .map(|r| r.name_value().and_then(|v| tf.get(&v).copied()))
+            .collect()
+    };
+    let tf_u = |a: u32| tf_of.get(a as usize).copied().flatten();
+    let compared: Vec<Compared> = pairs
         .par_iter()
-        .map(|&(a, b, kind)| {
-            let (ra, rb) = (&records[a as usize], &records[b as usize]);
-            let (cmp, veto) = compare::assess(ra, rb);
-            let e = evidence(ra, &cmp, &tf);
-            match veto {
-                Some(v) => (a, b, kind, Err((v, e))),
-                None => (a, b, kind, Ok(e)),
-            }
+        .map(|&(a, b, _)| {
+            let (cmp, veto) = compare::assess(&records[a as usize], &records[b as usize]);
+            Compared::new(&cmp, veto)
         })
         .collect();
-    stats.vetoed_pairs = scored.iter().filter(|s| s.3.is_err()).count();
+    stats.vetoed_pairs = compared.iter().filter(|c| c.veto != 0).count();
     lap(&mut stats, "comparing");
 
     // A fit starts from the defaults, never from an earlier fit: the same records give
@@ -314,14 +337,15 @@ pub fn link(
         // The blocked pairs of some keys, in order, without regrowing a vector of
         // millions (reserved for all; pages never written cost no memory).
         let pairs_by = |kind: u8| {
-            let mut pairs = Vec::with_capacity(scored.len());
-            pairs.extend(
-                scored
+            let mut out = Vec::with_capacity(pairs.len());
+            out.extend(
+                pairs
                     .iter()
-                    .filter(|s| s.2 & kind != 0)
-                    .filter_map(|s| s.3.as_ref().ok().copied()),
+                    .zip(&compared)
+                    .filter(|(p, c)| p.2 & kind != 0 && c.veto == 0)
+                    .map(|(p, c)| c.evidence(tf_u(p.0))),
             );
-            pairs
+            out
         };
         let sessions = [
             model::Session {
@@ -339,22 +363,28 @@ pub fn link(
     lap(&mut stats, "fitting");
 
     // Vetoed pairs the score alone would have merged are kept to explain the refusal.
-    let mut refused: Vec<RefusedPair> = scored
+    let mut refused: Vec<RefusedPair> = pairs
         .par_iter()
-        .filter_map(|(a, b, _, e)| {
-            let (veto, e) = e.as_ref().err()?;
-            let p = weights.probability(e);
-            (p >= settings.threshold).then_some((p, *a, *b, *veto, None))
+        .zip(&compared)
+        .filter_map(|(&(a, b, _), c)| {
+            let veto = Veto::from_code(c.veto)?;
+            let p = weights.probability(&c.evidence(tf_u(a)));
+            (p >= settings.threshold).then_some((p, a, b, veto, None))
         })
         .collect();
-    let mut confident: Vec<(f64, u32, u32, PairEvidence)> = scored
-        .into_par_iter()
-        .filter_map(|(a, b, _, e)| {
-            let e = e.ok()?;
+    let mut confident: Vec<(f64, u32, u32, PairEvidence)> = pairs
+        .par_iter()
+        .zip(&compared)
+        .filter_map(|(&(a, b, _), c)| {
+            if c.veto != 0 {
+                return None;
+            }
+            let e = c.evidence(tf_u(a));
             let p = weights.probability(&e);
             (p >= settings.threshold).then_some((p, a, b, e))
         })
         .collect();
+    drop((pairs, compared, tf_of));
     stats.pairs_above_threshold = confident.len();
     // Strongest first; ties by index so runs are reproducible (a total order, so the
     // parallel sort gives the same sequence).
