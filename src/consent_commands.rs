@@ -265,6 +265,8 @@ pub fn erase(
     }
     let report = in_transaction(&store, |store| {
         let report = store.erase(&plan, actor)?;
+        // Records that linked others are gone: the next run clusters the whole base.
+        store.forget_match_index()?;
         // Other leads may have lost a record that mentioned the contact (a shared number):
         // their golden records are rebuilt from what is left, and scored again.
         let run_id = store.next_run_id()? - 1;

@@ -411,3 +411,47 @@ fn a_block_pushed_past_its_size_is_clustered_again() {
     ok(run(&["recluster", "--db", s(&whole), "--as-of", as_of]));
     assert_same(&daily, &whole);
 }
+
+/// A stricter threshold in the pipeline file changes which pairs merge everywhere, not
+/// only where the new records land: the run that brings it clusters the whole base, and
+/// the result is again what `recluster` gives.
+#[test]
+fn a_changed_threshold_clusters_the_whole_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = increments(dir.path(), 2400, 9, 1800, 2);
+    let db = dir.path().join("base.duckdb");
+    let as_of = "2026-06-01T00:00:00Z";
+    ok(run(&[
+        "import",
+        s(&parts[0]),
+        "--db",
+        s(&db),
+        "--as-of",
+        as_of,
+    ]));
+    let leads_before = count(&db, "SELECT count(*) FROM leads");
+    let toml = dir.path().join("strict.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "name = \"strict\"\ndb = \"{}\"\n[dedupe]\nthreshold = 0.999\n[[sources]]\nname = \"more\"\nkind = \"csv\"\npath = \"{}\"\norigin = \"purchased\"\n",
+            s(&db),
+            s(&parts[1])
+        ),
+    )
+    .unwrap();
+    ok(run(&["run", s(&toml), "--as-of", as_of, "-q"]));
+    let whole = dir.path().join("whole.duckdb");
+    std::fs::copy(&db, &whole).unwrap();
+    ok(run(&["recluster", "--db", s(&whole), "--as-of", as_of]));
+    assert_same(&db, &whole);
+    // The stricter threshold split some of the first part's leads.
+    let first_part_leads = count(
+        &db,
+        "SELECT count(DISTINCT lead_id) FROM records WHERE source = 'part-9-0.csv'",
+    );
+    assert!(
+        first_part_leads > leads_before,
+        "{first_part_leads} leads for the first part, {leads_before} before"
+    );
+}

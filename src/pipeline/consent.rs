@@ -22,7 +22,10 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     let actor = format!("run {run_id}");
     // An incremental run derives status again for the leads it changed, unless it
     // recorded events for records of other leads (the consent policy changed).
+    // A run judged at another time (`--as-of`) derives every status: grants due or expired
+    // between then and now would otherwise be left as they were.
     let scoped = ctx.changed_leads == ChangedLeads::InScope
+        && ctx.opts.as_of.is_none()
         && !ctx.store.run_added_consents_outside_scope(run_id)?;
     let refresh = if scoped {
         ctx.store

@@ -117,9 +117,22 @@ fn what_to_cluster(
     let fit = ctx.opts.recluster == Recluster::AllRefit
         || (grown && !new.keys.is_empty())
         || (model.weights.is_none() && total >= MIN_RECORDS_TO_FIT as u64);
+    // Records changed or removed behind deduplication's back (a file read again replaces
+    // its records; a provider fills fields of linked records), or a setting that decides
+    // merges or golden records changed: what an increment can touch no longer covers it.
+    let reimported = ctx.sources.iter().any(|s| s.status == "reimported");
+    let enriched_linked = ctx.runs(crate::record::Stage::Enrich)
+        && !ctx.plan.providers.is_empty()
+        && !ctx.runs(crate::record::Stage::Import);
+    let stored = crate::settings::Settings::of_base(ctx.store)?;
+    let settings_changed = stored.threshold != ctx.settings.threshold
+        || stored.origin_priority != ctx.settings.origin_priority;
     let whole = fit
         || ctx.opts.recluster != Recluster::Touched
         || ctx.renormalised
+        || reimported
+        || enriched_linked
+        || settings_changed
         || (linked > 0 && !ctx.store.match_index_ready()?)
         || linked == 0;
     Ok((fit, whole))
@@ -155,6 +168,8 @@ fn cluster_whole_base(
     records.extend(keys);
     sort_by_record_id(&mut records[..linked + in_table]);
     let load_ms = started.elapsed().as_millis() as u64;
+    // A base too small to fit on keeps the stored model, names included.
+    let fit = fit && records.len() >= MIN_RECORDS_TO_FIT;
     let names = match (&model.weights, fit) {
         (Some(_), false) => store.model_names(&name_values(&records))?,
         _ => NameFrequencies::default(),

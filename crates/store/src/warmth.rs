@@ -167,7 +167,8 @@ impl Store {
     }
 
     /// [`Store::score_warmth`] for the leads an incremental run changed (`scope_leads`)
-    /// and those with engagement points, which lapse as events leave the window. The
+    /// and those with engagement points or touched last by an engagement (later than
+    /// their records say), which lapse as events leave the window. The
     /// other leads' points stay as they were; readers decay recency to their own time
     /// (`WarmthSettings::read_sql`).
     pub fn score_changed_warmth(
@@ -179,7 +180,8 @@ impl Store {
             settings,
             now,
             "(SELECT * FROM leads WHERE lead_id IN (SELECT lead_id FROM scope_leads)
-                                     OR coalesce(warmth_engagement, 0) <> 0)",
+                                     OR coalesce(warmth_engagement, 0) <> 0
+                                     OR warmth_last_touch_at > last_seen_at)",
         )
     }
 
@@ -208,7 +210,8 @@ impl Store {
                         OR leads.warmth_recency IS DISTINCT FROM w.recency
                         OR leads.warmth_frequency IS DISTINCT FROM w.frequency
                         OR leads.warmth_engagement IS DISTINCT FROM w.engagement
-                        OR leads.warmth_completeness IS DISTINCT FROM w.completeness)",
+                        OR leads.warmth_completeness IS DISTINCT FROM w.completeness
+                        OR leads.warmth_last_touch_at IS DISTINCT FROM w.last_touch_at)",
                 params![now.to_rfc3339()],
             )
             .map_err(db("scoring warmth"))?;

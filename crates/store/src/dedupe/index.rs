@@ -61,6 +61,18 @@ impl Store {
         Ok(self.meta(INDEX_PROBE)? == Some(block::key_probe().to_string()))
     }
 
+    /// Marks the index out of date, so the next run clusters the whole base: erasure
+    /// removed records (and refusals naming them) that leads may have been built on.
+    pub fn forget_match_index(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM leadpipe_meta WHERE key = ?",
+                duckdb::params![INDEX_PROBE],
+            )
+            .map(|_| ())
+            .map_err(db("marking the match index out of date"))
+    }
+
     /// Replaces the whole index with the keys of `records` (a full run holds them all).
     pub fn rebuild_match_index(&self, records: &[MatchRecord]) -> Result<(), StoreError> {
         self.conn
