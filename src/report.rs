@@ -76,14 +76,14 @@ fn pairs(store: &Store, sql: &str) -> Result<Vec<(String, u64)>, StoreError> {
 
 /// Leads per tier as of `as_of` (recency decayed to it; see `WarmthSettings::read_sql`).
 fn warmth_tiers_sql(warmth: &WarmthSettings, as_of: DateTime<Utc>) -> String {
-    let (_, _, tier) = warmth.read_sql("l", &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()));
+    let (_, _, tier) = warmth.read_sql("l", as_of);
     format!("SELECT coalesce({tier}, 'unscored'), count(*) FROM leads l GROUP BY 1 ORDER BY 1")
 }
 
 /// Leads per 10-point warmth bucket as of `as_of`, labelled `00–09`, `10–19` …, lowest
 /// first.
 fn warmth_histogram_sql(warmth: &WarmthSettings, as_of: DateTime<Utc>) -> String {
-    let (_, score, _) = warmth.read_sql("l", &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()));
+    let (_, score, _) = warmth.read_sql("l", as_of);
     format!(
         "SELECT lpad((s // 10 * 10)::VARCHAR, 2, '0') || '–' || (s // 10 * 10 + 9)::VARCHAR,
                 count(*)

@@ -231,10 +231,17 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// `given` (a pipeline file's settings) over what the base stored, over the defaults.
-    pub fn resolve(given: &GivenSettings, store: &Store) -> Result<Settings, StoreError> {
-        Ok(Settings::from_given(
-            given.clone().or(GivenSettings::stored_in(store)?),
+    /// `given` (a pipeline file's settings) over what the base stored, over the defaults;
+    /// and what the base stored alone (over the defaults), which a run compares its
+    /// settings with (a changed threshold re-clusters every lead).
+    pub fn resolve(
+        given: &GivenSettings,
+        store: &Store,
+    ) -> Result<(Settings, Settings), StoreError> {
+        let stored = GivenSettings::stored_in(store)?;
+        Ok((
+            Settings::from_given(given.clone().or(stored.clone())),
+            Settings::from_given(stored),
         ))
     }
 
@@ -250,7 +257,7 @@ impl Settings {
 
     /// For commands given no pipeline file: what the base stored, over the defaults.
     pub fn of_base(store: &Store) -> Result<Settings, StoreError> {
-        Settings::resolve(&GivenSettings::default(), store)
+        Ok(Settings::from_given(GivenSettings::stored_in(store)?))
     }
 
     /// Checked settings (see [`GivenSettings::problems`]) with defaults where unset; an

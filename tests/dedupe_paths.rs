@@ -3,7 +3,7 @@
 //! from the database. Both must give the same leads.
 
 mod common;
-use common::{ok, run, s};
+use common::{count, ok, run, s};
 use leadpipe::store::Store;
 
 /// A generated CP1251 lead list of `rows` rows (the generator's default seed unless given).
@@ -111,12 +111,6 @@ fn golden(db: &std::path::Path) -> Vec<String> {
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     rows
-}
-
-fn count(db: &std::path::Path, sql: &str) -> i64 {
-    let store = Store::open_read_only(db).unwrap();
-    let n = store.connection().query_row(sql, [], |r| r.get(0)).unwrap();
-    n
 }
 
 /// A full run holds its new records back until deduplication gives them leads. When a

@@ -5,7 +5,7 @@
 //! records and consent.
 
 mod common;
-use common::{ok, root, run, s};
+use common::{count, ok, root, run, s};
 use leadpipe::gen::Rng;
 use leadpipe::store::Store;
 use std::path::{Path, PathBuf};
@@ -194,12 +194,6 @@ fn assert_same(a: &Path, b: &Path) {
             y.len()
         );
     }
-}
-
-fn count(db: &Path, sql: &str) -> i64 {
-    let store = Store::open_read_only(db).unwrap();
-    let n = store.connection().query_row(sql, [], |r| r.get(0)).unwrap();
-    n
 }
 
 #[test]

@@ -111,7 +111,7 @@ proptest! {
         };
         store.score_warmth(&settings, scored_at).unwrap();
         let (recency_sql, score_sql, tier_sql) =
-            settings.read_sql("l", &format!("'{}'::TIMESTAMPTZ", later.to_rfc3339()));
+            settings.read_sql("l", later);
         let decayed = read(&store, &format!(
             "SELECT lead_id, ({score_sql})::INTEGER, ({tier_sql})::VARCHAR, ({recency_sql})::INTEGER
              FROM leads l WHERE warmth_engagement = 0 ORDER BY lead_id"));

@@ -154,6 +154,9 @@ pub struct RunContext<'a> {
     pub store: &'a Store,
     pub plan: &'a Plan,
     pub settings: &'a Settings,
+    /// The settings the base held before this run (what the last run used, where the
+    /// pipeline file now gives another value).
+    pub previous_settings: &'a Settings,
     pub opts: &'a RunOptions,
     pub run_id: i64,
     /// The stages that run: those asked for, and those re-derived records need.

@@ -18,7 +18,6 @@ use crate::dedupe::{
     link, model::Weights, name_values, DedupeInput, DedupeOutcome, DedupeSettings, DedupeStats,
     MatchRecord, NameFrequencies, MIN_RECORDS_TO_FIT,
 };
-use crate::store::dedupe::index::BaseBlockSizes;
 use crate::store::dedupe::LandedMembers;
 use crate::store::held::HeldRecords;
 use crate::store::warmth::WarmthStats;
@@ -124,9 +123,9 @@ fn what_to_cluster(
     let enriched_linked = ctx.runs(crate::record::Stage::Enrich)
         && !ctx.plan.providers.is_empty()
         && !ctx.runs(crate::record::Stage::Import);
-    let stored = crate::settings::Settings::of_base(ctx.store)?;
-    let settings_changed = stored.threshold != ctx.settings.threshold
-        || stored.origin_priority != ctx.settings.origin_priority;
+    let before = ctx.previous_settings;
+    let settings_changed = before.threshold != ctx.settings.threshold
+        || before.origin_priority != ctx.settings.origin_priority;
     let whole = fit
         || ctx.opts.recluster != Recluster::Touched
         || ctx.renormalised
@@ -144,7 +143,7 @@ fn relink_nothing(
     held: Vec<RecordBatch>,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     ctx.store.land_held(held)?;
-    ctx.store.scope_leads(&[])?;
+    ctx.store.scope_leads(&[], false)?;
     Ok((DedupeStats::default(), None))
 }
 
@@ -201,7 +200,7 @@ fn cluster_whole_base(
         landed,
         outcome,
         load_ms,
-        GoldenFrom::Table,
+        (LandedMembers::All, Vec::new()),
     )
 }
 
@@ -230,13 +229,13 @@ fn cluster_touched(
     // New records already in the table (spilled, or left by an earlier run) were not
     // read as members: then the golden records read theirs from the table.
     let members = if in_table == 0 {
-        GoldenFrom::Loaded(members)
+        (LandedMembers::Given, members)
     } else {
-        GoldenFrom::ScopeInTable
+        (LandedMembers::OfScopeLeads, Vec::new())
     };
     records.extend(keys);
     sort_by_record_id(&mut records[..old + in_table]);
-    let sizes: BaseBlockSizes = store.block_sizes(&records)?;
+    let sizes = store.block_sizes(&records)?;
     lap("block sizes read");
     let names = store.model_names(&name_values(&records))?;
     lap("name frequencies read");
@@ -269,23 +268,15 @@ fn cluster_touched(
     Ok((stats, scored))
 }
 
-/// Where the golden records' landed members come from.
-enum GoldenFrom {
-    /// Every lead's, read from `records` (the whole base was clustered).
-    Table,
-    /// The leads in `scope_leads`, read from `records`.
-    ScopeInTable,
-    /// Read with the touched records before they were clustered again: all the landed
-    /// members of the leads in scope, under their old leads.
-    Loaded(Vec<RecordBatch>),
-}
-
 fn sort_by_record_id(records: &mut [MatchRecord]) {
     records.sort_unstable_by_key(|r| r.record_id);
 }
 
 /// Lands lead ids, links, refusals and merges, then the held records and the golden
 /// records of the leads in scope (every lead when the whole base was clustered).
+/// `members` says which landed members the golden records read from `records`; with
+/// [`LandedMembers::Given`], the batches are all of them, read before clustering under
+/// their old leads.
 fn land_outcome(
     ctx: &RunContext,
     records: Vec<MatchRecord>,
@@ -293,9 +284,9 @@ fn land_outcome(
     landed: usize,
     outcome: DedupeOutcome,
     load_ms: u64,
-    members: GoldenFrom,
+    (landed_members, loaded): (LandedMembers, Vec<RecordBatch>),
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
-    let whole = matches!(members, GoldenFrom::Table);
+    let whole = landed_members == LandedMembers::All;
     let store = ctx.store;
     let landing = store.land_dedupe(ctx.run_id, &records, landed, &outcome)?;
     tracing::info!(
@@ -312,29 +303,26 @@ fn land_outcome(
     stats.phase_ms.insert(0, ("load_records", load_ms));
     stats.phase_ms.extend(landing);
     if !whole {
-        store.scope_leads(&lead_of)?;
+        store.scope_leads(&lead_of, true)?;
     }
     // The match keys, pairs and links are let go before the held records land and DuckDB
     // builds the golden records, its most memory-hungry query.
     let held_ids: Vec<i64> = records[landed..].iter().map(|r| r.record_id).collect();
     let held_leads = lead_of[landed..].to_vec();
-    let (landed_members, more) = match members {
-        GoldenFrom::Table => (LandedMembers::All, Vec::new()),
-        GoldenFrom::ScopeInTable => (LandedMembers::OfScopeLeads, Vec::new()),
-        GoldenFrom::Loaded(batches) => {
-            let lead_of_record: std::collections::HashMap<i64, i64> = records[..landed]
-                .iter()
-                .zip(&lead_of)
-                .map(|(r, &l)| (r.record_id, l))
-                .collect();
-            let relabelled = batches
-                .iter()
-                .map(|b| crate::dedupe::golden::relabel(b, |id| lead_of_record.get(&id).copied()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| RunError::Internal(format!("touched records as members: {e}")))?;
-            (LandedMembers::Given, relabelled)
-        }
+    // Members read before clustering get their new leads.
+    let lead_of_record: std::collections::HashMap<i64, i64> = match landed_members {
+        LandedMembers::Given => records[..landed]
+            .iter()
+            .zip(&lead_of)
+            .map(|(r, &l)| (r.record_id, l))
+            .collect(),
+        _ => Default::default(),
     };
+    let more = loaded
+        .iter()
+        .map(|b| crate::dedupe::golden::relabel(b, |id| lead_of_record.get(&id).copied()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| RunError::Internal(format!("touched records as members: {e}")))?;
     drop_in_parallel(records);
     drop((links, lead_of));
     let scored = land_golden_records(

@@ -43,7 +43,7 @@ pub fn run(
     let started_at = chrono::Utc::now();
     let db_path = db_override.unwrap_or(&plan.db);
     let store = Store::open(db_path)?;
-    let settings = Settings::resolve(&plan.settings, &store)?;
+    let (settings, previous_settings) = Settings::resolve(&plan.settings, &store)?;
     // Until the run's checkpoint is done (the guard drops when `run` returns).
     let _no_vacuum = store.without_vacuum()?;
     let stages = opts.checked_stages()?;
@@ -53,6 +53,7 @@ pub fn run(
         store: &store,
         plan,
         settings: &settings,
+        previous_settings: &previous_settings,
         opts,
         run_id,
         new_records: NewRecords::for_run(&stages, plan),

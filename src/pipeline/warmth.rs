@@ -11,7 +11,7 @@ use super::RunError;
 pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     let (settings, now) = (&ctx.settings.warmth, ctx.now);
     // New weights or tiers change every lead's points.
-    let same_settings = crate::settings::Settings::of_base(ctx.store)?.warmth == *settings;
+    let same_settings = ctx.previous_settings.warmth == *settings;
     let stats = match (ctx.scored_by_dedupe.take(), ctx.changed_leads) {
         (_, ChangedLeads::InScope) if same_settings => {
             ctx.store.score_changed_warmth(settings, now)?

@@ -29,6 +29,13 @@ pub fn ok(o: Output) -> Output {
     o
 }
 
+/// A number a query over the base gives (read-only, beside any other reader).
+pub fn count(db: &Path, sql: &str) -> i64 {
+    let store = leadpipe::store::Store::open_read_only(db).unwrap();
+    let n = store.connection().query_row(sql, [], |r| r.get(0)).unwrap();
+    n
+}
+
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }

@@ -262,8 +262,13 @@ impl WarmthSettings {
     /// SQL reading a lead's warmth as of `as_of` from the points stored in `leads` (alias
     /// `l`): recency decays at read time, the other points are as the lead was last
     /// scored. (recency, score, tier.)
-    pub fn read_sql(&self, l: &str, as_of: &str) -> (String, String, String) {
-        let recency = self.recency_sql(&format!("{l}.warmth_last_touch_at"), as_of);
+    pub fn read_sql(
+        &self,
+        l: &str,
+        as_of: chrono::DateTime<chrono::Utc>,
+    ) -> (String, String, String) {
+        let as_of = format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339());
+        let recency = self.recency_sql(&format!("{l}.warmth_last_touch_at"), &as_of);
         let sum = format!(
             "coalesce({l}.warmth_origin, 0) + ({recency}) + coalesce({l}.warmth_frequency, 0)
              + coalesce({l}.warmth_engagement, 0) + coalesce({l}.warmth_completeness, 0)"

@@ -286,10 +286,16 @@ impl Store {
         }
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+    /// Removes a setting kept in the database.
+    pub fn forget_meta(&self, key: &str) -> Result<(), StoreError> {
         self.conn
             .execute("DELETE FROM leadpipe_meta WHERE key = ?", params![key])
-            .map_err(db("writing a setting"))?;
+            .map(|_| ())
+            .map_err(db("writing a setting"))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.forget_meta(key)?;
         self.conn
             .execute(
                 "INSERT INTO leadpipe_meta VALUES (?, ?)",

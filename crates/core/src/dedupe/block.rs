@@ -96,6 +96,58 @@ pub trait BlockSizes: Sync {
     fn members_with_surname(&self, key: u64, surname: u64) -> usize;
 }
 
+/// Block sizes as counted: a set of records' own ([`BlockCounts::of`]), or the whole
+/// base's as its index reports them ([`BlockCounts::set`]).
+#[derive(Debug, Default)]
+pub struct BlockCounts {
+    members: HashMap<u64, usize>,
+    with_surname: HashMap<(u64, u64), usize>,
+}
+
+impl BlockCounts {
+    /// How many of `records` hold each key, and hold it with each surname.
+    pub fn of(records: &[MatchRecord]) -> BlockCounts {
+        let mut counts = BlockCounts::default();
+        for r in records {
+            let surname = surname_hash(r);
+            for k in distinct_keys(r) {
+                *counts.members.entry(k).or_default() += 1;
+                if let Some(s) = surname {
+                    *counts.with_surname.entry((k, s)).or_default() += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    /// Records the size of a block (`surname`: of its part with that surname).
+    pub fn set(&mut self, key: u64, surname: Option<u64>, members: usize) {
+        match surname {
+            Some(s) => self.with_surname.insert((key, s), members),
+            None => self.members.insert(key, members),
+        };
+    }
+
+    /// Every counted block: key and size.
+    pub fn blocks(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
+        self.members.iter().map(|(&k, &n)| (k, n))
+    }
+
+    /// Every counted part of a block by surname: key, surname and size.
+    pub fn surname_parts(&self) -> impl Iterator<Item = (u64, u64, usize)> + '_ {
+        self.with_surname.iter().map(|(&(k, s), &n)| (k, s, n))
+    }
+}
+
+impl BlockSizes for BlockCounts {
+    fn members(&self, key: u64) -> usize {
+        self.members.get(&key).copied().unwrap_or(0)
+    }
+    fn members_with_surname(&self, key: u64, surname: u64) -> usize {
+        self.with_surname.get(&(key, surname)).copied().unwrap_or(0)
+    }
+}
+
 /// Candidate pairs among `records`, sorted and unique. `sizes` gives each block's size in
 /// the whole base when `records` are only part of it (`None`: they are all of it).
 // Long because it is one pass: keys, blocks, the oversized ones split by surname, then
@@ -202,37 +254,6 @@ mod tests {
     use crate::gen::Rng;
     use std::collections::BTreeSet;
 
-    /// Block sizes counted over a whole set of records.
-    struct Counted {
-        members: HashMap<u64, usize>,
-        with_surname: HashMap<(u64, u64), usize>,
-    }
-
-    impl BlockSizes for Counted {
-        fn members(&self, key: u64) -> usize {
-            self.members.get(&key).copied().unwrap_or(0)
-        }
-        fn members_with_surname(&self, key: u64, surname: u64) -> usize {
-            self.with_surname.get(&(key, surname)).copied().unwrap_or(0)
-        }
-    }
-
-    fn counted(records: &[MatchRecord]) -> Counted {
-        let mut c = Counted {
-            members: HashMap::new(),
-            with_surname: HashMap::new(),
-        };
-        for r in records {
-            for k in distinct_keys(r) {
-                *c.members.entry(k).or_default() += 1;
-                if let Some(s) = surname_hash(r) {
-                    *c.with_surname.entry((k, s)).or_default() += 1;
-                }
-            }
-        }
-        c
-    }
-
     fn ids(records: &[MatchRecord], pairs: &[Pair]) -> BTreeSet<(i64, i64)> {
         pairs
             .iter()
@@ -271,7 +292,7 @@ mod tests {
                 .collect();
             let (whole, _) = candidate_pairs(&records, None);
             let whole = ids(&records, &whole);
-            let sizes = counted(&records);
+            let sizes = BlockCounts::of(&records);
             let part: Vec<MatchRecord> = records
                 .iter()
                 .filter(|_| rng.below(3) > 0)

@@ -5,15 +5,13 @@
 use super::events::{event_from_batch, EVENT_COLUMNS};
 use super::lead_events_sql;
 use crate::db;
-use crate::landing::{batch, BatchCols};
+use crate::landing::BatchCols;
 use crate::{split_list, Store, StoreError};
-use duckdb::arrow::array::{ArrayRef, Int64Builder};
 use duckdb::params;
 use leadpipe_core::consent::gate::GateLead;
 use leadpipe_core::consent::{Channel, Purpose};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 /// What a call list or report shows about a lead besides its numbers.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -190,15 +188,7 @@ impl Store {
         let mut uniq = ids.to_vec();
         uniq.sort_unstable();
         uniq.dedup();
-        self.conn
-            .execute_batch("CREATE OR REPLACE TEMP TABLE card_ids (lead_id BIGINT)")
-            .map_err(db("reading leads"))?;
-        let mut b = Int64Builder::with_capacity(uniq.len());
-        for id in &uniq {
-            b.append_value(*id);
-        }
-        let cols: Vec<(&str, ArrayRef)> = vec![("lead_id", Arc::new(b.finish()))];
-        self.append("card_ids", batch("card_ids", cols)?)?;
+        self.temp_ids("card_ids", "lead_id", uniq.into_iter())?;
         self.conn
             .execute_batch(&crate::warmth::pending_callbacks_sql("card_ids"))
             .map_err(db("reading callbacks"))?;
@@ -246,9 +236,7 @@ impl Store {
 /// The lead card query over `card_ids` (see [`Store::lead_cards`]).
 fn card_sql(warmth_as_of: Option<crate::dedupe::Scoring>) -> String {
     let (recency, score, tier) = match warmth_as_of {
-        Some((settings, as_of)) => {
-            settings.read_sql("l", &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()))
-        }
+        Some((settings, as_of)) => settings.read_sql("l", as_of),
         None => (
             "l.warmth_recency".to_string(),
             "l.warmth_score".to_string(),

@@ -30,8 +30,7 @@ impl Store {
     ) -> Result<Option<LeadExplanation>, StoreError> {
         let lead_sql = match warmth_as_of {
             Some((settings, as_of)) => {
-                let (recency, score, tier) =
-                    settings.read_sql("l", &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()));
+                let (recency, score, tier) = settings.read_sql("l", as_of);
                 format!(
                     "SELECT to_json(w)::VARCHAR FROM (
                          SELECT * REPLACE (({score})::INTEGER AS warmth_score,

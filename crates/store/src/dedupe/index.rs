@@ -6,7 +6,7 @@
 use crate::landing::batch;
 use crate::{db, Store, StoreError};
 use duckdb::arrow::array::{ArrayRef, Int64Array};
-use leadpipe_core::dedupe::block::{self, BlockSizes, MAX_BLOCK};
+use leadpipe_core::dedupe::block::{self, BlockCounts, BlockSizes, MAX_BLOCK};
 use leadpipe_core::dedupe::{MatchRecord, NameFrequencies};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -35,22 +35,6 @@ pub(crate) const MATCH_NAMES: &str = r#"CREATE TABLE IF NOT EXISTS match_names (
 const INDEX_PROBE: &str = "match_index_probe";
 const FITTED_ON: &str = "model_fitted_on";
 
-/// Block sizes in the whole base, for the keys of the records a run links.
-#[derive(Debug, Default)]
-pub struct BaseBlockSizes {
-    members: HashMap<u64, usize>,
-    with_surname: HashMap<(u64, u64), usize>,
-}
-
-impl BlockSizes for BaseBlockSizes {
-    fn members(&self, key: u64) -> usize {
-        self.members.get(&key).copied().unwrap_or(0)
-    }
-    fn members_with_surname(&self, key: u64, surname: u64) -> usize {
-        self.with_surname.get(&(key, surname)).copied().unwrap_or(0)
-    }
-}
-
 fn ids_column(values: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(values))
 }
@@ -64,13 +48,7 @@ impl Store {
     /// Marks the index out of date, so the next run clusters the whole base: erasure
     /// removed records (and refusals naming them) that leads may have been built on.
     pub fn forget_match_index(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "DELETE FROM leadpipe_meta WHERE key = ?",
-                duckdb::params![INDEX_PROBE],
-            )
-            .map(|_| ())
-            .map_err(db("marking the match index out of date"))
+        self.forget_meta(INDEX_PROBE)
     }
 
     /// Replaces the whole index with the keys of `records` (a full run holds them all).
@@ -108,31 +86,16 @@ impl Store {
         Ok(())
     }
 
-    /// Fills the temp table `name` (one BIGINT column `column`) with `values`.
-    fn temp_ids(
-        &self,
-        name: &'static str,
-        column: &'static str,
-        values: impl Iterator<Item = i64>,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch(&format!(
-                "CREATE OR REPLACE TEMP TABLE {name} ({column} BIGINT)"
-            ))
-            .map_err(db("preparing a lookup"))?;
-        self.append(name, batch(name, vec![(column, ids_column(values))])?)
-    }
-
     /// Sizes in the whole base (the index, which holds `records`' keys already) of every
     /// block a key of `records` names, and per surname for blocks too big to compare
     /// whole.
-    pub fn block_sizes(&self, records: &[MatchRecord]) -> Result<BaseBlockSizes, StoreError> {
+    pub fn block_sizes(&self, records: &[MatchRecord]) -> Result<BlockCounts, StoreError> {
         let keys: HashSet<u64> = records
             .par_iter()
             .flat_map_iter(block::distinct_keys)
             .collect();
         self.temp_ids("scope_keys", "key", keys.iter().map(|&k| k as i64))?;
-        let mut sizes = BaseBlockSizes::default();
+        let mut sizes = BlockCounts::default();
         let mut stmt = self
             .conn
             .prepare(
@@ -145,13 +108,12 @@ impl Store {
             .map_err(db("sizing blocks"))?;
         for row in rows {
             let (k, n) = row.map_err(db("sizing blocks"))?;
-            sizes.members.insert(k as u64, n as usize);
+            sizes.set(k as u64, None, n as usize);
         }
         let big: Vec<i64> = sizes
-            .members
-            .iter()
-            .filter(|(_, &n)| n > MAX_BLOCK)
-            .map(|(&k, _)| k as i64)
+            .blocks()
+            .filter(|&(_, n)| n > MAX_BLOCK)
+            .map(|(k, _)| k as i64)
             .collect();
         if !big.is_empty() {
             self.temp_ids("scope_keys", "key", big.into_iter())?;
@@ -173,7 +135,7 @@ impl Store {
                 .map_err(db("sizing blocks"))?;
             for row in rows {
                 let (k, s, n) = row.map_err(db("sizing blocks"))?;
-                sizes.with_surname.insert((k as u64, s as u64), n as usize);
+                sizes.set(k as u64, Some(s as u64), n as usize);
             }
         }
         self.conn
@@ -193,30 +155,20 @@ impl Store {
         let sizes = self.block_sizes(new)?;
         tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: sizes");
         // How many of each block's members, and of each surname's, are new.
-        let mut new_members: HashMap<u64, usize> = HashMap::default();
-        let mut new_with_surname: HashMap<(u64, u64), usize> = HashMap::default();
-        for r in new {
-            let surname = block::surname_hash(r);
-            for k in block::distinct_keys(r) {
-                *new_members.entry(k).or_default() += 1;
-                if let Some(s) = surname {
-                    *new_with_surname.entry((k, s)).or_default() += 1;
-                }
-            }
-        }
-        let whole: Vec<i64> = new_members
-            .iter()
-            .filter(|(&k, &n)| sizes.members(k) - n.min(sizes.members(k)) <= MAX_BLOCK)
-            .map(|(&k, _)| k as i64)
+        let new_counts = BlockCounts::of(new);
+        let whole: Vec<i64> = new_counts
+            .blocks()
+            .filter(|&(k, n)| sizes.members(k) - n.min(sizes.members(k)) <= MAX_BLOCK)
+            .map(|(k, _)| k as i64)
             .collect();
-        let by_surname: Vec<(i64, i64)> = new_with_surname
-            .iter()
-            .filter(|((k, _), _)| sizes.members(*k) > MAX_BLOCK)
-            .filter(|(&(k, s), &n)| {
+        let by_surname: Vec<(i64, i64)> = new_counts
+            .surname_parts()
+            .filter(|&(k, _, _)| sizes.members(k) > MAX_BLOCK)
+            .filter(|&(k, s, n)| {
                 let all = sizes.members_with_surname(k, s);
                 all - n.min(all) <= MAX_BLOCK
             })
-            .map(|(&(k, s), _)| (k as i64, s as i64))
+            .map(|(k, s, _)| (k as i64, s as i64))
             .collect();
         self.temp_ids("touch_keys", "key", whole.into_iter())?;
         self.conn

@@ -103,43 +103,23 @@ impl Store {
 
     /// The temp table `scope_records`: the records a run clusters again.
     pub fn scope_records(&self, records: &[MatchRecord]) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("CREATE OR REPLACE TEMP TABLE scope_records (record_id BIGINT)")
-            .map_err(db("marking the records clustered again"))?;
-        let ids = Int64Array::from_iter_values(records.iter().map(|r| r.record_id));
-        self.append(
+        self.temp_ids(
             "scope_records",
-            batch(
-                "scope_records",
-                vec![("record_id", Arc::new(ids) as ArrayRef)],
-            )?,
+            "record_id",
+            records.iter().map(|r| r.record_id),
         )
     }
 
     /// The temp table `scope_leads`: the leads a run changed, whose golden records and
-    /// consent are derived again. The leads of `lead_of`, and those in `touched_leads`
-    /// (the run's old leads, some of them now merged away) when there is one.
-    pub fn scope_leads(&self, lead_of: &[i64]) -> Result<(), StoreError> {
+    /// consent are derived again. The leads of `lead_of`, and with `and_touched` those in
+    /// `touched_leads` ([`Store::leads_touched_by`]: the run's old leads, some of them now
+    /// merged away).
+    pub fn scope_leads(&self, lead_of: &[i64], and_touched: bool) -> Result<(), StoreError> {
         let mut ids = lead_of.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        self.conn
-            .execute_batch("CREATE OR REPLACE TEMP TABLE scope_leads (lead_id BIGINT)")
-            .map_err(db("marking the leads that changed"))?;
-        let ids = Int64Array::from_iter_values(ids);
-        self.append(
-            "scope_leads",
-            batch("scope_leads", vec![("lead_id", Arc::new(ids) as ArrayRef)])?,
-        )?;
-        let touched: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'touched_leads' AND temporary",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db("marking the leads that changed"))?;
-        if touched > 0 {
+        self.temp_ids("scope_leads", "lead_id", ids.into_iter())?;
+        if and_touched {
             self.conn
                 .execute_batch(
                     "INSERT INTO scope_leads SELECT lead_id FROM touched_leads
