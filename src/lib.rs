@@ -18,6 +18,7 @@ pub mod lang;
 pub mod outcomes;
 pub mod pipeline;
 pub mod report;
+pub mod review;
 pub mod serve;
 pub mod settings;
 pub mod sheet;

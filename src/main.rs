@@ -77,6 +77,14 @@ enum Command {
     Recluster(cmd::recluster::ReclusterArgs),
     /// Fit the match model again on every record of the base, then cluster it again.
     Refit(cmd::recluster::ReclusterArgs),
+    /// Two leads are one person: a reviewer's decision every later run keeps.
+    Merge(cmd::decide::MergeArgs),
+    /// Some records of a lead are another person: kept apart by every later run.
+    Split(cmd::decide::SplitArgs),
+    /// Label two records the same person or different people.
+    Label(cmd::decide::LabelArgs),
+    /// Reviewers' decisions and whether each is in force.
+    Decisions(cmd::decide::DecisionsArgs),
     Serve(cmd::serve::ServeArgs),
     Sql(cmd::sql::SqlArgs),
     #[command(hide = true)]
@@ -103,6 +111,10 @@ fn execute(cli: Cli) -> CmdResult {
         Command::Report(args) => cmd::report::run(args),
         Command::Recluster(args) => cmd::recluster::run(args, false, quiet),
         Command::Refit(args) => cmd::recluster::run(args, true, quiet),
+        Command::Merge(args) => cmd::decide::merge(args, quiet),
+        Command::Split(args) => cmd::decide::split(args, quiet),
+        Command::Label(args) => cmd::decide::label(args, quiet),
+        Command::Decisions(args) => cmd::decide::list(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Gen(args) => cmd::gen::run(args),
     }

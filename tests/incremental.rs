@@ -152,7 +152,7 @@ fn clustering(db: &Path) -> Vec<(&'static str, Vec<String>)> {
             rows(
                 db,
                 "SELECT lead_id, record_a, record_b, probability, match_weight, name_level,
-                        phone_level, email_level
+                        phone_level, email_level, decision_id
                  FROM lead_links ORDER BY record_a, record_b",
             ),
         ),
@@ -216,6 +216,9 @@ fn increments_equal_one_clustering_of_the_whole_base() {
                 "--source",
                 &format!("list-{i}"),
             ]));
+            if i == 3 {
+                reviewers_decide(&daily, seed);
+            }
             if i == 2 {
                 // Web-form leads with consent, some of them people the lists hold too.
                 let forms = root().join("fixtures/web_form.jsonl");
@@ -262,6 +265,67 @@ fn increments_equal_one_clustering_of_the_whole_base() {
             0
         );
     }
+}
+
+/// Reviewers correct the base between increments: the biggest lead loses its newest
+/// record, two leads that share a surname are merged, and two records of another lead
+/// are labelled different people. Later increments must honour them as a whole
+/// clustering does.
+fn reviewers_decide(db: &Path, seed: u64) {
+    let big = count(
+        db,
+        "SELECT lead_id FROM records WHERE lead_id IS NOT NULL GROUP BY lead_id
+         ORDER BY count(*) DESC, lead_id LIMIT 1",
+    );
+    let newest = count(
+        db,
+        &format!("SELECT max(record_id) FROM records WHERE lead_id = {big}"),
+    );
+    let why = format!("test seed {seed}");
+    ok(run(&[
+        "split",
+        &big.to_string(),
+        "--records",
+        &newest.to_string(),
+        "--reason",
+        &why,
+        "--db",
+        s(db),
+    ]));
+    let pair = rows(
+        db,
+        "SELECT a.lead_id AS a, min(b.lead_id) AS b FROM leads a JOIN leads b
+           ON a.last_name = b.last_name AND a.lead_id < b.lead_id
+         GROUP BY a.lead_id ORDER BY a.lead_id LIMIT 1",
+    );
+    let pair: serde_json::Value = serde_json::from_str(&pair[0]).unwrap();
+    ok(run(&[
+        "merge",
+        &pair["a"].to_string(),
+        &pair["b"].to_string(),
+        "--reason",
+        &why,
+        "--db",
+        s(db),
+    ]));
+    let two = rows(
+        db,
+        "SELECT lead_id, min(record_id) AS a, max(record_id) AS b FROM records
+         WHERE lead_id IS NOT NULL GROUP BY lead_id HAVING count(*) = 3
+         ORDER BY lead_id LIMIT 1",
+    );
+    let two: serde_json::Value = serde_json::from_str(&two[0]).unwrap();
+    ok(run(&[
+        "label",
+        "different",
+        &two["a"].to_string(),
+        &two["b"].to_string(),
+        "--reason",
+        &why,
+        "--db",
+        s(db),
+    ]));
+    assert_eq!(count(db, "SELECT count(*) FROM match_decisions"), 3);
 }
 
 #[test]

@@ -46,6 +46,7 @@ pub fn run(args: ExplainArgs) -> CmdResult {
     print_calls(&e.calls);
     print_merges(&e.links);
     print_refusals(&e.refusals);
+    print_decisions(&e.decisions);
     Ok(())
 }
 
@@ -159,8 +160,12 @@ fn print_merges(links: &[Value]) {
     println!("merges ({}):", links.len());
     for l in links {
         let p = l.get("probability").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let decided = match l.get("decision_id").and_then(Value::as_i64) {
+            Some(d) => format!("  joined by reviewer's decision #{d}"),
+            None => String::new(),
+        };
         println!(
-            "  {} + {}  p = {p:.4}",
+            "  {} + {}  p = {p:.4}{decided}",
             text(l, "record_a"),
             text(l, "record_b")
         );
@@ -195,6 +200,40 @@ fn print_refusals(refusals: &[Value]) {
             text(r, "record_a"),
             text(r, "record_b"),
             text(r, "other_lead")
+        );
+    }
+}
+
+/// Reviewers' decisions that shaped the lead; nothing when there were none.
+fn print_decisions(decisions: &[Value]) {
+    if decisions.is_empty() {
+        return;
+    }
+    println!("reviewers' decisions ({}):", decisions.len());
+    for d in decisions {
+        let standing: Option<leadpipe::dedupe::decisions::Standing> =
+            serde_json::from_value(d["standing"].clone()).ok();
+        let standing =
+            standing.map_or_else(|| "moot".to_string(), |s| super::decide::standing_text(&s));
+        let ids = |k: &str| {
+            d[k].as_array()
+                .map(|v| {
+                    v.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default()
+        };
+        println!(
+            "  #{} {} {} by {}: [{}] / [{}] ({standing}) — {}",
+            text(d, "decision_id"),
+            d["decided_at"].as_str().unwrap_or(""),
+            d["kind"].as_str().unwrap_or(""),
+            d["actor"].as_str().unwrap_or(""),
+            ids("records_a"),
+            ids("records_b"),
+            d["reason"].as_str().unwrap_or("")
         );
     }
 }

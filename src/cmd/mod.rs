@@ -4,6 +4,7 @@
 pub mod call_list;
 pub mod compliance;
 pub mod consent;
+pub mod decide;
 pub mod erase;
 pub mod explain;
 pub mod export;

@@ -14,6 +14,7 @@ use super::context::{ChangedLeads, Recluster, RunContext};
 use super::prepare::drop_in_parallel;
 use super::summary::StageReport;
 use super::RunError;
+use crate::dedupe::decisions::Constraints;
 use crate::dedupe::{
     link, model::Weights, name_values, DedupeInput, DedupeOutcome, DedupeSettings, DedupeStats,
     MatchRecord, NameFrequencies, MIN_RECORDS_TO_FIT,
@@ -37,6 +38,13 @@ struct NewRecords {
     in_table: usize,
 }
 
+/// Reviewers' decisions as a run applies them.
+struct Decided {
+    constraints: Constraints,
+    /// The leads of records named by decisions made since the last run.
+    pending_leads: Vec<i64>,
+}
+
 /// The stored model: weights, and how many records it was fitted on.
 struct StoredModel {
     weights: Option<Weights>,
@@ -56,14 +64,21 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
         fitted_on: ctx.store.model_fitted_on()?,
     };
     let (fit, whole) = what_to_cluster(ctx, &new, &model)?;
+    // Reviewers' decisions: constraints for every clustering; those made since the last
+    // run bring their leads into this one's scope.
+    let decided = Decided {
+        constraints: ctx.store.resolved_decisions()?.constraints,
+        pending_leads: ctx.store.leads_of_pending_decisions()?,
+    };
     let (stats, scored) = if whole {
-        cluster_whole_base(ctx, new, model, fit, started)?
-    } else if new.keys.is_empty() {
+        cluster_whole_base(ctx, new, (model, &decided.constraints), fit, started)?
+    } else if new.keys.is_empty() && decided.pending_leads.is_empty() {
         ctx.changed_leads = ChangedLeads::InScope;
         relink_nothing(ctx, new.held)?
     } else {
-        cluster_touched(ctx, new, model, started)?
+        cluster_touched(ctx, new, model, &decided, started)?
     };
+    ctx.store.mark_decisions_applied()?;
     bar.finish_and_clear();
     ctx.scored_by_dedupe = scored;
     Ok(StageReport::Dedupe(stats))
@@ -152,7 +167,7 @@ fn relink_nothing(
 fn cluster_whole_base(
     ctx: &mut RunContext,
     new: NewRecords,
-    model: StoredModel,
+    (model, constraints): (StoredModel, &Constraints),
     fit: bool,
     started: Instant,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
@@ -181,6 +196,7 @@ fn cluster_whole_base(
         DedupeInput {
             records: &records,
             sizes: None,
+            constraints: Some(constraints),
         },
         &settings,
         model.weights.map(|w| (w, names)),
@@ -204,11 +220,13 @@ fn cluster_whole_base(
     )
 }
 
-/// Clusters again the leads the new records touch, with the stored model.
+/// Clusters again the leads the new records and new decisions touch, with the stored
+/// model.
 fn cluster_touched(
     ctx: &mut RunContext,
     new: NewRecords,
     model: StoredModel,
+    decided: &Decided,
     started: Instant,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     let store = ctx.store;
@@ -216,7 +234,7 @@ fn cluster_touched(
         |what: &str| tracing::debug!(ms = started.elapsed().as_millis() as u64, "dedupe: {what}");
     store.index_match_keys(&new.keys)?;
     lap("new keys indexed");
-    let touched = store.leads_touched_by(&new.keys)?;
+    let touched = store.leads_touched_by(&new.keys, &decided.pending_leads)?;
     lap("touched leads found");
     let (mut records, members) = store.load_touched_records()?;
     lap("touched records loaded");
@@ -253,6 +271,7 @@ fn cluster_touched(
         DedupeInput {
             records: &records,
             sizes: Some(&sizes),
+            constraints: Some(&decided.constraints),
         },
         &settings,
         model.weights.map(|w| (w, names)),

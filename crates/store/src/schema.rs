@@ -16,7 +16,7 @@ const SCHEMA_META_KEY: &str = "schema_fingerprint";
 /// [`fingerprint`], stays what older builds wrote.
 pub(crate) fn script() -> String {
     let (records, leads) = (import::records::ddl(), dedupe::leads::ddl());
-    let groups: [&[&str]; 4] = [
+    let groups: [&[&str]; 5] = [
         &[
             runs::RUNS,
             import::SOURCE_FILES,
@@ -44,6 +44,7 @@ pub(crate) fn script() -> String {
         ],
         &[warmth::ENGAGEMENTS, warmth::LEADS_WARMTH_COLUMNS],
         &[dedupe::leads::LEADS_PLACE_COLUMNS],
+        &[dedupe::decisions::MATCH_DECISIONS],
     ];
     let mut script = String::new();
     for group in groups {

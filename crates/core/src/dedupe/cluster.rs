@@ -1,10 +1,12 @@
 //! Clustering scored pairs into people. Pairs are merged strongest first (union–find), and a
 //! merge is refused when the two groups hold records that the pair [`veto`] calls
 //! different people (different first names or patronymics, not misspelt; genders; ИНН;
-//! company names; a company and a person). One test for pairs and groups: chains of links cannot get round it.
+//! company names; a company and a person), or when reviewers said two of their records are
+//! different people. One test for pairs and groups: chains of links cannot get round it.
 
 use super::compare::{veto, Veto};
 use super::MatchRecord;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Why two groups were not merged: two of their records (indices) are different people.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +18,10 @@ pub struct Conflict {
 
 pub struct Clusters {
     parent: Vec<u32>,
+    /// Reviewers' cannot-links, by record index, both ways.
+    cannot: HashMap<u32, Vec<u32>>,
+    /// Per root: its members that have cannot-links (most groups have none).
+    constrained: HashMap<u32, Vec<u32>>,
     /// Per root, once it has merged: its records with distinct identity facts, the ones a
     /// merge is checked against. Empty for a root that never merged (it stands for itself).
     reps: Vec<Vec<u32>>,
@@ -51,8 +57,46 @@ impl Clusters {
     pub fn new(records: &[MatchRecord]) -> Clusters {
         Clusters {
             parent: (0..records.len() as u32).collect(),
+            cannot: HashMap::default(),
+            constrained: HashMap::default(),
             reps: vec![Vec::new(); records.len()],
         }
+    }
+
+    /// Records `a` and `b` (indices) must never share a group: a reviewer said they are
+    /// different people. Call before any merge.
+    pub fn keep_apart(&mut self, a: u32, b: u32) {
+        for (x, y) in [(a, b), (b, a)] {
+            let partners = self.cannot.entry(x).or_default();
+            if partners.is_empty() {
+                self.constrained.entry(x).or_default().push(x);
+            }
+            partners.push(y);
+        }
+    }
+
+    /// Two records of the groups rooted at `ra` and `rb` that reviewers keep apart.
+    fn kept_apart(&mut self, ra: u32, rb: u32) -> Option<Conflict> {
+        let (small, other) = match (self.constrained.get(&ra), self.constrained.get(&rb)) {
+            (Some(x), Some(y)) if y.len() < x.len() => (rb, ra),
+            (Some(_), _) => (ra, rb),
+            (None, Some(_)) => (rb, ra),
+            (None, None) => return None,
+        };
+        let members = self.constrained.get(&small).cloned().unwrap_or_default();
+        for x in members {
+            let partners = self.cannot.get(&x).cloned().unwrap_or_default();
+            for y in partners {
+                if self.find(y) == other {
+                    return Some(Conflict {
+                        record_a: x,
+                        record_b: y,
+                        veto: Veto::ReviewersSaidDifferent,
+                    });
+                }
+            }
+        }
+        None
     }
 
     pub fn find(&mut self, mut x: u32) -> u32 {
@@ -98,6 +142,9 @@ impl Clusters {
         if ra == rb {
             return Ok(());
         }
+        if let Some(c) = self.kept_apart(ra, rb) {
+            return Err(c);
+        }
         if let Some(c) = self.conflict(records, ra, rb) {
             return Err(c);
         }
@@ -119,15 +166,20 @@ impl Clusters {
             }
         }
         self.parent[gone as usize] = keep;
+        if let Some(c) = self.constrained.remove(&gone) {
+            self.constrained.entry(keep).or_default().extend(c);
+        }
         self.reps[gone as usize] = Vec::new();
         self.reps[keep as usize] = reps;
     }
 
-    /// Forces two records together (they already share a lead from an earlier run).
-    pub fn join_existing(&mut self, records: &[MatchRecord], a: u32, b: u32) {
+    /// Forces two records together, vetoes or not (a reviewer said they are one person);
+    /// false when they were together already.
+    pub fn join_anyway(&mut self, records: &[MatchRecord], a: u32, b: u32) -> bool {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra != rb {
             self.merge_roots(records, ra, rb);
         }
+        ra != rb
     }
 }

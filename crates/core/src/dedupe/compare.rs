@@ -204,6 +204,8 @@ pub enum Veto {
     /// on an employee's row do not make the employee the company (and consent follows the
     /// person, not the firm).
     PersonAndCompany,
+    /// A reviewer said they are different people (`match_decisions`).
+    ReviewersSaidDifferent,
 }
 
 impl Veto {
@@ -216,6 +218,7 @@ impl Veto {
             Veto::InnDiffers => 4,
             Veto::CompaniesDiffer => 5,
             Veto::PersonAndCompany => 6,
+            Veto::ReviewersSaidDifferent => 7,
         }
     }
 
@@ -228,6 +231,7 @@ impl Veto {
             Veto::InnDiffers,
             Veto::CompaniesDiffer,
             Veto::PersonAndCompany,
+            Veto::ReviewersSaidDifferent,
         ]
         .into_iter()
         .find(|v| v.code() == code)
@@ -241,6 +245,7 @@ impl Veto {
             Veto::InnDiffers => "inn_differs",
             Veto::CompaniesDiffer => "companies_differ",
             Veto::PersonAndCompany => "person_and_company",
+            Veto::ReviewersSaidDifferent => "reviewers_said_different",
         }
     }
 }
@@ -518,12 +523,12 @@ mod tests {
 
     #[test]
     fn veto_codes_read_back() {
-        for code in 1..=6 {
+        for code in 1..=7 {
             let veto = Veto::from_code(code).expect("a veto per code");
             assert_eq!(veto.code(), code);
         }
         assert_eq!(Veto::from_code(0), None);
-        assert_eq!(Veto::from_code(7), None);
+        assert_eq!(Veto::from_code(8), None);
     }
 
     fn rec(last: &str, first: &str, phone: &str, email: &str) -> MatchRecord {

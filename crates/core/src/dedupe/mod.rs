@@ -6,13 +6,16 @@
 pub mod block;
 pub mod cluster;
 pub mod compare;
+pub mod decisions;
 pub mod golden;
 pub mod keys;
 pub mod lead_ids;
 pub mod model;
+mod scores;
 
 pub use keys::{city_key, company_match_key, own_inn, MatchRecord};
 pub use lead_ids::{assign_leads, LeadAssignment};
+pub use scores::{pairwise_scores, PairwiseScores};
 
 use crate::gen::Rng;
 #[cfg(test)]
@@ -75,6 +78,8 @@ pub struct Link {
     pub match_weight: f64,
     pub comparison: Comparison,
     pub fields: [FieldWeight; model::FIELDS],
+    /// The reviewer's decision that joined the pair (its score alone may not have).
+    pub decision: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -115,6 +120,8 @@ pub struct DedupeOutcome {
 pub struct DedupeInput<'a> {
     pub records: &'a [MatchRecord],
     pub sizes: Option<&'a dyn block::BlockSizes>,
+    /// Reviewers' decisions in force (pairs naming records not in `records` are left out).
+    pub constraints: Option<&'a decisions::Constraints>,
 }
 
 /// Random pairs used to estimate `u`.
@@ -212,6 +219,43 @@ impl Compared {
 }
 /// (probability, record, record, why, the conflicting records when a group refused).
 type RefusedPair = (f64, u32, u32, Veto, Option<(u32, u32)>);
+/// (probability, record, record, evidence, the reviewer's decision that joined them).
+type Merge = (f64, u32, u32, PairEvidence, Option<i64>);
+
+/// Joins the records reviewers' must-links name and registers their cannot-links, before
+/// any scored pair; each join is a merge with the pair's own evidence beside the decision.
+fn apply_decisions(
+    records: &[MatchRecord],
+    constraints: &decisions::Constraints,
+    clusters: &mut cluster::Clusters,
+    weights: &Weights,
+    tf_u: &dyn Fn(u32) -> Option<f64>,
+    merges: &mut Vec<Merge>,
+) {
+    let named: rustc_hash::FxHashSet<i64> = constraints
+        .must
+        .iter()
+        .chain(&constraints.cannot)
+        .flat_map(|&(a, b, _)| [a, b])
+        .collect();
+    let index: HashMap<i64, u32> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| named.contains(&r.record_id))
+        .map(|(i, r)| (r.record_id, i as u32))
+        .collect();
+    let both = |&(a, b, d): &(i64, i64, i64)| Some((*index.get(&a)?, *index.get(&b)?, d));
+    for (a, b, _) in constraints.cannot.iter().filter_map(both) {
+        clusters.keep_apart(a, b);
+    }
+    for (a, b, d) in constraints.must.iter().filter_map(both) {
+        if clusters.join_anyway(records, a, b) {
+            let cmp = compare::compare(&records[a as usize], &records[b as usize]);
+            let e = Compared::new(&cmp, None).evidence(tf_u(a));
+            merges.push((weights.probability(&e), a, b, e, Some(d)));
+        }
+    }
+}
 
 /// Links records into leads from scratch: the whole base, or (`link`) the part of it a
 /// run can change. With `settings.estimate` and enough records, the model is fitted on
@@ -227,6 +271,7 @@ pub fn dedupe(
         DedupeInput {
             records,
             sizes: None,
+            constraints: None,
         },
         settings,
         model,
@@ -372,7 +417,7 @@ pub fn link(
             (p >= settings.threshold).then_some((p, a, b, veto, None))
         })
         .collect();
-    let mut confident: Vec<(f64, u32, u32, PairEvidence)> = pairs
+    let mut confident: Vec<Merge> = pairs
         .par_iter()
         .zip(&compared)
         .filter_map(|(&(a, b, _), c)| {
@@ -381,26 +426,31 @@ pub fn link(
             }
             let e = c.evidence(tf_u(a));
             let p = weights.probability(&e);
-            (p >= settings.threshold).then_some((p, a, b, e))
+            (p >= settings.threshold).then_some((p, a, b, e, None))
         })
         .collect();
+    // Reviewers' decisions come first: must-links join whatever the score, cannot-links
+    // refuse any merge that would join their records.
+    let mut clusters = cluster::Clusters::new(records);
+    let mut merges = Vec::new();
+    if let Some(c) = input.constraints {
+        apply_decisions(records, c, &mut clusters, &weights, &tf_u, &mut merges);
+    }
     drop((pairs, compared, tf_of));
     stats.pairs_above_threshold = confident.len();
     // Strongest first; ties by index so runs are reproducible (a total order, so the
     // parallel sort gives the same sequence).
     confident.par_sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
 
-    let mut clusters = cluster::Clusters::new(records);
     // Union–find is sequential; the evidence of each merge is written out afterwards on
     // all cores, in merge order.
-    let mut merges = Vec::new();
-    for (p, a, b, e) in confident {
+    for (p, a, b, e, _) in confident {
         let (ra, rb) = (clusters.find(a), clusters.find(b));
         if ra == rb {
             continue;
         }
         match clusters.union(records, a, b) {
-            Ok(()) => merges.push((p, a, b, e)),
+            Ok(()) => merges.push((p, a, b, e, None)),
             Err(c) => {
                 stats.refused_merges += 1;
                 refused.push((p, a, b, c.veto, Some((c.record_a, c.record_b))));
@@ -420,13 +470,14 @@ pub fn link(
         .collect();
     let links: Vec<Link> = merges
         .into_par_iter()
-        .map(|(p, a, b, e)| Link {
+        .map(|(p, a, b, e, decision)| Link {
             record_a: records[a as usize].record_id,
             record_b: records[b as usize].record_id,
             probability: p,
             match_weight: weights.match_weight(&e),
             comparison: compare::compare(&records[a as usize], &records[b as usize]),
             fields: weights.field_weights(&e),
+            decision,
         })
         .collect();
 
@@ -468,59 +519,6 @@ pub(crate) fn test_record(last: &str, first: &str, phones: &str, email: &str) ->
         None,
         None,
     )
-}
-
-/// Pairwise precision / recall / F1 of a clustering against ground truth.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct PairwiseScores {
-    pub true_pairs: u64,
-    pub predicted_pairs: u64,
-    pub correct_pairs: u64,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-}
-
-/// Counts pairs without enumerating them: for each (truth, predicted) cell of size k,
-/// k·(k−1)/2 pairs are correct.
-pub fn pairwise_scores(truth: &[u64], predicted: &[i64]) -> PairwiseScores {
-    fn pairs(k: u64) -> u64 {
-        k * k.saturating_sub(1) / 2
-    }
-    let mut by_truth: HashMap<u64, u64> = HashMap::default();
-    let mut by_pred: HashMap<i64, u64> = HashMap::default();
-    let mut by_both: HashMap<(u64, i64), u64> = HashMap::default();
-    for (&t, &p) in truth.iter().zip(predicted) {
-        *by_truth.entry(t).or_default() += 1;
-        *by_pred.entry(p).or_default() += 1;
-        *by_both.entry((t, p)).or_default() += 1;
-    }
-    let true_pairs: u64 = by_truth.values().map(|&k| pairs(k)).sum();
-    let predicted_pairs: u64 = by_pred.values().map(|&k| pairs(k)).sum();
-    let correct_pairs: u64 = by_both.values().map(|&k| pairs(k)).sum();
-    let precision = if predicted_pairs == 0 {
-        1.0
-    } else {
-        correct_pairs as f64 / predicted_pairs as f64
-    };
-    let recall = if true_pairs == 0 {
-        1.0
-    } else {
-        correct_pairs as f64 / true_pairs as f64
-    };
-    let f1 = if precision + recall == 0.0 {
-        0.0
-    } else {
-        2.0 * precision * recall / (precision + recall)
-    };
-    PairwiseScores {
-        true_pairs,
-        predicted_pairs,
-        correct_pairs,
-        precision,
-        recall,
-        f1,
-    }
 }
 
 #[cfg(test)]
@@ -770,15 +768,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn pairwise_scores_count_pairs() {
-        let s = pairwise_scores(&[1, 1, 1, 2, 2], &[7, 7, 8, 9, 9]);
-        assert_eq!(
-            (s.true_pairs, s.predicted_pairs, s.correct_pairs),
-            (4, 2, 2)
-        );
-        assert!((s.precision - 1.0).abs() < 1e-9 && (s.recall - 0.5).abs() < 1e-9);
     }
 }

@@ -17,6 +17,9 @@ pub struct LeadExplanation {
     /// Call results for the lead's numbers, oldest first, with the operator's words, the
     /// callback asked for and the note.
     pub calls: Vec<serde_json::Value>,
+    /// Reviewers' decisions naming the lead's records, oldest first, each with its
+    /// standing (in force, or superseded by which newer ones).
+    pub decisions: Vec<serde_json::Value>,
 }
 
 impl Store {
@@ -62,7 +65,8 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(db("explaining a lead"))?;
-        let links = self.links_json(lead_id, current > 0)?;
+        let decided = self.table_exists("match_decisions")?;
+        let links = self.links_json(lead_id, current > 0, decided)?;
         let refusals = if current == 0 {
             Vec::new()
         } else {
@@ -75,7 +79,13 @@ impl Store {
             lead_id,
         )?;
         let calls = self.calls_json(lead_id)?;
+        let decisions = if decided {
+            self.decisions_json(lead_id)?
+        } else {
+            Vec::new()
+        };
         Ok(Some(LeadExplanation {
+            decisions,
             lead,
             members,
             links,
@@ -118,7 +128,9 @@ impl Store {
         &self,
         lead_id: i64,
         current: bool,
+        decided: bool,
     ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let decision = if decided { "decision_id" } else { "NULL" };
         let new_fields = if current {
             ",\n{'field': 'company', 'level': company_level, 'weight': company_weight},
               {'field': 'inn', 'level': inn_level, 'weight': inn_weight}"
@@ -128,6 +140,7 @@ impl Store {
         self.json_rows(
             &"SELECT to_json({'run_id': run_id, 'record_a': record_a, 'record_b': record_b,
                              'probability': probability, 'match_weight': match_weight,
+                             'decision_id': DECISION,
                              'fields': [
                                 {'field': 'name', 'level': name_level, 'weight': name_weight},
                                 {'field': 'middle_name', 'level': middle_name_level, 'weight': middle_name_weight},
@@ -135,7 +148,8 @@ impl Store {
                                 {'field': 'email', 'level': email_level, 'weight': email_weight},
                                 {'field': 'city', 'level': city_level, 'weight': city_weight}NEW_FIELDS]})::VARCHAR
              FROM lead_links WHERE lead_id = ? ORDER BY run_id, probability DESC, record_a, record_b"
-                .replace("NEW_FIELDS", new_fields),
+                .replace("NEW_FIELDS", new_fields)
+                .replace("DECISION", decision),
             lead_id,
         )
     }
@@ -158,6 +172,45 @@ impl Store {
              ORDER BY 1",
             lead_id,
         )
+    }
+
+    /// The decisions naming the lead's records, with their standing among all decisions.
+    fn decisions_json(&self, lead_id: i64) -> Result<Vec<serde_json::Value>, StoreError> {
+        let all = self.decisions(None)?;
+        if all.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records = self.lead_record_ids(lead_id)?;
+        let resolved = self.resolve(&all)?;
+        Ok(all
+            .iter()
+            .filter(|d| {
+                d.records_a
+                    .iter()
+                    .chain(&d.records_b)
+                    .any(|r| records.contains(r))
+            })
+            .map(|d| {
+                let mut v = serde_json::to_value(d).unwrap_or_default();
+                v["standing"] =
+                    serde_json::to_value(resolved.standing.get(&d.decision_id)).unwrap_or_default();
+                v
+            })
+            .collect())
+    }
+
+    /// Does the base have this table? (A base written by an older version and opened
+    /// read-only lacks the newer ones.)
+    pub(crate) fn table_exists(&self, table: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                params![table],
+                |r| r.get(0),
+            )
+            .map_err(db("looking for a table"))?;
+        Ok(n > 0)
     }
 
     /// The JSON text each row of `sql` (taking the lead id) yields, parsed.

@@ -149,8 +149,13 @@ impl Store {
     /// most [`MAX_BLOCK`] records before or after, or such a block of one surname), and of
     /// every record whose block the new ones push over that size (its pairs go); then,
     /// repeatedly, every lead held apart from one of those only by a refusal that a
-    /// re-clustering could decide otherwise.
-    pub fn leads_touched_by(&self, new: &[MatchRecord]) -> Result<Vec<i64>, StoreError> {
+    /// re-clustering could decide otherwise. `also`: leads to cluster again anyway (those
+    /// a reviewer's new decision names).
+    pub fn leads_touched_by(
+        &self,
+        new: &[MatchRecord],
+        also: &[i64],
+    ) -> Result<Vec<i64>, StoreError> {
         let clock = std::time::Instant::now();
         let sizes = self.block_sizes(new)?;
         tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: sizes");
@@ -193,6 +198,16 @@ impl Store {
                  DROP TABLE touch_keys; DROP TABLE touch_surnames;",
             )
             .map_err(db("finding the leads new records touch"))?;
+        if !also.is_empty() {
+            self.temp_ids("touch_also", "lead_id", also.iter().copied())?;
+            self.conn
+                .execute_batch(
+                    "INSERT INTO touched_leads SELECT DISTINCT lead_id FROM touch_also
+                     WHERE lead_id NOT IN (SELECT lead_id FROM touched_leads);
+                     DROP TABLE touch_also;",
+                )
+                .map_err(db("finding the leads new records touch"))?;
+        }
         tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: direct");
         self.close_over_refusals()?;
         tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: closed");
@@ -349,6 +364,7 @@ mod tests {
         store.rebuild_match_index(&old).unwrap();
         let new = vec![person(6, None, "+79160000001")];
         store.index_match_keys(&new).unwrap();
-        assert_eq!(store.leads_touched_by(&new).unwrap(), vec![1, 2, 3]);
+        assert_eq!(store.leads_touched_by(&new, &[]).unwrap(), vec![1, 2, 3]);
+        assert_eq!(store.leads_touched_by(&[], &[5]).unwrap(), vec![5]);
     }
 }

@@ -12,6 +12,7 @@ use duckdb::params;
 use leadpipe_core::dedupe::{DedupeOutcome, MatchRecord};
 use std::sync::Arc;
 
+pub mod decisions;
 pub mod explain;
 pub mod held;
 pub mod index;
@@ -465,6 +466,7 @@ fn links_batch(
     let mut b = Int64Builder::with_capacity(n);
     let mut p = Float64Builder::with_capacity(n);
     let mut w = Float64Builder::with_capacity(n);
+    let mut decision = Int64Builder::with_capacity(n);
     // Per field: the agreement level and the weight (log2 odds) it contributed.
     use leadpipe_core::dedupe::model::{FIELDS, FIELD_NAMES};
     let mut levels: Vec<StringBuilder> = (0..FIELDS).map(|_| StringBuilder::new()).collect();
@@ -477,6 +479,7 @@ fn links_batch(
         b.append_value(link.record_b);
         p.append_value(link.probability);
         w.append_value(link.match_weight);
+        decision.append_option(link.decision);
         for ((level, weight), f) in levels.iter_mut().zip(&mut field_weights).zip(&link.fields) {
             level.append_option(f.level);
             weight.append_option(f.level.map(|_| f.weight));
@@ -496,6 +499,7 @@ fn links_batch(
     for (field, mut builder) in FIELD_NAMES.into_iter().zip(field_weights) {
         cols.push((format!("{field}_weight"), Arc::new(builder.finish())));
     }
+    cols.push(("decision_id".into(), Arc::new(decision.finish())));
     let cols: Vec<(&str, ArrayRef)> = cols.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     batch("lead_links", cols)
 }

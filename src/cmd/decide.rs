@@ -1,0 +1,249 @@
+//! `leadpipe merge`, `split`, `label` and `decisions`: reviewers' corrections to the
+//! matcher, kept in `match_decisions` and honoured by every later run.
+
+use super::{print_json, CliError, CmdResult};
+use clap::{Args, ValueEnum};
+use leadpipe::dedupe::decisions::Standing;
+use leadpipe::review::{self, Correction, DecisionError, Reviewer};
+use leadpipe::store::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Who and why, for every correction.
+#[derive(Args)]
+pub struct Why {
+    /// Why (kept with the decision for compliance review).
+    #[arg(long)]
+    reason: String,
+    /// Who decides (default: $USER).
+    #[arg(long)]
+    by: Option<String>,
+    #[arg(long, default_value = "leadpipe.duckdb")]
+    db: PathBuf,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Two leads are one person: they stay merged in every later run.
+#[derive(Args)]
+#[command(after_help = "Example:
+  leadpipe merge 120 348 --reason 'same person: changed surname after marriage (ticket 88)'")]
+pub struct MergeArgs {
+    lead_a: i64,
+    lead_b: i64,
+    #[command(flatten)]
+    why: Why,
+}
+
+/// Some records of a lead are another person: they stay apart in every later run.
+#[derive(Args)]
+#[command(after_help = "Example:
+  leadpipe split 120 --records 7,19 --reason 'father and son on one landline'
+
+`leadpipe explain LEAD` lists a lead's records with their ids.")]
+pub struct SplitArgs {
+    lead: i64,
+    /// The records that are another person (comma-separated record ids).
+    #[arg(long, value_delimiter = ',', required = true)]
+    records: Vec<i64>,
+    #[command(flatten)]
+    why: Why,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Verdict {
+    Same,
+    Different,
+}
+
+/// Two records are, or are not, one person (a labelled pair).
+#[derive(Args)]
+#[command(after_help = "Example:
+  leadpipe label different 7 19 --reason 'patronymics differ, checked by phone'")]
+pub struct LabelArgs {
+    #[arg(value_enum)]
+    verdict: Verdict,
+    record_a: i64,
+    record_b: i64,
+    #[command(flatten)]
+    why: Why,
+}
+
+/// Reviewers' decisions, with whether each is still in force.
+#[derive(Args)]
+pub struct DecisionsArgs {
+    /// Only decisions naming a record of this lead.
+    #[arg(long)]
+    lead: Option<i64>,
+    #[arg(long, default_value = "leadpipe.duckdb")]
+    db: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+fn reviewer(why: &Why) -> Reviewer {
+    Reviewer {
+        actor: why
+            .by
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "command line".into()),
+        reason: why.reason.clone(),
+        via: "command".into(),
+    }
+}
+
+pub fn merge(args: MergeArgs, quiet: bool) -> CmdResult {
+    apply(
+        Correction::Merge(args.lead_a, args.lead_b),
+        &args.why,
+        quiet,
+    )
+}
+
+pub fn split(args: SplitArgs, quiet: bool) -> CmdResult {
+    let correction = Correction::Split {
+        lead: args.lead,
+        records: args.records,
+    };
+    apply(correction, &args.why, quiet)
+}
+
+pub fn label(args: LabelArgs, quiet: bool) -> CmdResult {
+    let correction = Correction::Label {
+        same: matches!(args.verdict, Verdict::Same),
+        record_a: args.record_a,
+        record_b: args.record_b,
+    };
+    apply(correction, &args.why, quiet)
+}
+
+fn decision_error(e: DecisionError) -> CliError {
+    match e {
+        DecisionError::Store(e) => CliError::Store(e),
+        DecisionError::Run(e) => CliError::Run(e),
+        other => CliError::BadArgument(other.to_string()),
+    }
+}
+
+/// Records and applies the correction, then shows where its records are now.
+fn apply(correction: Correction, why: &Why, quiet: bool) -> CmdResult {
+    if !why.db.exists() {
+        return Err(CliError::DatabaseNotFound(why.db.clone()));
+    }
+    let (id, summary) =
+        review::decide(&why.db, &correction, &reviewer(why), !quiet).map_err(decision_error)?;
+    for w in &summary.warnings {
+        eprintln!("leadpipe: warning: {w}");
+    }
+    let store = Store::open_read_only(&why.db)?;
+    let decided = store.decisions(None)?;
+    let Some(d) = decided.iter().find(|d| d.decision_id == id) else {
+        return Ok(());
+    };
+    let mut now: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for &r in d.records_a.iter().chain(&d.records_b) {
+        if let Some(Some(lead)) = store.lead_of_record(r)? {
+            now.entry(lead).or_default().push(r);
+        }
+    }
+    if why.json {
+        print_json(&serde_json::json!({
+            "decision_id": id,
+            "kind": d.kind,
+            "leads": now,
+            "run_id": summary.run_id,
+        }));
+    } else if !quiet {
+        println!("decision {id} ({}) recorded and applied", d.kind.as_str());
+        for (lead, records) in &now {
+            let list: Vec<String> = records.iter().map(i64::to_string).collect();
+            println!("  lead {lead}: records {}", list.join(", "));
+        }
+    }
+    Ok(())
+}
+
+pub fn list(args: DecisionsArgs) -> CmdResult {
+    if !args.db.exists() {
+        return Err(CliError::DatabaseNotFound(args.db));
+    }
+    let store = Store::open_read_only(&args.db)?;
+    print_decisions(&store, args.lead, args.json, &args.db)
+}
+
+fn print_decisions(store: &Store, lead: Option<i64>, json: bool, db: &Path) -> CmdResult {
+    let all = store.decisions(None)?;
+    let resolved = store.resolve(&all)?;
+    let shown: Vec<_> = match lead {
+        Some(l) => {
+            let records = store.lead_record_ids(l)?;
+            if records.is_empty() {
+                return Err(CliError::LeadNotFound {
+                    lead_id: l,
+                    db: db.to_path_buf(),
+                });
+            }
+            all.into_iter()
+                .filter(|d| {
+                    d.records_a
+                        .iter()
+                        .chain(&d.records_b)
+                        .any(|r| records.contains(r))
+                })
+                .collect()
+        }
+        None => all,
+    };
+    let standing = |id: i64| {
+        resolved
+            .standing
+            .get(&id)
+            .cloned()
+            .unwrap_or(Standing::Moot)
+    };
+    if json {
+        let rows: Vec<_> = shown
+            .iter()
+            .map(|d| serde_json::json!({"decision": d, "standing": standing(d.decision_id)}))
+            .collect();
+        print_json(&rows);
+        return Ok(());
+    }
+    if shown.is_empty() {
+        println!("no decisions");
+    }
+    for d in &shown {
+        let ids = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        println!(
+            "#{} {} {} by {} via {}: [{}] / [{}] ({}) — {}",
+            d.decision_id,
+            d.decided_at.format("%Y-%m-%d %H:%M"),
+            d.kind.as_str(),
+            d.actor,
+            d.via,
+            ids(&d.records_a),
+            ids(&d.records_b),
+            standing_text(&standing(d.decision_id)),
+            d.reason
+        );
+    }
+    Ok(())
+}
+
+/// A decision's standing in words.
+pub fn standing_text(s: &Standing) -> String {
+    let list = |by: &[i64]| {
+        by.iter()
+            .map(|i| format!("#{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match s {
+        Standing::InForce => "in force".into(),
+        Standing::PartlySuperseded { by } => format!("partly superseded by {}", list(by)),
+        Standing::Superseded { by } => format!("superseded by {}", list(by)),
+        Standing::Moot => "moot: its records are gone".into(),
+    }
+}

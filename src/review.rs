@@ -1,0 +1,168 @@
+//! Reviewers correct the matcher: `merge`, `split` and record labels become decisions in
+//! `match_decisions`, and each is applied at once by clustering the leads it names again
+//! (with consent and warmth derived again for them). Shared by the commands and the
+//! review page.
+
+use crate::dedupe::decisions::DecisionKind;
+use crate::pipeline::{self, Plan, Recluster, RunError, RunOptions, RunSummary};
+use crate::record::Stage;
+use crate::store::dedupe::decisions::NewDecision;
+use crate::store::{Store, StoreError};
+use std::path::Path;
+
+/// Why a decision cannot be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("lead {0} not found")]
+    NoSuchLead(i64),
+    #[error("record {0} not found")]
+    NoSuchRecord(i64),
+    #[error("record {0} has no lead yet: run the pipeline first")]
+    NotLinked(i64),
+    #[error("record {record} is not in lead {lead}")]
+    NotInLead { record: i64, lead: i64 },
+    #[error("{0}")]
+    Pointless(String),
+    #[error("a reason is required (--reason): the decision is kept for compliance review")]
+    NoReason,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// Who decides, why, and through what (`command`, `review page`).
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub actor: String,
+    pub reason: String,
+    pub via: String,
+}
+
+/// What a reviewer says.
+#[derive(Debug, Clone)]
+pub enum Correction {
+    /// The two leads are one person.
+    Merge(i64, i64),
+    /// These records of the lead are another person than the rest.
+    Split { lead: i64, records: Vec<i64> },
+    /// Two records are (`same`) or are not one person.
+    Label {
+        same: bool,
+        record_a: i64,
+        record_b: i64,
+    },
+}
+
+fn records_of(store: &Store, lead: i64) -> Result<Vec<i64>, DecisionError> {
+    let records = store.lead_record_ids(lead)?;
+    if records.is_empty() {
+        return Err(DecisionError::NoSuchLead(lead));
+    }
+    Ok(records)
+}
+
+fn lead_of(store: &Store, record: i64) -> Result<i64, DecisionError> {
+    match store.lead_of_record(record)? {
+        None => Err(DecisionError::NoSuchRecord(record)),
+        Some(None) => Err(DecisionError::NotLinked(record)),
+        Some(Some(lead)) => Ok(lead),
+    }
+}
+
+/// The decision a correction makes over the base as it is: which records each side holds.
+pub fn decision_for(
+    store: &Store,
+    correction: &Correction,
+    who: &Reviewer,
+) -> Result<NewDecision, DecisionError> {
+    if who.reason.trim().is_empty() {
+        return Err(DecisionError::NoReason);
+    }
+    let (kind, records_a, records_b, lead_a, lead_b) = match *correction {
+        Correction::Merge(a, b) => {
+            if a == b {
+                return Err(DecisionError::Pointless(format!(
+                    "lead {a} and lead {b} are the same lead"
+                )));
+            }
+            let (ra, rb) = (records_of(store, a)?, records_of(store, b)?);
+            (DecisionKind::Merge, ra, rb, a, b)
+        }
+        Correction::Split { lead, ref records } => {
+            let all = records_of(store, lead)?;
+            let mut part: Vec<i64> = records.clone();
+            part.sort_unstable();
+            part.dedup();
+            if let Some(&r) = part.iter().find(|r| !all.contains(r)) {
+                return Err(DecisionError::NotInLead { record: r, lead });
+            }
+            let rest: Vec<i64> = all.into_iter().filter(|r| !part.contains(r)).collect();
+            if part.is_empty() || rest.is_empty() {
+                return Err(DecisionError::Pointless(format!(
+                    "a split needs some of lead {lead}'s records, not none or all of them"
+                )));
+            }
+            (DecisionKind::Split, part, rest, lead, lead)
+        }
+        Correction::Label {
+            same,
+            record_a,
+            record_b,
+        } => {
+            if record_a == record_b {
+                return Err(DecisionError::Pointless(format!(
+                    "record {record_a} is one record"
+                )));
+            }
+            let (la, lb) = (lead_of(store, record_a)?, lead_of(store, record_b)?);
+            let kind = if same {
+                DecisionKind::Same
+            } else {
+                DecisionKind::Different
+            };
+            (kind, vec![record_a], vec![record_b], la, lb)
+        }
+    };
+    Ok(NewDecision {
+        kind,
+        records_a,
+        records_b,
+        lead_a: Some(lead_a),
+        lead_b: Some(lead_b),
+        actor: who.actor.clone(),
+        reason: who.reason.trim().to_string(),
+        via: who.via.clone(),
+    })
+}
+
+/// Records a correction and applies it: the leads it names are clustered again, their
+/// golden records, consent and warmth derived again. Returns the decision's id and the
+/// run's summary. The decision is kept even if applying it fails: the next run applies it.
+pub fn decide(
+    db: &Path,
+    correction: &Correction,
+    who: &Reviewer,
+    progress: bool,
+) -> Result<(i64, RunSummary), DecisionError> {
+    let id = {
+        let store = Store::open(db)?;
+        let decision = decision_for(&store, correction, who)?;
+        store.record_decision(&decision)?
+    };
+    let verb = match correction {
+        Correction::Merge(..) => "merge",
+        Correction::Split { .. } => "split",
+        Correction::Label { .. } => "label",
+    };
+    let plan = Plan::without_sources(verb, db.to_path_buf());
+    let opts = RunOptions {
+        from: Some(Stage::Dedupe),
+        progress,
+        command: format!("{verb} (decision {id})"),
+        recluster: Recluster::Touched,
+        ..RunOptions::default()
+    };
+    let summary = pipeline::run(&plan, &opts, None)?;
+    Ok((id, summary))
+}
