@@ -85,6 +85,9 @@ enum Command {
     Label(cmd::decide::LabelArgs),
     /// Reviewers' decisions and whether each is in force.
     Decisions(cmd::decide::DecisionsArgs),
+    /// What a reviewer should decide next.
+    #[command(subcommand)]
+    Review(cmd::decide::ReviewCommand),
     Serve(cmd::serve::ServeArgs),
     Sql(cmd::sql::SqlArgs),
     #[command(hide = true)]
@@ -115,6 +118,7 @@ fn execute(cli: Cli) -> CmdResult {
         Command::Split(args) => cmd::decide::split(args, quiet),
         Command::Label(args) => cmd::decide::label(args, quiet),
         Command::Decisions(args) => cmd::decide::list(args),
+        Command::Review(command) => cmd::decide::review(command),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Gen(args) => cmd::gen::run(args),
     }

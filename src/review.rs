@@ -1,12 +1,15 @@
 //! Reviewers correct the matcher: `merge`, `split` and record labels become decisions in
 //! `match_decisions`, and each is applied at once by clustering the leads it names again
 //! (with consent and warmth derived again for them). Shared by the commands and the
-//! review page.
+//! review page, as is the review queue: what a reviewer should decide next.
 
 use crate::dedupe::decisions::DecisionKind;
 use crate::pipeline::{self, Plan, Recluster, RunError, RunOptions, RunSummary};
 use crate::record::Stage;
+use crate::settings::Settings;
+use crate::sheet::{Cell, Column, Table};
 use crate::store::dedupe::decisions::NewDecision;
+use crate::store::dedupe::review::{QueueItem, ReviewRecord};
 use crate::store::{Store, StoreError};
 use std::path::Path;
 
@@ -165,4 +168,108 @@ pub fn decide(
     };
     let summary = pipeline::run(&plan, &opts, None)?;
     Ok((id, summary))
+}
+
+/// One entry of the review queue with both records.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QueueEntry {
+    #[serde(flatten)]
+    pub item: QueueItem,
+    pub a: ReviewRecord,
+    pub b: ReviewRecord,
+}
+
+/// The review queue of the base, best first (see [`Store::review_queue`]), with the two
+/// records of each entry.
+pub fn queue(
+    store: &Store,
+    settings: &Settings,
+    limit: usize,
+) -> Result<Vec<QueueEntry>, StoreError> {
+    let (_, high) = crate::dedupe::review_band(settings.threshold);
+    let items = store.review_queue(settings.threshold, high, limit)?;
+    let ids: Vec<i64> = items
+        .iter()
+        .flat_map(|i| [i.record_a, i.record_b])
+        .collect();
+    let mut records = store.review_records(&ids)?;
+    Ok(items
+        .into_iter()
+        .map(|item| QueueEntry {
+            a: records.get(&item.record_a).cloned().unwrap_or_default(),
+            b: records.remove(&item.record_b).unwrap_or_default(),
+            item,
+        })
+        .collect())
+}
+
+/// The queue as a sheet: one row per pair, the two records side by side, and the
+/// commands that decide it.
+pub fn queue_table(entries: &[QueueEntry], settings: &Settings) -> Table {
+    let mut columns: Vec<Column> = [
+        ("rank", 6.0),
+        ("kind", 15.0),
+        ("priority", 9.0),
+        ("probability", 11.0),
+        ("detail", 30.0),
+        ("warmth_score", 8.0),
+        ("callable", 8.0),
+    ]
+    .iter()
+    .map(|&(h, w)| Column::new(h, w))
+    .collect();
+    for side in ["a", "b"] {
+        for (h, w) in [
+            ("lead", 8.0),
+            ("record", 8.0),
+            ("name", 30.0),
+            ("phone", 16.0),
+            ("email", 26.0),
+            ("city", 14.0),
+            ("source", 20.0),
+        ] {
+            columns.push(Column::new(format!("{h}_{side}"), w));
+        }
+    }
+    columns.push(Column::new("decide", 60.0));
+    let text = |v: &Option<String>| Cell::Text(v.clone().unwrap_or_default());
+    let rows = entries
+        .iter()
+        .enumerate()
+        .map(|(rank, e)| {
+            let i = &e.item;
+            let mut row = vec![
+                Cell::Int(rank as i64 + 1),
+                Cell::Raw(i.kind.clone()),
+                Cell::Raw(format!("{:.3}", i.priority)),
+                Cell::Raw(i.probability.map_or(String::new(), |p| format!("{p:.4}"))),
+                text(&i.detail),
+                Cell::Raw(i.warmth_score.map_or(String::new(), |w| w.to_string())),
+                Cell::Raw(if i.callable { "yes" } else { "no" }.into()),
+            ];
+            for r in [&e.a, &e.b] {
+                row.extend([
+                    Cell::Raw(r.lead_id.map_or(String::new(), |l| l.to_string())),
+                    Cell::Int(r.record_id),
+                    text(&r.full_name),
+                    r.phone_e164
+                        .clone()
+                        .map_or(Cell::Raw(String::new()), Cell::Phone),
+                    text(&r.email),
+                    text(&r.city),
+                    Cell::Text(r.source.clone()),
+                ]);
+            }
+            row.push(Cell::Raw(format!(
+                "leadpipe label same|different {} {} --reason …",
+                i.record_a, i.record_b
+            )));
+            row
+        })
+        .collect();
+    Table {
+        columns,
+        rows,
+        zone: settings.zone(),
+    }
 }

@@ -1,8 +1,10 @@
 //! `leadpipe merge`, `split`, `label` and `decisions`: reviewers' corrections to the
-//! matcher, kept in `match_decisions` and honoured by every later run.
+//! matcher, kept in `match_decisions` and honoured by every later run; `review queue`:
+//! what to decide next.
 
+use super::base::{open_for_reading, with_settings};
 use super::{print_json, CliError, CmdResult};
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use leadpipe::dedupe::decisions::Standing;
 use leadpipe::review::{self, Correction, DecisionError, Reviewer};
 use leadpipe::store::Store;
@@ -246,4 +248,66 @@ pub fn standing_text(s: &Standing) -> String {
         Standing::Superseded { by } => format!("superseded by {}", list(by)),
         Standing::Moot => "moot: its records are gone".into(),
     }
+}
+
+#[derive(Subcommand)]
+pub enum ReviewCommand {
+    Queue(QueueArgs),
+}
+
+/// What a reviewer should decide next: pairs the matcher left apart just below its
+/// threshold, merges just above it, and leads whose records disagree on patronymic,
+/// gender or ИНН; most uncertain and most valuable (warm, callable) first.
+#[derive(Args)]
+#[command(after_help = "Example:
+  leadpipe review queue --out queue.xlsx --db leads.duckdb
+  leadpipe review queue --out queue.csv --limit 50
+
+Each row shows both records and the command that records the verdict
+(`leadpipe label same|different A B --reason …`); `leadpipe serve --allow-edits` shows
+the same queue with buttons.")]
+pub struct QueueArgs {
+    /// File to write: .csv (for Excel: `;`, BOM) or .xlsx.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// At most this many pairs.
+    #[arg(long, default_value_t = 200)]
+    limit: usize,
+    #[arg(long, default_value = "leadpipe.duckdb")]
+    db: PathBuf,
+    /// Print the queue as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn review(command: ReviewCommand) -> CmdResult {
+    let ReviewCommand::Queue(args) = command;
+    let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
+    let entries = review::queue(&store, &settings, args.limit)?;
+    if let Some(out) = &args.out {
+        let table = review::queue_table(&entries, &settings);
+        leadpipe::sheet::write(out, "review", &table, &leadpipe::sheet::CsvFormat::excel())?;
+    }
+    if args.json {
+        print_json(&entries);
+    } else {
+        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &entries {
+            *by_kind.entry(e.item.kind.as_str()).or_default() += 1;
+        }
+        let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "{} pairs to review ({}){}",
+            entries.len(),
+            if kinds.is_empty() {
+                "none".to_string()
+            } else {
+                kinds.join(", ")
+            },
+            args.out
+                .as_ref()
+                .map_or(String::new(), |p| format!(" → {}", p.display()))
+        );
+    }
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! `leadpipe serve`: the local, read-only review page.
+//! `leadpipe serve`: the local review page, read-only unless started with `--allow-edits`.
 
 use super::base::open_for_reading;
 use super::{CliError, CmdResult};
@@ -15,7 +15,9 @@ use std::path::PathBuf;
   leadpipe serve --db demo.duckdb                 then open http://127.0.0.1:8080
   leadpipe serve --db demo.duckdb --port 9000 --lang en
 
-It binds to 127.0.0.1 only and opens the database read-only.")]
+It binds to 127.0.0.1 only and opens the database read-only. With --allow-edits, the
+review queue (/review) has buttons that record a reviewer's verdict on a pair (a label
+in match_decisions, applied at once); forms carry a token only this server's pages know.")]
 pub struct ServeArgs {
     #[arg(long, default_value = "leadpipe.duckdb")]
     db: PathBuf,
@@ -24,6 +26,34 @@ pub struct ServeArgs {
     /// Language of the page; default the base's `[output] lang` (Russian unless set).
     #[arg(long, value_enum)]
     lang: Option<Lang>,
+    /// Let reviewers record "same person" / "different people" on the review pages.
+    #[arg(long)]
+    allow_edits: bool,
+    /// The name decisions made on the page are recorded under (default: $USER).
+    #[arg(long)]
+    reviewer: Option<String>,
+}
+
+/// A token for the page's forms: 128 bits from the system's random source, else from the
+/// per-process random keys of the standard library's hasher.
+fn form_token() -> String {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if read.is_err() {
+        use std::hash::{BuildHasher, Hasher};
+        for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(i);
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn run(args: ServeArgs) -> CmdResult {
@@ -45,10 +75,23 @@ pub fn run(args: ServeArgs) -> CmdResult {
             .map_err(|source| CliError::Listen { port, source })?;
         // The port actually bound (`--port 0` picks one): only requests naming it are served.
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-        let app = leadpipe::serve::router(args.db.clone(), &settings, port);
+        let edits = args.allow_edits.then(|| leadpipe::serve::Edits {
+            token: form_token(),
+            actor: args
+                .reviewer
+                .clone()
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "review page".into()),
+        });
+        let app = leadpipe::serve::router(args.db.clone(), &settings, port, edits);
         eprintln!(
-            "leadpipe: serving {} on http://127.0.0.1:{port} (read-only; Ctrl-C stops)",
-            args.db.display()
+            "leadpipe: serving {} on http://127.0.0.1:{port} ({}; Ctrl-C stops)",
+            args.db.display(),
+            if args.allow_edits {
+                "reviewers may record decisions at /review"
+            } else {
+                "read-only"
+            }
         );
         axum::serve(listener, app)
             .await

@@ -12,8 +12,11 @@
 //! the base: a run, an import or an erasure started meanwhile waits at most for one request.
 
 mod lead_page;
+mod review_page;
 mod search;
 mod view;
+
+pub use review_page::Edits;
 
 use crate::normalise::Normaliser;
 use crate::report::esc;
@@ -23,8 +26,8 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,12 +38,19 @@ struct App {
     db: Arc<PathBuf>,
     normaliser: Normaliser,
     view: View,
+    /// Set with `serve --allow-edits`: reviewers may record decisions.
+    edits: Option<Arc<Edits>>,
+    /// `http://` + each name this server answers to: the origins a form may post from.
+    origins: Arc<Vec<String>>,
 }
 
 /// The routes over the base at `db`, for a server listening on 127.0.0.1:`port` (the port
 /// actually bound: requests naming another host or port are refused). Numbers are read with
 /// `settings`' normaliser; pages are written in its language, times shown in its zone.
-pub fn router(db: PathBuf, settings: &Settings, port: u16) -> Router {
+/// With `edits`, reviewers' verdicts are accepted on `/review/decide`; without, that route
+/// does not exist.
+pub fn router(db: PathBuf, settings: &Settings, port: u16, edits: Option<Edits>) -> Router {
+    let allowed = allowed_hosts(port);
     let app = App {
         db: Arc::new(db),
         normaliser: settings.normaliser,
@@ -48,15 +58,23 @@ pub fn router(db: PathBuf, settings: &Settings, port: u16) -> Router {
             lang: settings.lang,
             zone: settings.zone(),
         },
+        edits: edits.map(Arc::new),
+        origins: Arc::new(allowed.iter().map(|h| format!("http://{h}")).collect()),
     };
-    Router::new()
+    let mut routes = Router::new()
         .route("/", get(home))
         .route("/search", get(search))
         .route("/lead/{id}", get(lead))
+        .route("/review", get(review_queue))
+        .route("/review/pair", get(review_pair));
+    if app.edits.is_some() {
+        routes = routes.route("/review/decide", post(review_decide));
+    }
+    routes
         .fallback(no_such_page)
         .with_state(app)
         .layer(middleware::from_fn_with_state(
-            Arc::new(allowed_hosts(port)),
+            Arc::new(allowed),
             check_host,
         ))
         // Outermost, so refusals and 404s carry the headers too.
@@ -215,7 +233,12 @@ fn home_page(store: &Store, view: View) -> Html<String> {
     }
     let _ = write!(
         body,
-        "</ul><p class=\"hint\">{}</p>",
+        "</ul><p><a id=\"to-review\" href=\"/review\">{}</a></p>",
+        view.pick("Очередь проверки сопоставления", "Matching review queue")
+    );
+    let _ = write!(
+        body,
+        "<p class=\"hint\">{}</p>",
         view.pick(
             "Ищите по части ФИО (слова в любом порядке, ё и е не различаются), по части телефона в любой записи (916 123, 8 (916) 123-45-67, последние цифры), по части e-mail (bk.ru, ivanov@), по компании или городу.",
             "Search by part of a name (words in any order), part of a phone written any way (916 123, 8 (916) 123-45-67, the last digits), part of an e-mail (bk.ru, ivanov@), a company or a city."
@@ -259,6 +282,109 @@ async fn lead(State(app): State<App>, Path(id): Path<String>) -> Response {
         return lead_page::not_found(view, &id);
     };
     with_base(&app, move |store| lead_page::lead_page(store, view, id)).await
+}
+
+async fn review_queue(State(app): State<App>) -> Response {
+    let (view, edits) = (app.view, app.edits.is_some());
+    with_base(&app, move |store| {
+        review_page::queue_page(store, view, edits)
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct PairQuery {
+    a: Option<String>,
+    b: Option<String>,
+    done: Option<i64>,
+}
+
+async fn review_pair(State(app): State<App>, Query(q): Query<PairQuery>) -> Response {
+    let view = app.view;
+    let ids = (
+        q.a.as_deref().and_then(|a| a.parse::<i64>().ok()),
+        q.b.as_deref().and_then(|b| b.parse::<i64>().ok()),
+    );
+    let (Some(a), Some(b)) = ids else {
+        return lead_page::not_found(view, "?");
+    };
+    let edits = app.edits.clone();
+    with_base(&app, move |store| {
+        review_page::pair_page(store, view, (a, b), edits.as_deref(), q.done)
+    })
+    .await
+}
+
+/// Equal without revealing where two tokens first differ.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// A verdict from the pair page: refused without the server's token, or from a page of
+/// another origin; recorded and applied otherwise, then back to the pair page.
+async fn review_decide(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    Form(v): Form<review_page::Verdict>,
+) -> Response {
+    let view = app.view;
+    let Some(edits) = app.edits.clone() else {
+        return no_such_page(State(app)).await;
+    };
+    let foreign = headers.get(header::ORIGIN).is_some_and(|o| {
+        !app.origins
+            .iter()
+            .any(|ours| o.as_bytes() == ours.as_bytes())
+    });
+    if foreign || !same_token(&v.csrf, &edits.token) {
+        let body = format!(
+            "<h1>{}</h1><p id=\"refused\">{}</p>",
+            view.pick("Отказано", "Refused"),
+            view.pick(
+                "Решение принимается только со страницы этого сервера (нет или неверный токен формы).",
+                "Decisions are accepted only from this server's own page (the form's token is missing or wrong)."
+            )
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            view.page(view.pick("отказано", "refused"), &body),
+        )
+            .into_response();
+    }
+    let db = Arc::clone(&app.db);
+    let (a, b) = (v.a, v.b);
+    let done =
+        tokio::task::spawn_blocking(move || review_page::decide(&db, &v, &edits.actor)).await;
+    match done {
+        Ok(Ok(id)) => (
+            StatusCode::SEE_OTHER,
+            [(
+                header::LOCATION,
+                format!("/review/pair?a={a}&b={b}&done={id}"),
+            )],
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            let body = format!(
+                "<h1>{}</h1><p id=\"not-decided\">{}</p><p><a href=\"/review/pair?a={a}&amp;b={b}\">{}</a></p>",
+                view.pick("Решение не записано", "Decision not recorded"),
+                esc(&e.to_string()),
+                view.pick("Назад", "Back")
+            );
+            let status = match e {
+                crate::review::DecisionError::Store(_) | crate::review::DecisionError::Run(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                _ => StatusCode::BAD_REQUEST,
+            };
+            (
+                status,
+                view.page(view.pick("не записано", "not recorded"), &body),
+            )
+                .into_response()
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "a bug in leadpipe").into_response(),
+    }
 }
 
 /// Any other address.

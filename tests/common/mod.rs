@@ -1,6 +1,8 @@
 //! Helpers the end-to-end suites share: run the real binary, insist it succeeded.
 #![allow(dead_code)] // each suite uses its own subset
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

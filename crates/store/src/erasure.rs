@@ -265,6 +265,9 @@ impl ErasureReport {
 /// table cannot be forgotten.
 pub const ERASED_TABLES: &[&str] = &[
     "lead_links",
+    "match_candidates",
+    // The reviewer's reason may name the person: it is blanked, the decision kept.
+    "match_decisions",
     "match_keys",
     "match_refusals",
     "records",
@@ -411,6 +414,11 @@ fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
     let step = |table: &'static str, sql: String| Step { table, sql };
     vec![
         step("lead_links", format!("DELETE FROM lead_links WHERE record_a IN ({recs}) OR record_b IN ({recs})")),
+        step("match_candidates", format!("DELETE FROM match_candidates WHERE record_a IN ({recs}) OR record_b IN ({recs})")),
+        step("match_decisions", format!(
+            "UPDATE match_decisions SET reason = '[erased]'
+             WHERE reason <> '[erased]' AND list_has_any(records_a || records_b, [{recs}]::BIGINT[])"
+        )),
         step("match_keys", format!("DELETE FROM match_keys WHERE record_id IN ({recs})")),
         step("match_refusals", format!(
             "DELETE FROM match_refusals WHERE record_a IN ({recs}) OR record_b IN ({recs})

@@ -44,7 +44,10 @@ pub(crate) fn script() -> String {
         ],
         &[warmth::ENGAGEMENTS, warmth::LEADS_WARMTH_COLUMNS],
         &[dedupe::leads::LEADS_PLACE_COLUMNS],
-        &[dedupe::decisions::MATCH_DECISIONS],
+        &[
+            dedupe::decisions::MATCH_DECISIONS,
+            dedupe::review::MATCH_CANDIDATES,
+        ],
     ];
     let mut script = String::new();
     for group in groups {

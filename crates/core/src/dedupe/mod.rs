@@ -7,12 +7,14 @@ pub mod block;
 pub mod cluster;
 pub mod compare;
 pub mod decisions;
+pub mod evidence;
 pub mod golden;
 pub mod keys;
 pub mod lead_ids;
 pub mod model;
 mod scores;
 
+pub use evidence::{review_band, Candidate, REVIEW_BAND_BITS};
 pub use keys::{city_key, company_match_key, own_inn, MatchRecord};
 pub use lead_ids::{assign_leads, LeadAssignment};
 pub use scores::{pairwise_scores, PairwiseScores};
@@ -107,6 +109,8 @@ pub struct DedupeOutcome {
     pub links: Vec<Link>,
     /// Confident pairs a constraint kept apart.
     pub refusals: Vec<Refusal>,
+    /// Pairs left apart whose probability lies in the review band below the threshold.
+    pub candidates: Vec<Candidate>,
     /// Existing leads absorbed into another (from, into).
     pub merged_leads: Vec<(i64, i64)>,
     pub weights: Weights,
@@ -429,6 +433,20 @@ pub fn link(
             (p >= settings.threshold).then_some((p, a, b, e, None))
         })
         .collect();
+    // Pairs from the low end of the review band to the threshold, for a reviewer (a
+    // second pass: kept with their evidence they would cost ~4x the memory).
+    let low = review_band(settings.threshold).0;
+    let near: Vec<(f64, u32, u32)> = pairs
+        .par_iter()
+        .zip(&compared)
+        .filter_map(|(&(a, b, _), c)| {
+            if c.veto != 0 {
+                return None;
+            }
+            let p = weights.probability(&c.evidence(tf_u(a)));
+            (p >= low && p < settings.threshold).then_some((p, a, b))
+        })
+        .collect();
     // Reviewers' decisions come first: must-links join whatever the score, cannot-links
     // refuse any merge that would join their records.
     let mut clusters = cluster::Clusters::new(records);
@@ -468,6 +486,15 @@ pub fn link(
             conflict: conflict.map(|(x, y)| (id(x), id(y))),
         })
         .collect();
+    let candidates: Vec<Candidate> = near
+        .into_iter()
+        .filter(|&(_, a, b)| clusters.find(a) != clusters.find(b))
+        .map(|(probability, a, b)| Candidate {
+            record_a: id(a),
+            record_b: id(b),
+            probability,
+        })
+        .collect();
     let links: Vec<Link> = merges
         .into_par_iter()
         .map(|(p, a, b, e, decision)| Link {
@@ -491,6 +518,7 @@ pub fn link(
         lead_of,
         links,
         refusals,
+        candidates,
         merged_leads,
         weights,
         fitted_names: fit.then_some(tf),

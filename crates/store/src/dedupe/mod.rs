@@ -17,6 +17,7 @@ pub mod explain;
 pub mod held;
 pub mod index;
 pub mod leads;
+pub mod review;
 
 pub use explain::LeadExplanation;
 pub use leads::{LandedMembers, Scoring};
@@ -96,6 +97,12 @@ impl Store {
         self.match_records_where("lead_id IS NOT NULL AND ? IS NULL", None)
     }
 
+    /// Match keys of the records with these ids, in record_id order.
+    pub fn match_records_of(&self, ids: &[i64]) -> Result<Vec<MatchRecord>, StoreError> {
+        let filter = format!("record_id IN ({}) AND ? IS NULL", crate::ids_sql(ids));
+        self.match_records_where(&filter, None)
+    }
+
     /// How many records have a lead.
     pub fn count_linked_records(&self) -> Result<u64, StoreError> {
         let n = self.next_id("SELECT count(*) FROM records WHERE lead_id IS NOT NULL")?;
@@ -135,12 +142,14 @@ impl Store {
     /// or those among the records in `scope_records`.
     pub fn forget_clustering(&self, whole: bool) -> Result<(), StoreError> {
         let sql = if whole {
-            "DELETE FROM lead_links; DELETE FROM match_refusals;"
+            "DELETE FROM lead_links; DELETE FROM match_refusals; DELETE FROM match_candidates;"
         } else {
             "DELETE FROM lead_links WHERE record_a IN (SELECT record_id FROM scope_records)
                                        OR record_b IN (SELECT record_id FROM scope_records);
              DELETE FROM match_refusals WHERE record_a IN (SELECT record_id FROM scope_records)
-                                          AND record_b IN (SELECT record_id FROM scope_records);"
+                                          AND record_b IN (SELECT record_id FROM scope_records);
+             DELETE FROM match_candidates WHERE record_a IN (SELECT record_id FROM scope_records)
+                                            AND record_b IN (SELECT record_id FROM scope_records);"
         };
         self.conn
             .execute_batch(sql)
@@ -306,6 +315,7 @@ impl Store {
         let links = links_batch(run_id, records, outcome)?;
         self.land_in_parallel("lead_links", vec![links])?;
         self.land_refusals(run_id, &outcome.refusals)?;
+        self.land_candidates(run_id, &outcome.candidates)?;
         lap(&mut timings, "land_links");
         self.land_merges(run_id, &outcome.merged_leads)?;
         let weights = serde_json::to_string(&outcome.weights).unwrap_or_default();
