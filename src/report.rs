@@ -30,6 +30,9 @@ pub struct RunReport {
     /// Leads per 10-point warmth bucket (0–9, 10–19 …).
     pub warmth_histogram: Vec<(String, u64)>,
     pub consent: BTreeMap<String, u64>,
+    /// The matcher against reviewers' labelled pairs, as of now (none labelled: absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<crate::dedupe::LabelAgreement>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,7 +103,7 @@ pub fn build(
     store: &Store,
     run_id: Option<i64>,
     normaliser: &Normaliser,
-    warmth: &WarmthSettings,
+    (warmth, threshold): (&WarmthSettings, f64),
 ) -> Result<RunReport, CommandError> {
     let run_id: i64 = match run_id {
         Some(id) => id,
@@ -124,6 +127,7 @@ pub fn build(
             .collect(),
         warmth_histogram: pairs(store, &warmth_histogram_sql(warmth, Utc::now()))?,
         consent: pairs(store, CALL_CONSENT_SQL)?.into_iter().collect(),
+        reviewed: crate::review::label_agreement(store, threshold)?,
     })
 }
 
@@ -393,8 +397,39 @@ pub fn html(r: &RunReport, lang: Lang, zone: FixedOffset) -> String {
         t("Согласие на звонки (все лиды)", "Call consent (all leads)"),
         bar_chart("consent", &named(&counts(&r.consent)), "#47a"),
     );
+    if let Some(a) = &r.reviewed {
+        let _ = write!(
+            o,
+            "<section><h2>{}</h2><p id=\"reviewed\" data-pairs=\"{}\" data-agreed=\"{}\">{}</p></section>",
+            t("Проверка людьми", "Human review"),
+            a.pairs,
+            a.agreed,
+            esc(&agreement_sentence(lang, a))
+        );
+    }
     o.push_str("</body></html>\n");
     o
+}
+
+/// "On 212 reviewed pairs the matcher agreed with reviewers 97.6 % …".
+pub fn agreement_sentence(lang: Lang, a: &crate::dedupe::LabelAgreement) -> String {
+    let share = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.1} %", 100.0 * v));
+    match lang {
+        Lang::Ru => format!(
+            "На {} проверенных парах сопоставление совпало с людьми в {:.1} % случаев (точность {}, полнота {}).",
+            a.pairs,
+            100.0 * a.agreement(),
+            share(a.precision()),
+            share(a.recall())
+        ),
+        Lang::En => format!(
+            "On {} reviewed pairs the matcher agreed with reviewers {:.1} % (precision {}, recall {}).",
+            a.pairs,
+            100.0 * a.agreement(),
+            share(a.precision()),
+            share(a.recall())
+        ),
+    }
 }
 
 fn section(o: &mut String, title: &str, chart: String) {

@@ -3,7 +3,10 @@
 //! (with consent and warmth derived again for them). Shared by the commands and the
 //! review page, as is the review queue: what a reviewer should decide next.
 
-use crate::dedupe::decisions::DecisionKind;
+use crate::dedupe::decisions::{DecisionKind, Standing};
+use crate::dedupe::evidence::{score_pair, LabelAgreement};
+use crate::dedupe::model::Weights;
+use crate::dedupe::{name_values, MatchRecord};
 use crate::pipeline::{self, Plan, Recluster, RunError, RunOptions, RunSummary};
 use crate::record::Stage;
 use crate::settings::Settings;
@@ -11,6 +14,7 @@ use crate::sheet::{Cell, Column, Table};
 use crate::store::dedupe::decisions::NewDecision;
 use crate::store::dedupe::review::{QueueItem, ReviewRecord};
 use crate::store::{Store, StoreError};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Why a decision cannot be recorded.
@@ -272,4 +276,54 @@ pub fn queue_table(entries: &[QueueEntry], settings: &Settings) -> Table {
         rows,
         zone: settings.zone(),
     }
+}
+
+/// The matcher's verdicts on the record pairs reviewers labelled (`label`, the review
+/// page) that are still in force, scored with the stored model; `None` without labels.
+pub fn label_agreement(
+    store: &Store,
+    threshold: f64,
+) -> Result<Option<LabelAgreement>, StoreError> {
+    let all = store.decisions(None)?;
+    let resolved = store.resolve(&all)?;
+    let labels: Vec<(i64, i64, bool)> = all
+        .iter()
+        .filter(|d| d.kind.is_label())
+        .filter(|d| {
+            matches!(
+                resolved.standing.get(&d.decision_id),
+                Some(Standing::InForce | Standing::PartlySuperseded { .. })
+            )
+        })
+        .filter_map(|d| {
+            let same = d.kind == DecisionKind::Same;
+            Some((*d.records_a.first()?, *d.records_b.first()?, same))
+        })
+        .collect();
+    if labels.is_empty() {
+        return Ok(None);
+    }
+    let Some(weights) = store
+        .latest_weights()?
+        .and_then(|json| serde_json::from_str::<Weights>(&json).ok())
+    else {
+        return Ok(None);
+    };
+    let ids: Vec<i64> = labels.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+    let records: HashMap<i64, MatchRecord> = store
+        .match_records_of(&ids)?
+        .into_iter()
+        .map(|r| (r.record_id, r))
+        .collect();
+    let names = store.model_names(&name_values(&records.values().cloned().collect::<Vec<_>>()))?;
+    let mut agreement = LabelAgreement::default();
+    for (a, b, same) in labels {
+        if let (Some(x), Some(y)) = (records.get(&a), records.get(&b)) {
+            agreement.add(
+                same,
+                score_pair(x, y, &weights, &names).says_same(threshold),
+            );
+        }
+    }
+    Ok((agreement.pairs > 0).then_some(agreement))
 }

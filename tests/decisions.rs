@@ -265,10 +265,59 @@ fn a_merge_stays_merged_until_a_newer_decision_says_otherwise() {
     assert_eq!(d[0]["standing"]["status"], "superseded");
     assert_eq!(d[0]["standing"]["by"], serde_json::json!([2]));
     assert_eq!(d[1]["standing"]["status"], "in_force");
-    ok(run(&["recluster", "--db", s(&db), "--as-of", AS_OF]));
+    let o = ok(run(&[
+        "recluster",
+        "--db",
+        s(&db),
+        "--as-of",
+        AS_OF,
+        "--json",
+    ]));
     assert_ne!(
         lead(&db, 1),
         lead(&db, 2),
         "after clustering the whole base"
+    );
+    // The label measures the matcher: it would not merge these two either.
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reviewed = &summary["dedupe"]["reviewed"];
+    assert_eq!(
+        (reviewed["pairs"].as_u64(), reviewed["agreed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // A "same" label on a pair the matcher leaves apart is a disagreement.
+    ok(run(&[
+        "label",
+        "same",
+        "1",
+        "3",
+        "--reason",
+        "same woman",
+        "--db",
+        s(&db),
+    ]));
+    let o = ok(run(&[
+        "recluster",
+        "--db",
+        s(&db),
+        "--as-of",
+        AS_OF,
+        "--json",
+    ]));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reviewed = &summary["dedupe"]["reviewed"];
+    assert_eq!(
+        (
+            reviewed["pairs"].as_u64(),
+            reviewed["agreed"].as_u64(),
+            reviewed["labelled_same"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    let o = ok(run(&["decisions", "--db", s(&db)]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("2 провер") || text.contains("On 2 reviewed"),
+        "{text}"
     );
 }

@@ -168,10 +168,15 @@ fn apply(correction: Correction, why: &Why, quiet: bool) -> CmdResult {
 }
 
 pub fn list(args: DecisionsArgs) -> CmdResult {
-    if !args.db.exists() {
-        return Err(CliError::DatabaseNotFound(args.db));
+    let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
+    if !args.json {
+        if let Some(a) = review::label_agreement(&store, settings.threshold)? {
+            println!(
+                "{}",
+                leadpipe::report::agreement_sentence(settings.lang, &a)
+            );
+        }
     }
-    let store = Store::open_read_only(&args.db)?;
     print_decisions(&store, args.lead, args.json, &args.db)
 }
 

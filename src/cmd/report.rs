@@ -29,7 +29,12 @@ pub struct ReportArgs {
 
 pub fn run(args: ReportArgs) -> CmdResult {
     let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
-    let report = leadpipe::report::build(&store, args.run, &settings.normaliser, &settings.warmth)?;
+    let report = leadpipe::report::build(
+        &store,
+        args.run,
+        &settings.normaliser,
+        (&settings.warmth, settings.threshold),
+    )?;
     let lang = args.lang.unwrap_or(settings.lang);
     let page = leadpipe::report::html(&report, lang, settings.zone());
     std::fs::write(&args.out, page).map_err(|source| CliError::Write {

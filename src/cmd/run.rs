@@ -117,6 +117,12 @@ pub fn print_run_summary(s: &RunSummary, json: bool, quiet: bool) {
             "  dedupe: {scope} → {} leads ({} new); {} candidate pairs, {} vetoed (different people), {} merges refused",
             d.leads, d.new_leads, d.blocking.pairs, d.vetoed_pairs, d.refused_merges
         );
+        if let Some(a) = &d.reviewed {
+            println!(
+                "  reviewed: {}",
+                leadpipe::report::agreement_sentence(leadpipe::lang::Lang::En, a)
+            );
+        }
     }
     if let Some(c) = &s.consent {
         println!(

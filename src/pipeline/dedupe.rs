@@ -79,6 +79,8 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
         cluster_touched(ctx, new, model, &decided, started)?
     };
     ctx.store.mark_decisions_applied()?;
+    let mut stats = stats;
+    stats.reviewed = crate::review::label_agreement(ctx.store, ctx.settings.threshold)?;
     bar.finish_and_clear();
     ctx.scored_by_dedupe = scored;
     Ok(StageReport::Dedupe(stats))

@@ -65,3 +65,44 @@ pub fn review_band(threshold: f64) -> (f64, f64) {
     let p = |w: f64| 1.0 / (1.0 + (-w).exp2());
     (p(w - REVIEW_BAND_BITS), p(w + REVIEW_BAND_BITS))
 }
+
+/// How the matcher's own verdict on reviewers' labelled pairs compares with theirs: does
+/// it score the pair at or above the threshold, with no veto ([`PairScore::says_same`])?
+/// Reviewed pairs are the hard ones (the queue shows pairs near the threshold first), so
+/// these figures understate the matcher on the whole base.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LabelAgreement {
+    pub pairs: u64,
+    pub agreed: u64,
+    /// Labelled one person.
+    pub labelled_same: u64,
+    /// Merged by the matcher's score alone.
+    pub matcher_same: u64,
+    /// Both.
+    pub both_same: u64,
+}
+
+impl LabelAgreement {
+    pub fn add(&mut self, labelled_same: bool, matcher_same: bool) {
+        self.pairs += 1;
+        self.agreed += u64::from(labelled_same == matcher_same);
+        self.labelled_same += u64::from(labelled_same);
+        self.matcher_same += u64::from(matcher_same);
+        self.both_same += u64::from(labelled_same && matcher_same);
+    }
+
+    /// Share of pairs where the matcher agreed with the reviewer.
+    pub fn agreement(&self) -> f64 {
+        self.agreed as f64 / self.pairs.max(1) as f64
+    }
+
+    /// Of the pairs the matcher would merge, the share reviewers call one person.
+    pub fn precision(&self) -> Option<f64> {
+        (self.matcher_same > 0).then(|| self.both_same as f64 / self.matcher_same as f64)
+    }
+
+    /// Of the pairs reviewers call one person, the share the matcher would merge.
+    pub fn recall(&self) -> Option<f64> {
+        (self.labelled_same > 0).then(|| self.both_same as f64 / self.labelled_same as f64)
+    }
+}

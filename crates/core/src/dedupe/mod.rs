@@ -14,7 +14,7 @@ pub mod lead_ids;
 pub mod model;
 mod scores;
 
-pub use evidence::{review_band, Candidate, REVIEW_BAND_BITS};
+pub use evidence::{review_band, Candidate, LabelAgreement, REVIEW_BAND_BITS};
 pub use keys::{city_key, company_match_key, own_inn, MatchRecord};
 pub use lead_ids::{assign_leads, LeadAssignment};
 pub use scores::{pairwise_scores, PairwiseScores};
@@ -99,6 +99,9 @@ pub struct DedupeStats {
     /// with `records` records), not the whole base.
     pub incremental: bool,
     pub touched_leads: usize,
+    /// The matcher against reviewers' labelled pairs (none labelled: absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<evidence::LabelAgreement>,
     /// Wall time per phase, milliseconds, in order.
     pub phase_ms: Vec<(&'static str, u64)>,
 }
