@@ -11,6 +11,8 @@
 //! newer one wins and the older one is *superseded* — wholly, or in the pairs the newer
 //! contradicts — and [`resolve`] says by which, so `explain` can show it.
 
+use super::model::Weights;
+use super::MatchRecord;
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
@@ -324,6 +326,41 @@ fn part(
                 out.cannot.push((x.min(y), x.max(y), decision));
                 tally.kept += 1;
             }
+        }
+    }
+}
+
+/// Joins the records reviewers' must-links name and registers their cannot-links, before
+/// any scored pair; each join is a merge with the pair's own evidence beside the decision.
+pub(super) fn apply(
+    records: &[MatchRecord],
+    constraints: &Constraints,
+    clusters: &mut super::cluster::Clusters,
+    weights: &Weights,
+    tf_u: &dyn Fn(u32) -> Option<f64>,
+    merges: &mut Vec<super::Merge>,
+) {
+    let named: rustc_hash::FxHashSet<i64> = constraints
+        .must
+        .iter()
+        .chain(&constraints.cannot)
+        .flat_map(|&(a, b, _)| [a, b])
+        .collect();
+    let index: HashMap<i64, u32> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| named.contains(&r.record_id))
+        .map(|(i, r)| (r.record_id, i as u32))
+        .collect();
+    let both = |&(a, b, d): &(i64, i64, i64)| Some((*index.get(&a)?, *index.get(&b)?, d));
+    for (a, b, _) in constraints.cannot.iter().filter_map(both) {
+        clusters.keep_apart(a, b);
+    }
+    for (a, b, d) in constraints.must.iter().filter_map(both) {
+        if clusters.join_anyway(records, a, b) {
+            let cmp = super::compare::compare(&records[a as usize], &records[b as usize]);
+            let e = super::Compared::new(&cmp, None).evidence(tf_u(a));
+            merges.push((weights.probability(&e), a, b, e, Some(d)));
         }
     }
 }

@@ -229,41 +229,6 @@ type RefusedPair = (f64, u32, u32, Veto, Option<(u32, u32)>);
 /// (probability, record, record, evidence, the reviewer's decision that joined them).
 type Merge = (f64, u32, u32, PairEvidence, Option<i64>);
 
-/// Joins the records reviewers' must-links name and registers their cannot-links, before
-/// any scored pair; each join is a merge with the pair's own evidence beside the decision.
-fn apply_decisions(
-    records: &[MatchRecord],
-    constraints: &decisions::Constraints,
-    clusters: &mut cluster::Clusters,
-    weights: &Weights,
-    tf_u: &dyn Fn(u32) -> Option<f64>,
-    merges: &mut Vec<Merge>,
-) {
-    let named: rustc_hash::FxHashSet<i64> = constraints
-        .must
-        .iter()
-        .chain(&constraints.cannot)
-        .flat_map(|&(a, b, _)| [a, b])
-        .collect();
-    let index: HashMap<i64, u32> = records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| named.contains(&r.record_id))
-        .map(|(i, r)| (r.record_id, i as u32))
-        .collect();
-    let both = |&(a, b, d): &(i64, i64, i64)| Some((*index.get(&a)?, *index.get(&b)?, d));
-    for (a, b, _) in constraints.cannot.iter().filter_map(both) {
-        clusters.keep_apart(a, b);
-    }
-    for (a, b, d) in constraints.must.iter().filter_map(both) {
-        if clusters.join_anyway(records, a, b) {
-            let cmp = compare::compare(&records[a as usize], &records[b as usize]);
-            let e = Compared::new(&cmp, None).evidence(tf_u(a));
-            merges.push((weights.probability(&e), a, b, e, Some(d)));
-        }
-    }
-}
-
 /// Links records into leads from scratch: the whole base, or (`link`) the part of it a
 /// run can change. With `settings.estimate` and enough records, the model is fitted on
 /// them; otherwise `model` (or the default weights) is used as it is. New leads get ids
@@ -455,7 +420,7 @@ pub fn link(
     let mut clusters = cluster::Clusters::new(records);
     let mut merges = Vec::new();
     if let Some(c) = input.constraints {
-        apply_decisions(records, c, &mut clusters, &weights, &tf_u, &mut merges);
+        decisions::apply(records, c, &mut clusters, &weights, &tf_u, &mut merges);
     }
     drop((pairs, compared, tf_of));
     stats.pairs_above_threshold = confident.len();
