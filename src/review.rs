@@ -284,22 +284,7 @@ pub fn label_agreement(
     store: &Store,
     threshold: f64,
 ) -> Result<Option<LabelAgreement>, StoreError> {
-    let all = store.decisions(None)?;
-    let resolved = store.resolve(&all)?;
-    let labels: Vec<(i64, i64, bool)> = all
-        .iter()
-        .filter(|d| d.kind.is_label())
-        .filter(|d| {
-            matches!(
-                resolved.standing.get(&d.decision_id),
-                Some(Standing::InForce | Standing::PartlySuperseded { .. })
-            )
-        })
-        .filter_map(|d| {
-            let same = d.kind == DecisionKind::Same;
-            Some((*d.records_a.first()?, *d.records_b.first()?, same))
-        })
-        .collect();
+    let labels = labelled_pairs(store)?;
     if labels.is_empty() {
         return Ok(None);
     }
@@ -326,4 +311,25 @@ pub fn label_agreement(
         }
     }
     Ok((agreement.pairs > 0).then_some(agreement))
+}
+
+/// The record pairs reviewers labelled (`label`, the review page) whose labels are still
+/// in force: (record, record, one person?).
+pub fn labelled_pairs(store: &Store) -> Result<Vec<(i64, i64, bool)>, StoreError> {
+    let all = store.decisions(None)?;
+    let resolved = store.resolve(&all)?;
+    Ok(all
+        .iter()
+        .filter(|d| d.kind.is_label())
+        .filter(|d| {
+            matches!(
+                resolved.standing.get(&d.decision_id),
+                Some(Standing::InForce | Standing::PartlySuperseded { .. })
+            )
+        })
+        .filter_map(|d| {
+            let same = d.kind == DecisionKind::Same;
+            Some((*d.records_a.first()?, *d.records_b.first()?, same))
+        })
+        .collect())
 }

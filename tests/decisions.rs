@@ -321,3 +321,69 @@ fn a_merge_stays_merged_until_a_newer_decision_says_otherwise() {
         "{text}"
     );
 }
+
+/// The model's m-probabilities of the latest run.
+fn latest_m(db: &Path) -> Vec<Vec<f64>> {
+    let store = leadpipe::store::Store::open_read_only(db).unwrap();
+    let json = store.latest_weights().unwrap().unwrap();
+    let w: Value = serde_json::from_str(&json).unwrap();
+    serde_json::from_value(w["m"].clone()).unwrap()
+}
+
+/// `refit --with-labels` moves the fitted m-probabilities towards what reviewers labelled
+/// one person; a plain refit of the same base does not, and `recluster` refuses the flag.
+#[test]
+fn labels_refine_the_fitted_model_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("gen.csv");
+    ok(run(&[
+        "gen",
+        "--rows",
+        "1500",
+        "--seed",
+        "4",
+        "--out",
+        s(&list),
+    ]));
+    let db = dir.path().join("base.duckdb");
+    ok(run(&["import", s(&list), "--db", s(&db), "--as-of", AS_OF]));
+    let o = ok(run(&[
+        "review",
+        "queue",
+        "--db",
+        s(&db),
+        "--json",
+        "--limit",
+        "12",
+    ]));
+    let queue: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(queue.len() >= 5, "{} pairs to review", queue.len());
+    for item in &queue {
+        ok(run(&[
+            "label",
+            "same",
+            &item["record_a"].to_string(),
+            &item["record_b"].to_string(),
+            "--reason",
+            "checked",
+            "--db",
+            s(&db),
+        ]));
+    }
+    let plain = dir.path().join("plain.duckdb");
+    std::fs::copy(&db, &plain).unwrap();
+    ok(run(&["refit", "--db", s(&plain), "--as-of", AS_OF]));
+    ok(run(&[
+        "refit",
+        "--with-labels",
+        "--db",
+        s(&db),
+        "--as-of",
+        AS_OF,
+    ]));
+    let (with, without) = (latest_m(&db), latest_m(&plain));
+    assert_ne!(with, without, "the labels changed nothing");
+    assert!(with.iter().flatten().all(|m| (0.0..=1.0).contains(m)));
+    let o = run(&["recluster", "--with-labels", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(65));
+}

@@ -18,6 +18,10 @@ pub struct ReclusterArgs {
     /// Judge consent expiry and warmth at this time instead of now.
     #[arg(long, value_parser = parse_time)]
     as_of: Option<TypedTime>,
+    /// (refit) Refine the model's m-probabilities with the pairs reviewers labelled one
+    /// person (`leadpipe label same`, the review page).
+    #[arg(long)]
+    with_labels: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -28,6 +32,11 @@ pub fn run(args: ReclusterArgs, refit: bool, quiet: bool) -> CmdResult {
         .db
         .unwrap_or_else(|| PathBuf::from("leadpipe.duckdb"));
     let verb = if refit { "refit" } else { "recluster" };
+    if args.with_labels && !refit {
+        return Err(CliError::BadArgument(
+            "--with-labels refines a model being fitted: use it with leadpipe refit".into(),
+        ));
+    }
     if !db.exists() {
         return Err(CliError::DatabaseNotFound(db));
     }
@@ -37,6 +46,7 @@ pub fn run(args: ReclusterArgs, refit: bool, quiet: bool) -> CmdResult {
         progress: !quiet,
         command: verb.to_string(),
         as_of: args.as_of,
+        labels_feed_m: refit && args.with_labels,
         recluster: if refit {
             Recluster::AllRefit
         } else {

@@ -31,6 +31,9 @@ pub struct RunOptions {
     /// Cluster the whole base again rather than what the new records touch (`leadpipe
     /// recluster`), and fit the match model again first (`leadpipe refit`).
     pub recluster: Recluster,
+    /// When the model is fitted: refine its `m` with the pairs reviewers labelled one
+    /// person (`leadpipe refit --with-labels`).
+    pub labels_feed_m: bool,
 }
 
 impl RunOptions {

@@ -194,11 +194,22 @@ fn cluster_whole_base(
         threshold: ctx.settings.threshold,
         estimate: fit,
     };
+    let labelled_same: Vec<(i64, i64)> = if fit && ctx.opts.labels_feed_m {
+        let pairs = crate::review::labelled_pairs(store)?;
+        pairs
+            .into_iter()
+            .filter(|p| p.2)
+            .map(|p| (p.0, p.1))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let outcome = link(
         DedupeInput {
             records: &records,
             sizes: None,
             constraints: Some(constraints),
+            labelled_same: &labelled_same,
         },
         &settings,
         model.weights.map(|w| (w, names)),
@@ -274,6 +285,7 @@ fn cluster_touched(
             records: &records,
             sizes: Some(&sizes),
             constraints: Some(&decided.constraints),
+            labelled_same: &[],
         },
         &settings,
         model.weights.map(|w| (w, names)),

@@ -365,6 +365,23 @@ pub(super) fn apply(
     }
 }
 
+/// The comparison levels of the given record pairs (those both in `records`).
+pub(super) fn levels_of(
+    records: &[MatchRecord],
+    pairs: &[(i64, i64)],
+) -> Vec<[Option<u8>; super::model::FIELDS]> {
+    let index: HashMap<i64, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.record_id, i))
+        .collect();
+    pairs
+        .iter()
+        .filter_map(|(a, b)| Some((&records[*index.get(a)?], &records[*index.get(b)?])))
+        .map(|(a, b)| super::model::levels(&super::compare::compare(a, b)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,6 +519,7 @@ mod tests {
                 records: &records,
                 sizes: None,
                 constraints: Some(&constraints),
+                labelled_same: &[],
             },
             &DedupeSettings::default(),
             None,

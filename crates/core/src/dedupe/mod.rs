@@ -129,7 +129,13 @@ pub struct DedupeInput<'a> {
     pub sizes: Option<&'a dyn block::BlockSizes>,
     /// Reviewers' decisions in force (pairs naming records not in `records` are left out).
     pub constraints: Option<&'a decisions::Constraints>,
+    /// Record pairs reviewers labelled one person, to refine `m` when the model is fitted
+    /// (`leadpipe refit --with-labels`); empty: the fit alone.
+    pub labelled_same: &'a [(i64, i64)],
 }
+
+/// How many pairs' worth the fitted `m` counts for against reviewers' labels.
+pub const LABEL_PRIOR_PAIRS: f64 = 20.0;
 
 /// Random pairs used to estimate `u`.
 const U_SAMPLE_PAIRS: usize = 200_000;
@@ -244,6 +250,7 @@ pub fn dedupe(
             records,
             sizes: None,
             constraints: None,
+            labelled_same: &[],
         },
         settings,
         model,
@@ -376,6 +383,10 @@ pub fn link(
         ];
         let strong = pairs_by(block::BY_PHONE | block::BY_EMAIL);
         stats.em_iterations = weights.fit(&sessions, &strong, n);
+        if !input.labelled_same.is_empty() {
+            let same = decisions::levels_of(records, input.labelled_same);
+            weights.blend_m_with_labels(&same, LABEL_PRIOR_PAIRS);
+        }
     }
     lap(&mut stats, "fitting");
 

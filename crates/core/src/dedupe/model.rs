@@ -179,6 +179,29 @@ impl Weights {
         }
     }
 
+    /// Moves `m` towards what reviewers' "same person" pairs show: per field, each level's
+    /// share among the labelled pairs that have the field, with the fitted `m` counted as
+    /// `prior` pairs (with fewer labels than that, the fit still weighs more). Labelled
+    /// pairs are few and chosen near the threshold, so they refine `m` rather than replace
+    /// it; `u` (from random pairs) is untouched.
+    pub fn blend_m_with_labels(&mut self, same: &[[Option<u8>; FIELDS]], prior: f64) {
+        for f in 0..FIELDS {
+            let mut counts = vec![0.0; LEVELS[f]];
+            for p in same {
+                if let Some(l) = p[f] {
+                    counts[usize::from(l)] += 1.0;
+                }
+            }
+            let n: f64 = counts.iter().sum();
+            if n == 0.0 {
+                continue;
+            }
+            for (m, c) in self.m[f].iter_mut().zip(&counts) {
+                *m = (c + prior * *m) / (n + prior);
+            }
+        }
+    }
+
     /// Sets how often two random records agree exactly on field `f` (see
     /// `chance_agreement`), rescaling its other levels so they still sum to one. For
     /// sparse, high-cardinality fields (ИНН, company) random pairs rarely both hold a
@@ -308,6 +331,22 @@ pub struct Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_pull_m_towards_what_reviewers_saw() {
+        let mut w = Weights::default();
+        // 20 labelled pairs, all with different phones (level 1): as many as the prior.
+        let pairs = vec![[None, None, Some(1), None, None, None, None]; 20];
+        let before = w.m[PHONE][1];
+        w.blend_m_with_labels(&pairs, 20.0);
+        assert!((w.m[PHONE][1] - (20.0 + 20.0 * before) / 40.0).abs() < 1e-12);
+        assert!((w.m[PHONE].iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert_eq!(
+            w.m[0],
+            Weights::default().m[0],
+            "fields without labels keep m"
+        );
+    }
 
     #[test]
     fn every_level_has_a_name() {
