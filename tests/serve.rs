@@ -119,7 +119,7 @@ fn every_answer_carries_the_security_headers() {
             Some("nosniff"),
             "{path}"
         );
-        assert_eq!(a.header("referrer-policy"), Some("no-referrer"), "{path}");
+        assert_eq!(a.header("referrer-policy"), Some("same-origin"), "{path}");
     }
 }
 

@@ -133,9 +133,12 @@ async fn security_headers(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Addresses (with searched names and numbers) never go to another site, but this
+    // server's own forms keep their Origin: under `no-referrer` browsers send
+    // `Origin: null`, and /review/decide refuses a verdict that does not name this server.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     resp
 }
