@@ -46,6 +46,7 @@ pub(super) fn lead_page(store: &Store, view: View, id: i64) -> Response {
     warmth(&mut body, view, lead);
     member_records(&mut body, view, &explained.members);
     merge_evidence(&mut body, view, &explained.links);
+    decisions(&mut body, view, &explained.decisions);
     consent(&mut body, view, &consent_history(store, id), Utc::now());
     view.page(&title, &body).into_response()
 }
@@ -225,6 +226,61 @@ fn member_records(body: &mut String, view: View, members: &[Value]) {
 
 /// Each link between two member records: the match probability and what each field
 /// contributed to it.
+/// Reviewers' decisions about the lead's records, with their standing; nothing when none.
+fn decisions(body: &mut String, view: View, decisions: &[Value]) {
+    if decisions.is_empty() {
+        return;
+    }
+    let head = [
+        "#",
+        view.pick("Решение", "Decision"),
+        view.pick("Записи", "Records"),
+        view.pick("Кто и когда", "Who and when"),
+        view.pick("Почему", "Why"),
+        view.pick("В силе", "Standing"),
+    ];
+    let rows = decisions.iter().map(|d| {
+        let standing = match d["standing"]["status"].as_str() {
+            Some("in_force") => view.pick("в силе", "in force").to_string(),
+            Some(s) => format!(
+                "{} {}",
+                s.replace('_', " "),
+                d["standing"]["by"]
+                    .as_array()
+                    .map(|b| b
+                        .iter()
+                        .map(|x| format!("#{x}"))
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            ),
+            None => String::new(),
+        };
+        vec![
+            esc(&text(d, "decision_id")),
+            esc(&text(d, "kind")),
+            esc(&format!(
+                "{} / {}",
+                text(d, "records_a"),
+                text(d, "records_b")
+            )),
+            esc(&format!(
+                "{}, {}",
+                text(d, "actor"),
+                view.stored_time(&text(d, "decided_at"))
+            )),
+            esc(&text(d, "reason")),
+            esc(&standing),
+        ]
+    });
+    let _ = write!(
+        body,
+        "<h2>{}</h2>",
+        view.pick("Решения проверяющих", "Reviewers' decisions")
+    );
+    body.push_str(&table("decisions", &head, rows));
+}
+
 fn merge_evidence(body: &mut String, view: View, links: &[Value]) {
     let _ = write!(
         body,
