@@ -165,6 +165,13 @@ fn clustering(db: &Path) -> Vec<(&'static str, Vec<String>)> {
             ),
         ),
         (
+            "match_candidates",
+            rows(
+                db,
+                "SELECT record_a, record_b, probability FROM match_candidates ORDER BY ALL",
+            ),
+        ),
+        (
             "leads",
             rows(
                 db,
