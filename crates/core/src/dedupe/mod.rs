@@ -24,6 +24,7 @@ use crate::gen::Rng;
 use crate::normalise::name::{self, Gender};
 use compare::{Comparison, Veto};
 use model::{FieldWeight, PairEvidence, Weights};
+use rayon::iter::Either;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -400,7 +401,10 @@ pub fn link(
             (p >= settings.threshold).then_some((p, a, b, veto, None))
         })
         .collect();
-    let mut confident: Vec<Merge> = pairs
+    // Pairs at or above the threshold are merged; those from the low end of the review
+    // band up to it are kept (compactly) for a reviewer.
+    let low = review_band(settings.threshold).0;
+    let (mut confident, near): (Vec<Merge>, Vec<(f64, u32, u32)>) = pairs
         .par_iter()
         .zip(&compared)
         .filter_map(|(&(a, b, _), c)| {
@@ -409,23 +413,13 @@ pub fn link(
             }
             let e = c.evidence(tf_u(a));
             let p = weights.probability(&e);
-            (p >= settings.threshold).then_some((p, a, b, e, None))
-        })
-        .collect();
-    // Pairs from the low end of the review band to the threshold, for a reviewer (a
-    // second pass: kept with their evidence they would cost ~4x the memory).
-    let low = review_band(settings.threshold).0;
-    let near: Vec<(f64, u32, u32)> = pairs
-        .par_iter()
-        .zip(&compared)
-        .filter_map(|(&(a, b, _), c)| {
-            if c.veto != 0 {
-                return None;
+            if p >= settings.threshold {
+                Some(Either::Left((p, a, b, e, None)))
+            } else {
+                (p >= low).then_some(Either::Right((p, a, b)))
             }
-            let p = weights.probability(&c.evidence(tf_u(a)));
-            (p >= low && p < settings.threshold).then_some((p, a, b))
         })
-        .collect();
+        .partition_map(|x| x);
     // Reviewers' decisions come first: must-links join whatever the score, cannot-links
     // refuse any merge that would join their records.
     let mut clusters = cluster::Clusters::new(records);
