@@ -36,6 +36,9 @@ pub enum DecisionError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The decision is kept; the next run (or command) applies it.
+    #[error("decision #{id} recorded; applying it failed ({source}); the next run applies it")]
+    NotApplied { id: i64, source: RunError },
 }
 
 /// Who decides, why, and through what (`command`, `review page`).
@@ -170,7 +173,8 @@ pub fn decide(
         recluster: Recluster::Touched,
         ..RunOptions::default()
     };
-    let summary = pipeline::run(&plan, &opts, None)?;
+    let summary = pipeline::run(&plan, &opts, None)
+        .map_err(|source| DecisionError::NotApplied { id, source })?;
     Ok((id, summary))
 }
 
@@ -196,12 +200,12 @@ pub fn queue(
         .iter()
         .flat_map(|i| [i.record_a, i.record_b])
         .collect();
-    let mut records = store.review_records(&ids)?;
+    let records = store.review_records(&ids)?;
     Ok(items
         .into_iter()
         .map(|item| QueueEntry {
             a: records.get(&item.record_a).cloned().unwrap_or_default(),
-            b: records.remove(&item.record_b).unwrap_or_default(),
+            b: records.get(&item.record_b).cloned().unwrap_or_default(),
             item,
         })
         .collect())

@@ -192,6 +192,29 @@ fn a_split_stays_split_and_consent_stays_with_its_giver() {
         e["decisions"][0]["reason"],
         "father and son on the home landline"
     );
+
+    // The list read again as another origin replaces its records: the decision loses the
+    // son's record, and the run says so rather than dropping it silently.
+    let o = ok(run(&[
+        "import",
+        s(&list),
+        "--db",
+        s(&db),
+        "--origin",
+        "open",
+        "--as-of",
+        AS_OF,
+        "--json",
+    ]));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warned = summary["warnings"].as_array().unwrap();
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("reviewers' decisions #1")),
+        "{warned:?}"
+    );
+    assert_eq!(decisions(&db)[0]["standing"]["status"], "moot");
 }
 
 /// A woman who changed her surname: nothing in common the matcher could see. A reviewer

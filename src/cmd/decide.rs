@@ -125,6 +125,10 @@ fn decision_error(e: DecisionError) -> CliError {
     match e {
         DecisionError::Store(e) => CliError::Store(e),
         DecisionError::Run(e) => CliError::Run(e),
+        DecisionError::NotApplied { id, source } => {
+            eprintln!("leadpipe: decision #{id} is recorded; the next run applies it");
+            CliError::Run(source)
+        }
         other => CliError::BadArgument(other.to_string()),
     }
 }

@@ -224,8 +224,6 @@ fn member_records(body: &mut String, view: View, members: &[Value]) {
     );
 }
 
-/// Each link between two member records: the match probability and what each field
-/// contributed to it.
 /// Reviewers' decisions about the lead's records, with their standing; nothing when none.
 fn decisions(body: &mut String, view: View, decisions: &[Value]) {
     if decisions.is_empty() {
@@ -244,7 +242,12 @@ fn decisions(body: &mut String, view: View, decisions: &[Value]) {
             Some("in_force") => view.pick("в силе", "in force").to_string(),
             Some(s) => format!(
                 "{} {}",
-                s.replace('_', " "),
+                match s {
+                    "partly_superseded" =>
+                        view.pick("частично заменено решением", "partly superseded by"),
+                    "superseded" => view.pick("заменено решением", "superseded by"),
+                    _ => view.pick("неприменимо: записей нет", "moot: its records are gone"),
+                },
                 d["standing"]["by"]
                     .as_array()
                     .map(|b| b
@@ -281,6 +284,8 @@ fn decisions(body: &mut String, view: View, decisions: &[Value]) {
     body.push_str(&table("decisions", &head, rows));
 }
 
+/// Each link between two member records: the match probability and what each field
+/// contributed to it.
 fn merge_evidence(body: &mut String, view: View, links: &[Value]) {
     let _ = write!(
         body,

@@ -370,14 +370,20 @@ async fn review_decide(
         Ok(Err(e)) => {
             let body = format!(
                 "<h1>{}</h1><p id=\"not-decided\">{}</p><p><a href=\"/review/pair?a={a}&amp;b={b}\">{}</a></p>",
-                view.pick("Решение не записано", "Decision not recorded"),
+                match &e {
+                    crate::review::DecisionError::NotApplied { .. } => {
+                        view.pick("Решение записано, но не применено", "Decision recorded, not yet applied")
+                    }
+                    _ => view.pick("Решение не записано", "Decision not recorded"),
+                },
                 esc(&e.to_string()),
                 view.pick("Назад", "Back")
             );
+            use crate::review::DecisionError;
             let status = match e {
-                crate::review::DecisionError::Store(_) | crate::review::DecisionError::Run(_) => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
+                DecisionError::Store(_)
+                | DecisionError::Run(_)
+                | DecisionError::NotApplied { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
             (

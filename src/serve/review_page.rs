@@ -339,8 +339,17 @@ pub(super) fn decide(
     v: &Verdict,
     actor: &str,
 ) -> Result<i64, review::DecisionError> {
+    let same = match v.verdict.as_str() {
+        "same" => true,
+        "different" => false,
+        other => {
+            return Err(review::DecisionError::Pointless(format!(
+                "unknown verdict {other:?}: same or different"
+            )))
+        }
+    };
     let correction = Correction::Label {
-        same: v.verdict == "same",
+        same,
         record_a: v.a,
         record_b: v.b,
     };

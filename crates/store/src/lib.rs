@@ -57,6 +57,11 @@ pub enum StoreError {
         table: &'static str,
         message: String,
     },
+    /// A decision written by a newer leadpipe: guessing its meaning could merge people.
+    #[error(
+        "match_decisions: decision {id} is of kind {kind:?}, unknown to this version of leadpipe; use the version that wrote it"
+    )]
+    UnknownDecision { id: i64, kind: String },
 }
 
 /// A DuckDB setting changed for a while (see [`Store::one_thread`]); reset on drop. After

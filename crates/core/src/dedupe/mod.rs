@@ -449,6 +449,8 @@ pub fn link(
         }
     }
     let id = |i: u32| records[i as usize].record_id;
+    // A vetoed pair a reviewer's must-link joined anyway was not refused after all.
+    refused.retain(|&(_, a, b, _, _)| clusters.find(a) != clusters.find(b));
     let refusals: Vec<Refusal> = refused
         .into_iter()
         .map(|(probability, a, b, veto, conflict)| Refusal {

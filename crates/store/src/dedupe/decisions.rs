@@ -128,25 +128,39 @@ impl Store {
                 .filter_map(|v| v.trim().parse().ok())
                 .collect()
         };
+        type Row = (StoredDecision, String);
         let rows = stmt
             .query_map([], |r| {
-                Ok(StoredDecision {
-                    decision_id: r.get(0)?,
-                    decided_at: r.get(1)?,
-                    actor: r.get(2)?,
-                    kind: DecisionKind::parse(&r.get::<_, String>(3)?)
-                        .unwrap_or(DecisionKind::Same),
-                    records_a: ids(r.get(4)?),
-                    records_b: ids(r.get(5)?),
-                    lead_a: r.get(6)?,
-                    lead_b: r.get(7)?,
-                    reason: r.get(8)?,
-                    via: r.get(9)?,
-                })
+                let kind: String = r.get(3)?;
+                Ok((
+                    StoredDecision {
+                        decision_id: r.get(0)?,
+                        decided_at: r.get(1)?,
+                        actor: r.get(2)?,
+                        kind: DecisionKind::parse(&kind).unwrap_or(DecisionKind::Different),
+                        records_a: ids(r.get(4)?),
+                        records_b: ids(r.get(5)?),
+                        lead_a: r.get(6)?,
+                        lead_b: r.get(7)?,
+                        reason: r.get(8)?,
+                        via: r.get(9)?,
+                    },
+                    kind,
+                ))
             })
             .map_err(db("reading decisions"))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(db("reading decisions"))
+        let rows: Vec<Row> = rows
+            .collect::<Result<_, _>>()
+            .map_err(db("reading decisions"))?;
+        rows.into_iter()
+            .map(|(d, kind)| match DecisionKind::parse(&kind) {
+                Some(_) => Ok(d),
+                None => Err(StoreError::UnknownDecision {
+                    id: d.decision_id,
+                    kind,
+                }),
+            })
+            .collect()
     }
 
     /// The constraints every decision adds up to, over the records still in the base.
@@ -205,6 +219,27 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .map_err(db("reading decisions"))?;
         Ok(leads)
+    }
+
+    /// The decisions naming a record of the landed file `content_hash` (before it is read
+    /// again: its records are replaced by new ones, and these decisions lose them).
+    pub fn decisions_naming_file(&self, content_hash: &str) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT decision_id FROM match_decisions
+                 WHERE list_has_any(records_a || records_b,
+                                    (SELECT coalesce(list(record_id), []::BIGINT[])
+                                     FROM records WHERE file_hash = ?))
+                 ORDER BY decision_id",
+            )
+            .map_err(db("reading decisions"))?;
+        let ids = stmt
+            .query_map(params![content_hash], |r| r.get::<_, i64>(0))
+            .map_err(db("reading decisions"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db("reading decisions"))?;
+        Ok(ids)
     }
 
     /// Marks every decision so far applied (the run clustered their leads again).
