@@ -410,3 +410,63 @@ fn labels_refine_the_fitted_model_on_request() {
     let o = run(&["recluster", "--with-labels", "--db", s(&db)]);
     assert_eq!(o.status.code(), Some(65));
 }
+
+fn queue(db: &Path) -> Vec<Value> {
+    let o = ok(run(&["review", "queue", "--db", s(db), "--json"]));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A lead whose records disagree on the patronymic (a misspelling the matcher let
+/// through) is in the queue as a conflict; once a reviewer decides the pair, it is not.
+#[test]
+fn the_queue_lists_conflicts_and_leaves_out_what_is_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("base.duckdb");
+    let list = dir.path().join("list.csv");
+    std::fs::write(
+        &list,
+        "ФИО,Телефон,E-mail\n\
+         Иванов Иван Петрович,+7 916 100-00-01,ivanov.i@mail.ru\n\
+         Иванов Иван Петровч,+7 916 100-00-01,ivanov.i@mail.ru\n\
+         Иванов Иван,+7 916 100-00-01,ivanov.i@mail.ru\n",
+    )
+    .unwrap();
+    import(&db, &list, "purchased");
+    assert_eq!(lead(&db, 1), lead(&db, 3));
+    assert_eq!(lead(&db, 2), lead(&db, 3));
+    let q = queue(&db);
+    let conflict = q
+        .iter()
+        .find(|e| e["kind"] == "conflict")
+        .unwrap_or_else(|| panic!("no conflict in {q:#?}"));
+    assert_eq!(
+        (conflict["record_a"].as_i64(), conflict["record_b"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(conflict["detail"], "patronymic: Петрович / Петровч");
+    // Split record 2 off: the pairs across the split are decided and leave the queue.
+    ok(run(&[
+        "split",
+        &lead(&db, 2).to_string(),
+        "--records",
+        "2",
+        "--reason",
+        "another Ivan",
+        "--db",
+        s(&db),
+    ]));
+    let q = queue(&db);
+    let pairs: Vec<(i64, i64)> = q
+        .iter()
+        .map(|e| {
+            (
+                e["record_a"].as_i64().unwrap(),
+                e["record_b"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        !pairs.iter().any(|&(a, b)| a == 2 || b == 2),
+        "decided pairs still queued: {pairs:?}"
+    );
+}

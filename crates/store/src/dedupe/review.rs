@@ -123,13 +123,15 @@ fn queue_sql(threshold: f64, high: f64, limit: usize) -> String {
              WHERE ra.lead_id <> rb.lead_id
              UNION ALL
              SELECT 'weak_merge', record_a, record_b, probability, NULL
-             FROM lead_links WHERE probability < {high} AND decision_id IS NULL
+             FROM lead_links
+             WHERE probability >= {threshold} AND probability < {high} AND decision_id IS NULL
              UNION ALL
              SELECT 'conflict', a.record_id, b.record_id, NULL,
                     CASE WHEN a.gender <> b.gender THEN 'gender: ' || a.gender || ' / ' || b.gender
-                         WHEN a.inn <> b.inn THEN 'ИНН: ' || a.inn || ' / ' || b.inn
+                         WHEN a.inn_valid AND b.inn_valid AND a.inn <> b.inn
+                              THEN 'ИНН: ' || a.inn || ' / ' || b.inn
                          ELSE 'patronymic: ' || a.middle_name || ' / ' || b.middle_name END
-             FROM (SELECT lead_id, min(record_id) AS first FROM records
+             FROM (SELECT lead_id FROM records
                    WHERE lead_id IS NOT NULL GROUP BY lead_id
                    HAVING count(DISTINCT gender) > 1
                        OR count(DISTINCT CASE WHEN inn_valid THEN inn END) > 1
@@ -140,15 +142,24 @@ fn queue_sql(threshold: f64, high: f64, limit: usize) -> String {
              WHERE (a.gender <> b.gender)
                 OR (a.inn_valid AND b.inn_valid AND a.inn <> b.inn)
                 OR (length(a.middle_name) > 2 AND length(b.middle_name) > 2
-                    AND lower(a.middle_name) <> lower(b.middle_name))
-             QUALIFY row_number() OVER (PARTITION BY a.lead_id ORDER BY a.record_id, b.record_id) = 1),
+                    AND lower(a.middle_name) <> lower(b.middle_name))),
+         -- Each decision's records with their side, for the records in a pair above.
+         sides AS (
+             SELECT decision_id, kind, rec, side FROM (
+                 SELECT decision_id, kind, unnest(records_a) AS rec, 'a' AS side FROM match_decisions
+                 UNION ALL
+                 SELECT decision_id, kind, unnest(records_b), 'b' FROM match_decisions)
+             WHERE rec IN (SELECT record_a FROM pairs UNION SELECT record_b FROM pairs)),
+         -- The pairs a decision speaks about: across its two sides, and within what it
+         -- joins (both sides of a merge or same, the split-off side of a split).
          decided AS (
-             SELECT list_distinct(records_a || records_b) AS named FROM match_decisions),
+             SELECT DISTINCT x.rec AS record_a, y.rec AS record_b
+             FROM sides x JOIN sides y USING (decision_id)
+             WHERE x.rec <> y.rec
+               AND (x.side <> y.side OR x.kind IN ('merge', 'same')
+                    OR (x.kind = 'split' AND x.side = 'a' AND y.side = 'a'))),
          open AS (
-             SELECT p.* FROM pairs p
-             WHERE NOT EXISTS (SELECT 1 FROM decided d
-                               WHERE list_contains(d.named, p.record_a)
-                                 AND list_contains(d.named, p.record_b))),
+             SELECT p.* FROM pairs p ANTI JOIN decided d USING (record_a, record_b)),
          valued AS (
              SELECT o.*, ra.lead_id AS lead_a, rb.lead_id AS lead_b,
                     CASE WHEN o.probability IS NULL THEN 0.75
@@ -166,6 +177,9 @@ fn queue_sql(threshold: f64, high: f64, limit: usize) -> String {
                 uncertainty * (1 + coalesce(warmth_score, 0) / 100.0
                                + CASE WHEN callable THEN 0.5 ELSE 0 END) AS priority
          FROM valued
+         -- One undecided conflicting pair per lead: deciding it brings the next.
+         QUALIFY kind <> 'conflict'
+              OR row_number() OVER (PARTITION BY kind, lead_a ORDER BY record_a, record_b) = 1
          ORDER BY priority DESC, record_a, record_b
          LIMIT {limit}"
     )
