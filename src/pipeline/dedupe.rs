@@ -54,6 +54,7 @@ struct StoredModel {
 pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     let bar = ctx.opts.progress_bar("dedupe");
     let started = Instant::now();
+    keep_decisions_of_files_read_again(ctx)?;
     let new = new_records(ctx)?;
     let model = StoredModel {
         weights: ctx
@@ -84,6 +85,25 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     bar.finish_and_clear();
     ctx.scored_by_dedupe = scored;
     Ok(StageReport::Dedupe(stats))
+}
+
+/// A file read again replaced its records: decisions naming them move to the records
+/// of the same rows (landed now, so that the decisions can find them); any that lose a
+/// record no new one replaced are named in a warning.
+fn keep_decisions_of_files_read_again(ctx: &mut RunContext) -> Result<(), RunError> {
+    if !ctx.sources.iter().any(|s| s.status == "reimported") {
+        return Ok(());
+    }
+    ctx.new_records.land_now(ctx.store)?;
+    let lost = ctx.store.carry_decisions_over(ctx.run_id)?;
+    if !lost.is_empty() {
+        let ids: Vec<String> = lost.iter().map(|d| format!("#{d}")).collect();
+        ctx.warnings.push(format!(
+            "a source read again no longer has some records that reviewers' decisions {} named; those decisions no longer apply to them (`leadpipe decisions` shows them; decide again from `leadpipe review queue`)",
+            ids.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// The run's new records: held ones (with those that spilled to the table early), and

@@ -12,7 +12,6 @@ use crate::sources::{self, OpenedSource, SourceError, SourceKind, SourceSpec};
 use crate::store::held::HeldRecords;
 use crate::store::{BatchOrigin, Store};
 use duckdb::arrow::record_batch::RecordBatch;
-use std::path::Path;
 use std::time::Instant;
 
 pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
@@ -228,34 +227,19 @@ impl SourceImport<'_, '_> {
             } else {
                 tracing::info!(source = %spec.name, first_run, "same content, new read settings; reading it again");
             }
-            self.warn_of_lost_decisions(&opened.content_hash, &spec.path)?;
+            store.remember_replaced_records(&opened.content_hash)?;
             store.forget_file(&opened.content_hash)?;
             self.summary.status = "reimported".to_string();
         } else if spec.kind == SourceKind::Html {
             // Pages are a snapshot of a site: when any page changed, the source's earlier
             // snapshot is replaced rather than landed again beside the new one.
             for old in store.source_file_hashes(&spec.name)? {
-                self.warn_of_lost_decisions(&old, &spec.path)?;
+                store.remember_replaced_records(&old)?;
                 store.forget_file(&old)?;
                 self.summary.status = "reimported".to_string();
             }
         }
         Ok(Some(settings))
-    }
-
-    /// Reviewers' decisions that name records of a file about to be read again lose them
-    /// (the file's records are replaced by new ones): said, not done silently.
-    fn warn_of_lost_decisions(&mut self, content_hash: &str, path: &Path) -> Result<(), RunError> {
-        let lost = self.ctx.store.decisions_naming_file(content_hash)?;
-        if !lost.is_empty() {
-            let ids: Vec<String> = lost.iter().map(|d| format!("#{d}")).collect();
-            self.ctx.warnings.push(format!(
-                "{}: read again, its records replaced; reviewers' decisions {} named them and no longer apply to them (`leadpipe decisions` shows them; decide again from `leadpipe review queue`)",
-                path.display(),
-                ids.join(", ")
-            ));
-        }
-        Ok(())
     }
 }
 

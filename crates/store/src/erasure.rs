@@ -292,6 +292,7 @@ pub const TABLES_WITHOUT_PERSONAL_DATA: &[(&str, &str)] = &[
     ("leadpipe_meta", "settings and the hashing salt"),
     ("lead_merges", "lead ids only"),
     ("match_weights", "the model's weights only"),
+    ("record_successors", "record ids only"),
     (
         "match_names",
         "the model's name frequencies: a count per hashed name, with no record, contact or name",
@@ -417,7 +418,9 @@ fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
         step("match_candidates", format!("DELETE FROM match_candidates WHERE record_a IN ({recs}) OR record_b IN ({recs})")),
         step("match_decisions", format!(
             "UPDATE match_decisions SET reason = '[erased]'
-             WHERE reason <> '[erased]' AND list_has_any(records_a || records_b, [{recs}]::BIGINT[])"
+             WHERE reason <> '[erased]' AND list_has_any(records_a || records_b,
+                 [{recs}]::BIGINT[] || (SELECT coalesce(list(old_record_id), []::BIGINT[])
+                                      FROM record_successors WHERE new_record_id IN ({recs})))"
         )),
         step("match_keys", format!("DELETE FROM match_keys WHERE record_id IN ({recs})")),
         step("match_refusals", format!(

@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS match_decisions (
 );
 -- The reviewer's decision behind a link it forced (added later).
 ALTER TABLE lead_links ADD COLUMN IF NOT EXISTS decision_id BIGINT;
+-- A file read again (same content, other settings) replaces its records: the record that
+-- took the place of one a decision names (same file, same row), so the decision holds.
+CREATE TABLE IF NOT EXISTS record_successors (
+    old_record_id BIGINT NOT NULL,
+    new_record_id BIGINT NOT NULL,
+    run_id BIGINT NOT NULL
+);
 "#;
 
 /// `leadpipe_meta` key: the newest decision a run has applied.
@@ -152,9 +159,21 @@ impl Store {
         let rows: Vec<Row> = rows
             .collect::<Result<_, _>>()
             .map_err(db("reading decisions"))?;
+        let successors = self.record_successors()?;
+        let follow = |ids: &mut Vec<i64>| {
+            for id in ids.iter_mut() {
+                if let Some(&new) = successors.get(id) {
+                    *id = new;
+                }
+            }
+        };
         rows.into_iter()
-            .map(|(d, kind)| match DecisionKind::parse(&kind) {
-                Some(_) => Ok(d),
+            .map(|(mut d, kind)| match DecisionKind::parse(&kind) {
+                Some(_) => {
+                    follow(&mut d.records_a);
+                    follow(&mut d.records_b);
+                    Ok(d)
+                }
                 None => Err(StoreError::UnknownDecision {
                     id: d.decision_id,
                     kind,
@@ -221,25 +240,93 @@ impl Store {
         Ok(leads)
     }
 
-    /// The decisions naming a record of the landed file `content_hash` (before it is read
-    /// again: its records are replaced by new ones, and these decisions lose them).
-    pub fn decisions_naming_file(&self, content_hash: &str) -> Result<Vec<i64>, StoreError> {
+    /// Old record id → the record that replaced it (chains followed when stored).
+    fn record_successors(&self) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT old_record_id, new_record_id FROM record_successors")
+            .map_err(db("reading decisions"))?;
+        let pairs = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(db("reading decisions"))?
+            .collect::<Result<_, _>>()
+            .map_err(db("reading decisions"))?;
+        Ok(pairs)
+    }
+
+    /// Before the landed file `content_hash` is read again (its records replaced): keeps,
+    /// in the temp table `replaced_records`, where each of its records that a decision
+    /// names came from (file and row), so [`Store::carry_decisions_over`] can find its
+    /// successor.
+    pub fn remember_replaced_records(&self, content_hash: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS replaced_records
+                     (record_id BIGINT, file_hash VARCHAR, source_row BIGINT)",
+            )
+            .map_err(db("keeping decisions across a file read again"))?;
+        self.conn
+            .execute(
+                "INSERT INTO replaced_records
+                 SELECT record_id, file_hash, source_row FROM records
+                 WHERE file_hash = ? AND record_id IN (
+                     SELECT unnest(records_a || records_b) FROM match_decisions)",
+                params![content_hash],
+            )
+            .map_err(db("keeping decisions across a file read again"))?;
+        Ok(())
+    }
+
+    /// After the records of files read again have landed: each replaced record a
+    /// decision names gets its successor (the new record of the same file and row) in
+    /// `record_successors`. Returns the decisions that lost a record no new one replaced
+    /// (a directory snapshot whose pages changed).
+    pub fn carry_decisions_over(&self, run_id: i64) -> Result<Vec<i64>, StoreError> {
+        let exists: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'replaced_records'
+                   AND temporary",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("keeping decisions across a file read again"))?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        self.conn
+            .execute_batch(&format!(
+                "CREATE TEMP TABLE carried AS
+                 SELECT r.record_id AS old_id, n.record_id AS new_id
+                 FROM replaced_records r
+                 JOIN records n ON n.file_hash = r.file_hash AND n.source_row = r.source_row
+                                AND n.record_id <> r.record_id;
+                 -- Chains stay one step long: what pointed at a replaced record points at
+                 -- its successor.
+                 UPDATE record_successors s SET new_record_id = c.new_id
+                 FROM carried c WHERE s.new_record_id = c.old_id;
+                 INSERT INTO record_successors SELECT old_id, new_id, {run_id} FROM carried;"
+            ))
+            .map_err(db("keeping decisions across a file read again"))?;
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT decision_id FROM match_decisions
-                 WHERE list_has_any(records_a || records_b,
-                                    (SELECT coalesce(list(record_id), []::BIGINT[])
-                                     FROM records WHERE file_hash = ?))
-                 ORDER BY decision_id",
+                "SELECT DISTINCT d.decision_id FROM match_decisions d,
+                     (SELECT record_id FROM replaced_records
+                      WHERE record_id NOT IN (SELECT old_id FROM carried)) lost
+                 WHERE list_contains(d.records_a || d.records_b, lost.record_id)
+                 ORDER BY 1",
             )
-            .map_err(db("reading decisions"))?;
-        let ids = stmt
-            .query_map(params![content_hash], |r| r.get::<_, i64>(0))
-            .map_err(db("reading decisions"))?
+            .map_err(db("keeping decisions across a file read again"))?;
+        let lost = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .map_err(db("keeping decisions across a file read again"))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(db("reading decisions"))?;
-        Ok(ids)
+            .map_err(db("keeping decisions across a file read again"))?;
+        self.conn
+            .execute_batch("DROP TABLE carried; DROP TABLE replaced_records;")
+            .map_err(db("keeping decisions across a file read again"))?;
+        Ok(lost)
     }
 
     /// Marks every decision so far applied (the run clustered their leads again).

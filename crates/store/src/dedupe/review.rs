@@ -145,11 +145,14 @@ fn queue_sql(threshold: f64, high: f64, limit: usize) -> String {
                     AND lower(a.middle_name) <> lower(b.middle_name))),
          -- Each decision's records with their side, for the records in a pair above.
          sides AS (
-             SELECT decision_id, kind, rec, side FROM (
-                 SELECT decision_id, kind, unnest(records_a) AS rec, 'a' AS side FROM match_decisions
+             SELECT decision_id, kind, coalesce(s.new_record_id, named) AS rec, side FROM (
+                 SELECT decision_id, kind, unnest(records_a) AS named, 'a' AS side FROM match_decisions
                  UNION ALL
-                 SELECT decision_id, kind, unnest(records_b), 'b' FROM match_decisions)
-             WHERE rec IN (SELECT record_a FROM pairs UNION SELECT record_b FROM pairs)),
+                 SELECT decision_id, kind, unnest(records_b), 'b' FROM match_decisions) d
+             -- A record replaced when its file was read again: its successor.
+             LEFT JOIN record_successors s ON s.old_record_id = d.named
+             WHERE coalesce(s.new_record_id, named)
+                   IN (SELECT record_a FROM pairs UNION SELECT record_b FROM pairs)),
          -- The pairs a decision speaks about: across its two sides, and within what it
          -- joins (both sides of a merge or same, the split-off side of a split).
          decided AS (
