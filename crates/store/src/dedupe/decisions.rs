@@ -114,6 +114,11 @@ impl Store {
 
     /// Every decision, oldest first (only those naming a record in `about`, if given).
     pub fn decisions(&self, about: Option<&[i64]>) -> Result<Vec<StoredDecision>, StoreError> {
+        // A base from before decisions, opened read-only beside a run (not brought up to
+        // date): it has none.
+        if !self.table_exists("record_successors")? {
+            return Ok(Vec::new());
+        }
         let filter = match about {
             Some(ids) => format!(
                 "WHERE list_has_any(records_a || records_b, {}::BIGINT[])",

@@ -80,6 +80,9 @@ impl Store {
         high: f64,
         limit: usize,
     ) -> Result<Vec<QueueItem>, StoreError> {
+        if !self.table_exists("match_candidates")? {
+            return Ok(Vec::new());
+        }
         let sql = queue_sql(threshold, high, limit);
         let mut stmt = self
             .conn
