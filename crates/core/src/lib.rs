@@ -6,6 +6,7 @@
 //! and how warm a lead is. Nothing here depends on DuckDB: another engine or a Python
 //! binding builds this crate without compiling C++ (see `docs/architecture.md`).
 
+pub mod analysis;
 pub mod calls;
 pub mod consent;
 pub mod dedupe;

@@ -1,0 +1,9 @@
+//! Analysing the base: how customers buy. `clv` fits the BG/NBD model of repeat purchases
+//! and the Gamma-Gamma model of spend by maximum likelihood (`optimise`, with the special
+//! functions of `special`), and predicts per customer: expected purchases ahead, the
+//! probability they are still active, expected spend. Pure functions over per-customer
+//! summaries; reading deals from the base is the store's job.
+
+pub mod clv;
+pub mod optimise;
+pub mod special;
