@@ -40,7 +40,7 @@ pub fn summarise(purchases: &[Purchase], until: i64) -> Vec<(u64, CustomerSummar
     }
     let mut out: Vec<(u64, CustomerSummary)> = Vec::new();
     let mut current: Option<(u64, i64, i64, u32, f64)> = None; // customer, first, last, x, repeat sum
-    let mut flush = |c: Option<(u64, i64, i64, u32, f64)>, out: &mut Vec<_>| {
+    let flush = |c: Option<(u64, i64, i64, u32, f64)>, out: &mut Vec<_>| {
         if let Some((id, first, last, x, sum)) = c {
             out.push((
                 id,
@@ -277,7 +277,7 @@ mod tests {
     fn simulate(m: &BgNbd, n: usize, weeks: f64, seed: u64) -> Vec<CustomerSummary> {
         let mut rng = crate::gen::Rng::new(seed);
         let mut uniform = || (rng.below(1 << 30) as f64 + 0.5) / f64::from(1u32 << 30);
-        let mut gamma = |shape: f64, u: &mut dyn FnMut() -> f64| -> f64 {
+        let gamma = |shape: f64, u: &mut dyn FnMut() -> f64| -> f64 {
             // Marsaglia–Tsang, with the shape < 1 boost.
             let (k, boost) = if shape < 1.0 {
                 (shape + 1.0, u().powf(1.0 / shape))
