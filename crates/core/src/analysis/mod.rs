@@ -1,4 +1,5 @@
-//! Analysing the base: how customers buy. `clv` fits the BG/NBD model of repeat purchases
+//! Analysing the base: how customers buy. `rfm` scores recency, frequency and spend by
+//! quintiles and names the usual segments; `clv` fits the BG/NBD model of repeat purchases
 //! and the Gamma-Gamma model of spend by maximum likelihood (`optimise`, with the special
 //! functions of `special`), and predicts per customer: expected purchases ahead, the
 //! probability they are still active, expected spend. Pure functions over per-customer
@@ -6,4 +7,5 @@
 
 pub mod clv;
 pub mod optimise;
+pub mod rfm;
 pub mod special;
