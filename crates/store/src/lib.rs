@@ -264,14 +264,20 @@ impl Store {
 
     /// True when `leadpipe_meta` exists: a reader may open a base older than that table.
     pub(crate) fn has_meta_table(&self) -> Result<bool, StoreError> {
+        self.table_exists("leadpipe_meta")
+    }
+
+    /// Does the base (or this connection's temp schema) have this table? A base written by
+    /// an older version and opened read-only lacks the newer ones.
+    pub(crate) fn table_exists(&self, table: &str) -> Result<bool, StoreError> {
         let n: i64 = self
             .conn
             .query_row(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'leadpipe_meta'",
-                [],
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                params![table],
                 |r| r.get(0),
             )
-            .map_err(db("looking for leadpipe_meta"))?;
+            .map_err(db("looking for a table"))?;
         Ok(n > 0)
     }
 

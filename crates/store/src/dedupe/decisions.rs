@@ -287,16 +287,7 @@ impl Store {
     /// `record_successors`. Returns the decisions that lost a record no new one replaced
     /// (a directory snapshot whose pages changed).
     pub fn carry_decisions_over(&self, run_id: i64) -> Result<Vec<i64>, StoreError> {
-        let exists: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'replaced_records'
-                   AND temporary",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db("keeping decisions across a file read again"))?;
-        if exists == 0 {
+        if !self.table_exists("replaced_records")? {
             return Ok(Vec::new());
         }
         self.conn

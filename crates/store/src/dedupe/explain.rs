@@ -57,20 +57,13 @@ impl Store {
         )?;
         // A base last written by an older version and opened read-only (the review page)
         // has neither the company / ИНН evidence nor the refusals table.
-        let current: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'match_refusals'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db("explaining a lead"))?;
+        let current = self.table_exists("match_refusals")?;
         let decided = self.table_exists("match_decisions")?;
-        let links = self.links_json(lead_id, current > 0, decided)?;
-        let refusals = if current == 0 {
-            Vec::new()
-        } else {
+        let links = self.links_json(lead_id, current, decided)?;
+        let refusals = if current {
             self.refusals_json(lead_id)?
+        } else {
+            Vec::new()
         };
         let consent = self.json_rows(
             "SELECT to_json({'channel': channel, 'purpose': purpose, 'status': status,
@@ -197,20 +190,6 @@ impl Store {
                 v
             })
             .collect())
-    }
-
-    /// Does the base have this table? (A base written by an older version and opened
-    /// read-only lacks the newer ones.)
-    pub(crate) fn table_exists(&self, table: &str) -> Result<bool, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                params![table],
-                |r| r.get(0),
-            )
-            .map_err(db("looking for a table"))?;
-        Ok(n > 0)
     }
 
     /// The JSON text each row of `sql` (taking the lead id) yields, parsed.
