@@ -127,7 +127,7 @@ pub fn build(
             .collect(),
         warmth_histogram: pairs(store, &warmth_histogram_sql(warmth, Utc::now()))?,
         consent: pairs(store, CALL_CONSENT_SQL)?.into_iter().collect(),
-        reviewed: crate::review::label_agreement(store, threshold)?,
+        reviewed: crate::review::label_agreement_now(store, threshold)?,
     })
 }
 

@@ -3,6 +3,7 @@
 //! (with consent and warmth derived again for them). Shared by the commands and the
 //! review page, as is the review queue: what a reviewer should decide next.
 
+use crate::dedupe::decisions::Resolved;
 use crate::dedupe::decisions::{DecisionKind, Standing};
 use crate::dedupe::evidence::{score_pair, LabelAgreement};
 use crate::dedupe::model::Weights;
@@ -11,7 +12,7 @@ use crate::pipeline::{self, Plan, Recluster, RunError, RunOptions, RunSummary};
 use crate::record::Stage;
 use crate::settings::Settings;
 use crate::sheet::{Cell, Column, Table};
-use crate::store::dedupe::decisions::NewDecision;
+use crate::store::dedupe::decisions::{NewDecision, StoredDecision};
 use crate::store::dedupe::review::{QueueItem, ReviewRecord};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
@@ -282,13 +283,16 @@ pub fn queue_table(entries: &[QueueEntry], settings: &Settings) -> Table {
     }
 }
 
-/// The matcher's verdicts on the record pairs reviewers labelled (`label`, the review
-/// page) that are still in force, scored with the stored model; `None` without labels.
+/// A labelled record pair: (record, record, one person?).
+pub type Label = (i64, i64, bool);
+
+/// The matcher's verdicts on `labels` (see [`labelled_pairs`]), scored with the stored
+/// model; `None` without labels.
 pub fn label_agreement(
     store: &Store,
+    labels: &[Label],
     threshold: f64,
 ) -> Result<Option<LabelAgreement>, StoreError> {
-    let labels = labelled_pairs(store)?;
     if labels.is_empty() {
         return Ok(None);
     }
@@ -306,7 +310,7 @@ pub fn label_agreement(
         .collect();
     let names = store.model_names(&name_values(&records.values().cloned().collect::<Vec<_>>()))?;
     let mut agreement = LabelAgreement::default();
-    for (a, b, same) in labels {
+    for &(a, b, same) in labels {
         if let (Some(x), Some(y)) = (records.get(&a), records.get(&b)) {
             agreement.add(
                 same,
@@ -318,12 +322,9 @@ pub fn label_agreement(
 }
 
 /// The record pairs reviewers labelled (`label`, the review page) whose labels are still
-/// in force: (record, record, one person?).
-pub fn labelled_pairs(store: &Store) -> Result<Vec<(i64, i64, bool)>, StoreError> {
-    let all = store.decisions(None)?;
-    let resolved = store.resolve(&all)?;
-    Ok(all
-        .iter()
+/// in force, from the decisions `all` and their resolution.
+pub fn labelled_pairs(all: &[StoredDecision], resolved: &Resolved) -> Vec<Label> {
+    all.iter()
         .filter(|d| d.kind.is_label())
         .filter(|d| {
             matches!(
@@ -335,5 +336,15 @@ pub fn labelled_pairs(store: &Store) -> Result<Vec<(i64, i64, bool)>, StoreError
             let same = d.kind == DecisionKind::Same;
             Some((*d.records_a.first()?, *d.records_b.first()?, same))
         })
-        .collect())
+        .collect()
+}
+
+/// [`label_agreement`] over the base's labels as they stand now.
+pub fn label_agreement_now(
+    store: &Store,
+    threshold: f64,
+) -> Result<Option<LabelAgreement>, StoreError> {
+    let all = store.decisions(None)?;
+    let resolved = store.resolve(&all)?;
+    label_agreement(store, &labelled_pairs(&all, &resolved), threshold)
 }

@@ -5,8 +5,9 @@
 use super::base::{open_for_reading, with_settings};
 use super::{print_json, CliError, CmdResult};
 use clap::{Args, Subcommand, ValueEnum};
-use leadpipe::dedupe::decisions::Standing;
+use leadpipe::dedupe::decisions::{Resolved, Standing};
 use leadpipe::review::{self, Correction, DecisionError, Reviewer};
+use leadpipe::store::dedupe::decisions::StoredDecision;
 use leadpipe::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -173,20 +174,27 @@ fn apply(correction: Correction, why: &Why, quiet: bool) -> CmdResult {
 
 pub fn list(args: DecisionsArgs) -> CmdResult {
     let (store, settings) = with_settings(open_for_reading(&args.db)?)?;
+    let all = store.decisions(None)?;
+    let resolved = store.resolve(&all)?;
     if !args.json {
-        if let Some(a) = review::label_agreement(&store, settings.threshold)? {
+        let labels = review::labelled_pairs(&all, &resolved);
+        if let Some(a) = review::label_agreement(&store, &labels, settings.threshold)? {
             println!(
                 "{}",
                 leadpipe::report::agreement_sentence(settings.lang, &a)
             );
         }
     }
-    print_decisions(&store, args.lead, args.json, &args.db)
+    print_decisions(&store, (all, &resolved), args.lead, args.json, &args.db)
 }
 
-fn print_decisions(store: &Store, lead: Option<i64>, json: bool, db: &Path) -> CmdResult {
-    let all = store.decisions(None)?;
-    let resolved = store.resolve(&all)?;
+fn print_decisions(
+    store: &Store,
+    (all, resolved): (Vec<StoredDecision>, &Resolved),
+    lead: Option<i64>,
+    json: bool,
+    db: &Path,
+) -> CmdResult {
     let shown: Vec<_> = match lead {
         Some(l) => {
             let records = store.lead_record_ids(l)?;

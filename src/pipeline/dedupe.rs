@@ -41,6 +41,9 @@ struct NewRecords {
 /// Reviewers' decisions as a run applies them.
 struct Decided {
     constraints: Constraints,
+    /// The labelled record pairs still in force (they measure the model, and refine it
+    /// on `refit --with-labels`).
+    labels: Vec<crate::review::Label>,
     /// The leads of records named by decisions made since the last run.
     pending_leads: Vec<i64>,
 }
@@ -67,12 +70,15 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     let (fit, whole) = what_to_cluster(ctx, &new, &model)?;
     // Reviewers' decisions: constraints for every clustering; those made since the last
     // run bring their leads into this one's scope.
+    let all = ctx.store.decisions(None)?;
+    let resolved = ctx.store.resolve(&all)?;
     let decided = Decided {
-        constraints: ctx.store.resolved_decisions()?.constraints,
+        labels: crate::review::labelled_pairs(&all, &resolved),
+        constraints: resolved.constraints,
         pending_leads: ctx.store.leads_of_pending_decisions()?,
     };
     let (stats, scored) = if whole {
-        cluster_whole_base(ctx, new, (model, &decided.constraints), fit, started)?
+        cluster_whole_base(ctx, new, (model, &decided), fit, started)?
     } else if new.keys.is_empty() && decided.pending_leads.is_empty() {
         ctx.changed_leads = ChangedLeads::InScope;
         relink_nothing(ctx, new.held)?
@@ -81,7 +87,8 @@ pub(super) fn run(ctx: &mut RunContext) -> Result<StageReport, RunError> {
     };
     ctx.store.mark_decisions_applied()?;
     let mut stats = stats;
-    stats.reviewed = crate::review::label_agreement(ctx.store, ctx.settings.threshold)?;
+    stats.reviewed =
+        crate::review::label_agreement(ctx.store, &decided.labels, ctx.settings.threshold)?;
     bar.finish_and_clear();
     ctx.scored_by_dedupe = scored;
     Ok(StageReport::Dedupe(stats))
@@ -189,7 +196,7 @@ fn relink_nothing(
 fn cluster_whole_base(
     ctx: &mut RunContext,
     new: NewRecords,
-    (model, constraints): (StoredModel, &Constraints),
+    (model, decided): (StoredModel, &Decided),
     fit: bool,
     started: Instant,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
@@ -215,12 +222,8 @@ fn cluster_whole_base(
         estimate: fit,
     };
     let labelled_same: Vec<(i64, i64)> = if fit && ctx.opts.labels_feed_m {
-        let pairs = crate::review::labelled_pairs(store)?;
-        pairs
-            .into_iter()
-            .filter(|p| p.2)
-            .map(|p| (p.0, p.1))
-            .collect()
+        let same = decided.labels.iter().filter(|p| p.2);
+        same.map(|p| (p.0, p.1)).collect()
     } else {
         Vec::new()
     };
@@ -228,7 +231,7 @@ fn cluster_whole_base(
         DedupeInput {
             records: &records,
             sizes: None,
-            constraints: Some(constraints),
+            constraints: Some(&decided.constraints),
             labelled_same: &labelled_same,
         },
         &settings,

@@ -187,12 +187,6 @@ impl Store {
             .collect()
     }
 
-    /// The constraints every decision adds up to, over the records still in the base.
-    pub fn resolved_decisions(&self) -> Result<Resolved, StoreError> {
-        let all = self.decisions(None)?;
-        self.resolve(&all)
-    }
-
     /// [`decisions::resolve`] over `all`, with the records still in the base.
     pub fn resolve(&self, all: &[StoredDecision]) -> Result<Resolved, StoreError> {
         if all.is_empty() {
