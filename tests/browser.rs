@@ -6,31 +6,12 @@
 //! says so and passes, unless LEADPIPE_REQUIRE_BROWSER=1 (set by `.ci/run`), when a
 //! missing browser fails it.
 
+mod common;
+
+use common::{browser, root};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn browser() -> Option<PathBuf> {
-    for name in [
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ] {
-        if let Some(found) = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        }) {
-            return Some(found);
-        }
-    }
-    None
-}
 
 /// Loads `url` in headless Chromium and returns the DOM after scripts ran.
 fn dump_dom(chrome: &Path, url: &str) -> String {

@@ -14,7 +14,7 @@
 mod common;
 
 use common::server::{start_with, Server};
-use common::{count, ok, run, s};
+use common::{browser, count, ok, run, s};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::fs::File;
@@ -39,19 +39,6 @@ const MORE: &str = "ФИО;Телефон;E-mail\n\
 /// How long one step (a page load, a command) may take before the test fails: a hung
 /// browser must fail the test, not block CI.
 const STEP: Duration = Duration::from_secs(30);
-
-fn browser() -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    [
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ]
-    .iter()
-    .flat_map(|name| std::env::split_paths(&paths).map(move |d| d.join(name)))
-    .find(|p| p.is_file())
-}
 
 /// Headless Chromium driven over `--remote-debugging-pipe`.
 struct Chromium {

@@ -38,6 +38,20 @@ pub fn count(db: &Path, sql: &str) -> i64 {
     n
 }
 
+/// Chromium (or Chrome) on the PATH, for the browser tests.
+pub fn browser() -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&paths).map(move |d| d.join(name)))
+    .find(|p| p.is_file())
+}
+
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
