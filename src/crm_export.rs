@@ -105,7 +105,7 @@ pub fn export(
             stats.not_callable += 1;
             continue;
         }
-        if !passes_filters(card, &opts.filters) {
+        if !passes_filters(contact.lead_id, card, &opts.filters) {
             stats.filtered_out += 1;
             continue;
         }

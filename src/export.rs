@@ -81,6 +81,8 @@ pub struct CallListOptions {
     pub zone: FixedOffset,
     /// The base's warmth settings: recency decays to the list's time as it is read.
     pub warmth: crate::warmth::WarmthSettings,
+    /// Only these leads (`--segment`, looked up in `lead_segments`); `None`: all.
+    pub segment_leads: Option<std::collections::HashSet<i64>>,
 }
 
 impl Default for CallListOptions {
@@ -103,6 +105,7 @@ impl Default for CallListOptions {
             lang: Lang::default(),
             zone: crate::normalise::Normaliser::default().naive_offset,
             warmth: Default::default(),
+            segment_leads: None,
         }
     }
 }
@@ -222,7 +225,7 @@ pub fn build_rows(
     let mut rows = Vec::new();
     for d in &list.callable {
         let card = cards.get(&d.lead_id).unwrap_or(&no_card);
-        if !passes_filters(card, opts) {
+        if !passes_filters(d.lead_id, card, opts) {
             stats.filtered_out += 1;
             continue;
         }
@@ -264,8 +267,16 @@ fn warmth_score(card: &LeadCard) -> i64 {
     card.warmth_score.unwrap_or(0)
 }
 
-/// The tier, score, source, city and region filters (each empty filter lets all through).
-pub fn passes_filters(card: &LeadCard, opts: &CallListOptions) -> bool {
+/// The tier, score, source, city, region and segment filters (each empty filter lets
+/// all through).
+pub fn passes_filters(lead_id: i64, card: &LeadCard, opts: &CallListOptions) -> bool {
+    if opts
+        .segment_leads
+        .as_ref()
+        .is_some_and(|leads| !leads.contains(&lead_id))
+    {
+        return false;
+    }
     let tier = warmth_tier(card);
     let lead_sources: Vec<&str> = card
         .sources

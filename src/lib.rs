@@ -6,13 +6,15 @@
 //! the commands that read the base (call lists, reports, the review site).
 
 pub use leadpipe_core::{
-    calls, consent, dedupe, enrich, fault, gen, normalise, record, sources, warmth,
+    analysis, calls, consent, dedupe, enrich, fault, gen, normalise, record, sources, warmth,
 };
 pub use leadpipe_store as store;
 
+pub mod analyse;
 pub mod compliance;
 pub mod consent_commands;
 pub mod crm_export;
+pub mod deals;
 pub mod export;
 pub mod lang;
 pub mod outcomes;

@@ -30,6 +30,8 @@ what, scores warmth, and lands it all in one DuckDB file. Every input row ends u
   leadpipe call-result import results.csv --db demo.duckdb
   leadpipe consent withdraw --phone '+7 916 123-45-67' --db demo.duckdb
   leadpipe compliance report --db demo.duckdb --out report.html
+  leadpipe deals import orders.xlsx --db demo.duckdb
+  leadpipe analyse --db demo.duckdb --out analysis.html
 
 Exit codes: 0 ok, 2 bad command line, 65 bad input, 66 input missing,
 70 internal error, 74 database error. Logs go to stderr (LEADPIPE_LOG=debug for more)."
@@ -90,6 +92,12 @@ enum Command {
     Review(cmd::decide::ReviewCommand),
     Serve(cmd::serve::ServeArgs),
     Sql(cmd::sql::SqlArgs),
+    #[command(subcommand)]
+    Deals(cmd::deals::DealsCommand),
+    #[command(subcommand)]
+    Spend(cmd::deals::SpendCommand),
+    Segments(cmd::analyse::SegmentsArgs),
+    Analyse(cmd::analyse::AnalyseArgs),
     #[command(hide = true)]
     Gen(cmd::gen::GenArgs),
 }
@@ -120,6 +128,10 @@ fn execute(cli: Cli) -> CmdResult {
         Command::Decisions(args) => cmd::decide::list(args),
         Command::Review(command) => cmd::decide::review(command),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Deals(command) => cmd::deals::deals(command),
+        Command::Spend(command) => cmd::deals::spend(command),
+        Command::Segments(args) => cmd::analyse::segments(args),
+        Command::Analyse(args) => cmd::analyse::run(args),
         Command::Gen(args) => cmd::gen::run(args),
     }
 }

@@ -8,6 +8,7 @@
 //! the environment (`LEADPIPE_LOCK_WAIT`, `LEADPIPE_DUCKDB_MEMORY`, `LEADPIPE_HOLD_MB`) and
 //! are read where the base is opened (`leadpipe_store`).
 
+use crate::analysis::segments::SegmentSettings;
 use crate::dedupe::DedupeSettings;
 use crate::lang::Lang;
 use crate::normalise::{phone::PhoneNormaliser, Normaliser};
@@ -24,6 +25,7 @@ const NAIVE_OFFSET: &str = "normalise.naive_time_offset";
 const THRESHOLD: &str = "dedupe.threshold";
 const ORIGIN_PRIORITY: &str = "dedupe.origin_priority";
 const WARMTH: &str = "warmth.settings";
+const SEGMENTS: &str = "segments.settings";
 const LANG: &str = "output.lang";
 
 /// Settings as a pipeline file (or the base) gives them: each one may be missing.
@@ -38,6 +40,8 @@ pub struct GivenSettings {
     /// Which origin's data wins in the golden record (default form, purchased, open).
     pub origin_priority: Option<Vec<Origin>>,
     pub warmth: Option<WarmthSettings>,
+    /// Life-cycle thresholds, the analysis currency and the user's segments.
+    pub segments: Option<SegmentSettings>,
     /// Language of people-facing output (default Russian).
     pub lang: Option<Lang>,
 }
@@ -90,6 +94,11 @@ impl GivenSettings {
                 problems.push(m);
             }
         }
+        if let Some(s) = &self.segments {
+            if let Err(m) = s.validate() {
+                problems.push(m);
+            }
+        }
         problems
     }
 
@@ -139,6 +148,9 @@ impl GivenSettings {
         if let Some(w) = &self.warmth {
             meta.insert(WARMTH, serde_json::to_string(w).unwrap_or_default());
         }
+        if let Some(s) = &self.segments {
+            meta.insert(SEGMENTS, serde_json::to_string(s).unwrap_or_default());
+        }
         if let Some(lang) = self.lang {
             meta.insert(LANG, lang.as_str().to_string());
         }
@@ -156,6 +168,7 @@ impl GivenSettings {
             THRESHOLD,
             ORIGIN_PRIORITY,
             WARMTH,
+            SEGMENTS,
             LANG,
         ] {
             let Some(raw) = store.meta(key)? else {
@@ -186,6 +199,7 @@ impl GivenSettings {
                 )
             }
             WARMTH => one.warmth = Some(serde_json::from_str(raw).ok()?),
+            SEGMENTS => one.segments = Some(serde_json::from_str(raw).ok()?),
             LANG => one.lang = Some(Lang::parse(raw)?),
             _ => return None,
         }
@@ -200,6 +214,7 @@ impl GivenSettings {
             threshold: self.threshold.or(fallback.threshold),
             origin_priority: self.origin_priority.or(fallback.origin_priority),
             warmth: self.warmth.or(fallback.warmth),
+            segments: self.segments.or(fallback.segments),
             lang: self.lang.or(fallback.lang),
         }
     }
@@ -214,6 +229,7 @@ pub struct Settings {
     /// Origins in the order their data wins in golden records (`form`, `purchased`, `open`).
     pub origin_priority: Vec<String>,
     pub warmth: WarmthSettings,
+    pub segments: SegmentSettings,
     /// Language of people-facing output.
     pub lang: Lang,
 }
@@ -225,6 +241,7 @@ impl Default for Settings {
             threshold: DedupeSettings::default().threshold,
             origin_priority: vec!["form".into(), "purchased".into(), "open".into()],
             warmth: WarmthSettings::default(),
+            segments: SegmentSettings::default(),
             lang: Lang::default(),
         }
     }
@@ -272,6 +289,7 @@ impl Settings {
                 .map(|o| o.iter().map(|o| o.as_str().to_string()).collect())
                 .unwrap_or(defaults.origin_priority),
             warmth: given.warmth.unwrap_or(defaults.warmth),
+            segments: given.segments.unwrap_or(defaults.segments),
             lang: given.lang.unwrap_or(defaults.lang),
         }
     }
@@ -392,6 +410,14 @@ mod tests {
             threshold: Some(0.97),
             origin_priority: Some(vec![Origin::Open, Origin::Form, Origin::Purchased]),
             warmth: Some(WarmthSettings::default()),
+            segments: Some(SegmentSettings {
+                sleeping_after_days: 60,
+                custom: vec![crate::analysis::segments::CustomSegment {
+                    name: "VIP".into(),
+                    predicate: "revenue > 100000".into(),
+                }],
+                ..SegmentSettings::default()
+            }),
             lang: Some(Lang::En),
         };
         let mut read = GivenSettings::default();
@@ -404,6 +430,7 @@ mod tests {
             (ORIGIN_PRIORITY, ""),
             (ORIGIN_PRIORITY, "form,phone"),
             (WARMTH, "{"),
+            (SEGMENTS, "{\"lost_after_days\": \"a year\"}"),
             (LANG, "de"),
         ] {
             assert!(
@@ -425,10 +452,18 @@ mod tests {
             threshold: Some(0.97),
             origin_priority: Some(vec![Origin::Open, Origin::Form, Origin::Purchased]),
             warmth: Some(WarmthSettings::default()),
+            segments: Some(SegmentSettings {
+                sleeping_after_days: 60,
+                custom: vec![crate::analysis::segments::CustomSegment {
+                    name: "VIP".into(),
+                    predicate: "revenue > 100000".into(),
+                }],
+                ..SegmentSettings::default()
+            }),
             lang: Some(Lang::En),
         };
         let meta = given.to_meta();
-        assert_eq!(meta.len(), 6);
+        assert_eq!(meta.len(), 7);
         assert_eq!(meta[LANG], "en");
         assert_eq!(meta[ORIGIN_PRIORITY], "open,form,purchased");
         assert_eq!(meta[THRESHOLD].parse::<f64>().unwrap(), 0.97);

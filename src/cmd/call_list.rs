@@ -126,6 +126,7 @@ pub fn run(args: CallListArgs) -> CmdResult {
     opts.lang = args.lang.unwrap_or(settings.lang);
     opts.zone = settings.zone();
     opts.warmth = settings.warmth.clone();
+    args.filters.resolve_segments(&store, &mut opts)?;
     let now = settings.moment(args.as_of.as_ref());
     let list = consent_cmd::call_list(&store, args.purpose, now, &settings.normaliser)?;
     let (_, stats, files) = leadpipe::export::export_call_list(&store, &list, &opts, &args.out)?;

@@ -63,6 +63,10 @@ impl CliError {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
+            // A setting or argument the base cannot use (a user's SQL segment, say).
+            CliError::Store(StoreError::Invalid(_))
+            | CliError::Command(CommandError::Store(StoreError::Invalid(_)))
+            | CliError::Run(RunError::Store(StoreError::Invalid(_))) => EXIT_BAD_INPUT,
             CliError::Run(e) if e.is_missing_input() => EXIT_NO_INPUT,
             CliError::Run(e) if e.is_bad_input() => EXIT_BAD_INPUT,
             CliError::Run(RunError::Store(_)) => EXIT_DB,

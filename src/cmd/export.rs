@@ -70,6 +70,7 @@ pub fn run(args: ExportArgs) -> CmdResult {
         ..CallListOptions::default()
     };
     let warnings = args.filters.apply(&mut filters);
+    args.filters.resolve_segments(&store, &mut filters)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }

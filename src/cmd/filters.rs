@@ -22,6 +22,11 @@ pub struct LeadFilters {
     /// Only leads in this region: name, short form or code (RU-MOW, MOW; repeatable).
     #[arg(long)]
     pub region: Vec<String>,
+    /// Only leads in this segment (`leadpipe segments` lists them): a name such as
+    /// "At Risk", "sleeping" or a segment of your own, or dimension:name (rfm:Lost;
+    /// repeatable: any of them).
+    #[arg(long)]
+    pub segment: Vec<String>,
 }
 
 impl LeadFilters {
@@ -36,5 +41,17 @@ impl LeadFilters {
         opts.cities = cities.values;
         opts.regions = regions.values;
         [cities.warnings, regions.warnings].concat()
+    }
+
+    /// Looks `--segment` up in the base: the leads in any of the segments named.
+    pub fn resolve_segments(
+        &self,
+        store: &leadpipe::store::Store,
+        opts: &mut leadpipe::export::CallListOptions,
+    ) -> Result<(), leadpipe::store::StoreError> {
+        if !self.segment.is_empty() {
+            opts.segment_leads = Some(store.leads_in_segments(&self.segment)?);
+        }
+        Ok(())
     }
 }

@@ -1,9 +1,11 @@
 //! One module per verb (or verb group): its clap arguments and `run`, which returns a
 //! [`CliError`] instead of exiting, so `main` maps every failure to an exit code in one place.
 
+pub mod analyse;
 pub mod call_list;
 pub mod compliance;
 pub mod consent;
+pub mod deals;
 pub mod decide;
 pub mod erase;
 pub mod explain;

@@ -54,7 +54,7 @@ impl RunOptions {
         let stages = self.stages();
         if stages.is_empty() {
             let from = self.only.or(self.from).map_or("import", |s| s.as_str());
-            let to = self.to.map_or("warmth", |s| s.as_str());
+            let to = self.to.map_or("segment", |s| s.as_str());
             return Err(super::RunError::Stages(format!(
                 "no stage runs from {from} to {to}: stages run in the order {}",
                 Stage::ALL.map(|s| s.as_str()).join(" → ")

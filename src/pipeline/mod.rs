@@ -15,6 +15,7 @@ mod plan;
 mod prepare;
 mod read;
 mod renormalise;
+mod segment;
 mod stages;
 mod summary;
 mod warmth;
@@ -150,6 +151,7 @@ fn summarise(
         dedupe: reports.dedupe,
         consent: reports.consent,
         warmth: reports.warmth,
+        segment: reports.segment,
     }
 }
 

@@ -27,6 +27,7 @@ struct PipelineFile {
     #[serde(default)]
     dedupe: DedupeSection,
     warmth: Option<crate::warmth::WarmthSettings>,
+    segments: Option<crate::analysis::segments::SegmentSettings>,
     #[serde(default)]
     output: OutputSection,
     #[serde(alias = "source", default)]
@@ -109,6 +110,7 @@ pub fn load_pipeline(path: &Path) -> Result<Plan, PipelineError> {
         threshold: file.dedupe.threshold,
         origin_priority: file.dedupe.origin_priority,
         warmth: file.warmth,
+        segments: file.segments,
         lang: file.output.lang,
     };
     let mut problems = settings.problems();

@@ -2,9 +2,10 @@
 
 use super::context::RunContext;
 use super::summary::StageReport;
-use super::{consent, dedupe, enrich, read, warmth, RunError};
+use super::{consent, dedupe, enrich, read, segment, warmth, RunError};
 use crate::dedupe::DedupeStats;
 use crate::record::Stage;
+use crate::store::analysis::segments::SegmentStats;
 use crate::store::warmth::WarmthStats;
 use std::time::Instant;
 
@@ -20,8 +21,8 @@ struct Step {
 /// Import and normalise are one pass over each source (rows are normalised as they are
 /// read). Consent is derived again whenever golden records were rebuilt, so `leads` never
 /// shows a status its history no longer supports; warmth scores decay with time, so every
-/// run that touches leads scores them again.
-const STEPS: [Step; 5] = [
+/// run that touches leads scores them again; segments follow the leads and the warmth.
+const STEPS: [Step; 6] = [
     Step {
         timing: "import_normalise_land",
         runs_for: &[Stage::Import, Stage::Normalise],
@@ -47,6 +48,11 @@ const STEPS: [Step; 5] = [
         runs_for: &[Stage::Dedupe, Stage::Consent, Stage::Warmth],
         run: warmth::run,
     },
+    Step {
+        timing: "segment",
+        runs_for: &[Stage::Dedupe, Stage::Consent, Stage::Warmth, Stage::Segment],
+        run: segment::run,
+    },
 ];
 
 /// What the stages reported, for the run summary.
@@ -56,6 +62,7 @@ pub(super) struct Reports {
     pub dedupe: Option<DedupeStats>,
     pub consent: Option<super::ConsentStats>,
     pub warmth: Option<WarmthStats>,
+    pub segment: Option<SegmentStats>,
 }
 
 /// Runs each step whose stages are asked for (the read step may add stages: re-derived
@@ -80,6 +87,7 @@ pub(super) fn run_stages(ctx: &mut RunContext) -> Result<Reports, RunError> {
             StageReport::Dedupe(s) => reports.dedupe = Some(s),
             StageReport::Consent(s) => reports.consent = Some(s),
             StageReport::Warmth(s) => reports.warmth = Some(s),
+            StageReport::Segment(s) => reports.segment = Some(s),
         }
         if !conservation_checked && ctx.new_records.all_landed() {
             let clock = Instant::now();

@@ -2,6 +2,7 @@
 
 use crate::dedupe::DedupeStats;
 use crate::record::Stage;
+use crate::store::analysis::segments::SegmentStats;
 use crate::store::warmth::WarmthStats;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -87,6 +88,8 @@ pub struct RunSummary {
     pub consent: Option<ConsentStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmth: Option<WarmthStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentStats>,
 }
 
 /// What the consent stage did.
@@ -120,4 +123,5 @@ pub enum StageReport {
     Dedupe(DedupeStats),
     Consent(ConsentStats),
     Warmth(WarmthStats),
+    Segment(SegmentStats),
 }

@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod calls;
 pub mod consent;
+pub mod deals;
 pub mod dedupe;
 pub mod enrich;
 pub mod fault;

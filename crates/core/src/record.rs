@@ -148,16 +148,21 @@ pub enum Stage {
     Consent,
     /// Score every lead's warmth as of the run date (`leads.warmth_*`).
     Warmth,
+    /// Link deals to leads and place every lead and customer in segments: life cycle,
+    /// RFM, geography, gender, engagement, warmth tier and the user's own
+    /// (`customers`, `customer_rfm`, the `lead_segments` view).
+    Segment,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 7] = [
         Stage::Import,
         Stage::Normalise,
         Stage::Enrich,
         Stage::Dedupe,
         Stage::Consent,
         Stage::Warmth,
+        Stage::Segment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -168,6 +173,7 @@ impl Stage {
             Stage::Dedupe => "dedupe",
             Stage::Consent => "consent",
             Stage::Warmth => "warmth",
+            Stage::Segment => "segment",
         }
     }
 }

@@ -267,8 +267,13 @@ impl WarmthSettings {
         l: &str,
         as_of: chrono::DateTime<chrono::Utc>,
     ) -> (String, String, String) {
-        let as_of = format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339());
-        let recency = self.recency_sql(&format!("{l}.warmth_last_touch_at"), &as_of);
+        self.read_sql_at(l, &format!("'{}'::TIMESTAMPTZ", as_of.to_rfc3339()))
+    }
+
+    /// [`Self::read_sql`] as of the SQL expression `as_of` (`current_timestamp` in a view
+    /// that decays warmth to whenever it is read).
+    pub fn read_sql_at(&self, l: &str, as_of: &str) -> (String, String, String) {
+        let recency = self.recency_sql(&format!("{l}.warmth_last_touch_at"), as_of);
         let sum = format!(
             "coalesce({l}.warmth_origin, 0) + ({recency}) + coalesce({l}.warmth_frequency, 0)
              + coalesce({l}.warmth_engagement, 0) + coalesce({l}.warmth_completeness, 0)"

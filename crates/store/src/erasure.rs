@@ -285,6 +285,18 @@ pub const ERASED_TABLES: &[&str] = &[
     "runs",
     // Only a file or source named after the person (`Иванов 89161234567.csv`): renamed.
     "source_files",
+    // The person's deals stay (revenue is the business's) with who bought erased: one
+    // anonymous customer per erasure.
+    "deals",
+    "deal_rejects",
+    "deal_files",
+    "spend",
+    // Derived from deals and leads by the segment stage and `analyse`: rows of the
+    // person's customer go (the next segment stage counts the anonymous one).
+    "deal_owners",
+    "customers",
+    "customer_rfm",
+    "customer_value",
 ];
 
 /// Tables that never hold a contact, a name or free text from a person, and why.
@@ -468,6 +480,68 @@ fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
             "UPDATE runs SET error = '[erased]' WHERE {}",
             mentions("coalesce(error, '')")
         )),
+    ]
+    .into_iter()
+    .chain(deal_erasure_steps(plan))
+    .collect()
+}
+
+/// The statements that clear `plan` from the deals and what the segment stage and
+/// `analyse` derived from them. The person's deals stay (revenue is the business's) with
+/// who bought erased: one anonymous customer per erasure.
+fn deal_erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
+    let leads = ids_sql(&plan.lead_ids);
+    let phones = strs_sql(&plan.phones);
+    let emails = strs_sql(&plan.emails);
+    let by_contact = format!("phone_e164 IN ({phones}) OR email IN ({emails})");
+    let mentions = |text: &str| plan.mentions_sql(text);
+    let step = |table: &'static str, sql: String| Step { table, sql };
+    // The person's deals: by contact, by lead, or of a CRM customer one of whose deals was.
+    let erased_deals = format!(
+        "{by_contact} OR given_lead_id IN ({leads})
+         OR deal_id IN (SELECT deal_id FROM deal_owners WHERE lead_id IN ({leads}))"
+    );
+    let keys: Vec<String> = plan
+        .phones
+        .iter()
+        .map(|p| format!("phone:{p}"))
+        .chain(plan.emails.iter().map(|e| format!("email:{e}")))
+        .chain(plan.lead_ids.iter().map(|l| format!("lead:{l}")))
+        .collect();
+    let customer = format!(
+        "lead_id IN ({leads}) OR customer_key IN ({}) OR customer_key IN (
+             SELECT 'crm:' || customer_ref FROM deals WHERE customer_ref IS NOT NULL AND ({erased_deals}))",
+        strs_sql(&keys)
+    );
+    let anonymous = format!("erased-{:x}", chrono::Utc::now().timestamp_micros());
+    vec![
+        step("customer_rfm", format!(
+            "DELETE FROM customer_rfm WHERE customer_key IN (SELECT customer_key FROM customers WHERE {customer})"
+        )),
+        step("customer_value", format!("DELETE FROM customer_value WHERE {customer}")),
+        step("customers", format!("DELETE FROM customers WHERE {customer}")),
+        step("deals", format!(
+            "UPDATE deals SET phone_e164 = NULL, email = NULL, customer_name = NULL, extra = NULL,
+                 given_lead_id = NULL, customer_ref = '{anonymous}'
+             WHERE {erased_deals}"
+        )),
+        // After the deals: which they were is read from `deal_owners` above.
+        step("deal_owners", format!(
+            "DELETE FROM deal_owners WHERE lead_id IN ({leads}) OR customer_key IN ({keys})
+                 OR deal_id IN (SELECT deal_id FROM deals WHERE customer_ref = '{anonymous}')",
+            keys = strs_sql(&keys)
+        )),
+        // Another deal's free text may name the person.
+        step("deals", format!(
+            "UPDATE deals SET customer_name = NULL, extra = NULL WHERE {}",
+            mentions("coalesce(customer_name, '') || ' ' || coalesce(extra::VARCHAR, '') || ' ' || coalesce(product, '')")
+        )),
+        step("deal_rejects", format!(
+            "UPDATE deal_rejects SET value = '[erased]' WHERE {}",
+            mentions("coalesce(value, '')")
+        )),
+        step("deal_files", format!("UPDATE deal_files SET path = '[erased]' WHERE {}", mentions("path"))),
+        step("spend", format!("UPDATE spend SET note = '[erased]' WHERE {}", mentions("coalesce(note, '')"))),
     ]
 }
 

@@ -216,7 +216,7 @@ pub(crate) fn str_col<'a>(vals: impl Iterator<Item = Option<&'a str>>, n: usize)
 /// Columns the schema declares JSON. Their text comes from our own serialiser, so it is
 /// marked as Arrow JSON and lands as DuckDB JSON without a cast that re-parses every value
 /// (~0.3 s of a 1M-row import).
-const JSON_COLUMNS: [&str; 2] = ["raw_values", "enrichment_source"];
+const JSON_COLUMNS: [&str; 3] = ["raw_values", "enrichment_source", "extra"];
 
 /// A batch for `table` of the named columns, in the order given; [`JSON_COLUMNS`] are
 /// marked as JSON text.

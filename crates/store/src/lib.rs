@@ -9,6 +9,7 @@
 use duckdb::{params, Connection};
 use std::path::{Path, PathBuf};
 
+pub mod analysis;
 pub mod consent;
 pub mod contacts;
 pub mod dedupe;
@@ -62,6 +63,9 @@ pub enum StoreError {
         "match_decisions: decision {id} is of kind {kind:?}, unknown to this version of leadpipe; use the version that wrote it"
     )]
     UnknownDecision { id: i64, kind: String },
+    /// A setting (a user's SQL segment, say) the base cannot use; the message names it.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// A DuckDB setting changed for a while (see [`Store::one_thread`]); reset on drop. After
@@ -265,6 +269,19 @@ impl Store {
     /// True when `leadpipe_meta` exists: a reader may open a base older than that table.
     pub(crate) fn has_meta_table(&self) -> Result<bool, StoreError> {
         self.table_exists("leadpipe_meta")
+    }
+
+    /// Does the base have this view (`lead_segments`, made by the segment stage)?
+    pub(crate) fn view_exists(&self, view: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_views() WHERE view_name = ?",
+                params![view],
+                |r| r.get(0),
+            )
+            .map_err(db("looking for a view"))?;
+        Ok(n > 0)
     }
 
     /// Does the base (or this connection's temp schema) have this table? A base written by

@@ -54,6 +54,7 @@ fn plain_type(t: &DataType) -> bool {
             | DataType::Int32
             | DataType::Int64
             | DataType::Float64
+            | DataType::Date32
             | DataType::Utf8
             | DataType::Timestamp(_, _)
     )

@@ -3,7 +3,7 @@
 //! and column this build asks for. Owns no table: each DDL constant lives beside the
 //! queries of the stage that owns the table.
 
-use crate::{consent, db, dedupe, enrich, import, runs, warmth, Store, StoreError, META};
+use crate::{analysis, consent, db, dedupe, enrich, import, runs, warmth, Store, StoreError, META};
 use duckdb::Connection;
 
 /// The `leadpipe_meta` key holding [`fingerprint`] of the last writer.
@@ -16,7 +16,7 @@ const SCHEMA_META_KEY: &str = "schema_fingerprint";
 /// [`fingerprint`], stays what older builds wrote.
 pub(crate) fn script() -> String {
     let (records, leads) = (import::records::ddl(), dedupe::leads::ddl());
-    let groups: [&[&str]; 5] = [
+    let groups: [&[&str]; 6] = [
         &[
             runs::RUNS,
             import::SOURCE_FILES,
@@ -47,6 +47,11 @@ pub(crate) fn script() -> String {
         &[
             dedupe::decisions::MATCH_DECISIONS,
             dedupe::review::MATCH_CANDIDATES,
+        ],
+        &[
+            analysis::deals::DEAL_TABLES,
+            analysis::segments::SEGMENT_TABLES,
+            analysis::value::CUSTOMER_VALUE,
         ],
     ];
     let mut script = String::new();

@@ -82,24 +82,42 @@ pub struct BgNbd {
     pub log_likelihood: f64,
 }
 
-fn bg_nbd_ll(r: f64, alpha: f64, a: f64, b: f64, c: &CustomerSummary) -> f64 {
+/// The parts of a customer's log-likelihood that depend on their repeat purchases `x`
+/// only (the same for every customer with that `x`): computed once per `x`, which makes a
+/// fit over many customers a few logarithms per customer.
+fn bg_nbd_x_terms(r: f64, alpha: f64, a: f64, b: f64, x: u32) -> (f64, f64) {
+    let xf = f64::from(x);
+    let a1 = ln_gamma(r + xf) - ln_gamma(r) + r * alpha.ln();
+    let a2 = ln_gamma(a + b) + ln_gamma(b + xf) - ln_gamma(b) - ln_gamma(a + b + xf);
+    let a4_head = if x > 0 {
+        a.ln() - (b + xf - 1.0).ln()
+    } else {
+        0.0
+    };
+    (a1 + a2, a4_head)
+}
+
+fn bg_nbd_ll(r: f64, alpha: f64, (head, a4_head): (f64, f64), c: &CustomerSummary) -> f64 {
     let x = f64::from(c.x);
-    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-    let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
     let a3 = -(r + x) * (alpha + c.big_t).ln();
     if c.x == 0 {
-        return a1 + a2 + a3;
+        return head + a3;
     }
-    let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + c.t_x).ln();
+    let a4 = a4_head - (r + x) * (alpha + c.t_x).ln();
     let m = a3.max(a4);
-    a1 + a2 + m + ((a3 - m).exp() + (a4 - m).exp()).ln()
+    head + m + ((a3 - m).exp() + (a4 - m).exp()).ln()
 }
 
 /// Log-likelihood of `customers` under the BG/NBD parameters.
 pub fn bg_nbd_log_likelihood(p: &[f64; 4], customers: &[CustomerSummary]) -> f64 {
+    let [r, alpha, a, b] = *p;
+    let max_x = customers.iter().map(|c| c.x).max().unwrap_or(0);
+    let terms: Vec<(f64, f64)> = (0..=max_x)
+        .map(|x| bg_nbd_x_terms(r, alpha, a, b, x))
+        .collect();
     customers
         .iter()
-        .map(|c| bg_nbd_ll(p[0], p[1], p[2], p[3], c))
+        .map(|c| bg_nbd_ll(r, alpha, terms[c.x as usize], c))
         .sum()
 }
 

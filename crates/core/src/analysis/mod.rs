@@ -8,4 +8,5 @@
 pub mod clv;
 pub mod optimise;
 pub mod rfm;
+pub mod segments;
 pub mod special;

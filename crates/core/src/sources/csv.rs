@@ -12,24 +12,61 @@ use std::sync::Arc;
 const CANDIDATE_DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 
 pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSource, SourceError> {
+    open_with(spec, input, mapper, &TextLayout::default())
+}
+
+/// What a text table's layout is beyond its delimiter: exports from old systems (and the
+/// CDNOW sample) have no header row and columns aligned with runs of spaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextLayout {
+    /// Column names for a file without a header row: its first line is data.
+    pub header: Option<Vec<String>>,
+    /// Columns are separated by runs of spaces or tabs (no quoting), not by one delimiter.
+    pub whitespace: bool,
+}
+
+/// [`open`] for a file laid out as `layout` says.
+pub fn open_with(
+    spec: &SourceSpec,
+    input: Input,
+    mapper: &Mapper,
+    layout: &TextLayout,
+) -> Result<OpenedSource, SourceError> {
     let scan = text::scan(&spec.path, &input)?;
     crate::fault::pause_at("source_scanned");
     text::check_not_binary(&spec.path, &scan.head, "CSV")?;
     let decoded = text::decode_streaming(&spec.path, &input, &scan, spec.encoding.as_deref())?;
-    let delimiter = spec
-        .delimiter
-        .unwrap_or_else(|| detect_delimiter(&decoded.head));
-    let mut reader = RecordReader::new(delimiter, decoded.reader);
-    let got_header = reader.read().map_err(|e| SourceError::Io {
-        path: spec.path.clone(),
-        source: e,
-    })?;
-    if !got_header || reader.values().all(|h| h.trim().is_empty()) {
-        return Err(SourceError::Empty {
-            path: spec.path.clone(),
-        });
+    let (delimiter, source): (u8, Box<dyn std::io::BufRead + Send>) = if layout.whitespace {
+        let squeezed = SqueezeWhitespace::new(decoded.reader);
+        (b'\t', Box::new(std::io::BufReader::new(squeezed)))
+    } else {
+        let d = spec
+            .delimiter
+            .unwrap_or_else(|| detect_delimiter(&decoded.head));
+        (d, Box::new(decoded.reader))
+    };
+    let mut reader = RecordReader::new(delimiter, source);
+    if layout.whitespace {
+        reader.core = csv_core::ReaderBuilder::new()
+            .delimiter(b'\t')
+            .quoting(false)
+            .build();
     }
-    let headers: Vec<String> = reader.values().map(|h| h.trim().to_string()).collect();
+    let headers: Vec<String> = match &layout.header {
+        Some(names) => names.iter().map(|h| h.trim().to_string()).collect(),
+        None => {
+            let got_header = reader.read().map_err(|e| SourceError::Io {
+                path: spec.path.clone(),
+                source: e,
+            })?;
+            if !got_header || reader.values().all(|h| h.trim().is_empty()) {
+                return Err(SourceError::Empty {
+                    path: spec.path.clone(),
+                });
+            }
+            reader.values().map(|h| h.trim().to_string()).collect()
+        }
+    };
     let map = mapper
         .map_headers(&headers)
         .map_err(|source| SourceError::Mapping {
@@ -52,6 +89,63 @@ pub fn open(spec: &SourceSpec, input: Input, mapper: &Mapper) -> Result<OpenedSo
         delimiter: Some(delimiter),
         rows: Box::new(rows),
     })
+}
+
+/// Turns columns aligned with spaces into tab-separated ones: each run of spaces and tabs
+/// inside a line becomes one tab, and runs at the start or end of a line go. Streams (one
+/// pending flag of state), so memory stays what the CSV reader's caps allow.
+struct SqueezeWhitespace<R> {
+    source: R,
+    pending_gap: bool,
+    at_line_start: bool,
+}
+
+impl<R: std::io::BufRead> SqueezeWhitespace<R> {
+    fn new(source: R) -> Self {
+        SqueezeWhitespace {
+            source,
+            pending_gap: false,
+            at_line_start: true,
+        }
+    }
+}
+
+impl<R: std::io::BufRead> std::io::Read for SqueezeWhitespace<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut written = 0;
+        while written == 0 {
+            let input = self.source.fill_buf()?;
+            if input.is_empty() || out.len() < 2 {
+                return Ok(0);
+            }
+            let mut used = 0;
+            // Room for a byte and the gap before it.
+            while used < input.len() && written + 2 <= out.len() {
+                let b = input[used];
+                used += 1;
+                match b {
+                    b' ' | b'\t' => self.pending_gap = !self.at_line_start,
+                    b'\r' | b'\n' => {
+                        self.pending_gap = false;
+                        self.at_line_start = true;
+                        out[written] = b;
+                        written += 1;
+                    }
+                    _ => {
+                        if std::mem::take(&mut self.pending_gap) {
+                            out[written] = b'\t';
+                            written += 1;
+                        }
+                        self.at_line_start = false;
+                        out[written] = b;
+                        written += 1;
+                    }
+                }
+            }
+            self.source.consume(used);
+        }
+        Ok(written)
+    }
 }
 
 /// Reads CSV records (RFC 4180 quoting, any line ending, blank lines skipped, a leading
@@ -291,7 +385,7 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
 }
 
 struct CsvRows {
-    reader: RecordReader<text::DecodingReader>,
+    reader: RecordReader<Box<dyn std::io::BufRead + Send>>,
     keys: Vec<Arc<str>>,
     fields: Vec<Option<Field>>,
     row: u64,

@@ -72,6 +72,9 @@ pub enum MappingError {
 #[derive(Debug, Clone, Default)]
 pub struct Mapper {
     overrides: HashMap<String, Option<Field>>,
+    /// Maps a table that need not identify anyone by itself (a deals or spend file whose
+    /// only "who" is a CRM customer id): [`Mapper::map_headers`] does not refuse it.
+    any_table: bool,
 }
 
 impl Mapper {
@@ -89,7 +92,19 @@ impl Mapper {
             };
             folded.insert(fold_header(header), field);
         }
-        Ok(Mapper { overrides: folded })
+        Ok(Mapper {
+            overrides: folded,
+            any_table: false,
+        })
+    }
+
+    /// A mapper for tables other than lead lists: headers map as for leads, and a header
+    /// row with no name, phone, e-mail or company is no error.
+    pub fn for_any_table() -> Mapper {
+        Mapper {
+            any_table: true,
+            ..Mapper::default()
+        }
     }
 
     pub fn field(&self, header: &str) -> Option<Field> {
@@ -114,7 +129,7 @@ impl Mapper {
         let map = ColumnMap {
             columns: headers.iter().map(|h| self.field(h.as_ref())).collect(),
         };
-        if !map.has_identifying_field() {
+        if !self.any_table && !map.has_identifying_field() {
             return Err(MappingError::NothingMapped {
                 found: headers
                     .iter()

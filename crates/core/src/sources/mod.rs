@@ -195,6 +195,28 @@ pub fn open(spec: &SourceSpec) -> Result<OpenedSource, SourceError> {
     }
 }
 
+/// Opens a table that is not a lead list (deals, spend) as [`open`] does, with `layout`
+/// for headerless or space-aligned text, mapping headers without requiring a lead field;
+/// the caller maps its own columns from the cells' keys.
+pub fn open_table(
+    spec: &SourceSpec,
+    layout: &csv::TextLayout,
+) -> Result<OpenedSource, SourceError> {
+    let input = Input::open(&spec.path)?;
+    let mapper = Mapper::for_any_table();
+    match spec.kind {
+        SourceKind::Csv => csv::open_with(spec, input, &mapper, layout),
+        SourceKind::Xlsx => xlsx::open(spec, input, &mapper),
+        SourceKind::Jsonl => jsonl::open(spec, input, &mapper),
+        SourceKind::Html => Err(SourceError::Mapping {
+            path: spec.path.clone(),
+            source: MappingError::NothingMapped {
+                found: "a saved web page; give a CSV, XLSX or JSONL file".into(),
+            },
+        }),
+    }
+}
+
 /// A file's error as a source error: a missing file is told apart from other failures.
 pub(crate) fn file_error(path: &Path, e: std::io::Error) -> SourceError {
     match e.kind() {

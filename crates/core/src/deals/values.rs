@@ -1,0 +1,272 @@
+//! The values of a deal row as sales exports write them: amounts with spaces, commas and
+//! currency signs, dates in the usual shapes (and `YYYYMMDD`), statuses in CRM words.
+
+use crate::normalise::datetime::parse_timestamp;
+use chrono::{FixedOffset, NaiveDate};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// Where a deal stands. Only `won` deals are purchases; `refunded` ones were bought and
+/// given back (not revenue); `lost` and `open` never paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DealStatus {
+    Won,
+    Lost,
+    Refunded,
+    Open,
+}
+
+impl DealStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DealStatus::Won => "won",
+            DealStatus::Lost => "lost",
+            DealStatus::Refunded => "refunded",
+            DealStatus::Open => "open",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<DealStatus> {
+        Some(match name {
+            "won" => DealStatus::Won,
+            "lost" => DealStatus::Lost,
+            "refunded" => DealStatus::Refunded,
+            "open" => DealStatus::Open,
+            _ => return None,
+        })
+    }
+
+    /// A status cell in the words of `data/deal_statuses.tsv`; an empty one is `won` (a
+    /// row of an orders export is an order).
+    pub fn parse(raw: &str) -> Option<DealStatus> {
+        let v = fold_status(raw);
+        if v.is_empty() {
+            return Some(DealStatus::Won);
+        }
+        STATUS_WORDS.get(&v).copied()
+    }
+}
+
+/// Lowercase, ё→е, `-` and `_` as spaces, runs of spaces as one.
+fn fold_status(raw: &str) -> String {
+    raw.to_lowercase()
+        .replace('ё', "е")
+        .replace(['_', '-'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+static STATUS_WORDS: LazyLock<HashMap<String, DealStatus>> = LazyLock::new(|| {
+    include_str!("../../data/deal_statuses.tsv")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
+        .filter_map(|(status, word)| Some((fold_status(word), DealStatus::from_name(status)?)))
+        .collect()
+});
+
+/// Currency signs and codes an amount cell may carry, and the ISO code each means.
+const CURRENCY_MARKS: [(&str, &str); 16] = [
+    ("₽", "RUB"),
+    ("руб.", "RUB"),
+    ("руб", "RUB"),
+    ("р.", "RUB"),
+    ("rub", "RUB"),
+    ("rur", "RUB"),
+    ("$", "USD"),
+    ("usd", "USD"),
+    ("€", "EUR"),
+    ("eur", "EUR"),
+    ("₸", "KZT"),
+    ("kzt", "KZT"),
+    ("тг", "KZT"),
+    ("byn", "BYN"),
+    ("uah", "UAH"),
+    ("₴", "UAH"),
+];
+
+/// A currency cell (`RUB`, `руб.`, `$`) as an ISO code; `None` when unknown.
+pub fn parse_currency(raw: &str) -> Option<String> {
+    let v = raw.trim().to_lowercase();
+    if v.len() == 3 && v.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Some(v.to_ascii_uppercase());
+    }
+    CURRENCY_MARKS
+        .iter()
+        .find(|(mark, _)| v == *mark || v.trim_end_matches('.') == mark.trim_end_matches('.'))
+        .map(|(_, code)| code.to_string())
+}
+
+/// An amount cell: the number and the currency its sign or code names, if any.
+///
+/// Separators: spaces (also no-break and thin ones) and `'` group thousands. With both `,`
+/// and `.` present, the later one is the decimal mark (`1.234,56`, `1,234.56`). With one
+/// kind only, it is a decimal mark unless it is followed by exactly three digits and is
+/// repeated or leads a non-zero integer part (`1,234` and `1.234.567` group thousands,
+/// `12,5` and `0,125` are decimals): money has two decimals, so three digits after the only
+/// separator are a thousands group in every export we have seen.
+pub fn parse_amount(raw: &str) -> Option<(f64, Option<String>)> {
+    let mut v = raw.trim().to_lowercase();
+    let mut currency = None;
+    for (mark, code) in CURRENCY_MARKS {
+        if let Some(at) = v.find(mark) {
+            let before_ok = v[..at].chars().last().is_none_or(|c| !c.is_alphabetic());
+            let after_ok = v[at + mark.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphabetic());
+            if before_ok && after_ok {
+                v.replace_range(at..at + mark.len(), "");
+                currency = Some(code.to_string());
+                break;
+            }
+        }
+    }
+    let v: String = v
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\'' && *c != '\u{202f}')
+        .collect();
+    let (negative, digits) = match v.strip_prefix('-').or_else(|| v.strip_prefix('−')) {
+        Some(rest) => (true, rest),
+        None => (false, v.as_str()),
+    };
+    if digits.is_empty()
+        || !digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+        || !digits.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let number = plain_number(digits)?;
+    let value: f64 = number.parse().ok()?;
+    value
+        .is_finite()
+        .then_some((if negative { -value } else { value }, currency))
+}
+
+/// `digits` (digits, `,` and `.`) as a number Rust parses, or `None` when ambiguous.
+fn plain_number(digits: &str) -> Option<String> {
+    let (commas, dots) = (digits.matches(',').count(), digits.matches('.').count());
+    let decimal = match (commas, dots) {
+        (0, 0) => None,
+        (_, 0) | (0, _) => {
+            let sep = if commas > 0 { ',' } else { '.' };
+            let repeated = commas + dots > 1;
+            let last = digits.rfind(sep)?;
+            let after = digits.len() - last - 1;
+            let int_part = &digits[..last];
+            let grouping = after == 3 && (repeated || !int_part.trim_start_matches('0').is_empty());
+            if grouping {
+                None
+            } else if repeated {
+                return None; // `1,2,3`
+            } else {
+                Some(sep)
+            }
+        }
+        _ => {
+            let last_comma = digits.rfind(',')?;
+            let last_dot = digits.rfind('.')?;
+            let sep = if last_comma > last_dot { ',' } else { '.' };
+            if digits.matches(sep).count() > 1 {
+                return None;
+            }
+            Some(sep)
+        }
+    };
+    let mut out = String::with_capacity(digits.len());
+    for c in digits.chars() {
+        match c {
+            c if c.is_ascii_digit() => out.push(c),
+            c if Some(c) == decimal => out.push('.'),
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// A date cell as the calendar day it names, in the local zone `offset` when it holds a
+/// time: the date formats lead files use, `YYYYMMDD` (CDNOW, 1C exports) and timestamps.
+pub fn parse_date(raw: &str, offset: FixedOffset) -> Option<NaiveDate> {
+    let s = raw.trim();
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    }
+    const DATES: [&str; 6] = [
+        "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y", "%Y.%m.%d",
+    ];
+    if let Some(d) = DATES
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+    {
+        return Some(d);
+    }
+    parse_timestamp(s, offset).map(|t| t.with_timezone(&offset).date_naive())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amount(s: &str) -> Option<f64> {
+        parse_amount(s).map(|(v, _)| v)
+    }
+
+    #[test]
+    fn amounts_as_exports_write_them() {
+        assert_eq!(amount("29.33"), Some(29.33));
+        assert_eq!(amount("1 234,56"), Some(1234.56));
+        assert_eq!(amount("1\u{a0}234,56 ₽"), Some(1234.56));
+        assert_eq!(amount("1.234,56"), Some(1234.56));
+        assert_eq!(amount("1,234.56"), Some(1234.56));
+        assert_eq!(amount("1,234"), Some(1234.0));
+        assert_eq!(amount("1.234.567"), Some(1234567.0));
+        assert_eq!(amount("12,5"), Some(12.5));
+        assert_eq!(amount("0,125"), Some(0.125));
+        assert_eq!(amount("-500"), Some(-500.0));
+        assert_eq!(amount("$15"), Some(15.0));
+        assert_eq!(amount("abc"), None);
+        assert_eq!(amount(""), None);
+        assert_eq!(amount("1,2,3"), None);
+        assert_eq!(amount("1,234.5.6"), None);
+        assert_eq!(parse_amount("1500 руб.").unwrap().1.as_deref(), Some("RUB"));
+        assert_eq!(parse_amount("€ 20").unwrap().1.as_deref(), Some("EUR"));
+        assert_eq!(parse_amount("20").unwrap().1, None);
+    }
+
+    #[test]
+    fn dates_and_statuses() {
+        let msk = FixedOffset::east_opt(3 * 3600).unwrap();
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
+        assert_eq!(parse_date("19970101", msk), d(1997, 1, 1));
+        assert_eq!(parse_date("05.03.2026", msk), d(2026, 3, 5));
+        assert_eq!(parse_date("2026-03-05", msk), d(2026, 3, 5));
+        // 22:30 UTC is the next day in Moscow.
+        assert_eq!(parse_date("2026-03-05T22:30:00Z", msk), d(2026, 3, 6));
+        assert_eq!(parse_date("soon", msk), None);
+        assert_eq!(DealStatus::parse(""), Some(DealStatus::Won));
+        assert_eq!(DealStatus::parse("Успешно"), Some(DealStatus::Won));
+        assert_eq!(DealStatus::parse("Closed-Lost"), Some(DealStatus::Lost));
+        assert_eq!(DealStatus::parse("Возврат"), Some(DealStatus::Refunded));
+        assert_eq!(DealStatus::parse("в работе"), Some(DealStatus::Open));
+        assert_eq!(DealStatus::parse("maybe"), None);
+        assert_eq!(DealStatus::parse("  Отменён "), Some(DealStatus::Lost));
+        for line in include_str!("../../data/deal_statuses.tsv").lines() {
+            if let Some((status, word)) = line.split_once('\t') {
+                assert!(DealStatus::from_name(status).is_some(), "{line}");
+                assert_eq!(
+                    DealStatus::parse(word).map(DealStatus::as_str),
+                    Some(status),
+                    "{line}"
+                );
+            }
+        }
+        assert_eq!(parse_currency("руб."), Some("RUB".into()));
+        assert_eq!(parse_currency("usd"), Some("USD".into()));
+        assert_eq!(parse_currency("??"), None);
+    }
+}

@@ -1,0 +1,264 @@
+//! Deals and spend as loaded (`deal_files`, `deals`, `deal_rejects`, `spend`). Rows are
+//! only ever appended; a file whose bytes were loaded before is not loaded again, and a
+//! deal re-exported under the same reference is read as its latest row (`deals_current`).
+
+use crate::landing::{batch, text_column};
+use crate::{db, Store, StoreError};
+use chrono::{NaiveDate, Utc};
+use duckdb::arrow::array::{ArrayRef, Date32Builder, Float64Builder, Int64Builder};
+use duckdb::params;
+use leadpipe_core::deals::spend::Spend;
+use leadpipe_core::deals::{Deal, DealReject};
+use std::sync::Arc;
+
+pub(crate) const DEAL_TABLES: &str = r#"CREATE TABLE IF NOT EXISTS deal_files (
+    file_id BIGINT NOT NULL,
+    -- deals or spend
+    kind VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    loaded_at TIMESTAMPTZ NOT NULL,
+    actor VARCHAR,
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    rows_rejected BIGINT
+);
+CREATE TABLE IF NOT EXISTS deals (
+    deal_id BIGINT NOT NULL,
+    file_id BIGINT NOT NULL,
+    source_row BIGINT NOT NULL,
+    deal_ref VARCHAR,
+    deal_date DATE NOT NULL,
+    amount DOUBLE NOT NULL,
+    currency VARCHAR NOT NULL,
+    -- won, lost, refunded or open
+    status VARCHAR NOT NULL,
+    customer_ref VARCHAR,
+    given_lead_id BIGINT,
+    phone_e164 VARCHAR,
+    email VARCHAR,
+    customer_name VARCHAR,
+    product VARCHAR,
+    category VARCHAR,
+    quantity DOUBLE,
+    channel VARCHAR,
+    -- cells no field took, or a field could not use: nothing in the file is lost
+    extra JSON
+);
+CREATE TABLE IF NOT EXISTS deal_rejects (
+    file_id BIGINT NOT NULL,
+    source_row BIGINT NOT NULL,
+    field VARCHAR,
+    value VARCHAR,
+    reason VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spend (
+    file_id BIGINT NOT NULL,
+    source_row BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    period_start DATE NOT NULL,
+    period_end DATE NOT NULL,
+    amount DOUBLE NOT NULL,
+    currency VARCHAR NOT NULL,
+    note VARCHAR
+);
+-- A deal exported again (same reference, a later file) is its latest row: a status that
+-- went from won to refunded counts as refunded. Deals without a reference are all kept.
+CREATE OR REPLACE VIEW deals_current AS
+SELECT * FROM deals
+QUALIFY deal_ref IS NULL
+     OR row_number() OVER (PARTITION BY deal_ref ORDER BY file_id DESC, source_row DESC) = 1;
+"#;
+
+/// What kind of file `deal_files` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealFileKind {
+    Deals,
+    Spend,
+}
+
+impl DealFileKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DealFileKind::Deals => "deals",
+            DealFileKind::Spend => "spend",
+        }
+    }
+}
+
+fn days(d: NaiveDate) -> i32 {
+    (d - NaiveDate::default()).num_days() as i32 // NaiveDate::default() is 1970-01-01
+}
+
+impl Store {
+    /// The file loaded before with these bytes, as `kind`, if any.
+    pub fn deal_file_loaded(
+        &self,
+        kind: DealFileKind,
+        content_hash: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM deal_files WHERE kind = ? AND content_hash = ? LIMIT 1")
+            .map_err(db("looking up a deals file"))?;
+        let mut rows = stmt
+            .query(params![kind.as_str(), content_hash])
+            .map_err(db("looking up a deals file"))?;
+        match rows.next().map_err(db("looking up a deals file"))? {
+            Some(r) => Ok(Some(r.get(0).map_err(db("looking up a deals file"))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Registers a file being loaded and returns its id (counts are set when it is done).
+    pub fn begin_deal_file(
+        &self,
+        kind: DealFileKind,
+        path: &str,
+        content_hash: &str,
+        actor: &str,
+    ) -> Result<i64, StoreError> {
+        let id = self.next_id("SELECT coalesce(max(file_id), 0) + 1 FROM deal_files")?;
+        self.conn
+            .execute(
+                "INSERT INTO deal_files (file_id, kind, path, content_hash, loaded_at, actor)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                params![id, kind.as_str(), path, content_hash, Utc::now(), actor],
+            )
+            .map_err(db("registering a deals file"))?;
+        Ok(id)
+    }
+
+    /// Notes how many rows a file gave.
+    pub fn finish_deal_file(
+        &self,
+        file_id: i64,
+        read: u64,
+        loaded: u64,
+        rejected: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE deal_files SET rows_read = ?, rows_loaded = ?, rows_rejected = ?
+                 WHERE file_id = ?",
+                params![read as i64, loaded as i64, rejected as i64, file_id],
+            )
+            .map_err(db("counting a deals file"))?;
+        Ok(())
+    }
+
+    /// Appends deals of file `file_id`, numbered on from the base's last deal id.
+    pub fn land_deals(&self, file_id: i64, deals: &[Deal]) -> Result<(), StoreError> {
+        if deals.is_empty() {
+            return Ok(());
+        }
+        let first = self.next_id("SELECT coalesce(max(deal_id), 0) + 1 FROM deals")?;
+        let n = deals.len();
+        let mut ids = Int64Builder::with_capacity(n);
+        let mut rows = Int64Builder::with_capacity(n);
+        let mut dates = Date32Builder::with_capacity(n);
+        let mut amounts = Float64Builder::with_capacity(n);
+        let mut leads = Int64Builder::with_capacity(n);
+        let mut quantities = Float64Builder::with_capacity(n);
+        for (i, d) in deals.iter().enumerate() {
+            ids.append_value(first + i as i64);
+            rows.append_value(d.source_row as i64);
+            dates.append_value(days(d.date));
+            amounts.append_value(d.amount);
+            leads.append_option(d.lead_id);
+            quantities.append_option(d.quantity);
+        }
+        let mut files = Int64Builder::with_capacity(n);
+        files.append_value_n(file_id, n);
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("deal_id", Arc::new(ids.finish())),
+            ("file_id", Arc::new(files.finish())),
+            ("source_row", Arc::new(rows.finish())),
+            ("deal_ref", text_column(deals, |d| d.deal_ref.as_deref())),
+            ("deal_date", Arc::new(dates.finish())),
+            ("amount", Arc::new(amounts.finish())),
+            (
+                "currency",
+                text_column(deals, |d| Some(d.currency.as_str())),
+            ),
+            ("status", text_column(deals, |d| Some(d.status.as_str()))),
+            (
+                "customer_ref",
+                text_column(deals, |d| d.customer_ref.as_deref()),
+            ),
+            ("given_lead_id", Arc::new(leads.finish())),
+            (
+                "phone_e164",
+                text_column(deals, |d| d.phone_e164.as_deref()),
+            ),
+            ("email", text_column(deals, |d| d.email.as_deref())),
+            ("customer_name", text_column(deals, |d| d.name.as_deref())),
+            ("product", text_column(deals, |d| d.product.as_deref())),
+            ("category", text_column(deals, |d| d.category.as_deref())),
+            ("quantity", Arc::new(quantities.finish())),
+            ("channel", text_column(deals, |d| d.channel.as_deref())),
+            ("extra", text_column(deals, |d| d.extra.as_deref())),
+        ];
+        self.append("deals", batch("deals", cols)?)
+    }
+
+    /// Appends the rows of file `file_id` that gave no deal or spend.
+    pub fn land_deal_rejects(
+        &self,
+        file_id: i64,
+        rejects: &[DealReject],
+    ) -> Result<(), StoreError> {
+        if rejects.is_empty() {
+            return Ok(());
+        }
+        let n = rejects.len();
+        let mut files = Int64Builder::with_capacity(n);
+        files.append_value_n(file_id, n);
+        let mut rows = Int64Builder::with_capacity(n);
+        for r in rejects {
+            rows.append_value(r.source_row as i64);
+        }
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("file_id", Arc::new(files.finish())),
+            ("source_row", Arc::new(rows.finish())),
+            ("field", text_column(rejects, |r| r.field.as_deref())),
+            ("value", text_column(rejects, |r| r.value.as_deref())),
+            ("reason", text_column(rejects, |r| Some(r.reason.as_str()))),
+        ];
+        self.append("deal_rejects", batch("deal_rejects", cols)?)
+    }
+
+    /// Appends spend rows of file `file_id`.
+    pub fn land_spend(&self, file_id: i64, spend: &[Spend]) -> Result<(), StoreError> {
+        if spend.is_empty() {
+            return Ok(());
+        }
+        let n = spend.len();
+        let mut files = Int64Builder::with_capacity(n);
+        files.append_value_n(file_id, n);
+        let mut rows = Int64Builder::with_capacity(n);
+        let mut starts = Date32Builder::with_capacity(n);
+        let mut ends = Date32Builder::with_capacity(n);
+        let mut amounts = Float64Builder::with_capacity(n);
+        for s in spend {
+            rows.append_value(s.source_row as i64);
+            starts.append_value(days(s.start));
+            ends.append_value(days(s.end));
+            amounts.append_value(s.amount);
+        }
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("file_id", Arc::new(files.finish())),
+            ("source_row", Arc::new(rows.finish())),
+            ("source", text_column(spend, |s| Some(s.source.as_str()))),
+            ("period_start", Arc::new(starts.finish())),
+            ("period_end", Arc::new(ends.finish())),
+            ("amount", Arc::new(amounts.finish())),
+            (
+                "currency",
+                text_column(spend, |s| Some(s.currency.as_str())),
+            ),
+            ("note", text_column(spend, |s| s.note.as_deref())),
+        ];
+        self.append("spend", batch("spend", cols)?)
+    }
+}

@@ -1,0 +1,268 @@
+//! `leadpipe analyse`: the base as an owner reads it. Runs the segment stage as of the day
+//! asked for, fits the lifetime-value models (BG/NBD for purchases, Gamma-Gamma for spend;
+//! `leadpipe_core::analysis::clv`) and stores their predictions per customer, then gathers
+//! the figures (`leadpipe_store::analysis::metrics`) into one [`Analysis`], which
+//! `html` and `xlsx` render and `--json` prints.
+
+pub mod html;
+pub mod xlsx;
+
+use crate::analysis::clv::{fit_bg_nbd, fit_gamma_gamma, BgNbd, CustomerSummary, GammaGamma};
+use crate::analysis::segments::SegmentSettings;
+use crate::consent_commands::{in_transaction, CommandError};
+use crate::store::analysis::metrics::SourceFigures;
+use crate::store::analysis::metrics::{Cohort, Freshness, Period, PeriodFigures, RfmCell, Totals};
+use crate::store::analysis::segments::SegmentStats;
+use crate::store::analysis::value::{CustomerHistory, Prediction};
+use crate::store::Store;
+use crate::warmth::WarmthSettings;
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// Customers the models are fitted on at most: a larger base is sampled evenly (by a hash
+/// of the customer key). Maximum-likelihood estimates on 50,000 customers are within
+/// about 1 % of the full fit (standard errors shrink as 1/√n), and the fit stays within
+/// seconds; predictions are made for every customer.
+pub const FIT_SAMPLE: usize = 50_000;
+
+/// What was asked for.
+#[derive(Debug, Clone)]
+pub struct AnalyseOptions {
+    pub period: Period,
+    /// The last day counted (the calibration period's end for the models).
+    pub until: NaiveDate,
+    /// Weeks ahead the models predict purchases and value for.
+    pub horizon_weeks: f64,
+}
+
+/// The fitted lifetime-value models.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelFit {
+    pub bg_nbd: BgNbd,
+    pub gamma_gamma: Option<GammaGamma>,
+    pub customers: u64,
+    pub customers_fitted: u64,
+    pub repeat_customers: u64,
+    pub horizon_weeks: f64,
+    pub expected_purchases: f64,
+    pub expected_value: f64,
+    /// Mean probability that a customer is still active.
+    pub mean_p_alive: f64,
+}
+
+/// A source's figures with what follows from them.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceRow {
+    #[serde(flatten)]
+    pub figures: SourceFigures,
+    /// Spend ÷ customers it brought.
+    pub acquisition_cost: Option<f64>,
+    pub cost_per_lead: Option<f64>,
+    pub cost_per_callable_lead: Option<f64>,
+    pub average_check: Option<f64>,
+    /// Orders per buyer over the last year.
+    pub purchases_per_year: Option<f64>,
+    /// (active now − new in the last year) ÷ active a year before × 100.
+    pub retention_rate_year: Option<f64>,
+    /// 1 ÷ (1 − yearly retention), at most [`MAX_LIFETIME_YEARS`].
+    pub average_lifetime_years: Option<f64>,
+    /// Average check × purchases per year × average lifetime.
+    pub lifetime_value: Option<f64>,
+}
+
+/// The longest customer lifetime a yearly retention near 100 % is allowed to imply.
+pub const MAX_LIFETIME_YEARS: f64 = 20.0;
+
+/// Headline figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Headline {
+    #[serde(flatten)]
+    pub totals: Totals,
+    pub average_check: Option<f64>,
+    /// Customers with purchases on two days or more ÷ customers × 100.
+    pub repeat_purchase_rate: Option<f64>,
+    pub revenue_per_customer: Option<f64>,
+    pub lifetime_value: Option<f64>,
+    pub retention_rate_year: Option<f64>,
+}
+
+/// Everything `analyse` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub until: NaiveDate,
+    pub period: Period,
+    pub currency: Option<String>,
+    pub sleeping_after_days: u32,
+    pub lost_after_days: u32,
+    pub segment: SegmentStats,
+    pub headline: Headline,
+    pub periods: Vec<PeriodFigures>,
+    pub sources: Vec<SourceRow>,
+    pub cohorts: Vec<Cohort>,
+    pub rfm: Vec<RfmCell>,
+    pub freshness: Freshness,
+    pub model: Option<ModelFit>,
+}
+
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| a / b)
+}
+
+/// Runs the analysis and stores the segment tables and `customer_value` as of `until`.
+pub fn analyse(
+    store: &Store,
+    settings: &SegmentSettings,
+    warmth: &WarmthSettings,
+    options: &AnalyseOptions,
+) -> Result<Analysis, CommandError> {
+    in_transaction(store, |store| {
+        let until = options.until;
+        let segment = store.segment(settings, warmth, until)?;
+        let currency = segment.currency.clone().unwrap_or_default();
+        store.prepare_analysis(&currency, until, settings.lost_after_days)?;
+        let histories = store.customer_histories(&currency, until)?;
+        let (model, predictions) = match fit_models(&histories, options.horizon_weeks) {
+            Some((fit, p)) => (Some(fit), p),
+            None => (None, Vec::new()),
+        };
+        if model.is_some() {
+            store.land_customer_value(until, options.horizon_weeks, &histories, &predictions)?;
+        }
+        let totals = store.analysis_totals(&currency, until)?;
+        let sources: Vec<SourceRow> = store
+            .source_figures(&currency, until)?
+            .into_iter()
+            .map(source_row)
+            .collect();
+        let headline = headline(totals, &sources);
+        Ok(Analysis {
+            until,
+            period: options.period,
+            currency: segment.currency.clone(),
+            sleeping_after_days: settings.sleeping_after_days,
+            lost_after_days: settings.lost_after_days,
+            periods: store.period_figures(options.period, until)?,
+            cohorts: store.cohorts()?,
+            rfm: store.rfm_grid()?,
+            freshness: store.freshness(until)?,
+            segment,
+            headline,
+            sources,
+            model,
+        })
+    })
+}
+
+fn source_row(f: SourceFigures) -> SourceRow {
+    let retention = (f.customers_active_a_year_before > 0).then(|| {
+        (f.customers_active_now as f64 - f.new_customers_last_year as f64)
+            / f.customers_active_a_year_before as f64
+    });
+    let lifetime =
+        retention.map(|r| (1.0 / (1.0 - r.min(1.0)).max(1.0 / MAX_LIFETIME_YEARS)).max(0.0));
+    let average_check = ratio(f.revenue, f.orders as f64);
+    let per_year = ratio(f.orders_last_year as f64, f.buyers_last_year as f64);
+    let lifetime_value = match (average_check, per_year, lifetime) {
+        (Some(c), Some(p), Some(l)) => Some(c * p * l),
+        _ => None,
+    };
+    SourceRow {
+        acquisition_cost: (f.spend > 0.0)
+            .then(|| ratio(f.spend, f.customers as f64))
+            .flatten(),
+        cost_per_lead: (f.spend > 0.0)
+            .then(|| ratio(f.spend, f.leads as f64))
+            .flatten(),
+        cost_per_callable_lead: (f.spend > 0.0)
+            .then(|| ratio(f.spend, f.callable_leads as f64))
+            .flatten(),
+        average_check,
+        purchases_per_year: per_year,
+        retention_rate_year: retention.map(|r| r * 100.0),
+        average_lifetime_years: lifetime,
+        lifetime_value,
+        figures: f,
+    }
+}
+
+fn headline(totals: Totals, sources: &[SourceRow]) -> Headline {
+    let sum =
+        |f: fn(&SourceFigures) -> u64| sources.iter().map(|s| f(&s.figures)).sum::<u64>() as f64;
+    let before = sum(|f| f.customers_active_a_year_before);
+    let retention = (before > 0.0)
+        .then(|| (sum(|f| f.customers_active_now) - sum(|f| f.new_customers_last_year)) / before);
+    let orders_year = sum(|f| f.orders_last_year);
+    let buyers_year = sum(|f| f.buyers_last_year);
+    let average_check = ratio(totals.revenue, totals.orders as f64);
+    let lifetime = retention.map(|r| 1.0 / (1.0 - r.min(1.0)).max(1.0 / MAX_LIFETIME_YEARS));
+    let lifetime_value = match (average_check, ratio(orders_year, buyers_year), lifetime) {
+        (Some(c), Some(p), Some(l)) => Some(c * p * l),
+        _ => None,
+    };
+    Headline {
+        average_check,
+        repeat_purchase_rate: ratio(
+            totals.repeat_customers as f64 * 100.0,
+            totals.customers as f64,
+        ),
+        revenue_per_customer: ratio(totals.revenue, totals.customers as f64),
+        lifetime_value,
+        retention_rate_year: retention.map(|r| r * 100.0),
+        totals,
+    }
+}
+
+/// A stable 64-bit hash of a customer key (FNV-1a), for the even sample.
+fn key_hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The customers the models are fitted on: all, or an even sample of [`FIT_SAMPLE`].
+pub fn fit_sample(histories: &[CustomerHistory]) -> Vec<CustomerSummary> {
+    if histories.len() <= FIT_SAMPLE {
+        return histories.iter().map(|h| h.summary).collect();
+    }
+    let mut keyed: Vec<(u64, CustomerSummary)> = histories
+        .iter()
+        .map(|h| (key_hash(&h.customer_key), h.summary))
+        .collect();
+    keyed.select_nth_unstable_by_key(FIT_SAMPLE - 1, |k| k.0);
+    keyed.truncate(FIT_SAMPLE);
+    keyed.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Fits both models and predicts for every customer; `None` without customers.
+fn fit_models(histories: &[CustomerHistory], horizon: f64) -> Option<(ModelFit, Vec<Prediction>)> {
+    let sample = fit_sample(histories);
+    let bg = fit_bg_nbd(&sample)?;
+    let gg = fit_gamma_gamma(&sample);
+    let predictions: Vec<Prediction> = histories
+        .iter()
+        .map(|h| {
+            let c = &h.summary;
+            Prediction {
+                p_alive: bg.p_alive(c),
+                expected_purchases: bg.expected_purchases(c, horizon),
+                expected_spend: gg.map_or(c.mean_spend, |g| g.expected_spend(c)),
+            }
+        })
+        .collect();
+    let n = histories.len() as f64;
+    let fit = ModelFit {
+        bg_nbd: bg,
+        gamma_gamma: gg,
+        customers: histories.len() as u64,
+        customers_fitted: sample.len() as u64,
+        repeat_customers: histories.iter().filter(|h| h.summary.x > 0).count() as u64,
+        horizon_weeks: horizon,
+        expected_purchases: predictions.iter().map(|p| p.expected_purchases).sum(),
+        expected_value: predictions
+            .iter()
+            .map(|p| p.expected_purchases * p.expected_spend)
+            .sum(),
+        mean_p_alive: predictions.iter().map(|p| p.p_alive).sum::<f64>() / n,
+    };
+    Some((fit, predictions))
+}

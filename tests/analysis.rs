@@ -1,0 +1,581 @@
+//! Deals, spend, segments and `leadpipe analyse` end to end, through the binary: a Russian
+//! CRM export with the answers worked out by hand, the figures against an independent
+//! pandas computation on generated deals, the CDNOW sample against the published model
+//! parameters, and the HTML page in headless Chromium.
+
+mod common;
+
+use common::{browser, count, ok, root, run, s};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn json(o: std::process::Output) -> Value {
+    serde_json::from_slice(&ok(o).stdout).expect("JSON on stdout")
+}
+
+/// The demo base (fixtures/) in a fresh folder.
+fn demo_base(dir: &Path) -> PathBuf {
+    let db = dir.join("demo.duckdb");
+    let pipeline = root().join("pipelines/demo.toml");
+    ok(run(&["run", s(&pipeline), "--db", s(&db), "--quiet"]));
+    db
+}
+
+#[test]
+fn a_crm_export_is_loaded_linked_and_counted_as_worked_out_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_base(dir.path());
+    let deals = root().join("fixtures/deals.csv");
+    let loaded = json(run(&[
+        "deals",
+        "import",
+        s(&deals),
+        "--db",
+        s(&db),
+        "--json",
+    ]));
+    assert_eq!(loaded["rows_read"], 16);
+    assert_eq!(loaded["loaded"], 13);
+    assert_eq!(loaded["rows_rejected"], 3);
+    // Every refused row is kept with its column and reason.
+    let rejects = &loaded["rejects"];
+    assert_eq!(rejects[0]["row"], 14);
+    assert_eq!(rejects[0]["field"], "Дата");
+    assert_eq!(rejects[1]["field"], "Сумма");
+    assert_eq!(rejects[1]["value"], "двенадцать");
+    assert!(rejects[2]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no customer"));
+    assert_eq!(count(&db, "SELECT count(*) FROM deal_rejects"), 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM deals"), 13);
+    // The same file again changes nothing.
+    let again = json(run(&[
+        "deals",
+        "import",
+        s(&deals),
+        "--db",
+        s(&db),
+        "--json",
+    ]));
+    assert!(again["already_loaded_from"].is_string());
+    assert_eq!(count(&db, "SELECT count(*) FROM deals"), 13);
+    let spend = root().join("fixtures/spend.csv");
+    let spent = json(run(&[
+        "spend",
+        "import",
+        s(&spend),
+        "--db",
+        s(&db),
+        "--json",
+    ]));
+    assert_eq!(spent["loaded"], 5);
+
+    let a = json(run(&[
+        "analyse",
+        "--db",
+        s(&db),
+        "--until",
+        "2026-12-01",
+        "--json",
+    ]));
+    let h = &a["headline"];
+    // Иванов (3 won: two by phone, one by e-mail), Петрова (1 won, 1 refunded), Ivan
+    // Petrov (3 won): leads; CRM-0042 (2 won), CRM-0077 (1 won, 1 open): not leads;
+    // CRM-0099 only lost a deal: no customer.
+    assert_eq!(h["customers"], 5, "{h}");
+    assert_eq!(h["customers_who_are_leads"], 3);
+    assert_eq!(h["orders"], 10);
+    assert!((h["revenue"].as_f64().unwrap() - 91_440.5).abs() < 1e-6);
+    assert_eq!(h["deals_lost"], 1);
+    assert_eq!(h["deals_refunded"], 1);
+    assert_eq!(h["deals_open"], 1);
+    assert_eq!(h["repeat_customers"], 3); // Иванов, Petrov, CRM-0042
+                                          // Spend by source beside the customers it brought: yandex-direct spent 32 000 on two.
+    let direct = a["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "yandex-direct")
+        .expect("yandex-direct listed");
+    assert_eq!(direct["customers"], 2);
+    assert!((direct["acquisition_cost"].as_f64().unwrap() - 16_000.0).abs() < 1e-6);
+    // Predictions are stored per customer.
+    assert_eq!(count(&db, "SELECT count(*) FROM customer_value"), 5);
+
+    // Segments: life cycle as of 2026-12-01 (sleeping after 90 days, lost after 365).
+    let sizes = json(run(&["segments", "--db", s(&db), "--json"]));
+    let size = |dim: &str, seg: &str| {
+        sizes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["dimension"] == dim && x["segment"] == seg)
+            .map(|x| {
+                (
+                    x["leads"].as_u64().unwrap(),
+                    x["customers_not_leads"].as_u64().unwrap(),
+                )
+            })
+            .unwrap_or((0, 0))
+    };
+    // Petrov bought 22.11 (repeat); Иванов last 20.06 (sleeping); Петрова once in
+    // February (sleeping); CRM-0077 1.08 (sleeping); CRM-0042 last 14.10.2025 (lost).
+    assert_eq!(size("life_cycle", "repeat"), (1, 0));
+    assert_eq!(size("life_cycle", "sleeping"), (2, 1));
+    assert_eq!(size("life_cycle", "lost"), (0, 1));
+    let leads = count(&db, "SELECT count(*) FROM leads") as u64;
+    assert_eq!(size("life_cycle", "lead").0, leads - 3);
+
+    // A call list of one segment holds only its leads, warmest first.
+    let out = dir.path().join("repeat.csv");
+    let listed = json(run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--segment",
+        "repeat",
+        "--out",
+        s(&out),
+        "--style",
+        "machine",
+        "--outside-window",
+        "schedule",
+        "--json",
+    ]));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lead_col = text
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|h| h == "lead_id")
+        .unwrap();
+    let repeat_lead = count(
+        &db,
+        "SELECT lead_id FROM lead_segments WHERE dimension = 'life_cycle' AND segment = 'repeat'",
+    );
+    assert!(listed["rows"]["rows"].as_u64().unwrap() >= 1, "{listed}");
+    for line in text.lines().skip(1) {
+        assert_eq!(
+            line.split(',').nth(lead_col).unwrap(),
+            repeat_lead.to_string()
+        );
+    }
+    // An unknown segment is refused, naming the ones there are.
+    let bad = run(&[
+        "call-list",
+        "--db",
+        s(&db),
+        "--segment",
+        "VIP",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(bad.status.code(), Some(65));
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(msg.contains("life_cycle:repeat"), "{msg}");
+}
+
+#[test]
+fn a_users_segment_is_listed_and_a_broken_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(root().join("pipelines/demo.toml")).unwrap();
+    let fixtures = root().join("fixtures");
+    let with = |custom: &str| {
+        demo.replace("../fixtures", s(&fixtures))
+            + &format!("\n[segments]\nsleeping_after_days = 60\n{custom}\n")
+    };
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        with("[[segments.custom]]\nname = \"Москва\"\nwhere = \"region_name = 'Москва' OR city = 'Москва'\""),
+    )
+    .unwrap();
+    let db = dir.path().join("b.duckdb");
+    ok(run(&["run", s(&good), "--db", s(&db), "--quiet"]));
+    let moscow = count(
+        &db,
+        "SELECT count(*) FROM leads WHERE region_name = 'Москва' OR city = 'Москва'",
+    );
+    assert!(moscow > 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM lead_segments WHERE dimension = 'custom' AND segment = 'Москва'"
+        ),
+        moscow
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        with("[[segments.custom]]\nname = \"broken\"\nwhere = \"no_such_column > 1\""),
+    )
+    .unwrap();
+    let o = run(&["run", s(&bad), "--db", s(&db), "--quiet"]);
+    assert_eq!(
+        o.status.code(),
+        Some(65),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"broken\""));
+}
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Deals of `customers` CRM customers: a first purchase in 2024–2025, then purchases
+/// after gaps of a few days to over a year (some come back after being lost), some lost,
+/// refunded or open deals, same-day purchases.
+fn generated_deals(seed: u64, customers: u64) -> String {
+    let mut rng = Rng(seed);
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let mut csv = String::from("deal;date;customer;amount;status\n");
+    let mut n = 0;
+    for c in 0..customers {
+        let mut day = start + chrono::Duration::days(rng.below(730) as i64);
+        let purchases = 1 + rng.below(6);
+        for _ in 0..purchases {
+            let status = match rng.below(20) {
+                0 => "lost",
+                1 => "refunded",
+                2 => "open",
+                _ => "won",
+            };
+            n += 1;
+            let amount = 100 + rng.below(9_900);
+            csv.push_str(&format!(
+                "{n};{day};C{c:04};{amount}.{:02};{status}\n",
+                rng.below(100)
+            ));
+            day += chrono::Duration::days([0, 3, 20, 45, 120, 400][rng.below(6) as usize]);
+        }
+    }
+    csv
+}
+
+fn pandas_ready() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import pandas"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("LEADPIPE_REQUIRE_PANDAS").as_deref() != Ok("1"),
+            "pandas is required (LEADPIPE_REQUIRE_PANDAS=1) but not importable"
+        );
+        eprintln!("SKIPPED: pandas is not installed");
+    }
+    ok
+}
+
+#[test]
+fn period_figures_and_cohorts_equal_an_independent_pandas_computation() {
+    if !pandas_ready() {
+        return;
+    }
+    for (seed, customers, until) in [
+        (1, 300, "2025-12-31"),
+        (7, 120, "2025-06-15"),
+        (42, 500, "2026-03-31"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let deals = dir.path().join("deals.csv");
+        std::fs::write(&deals, generated_deals(seed, customers)).unwrap();
+        let db = dir.path().join("g.duckdb");
+        ok(run(&[
+            "deals",
+            "import",
+            s(&deals),
+            "--db",
+            s(&db),
+            "--quiet",
+        ]));
+        let out = run(&["analyse", "--db", s(&db), "--until", until, "--json"]);
+        let analysis = dir.path().join("analysis.json");
+        std::fs::write(&analysis, &ok(out).stdout).unwrap();
+        let oracle = root().join("tests/data/analysis_oracle.py");
+        let o = std::process::Command::new("python3")
+            .args([s(&oracle), s(&deals), s(&analysis), "365", until])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "seed {seed}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+fn within(got: &Value, published: f64, what: &str) {
+    let got = got.as_f64().unwrap_or_else(|| panic!("{what} missing"));
+    let off = (got / published - 1.0).abs();
+    assert!(
+        off <= 0.02,
+        "{what}: {got:.4} against {published} published ({:.1} % off)",
+        off * 100.0
+    );
+}
+
+/// The CDNOW sample through `deals import` and `analyse --until 1997-09-30 --json`:
+/// the fitted parameters must be those Fader, Hardie and Lee (2005) and Fader and Hardie
+/// (2013) publish, within 2 %. The file comes from the `lifetimes` wheel (`.ci/run`).
+#[test]
+fn cdnow_through_the_command_line_reproduces_the_published_parameters() {
+    let Some(path) = std::env::var_os("LEADPIPE_CDNOW") else {
+        assert!(
+            std::env::var("LEADPIPE_REQUIRE_CDNOW").as_deref() != Ok("1"),
+            "LEADPIPE_CDNOW is not set"
+        );
+        eprintln!("SKIPPED: LEADPIPE_CDNOW not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cdnow.duckdb");
+    let loaded = json(run(&[
+        "deals",
+        "import",
+        path.to_str().unwrap(),
+        "--db",
+        s(&db),
+        "--delimiter",
+        "whitespace",
+        "--header",
+        "customer_id,-,date,quantity,amount",
+        "--currency",
+        "USD",
+        "--json",
+    ]));
+    assert_eq!(loaded["rows_read"], 6919);
+    assert_eq!(loaded["rows_rejected"], 0);
+    let a = json(run(&[
+        "analyse",
+        "--db",
+        s(&db),
+        "--until",
+        "1997-09-30",
+        "--json",
+    ]));
+    let m = &a["model"];
+    assert_eq!(m["customers"], 2357);
+    assert_eq!(m["repeat_customers"], 946);
+    within(&m["bg_nbd"]["r"], 0.243, "r");
+    within(&m["bg_nbd"]["alpha"], 4.414, "alpha");
+    within(&m["bg_nbd"]["a"], 0.793, "a");
+    within(&m["bg_nbd"]["b"], 2.426, "b");
+    within(&m["bg_nbd"]["log_likelihood"], -9582.4, "log-likelihood");
+    within(&m["gamma_gamma"]["p"], 6.25, "p");
+    within(&m["gamma_gamma"]["q"], 3.74, "q");
+    within(&m["gamma_gamma"]["gamma"], 15.44, "gamma");
+    assert_eq!(a["currency"], "USD");
+}
+
+#[test]
+fn the_analysis_page_renders_its_charts_with_numbers_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_base(dir.path());
+    ok(run(&[
+        "deals",
+        "import",
+        s(&root().join("fixtures/deals.csv")),
+        "--db",
+        s(&db),
+        "--quiet",
+    ]));
+    let page = dir.path().join("analysis.html");
+    ok(run(&[
+        "analyse",
+        "--db",
+        s(&db),
+        "--until",
+        "2026-12-01",
+        "--out",
+        s(&page),
+        "--lang",
+        "en",
+    ]));
+    let xlsx = dir.path().join("analysis.xlsx");
+    ok(run(&[
+        "analyse",
+        "--db",
+        s(&db),
+        "--until",
+        "2026-12-01",
+        "--out",
+        s(&xlsx),
+    ]));
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    use calamine::Reader;
+    let names = book.sheet_names();
+    for sheet in [
+        "Summary",
+        "Periods",
+        "Sources",
+        "Cohorts",
+        "RFM",
+        "Freshness",
+        "Model",
+    ] {
+        assert!(names.iter().any(|n| n == sheet), "{sheet} in {names:?}");
+    }
+    let periods = book.worksheet_range("Periods").unwrap();
+    assert!(periods.height() > 10);
+    let Some(chrome) = browser() else {
+        assert!(
+            std::env::var("LEADPIPE_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "Chromium is required (LEADPIPE_REQUIRE_BROWSER=1) but not found"
+        );
+        eprintln!("SKIPPED: no Chromium");
+        return;
+    };
+    let url = format!("file://{}", page.display());
+    let out = std::process::Command::new(&chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--dump-dom",
+            &url,
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    // The element `<tag … id="id" …>…</tag>` of the rendered DOM.
+    let element = |tag: &str, id: &str| -> String {
+        let at = dom
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("#{id} is in the rendered page"));
+        let start = dom[..at].rfind(&format!("<{tag}")).unwrap();
+        let end = dom[at..].find(&format!("</{tag}>")).unwrap() + at;
+        dom[start..end].to_string()
+    };
+    // Every bar has its number beside it.
+    for chart in ["revenue", "sources-ltv", "freshness"] {
+        let svg = element("svg", chart);
+        let bars = svg.matches("<rect class=\"bar\"").count();
+        let values = svg.matches("<text class=\"value\"").count();
+        assert!(bars > 0, "{chart} has bars");
+        assert_eq!(bars, values, "{chart}: a number beside every bar");
+    }
+    assert!(element("table", "cohorts").contains("class=\"cell\""));
+    assert_eq!(
+        element("table", "rfm").matches("class=\"cell\"").count(),
+        25
+    );
+    assert!(element("div", "tile-customers").contains("<b>5</b>"));
+    let png = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analysis.png");
+    let shot = std::process::Command::new(&chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--window-size=1200,2400",
+            &format!("--screenshot={}", png.display()),
+            &url,
+        ])
+        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(shot.success() && png.exists());
+}
+
+#[test]
+fn erasing_a_person_erases_who_bought_and_keeps_the_revenue() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_base(dir.path());
+    ok(run(&[
+        "deals",
+        "import",
+        s(&root().join("fixtures/deals.csv")),
+        "--db",
+        s(&db),
+        "--quiet",
+    ]));
+    ok(run(&[
+        "analyse",
+        "--db",
+        s(&db),
+        "--until",
+        "2026-12-01",
+        "--json",
+    ]));
+    let petrova = "+79261112233";
+    let her_lead = count(
+        &db,
+        &format!("SELECT min(lead_id) FROM leads WHERE list_contains(phones, '{petrova}')"),
+    );
+    assert!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM customers WHERE lead_id = {her_lead}")
+        ) == 1
+    );
+    ok(run(&[
+        "erase",
+        "--phone",
+        "+7 926 111-22-33",
+        "--db",
+        s(&db),
+        "--json",
+    ]));
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM deals WHERE phone_e164 = '{petrova}'")
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM customers WHERE lead_id = {her_lead}")
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM deal_owners WHERE lead_id = {her_lead}")
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM deals WHERE customer_ref LIKE 'erased-%'"
+        ),
+        2
+    );
+    // Her purchase still counts, as an anonymous customer.
+    let a = json(run(&[
+        "analyse",
+        "--db",
+        s(&db),
+        "--until",
+        "2026-12-01",
+        "--json",
+    ]));
+    assert_eq!(a["headline"]["customers"], 5);
+    assert!((a["headline"]["revenue"].as_f64().unwrap() - 91_440.5).abs() < 1e-6);
+    assert_eq!(a["headline"]["customers_who_are_leads"], 2);
+}
