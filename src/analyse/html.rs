@@ -115,7 +115,7 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
         o,
         "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><title>{title}</title>\
          <style>body{{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}}\
-         table{{border-collapse:collapse;margin:.5em 0 1.5em}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\
+         table{{border-collapse:collapse;margin:.5em 0 1.5em}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}}\
          th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}section{{margin-bottom:2.2em}}\
          .tiles{{display:flex;flex-wrap:wrap;gap:10px}}.tile{{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:150px}}\
          .tile b{{display:block;font-size:20px}}.note{{color:#666;font-size:12px}}</style></head><body>\

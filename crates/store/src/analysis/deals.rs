@@ -64,7 +64,10 @@ CREATE TABLE IF NOT EXISTS spend (
 );
 -- A deal exported again (same reference, a later file) is its latest row: a status that
 -- went from won to refunded counts as refunded. Deals without a reference are all kept.
-CREATE OR REPLACE VIEW deals_current AS
+-- IF NOT EXISTS: every writable open runs the schema, and must write nothing when it is
+-- there (a full disk still lets a run be marked failed); a changed definition needs a
+-- view of a new name.
+CREATE VIEW IF NOT EXISTS deals_current AS
 SELECT * FROM deals
 QUALIFY deal_ref IS NULL
      OR row_number() OVER (PARTITION BY deal_ref ORDER BY file_id DESC, source_row DESC) = 1;
