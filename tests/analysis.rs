@@ -579,3 +579,101 @@ fn erasing_a_person_erases_who_bought_and_keeps_the_revenue() {
     assert!((a["headline"]["revenue"].as_f64().unwrap() - 91_440.5).abs() < 1e-6);
     assert_eq!(a["headline"]["customers_who_are_leads"], 2);
 }
+
+/// The same three deals as a CP1251 `;` CSV, an XLSX workbook and a JSONL export: each
+/// reads to the same deals.
+#[test]
+fn deals_read_the_same_from_cp1251_csv_xlsx_and_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = ["Дата заказа", "Сумма", "Статус", "Телефон", "Покупатель"];
+    let rows = [
+        [
+            "05.03.2026",
+            "1 500,00 руб.",
+            "Оплачен",
+            "8 (916) 555-01-02",
+            "",
+        ],
+        ["2026-04-01", "2500", "возврат", "", "ООО Ромашка"],
+        ["2026-04-02", "990,5", "", "+7 916 555 01 02", ""],
+    ];
+    let mut csv = header.join(";") + "\n";
+    for r in &rows {
+        csv.push_str(&r.join(";"));
+        csv.push('\n');
+    }
+    let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(&csv);
+    let csv_path = dir.path().join("deals.csv");
+    std::fs::write(&csv_path, &cp1251).unwrap();
+    let xlsx_path = dir.path().join("deals.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    book.save(&xlsx_path).unwrap();
+    let jsonl_path = dir.path().join("deals.jsonl");
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let obj: serde_json::Map<String, Value> = header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
+                .collect();
+            Value::Object(obj).to_string()
+        })
+        .collect();
+    std::fs::write(&jsonl_path, lines.join("\n") + "\n").unwrap();
+    let mut seen = Vec::new();
+    for path in [&csv_path, &xlsx_path, &jsonl_path] {
+        let db = dir.path().join(format!(
+            "{}.duckdb",
+            path.extension().unwrap().to_str().unwrap()
+        ));
+        let loaded = json(run(&["deals", "import", s(path), "--db", s(&db), "--json"]));
+        assert_eq!(loaded["loaded"], 3, "{}: {loaded}", path.display());
+        let store = leadpipe::store::Store::open_read_only(&db).unwrap();
+        let mut stmt = store
+            .connection()
+            .prepare(
+                "SELECT deal_date::VARCHAR, amount, status, coalesce(phone_e164, customer_ref)
+                 FROM deals ORDER BY source_row",
+            )
+            .unwrap();
+        let got: Vec<(String, f64, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        seen.push(got);
+    }
+    let want = vec![
+        (
+            "2026-03-05".to_string(),
+            1500.0,
+            "won".to_string(),
+            "+79165550102".to_string(),
+        ),
+        (
+            "2026-04-01".into(),
+            2500.0,
+            "refunded".into(),
+            "ООО Ромашка".into(),
+        ),
+        (
+            "2026-04-02".into(),
+            990.5,
+            "won".into(),
+            "+79165550102".into(),
+        ),
+    ];
+    for got in seen {
+        assert_eq!(got, want);
+    }
+}
