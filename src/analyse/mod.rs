@@ -117,34 +117,52 @@ pub fn analyse(
 ) -> Result<Analysis, CommandError> {
     in_transaction(store, |store| {
         let until = options.until;
+        let clock = std::time::Instant::now();
+        let lap = |what: &str| {
+            tracing::debug!(ms = clock.elapsed().as_millis() as u64, "analyse: {what}")
+        };
         let segment = store.segment(settings, warmth, until)?;
+        lap("segment stage");
         let currency = segment.currency.clone().unwrap_or_default();
         store.prepare_analysis(&currency, until, settings.lost_after_days)?;
-        let histories = store.customer_histories(&currency, until)?;
+        lap("deals prepared");
+        let histories = store.customer_histories(until)?;
+        lap("histories read");
         let (model, predictions) = match fit_models(&histories, options.horizon_weeks) {
             Some((fit, p)) => (Some(fit), p),
             None => (None, Vec::new()),
         };
+        lap("models fitted");
         if model.is_some() {
             store.land_customer_value(until, options.horizon_weeks, &histories, &predictions)?;
         }
+        lap("values landed");
         let totals = store.analysis_totals(&currency, until)?;
+        lap("totals");
         let sources: Vec<SourceRow> = store
             .source_figures(&currency, until)?
             .into_iter()
             .map(source_row)
             .collect();
+        lap("sources");
         let headline = headline(totals, &sources);
+        let periods = store.period_figures(options.period, until)?;
+        lap("periods");
+        let cohorts = store.cohorts()?;
+        lap("cohorts");
+        let rfm = store.rfm_grid()?;
+        let freshness = store.freshness(until)?;
+        lap("rfm grid and freshness");
         Ok(Analysis {
             until,
             period: options.period,
             currency: segment.currency.clone(),
             sleeping_after_days: settings.sleeping_after_days,
             lost_after_days: settings.lost_after_days,
-            periods: store.period_figures(options.period, until)?,
-            cohorts: store.cohorts()?,
-            rfm: store.rfm_grid()?,
-            freshness: store.freshness(until)?,
+            periods,
+            cohorts,
+            rfm,
+            freshness,
             segment,
             headline,
             sources,

@@ -115,10 +115,19 @@ pub fn bg_nbd_log_likelihood(p: &[f64; 4], customers: &[CustomerSummary]) -> f64
     let terms: Vec<(f64, f64)> = (0..=max_x)
         .map(|x| bg_nbd_x_terms(r, alpha, a, b, x))
         .collect();
-    customers
-        .iter()
-        .map(|c| bg_nbd_ll(r, alpha, terms[c.x as usize], c))
-        .sum()
+    // Fixed chunks summed in order: the same total whatever the threads, so a fit is
+    // repeatable to the last bit.
+    use rayon::prelude::*;
+    let parts: Vec<f64> = customers
+        .par_chunks(4096)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|c| bg_nbd_ll(r, alpha, terms[c.x as usize], c))
+                .sum::<f64>()
+        })
+        .collect();
+    parts.iter().sum()
 }
 
 /// Fits BG/NBD by maximum likelihood (Nelder–Mead over the parameters' logarithms, from
@@ -184,29 +193,56 @@ pub struct GammaGamma {
     pub log_likelihood: f64,
 }
 
-fn gamma_gamma_ll(p: f64, q: f64, g: f64, c: &CustomerSummary) -> f64 {
+/// The part of a repeat customer's Gamma-Gamma log-likelihood that depends on their
+/// number of repeat purchases `x` only (computed once per `x`).
+fn gamma_gamma_x_terms(p: f64, q: f64, g: f64, x: u32) -> f64 {
+    let x = f64::from(x);
+    if x == 0.0 {
+        return 0.0;
+    }
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * g.ln() + p * x * x.ln()
+}
+
+fn gamma_gamma_ll(p: f64, q: f64, g: f64, head: f64, c: &CustomerSummary) -> f64 {
     let x = f64::from(c.x);
     let m = c.mean_spend;
-    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
-        + q * g.ln()
-        + (p * x - 1.0) * m.ln()
-        + p * x * x.ln()
-        - (p * x + q) * (g + m * x).ln()
+    head + (p * x - 1.0) * m.ln() - (p * x + q) * (g + m * x).ln()
+}
+
+/// Log-likelihood of the repeat customers' mean spends under Gamma-Gamma (p, q, γ), in
+/// fixed chunks summed in order (repeatable whatever the threads).
+fn gamma_gamma_log_likelihood(p: f64, q: f64, g: f64, repeat: &[CustomerSummary]) -> f64 {
+    use rayon::prelude::*;
+    let max_x = repeat.iter().map(|c| c.x).max().unwrap_or(0);
+    let terms: Vec<f64> = (0..=max_x)
+        .map(|x| gamma_gamma_x_terms(p, q, g, x))
+        .collect();
+    let parts: Vec<f64> = repeat
+        .par_chunks(4096)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|c| gamma_gamma_ll(p, q, g, terms[c.x as usize], c))
+                .sum::<f64>()
+        })
+        .collect();
+    parts.iter().sum()
 }
 
 /// Fits Gamma-Gamma on the customers with repeat purchases and a positive mean spend.
 /// `None` when there are none.
 pub fn fit_gamma_gamma(customers: &[CustomerSummary]) -> Option<GammaGamma> {
-    let repeat: Vec<&CustomerSummary> = customers
+    let repeat: Vec<CustomerSummary> = customers
         .iter()
         .filter(|c| c.x > 0 && c.mean_spend > 0.0)
+        .copied()
         .collect();
     if repeat.is_empty() {
         return None;
     }
     let f = |lp: &[f64]| {
         let (p, q, g) = (lp[0].exp(), lp[1].exp(), lp[2].exp());
-        let ll: f64 = repeat.iter().map(|c| gamma_gamma_ll(p, q, g, c)).sum();
+        let ll = gamma_gamma_log_likelihood(p, q, g, &repeat);
         if ll.is_finite() {
             -ll
         } else {

@@ -2,8 +2,9 @@
 //! cheap gradient, and are smooth in the logarithms of their parameters.
 
 /// Minimises `f` from `start`, with simplex steps of `step` (in `f`'s coordinates), until
-/// the simplex's values agree to `tol` or after `max_evals` evaluations. Restarted from
-/// its best point until a restart no longer improves (Nelder–Mead can stall on a ridge).
+/// the simplex's values agree to `tol` relative to their size (1 + |f|) or after `max_evals`
+/// evaluations. Restarted from its best point until a restart no longer improves
+/// (Nelder–Mead can stall on a ridge).
 pub fn nelder_mead(
     f: &dyn Fn(&[f64]) -> f64,
     start: &[f64],
@@ -15,7 +16,7 @@ pub fn nelder_mead(
     let mut value = f(&best);
     for _ in 0..20 {
         let (x, v) = one_run(f, &best, step, tol, max_evals);
-        let improved = value - v > tol;
+        let improved = value - v > tol * (1.0 + value.abs());
         if v < value {
             best = x;
             value = v;
@@ -54,7 +55,7 @@ fn one_run(
     };
     while evals < max_evals {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-        if (simplex[n].1 - simplex[0].1).abs() <= tol {
+        if (simplex[n].1 - simplex[0].1).abs() <= tol * (1.0 + simplex[0].1.abs()) {
             break;
         }
         let centroid: Vec<f64> = (0..n)

@@ -34,6 +34,9 @@ pub enum DealField {
 }
 
 impl DealField {
+    /// How many fields there are (the size of a row's cell table).
+    const COUNT: usize = 14;
+
     pub fn from_name(name: &str) -> Option<DealField> {
         Some(match name {
             "deal_ref" => DealField::DealRef,
@@ -221,7 +224,8 @@ pub struct DealReader<'a> {
 /// One row's cells by the field they feed, and those no field takes.
 struct RowCells<'r> {
     source_row: u64,
-    fields: HashMap<DealField, (&'r str, &'r str)>,
+    /// (header, value) by `DealField as usize`: a table, not a map (5M rows a file).
+    fields: [Option<(&'r str, &'r str)>; DealField::COUNT],
     /// Cells kept with the deal as JSON: no field takes them, or their field could not
     /// use them (an invalid phone beside a customer id).
     extra: Vec<(&'r str, &'r str)>,
@@ -231,7 +235,7 @@ impl<'r> RowCells<'r> {
     fn of(row: &'r RawRow, columns: &DealColumns) -> RowCells<'r> {
         let mut cells = RowCells {
             source_row: row.source_row,
-            fields: HashMap::new(),
+            fields: [None; DealField::COUNT],
             extra: Vec::new(),
         };
         for (i, cell) in row.cells.iter().enumerate() {
@@ -240,17 +244,19 @@ impl<'r> RowCells<'r> {
                 continue;
             }
             match columns.fields.get(i).copied().flatten() {
-                Some(f) => {
-                    cells.fields.insert(f, (&cell.key, value));
-                }
+                Some(f) => cells.fields[f as usize] = Some((&cell.key, value)),
                 None => cells.extra.push((&cell.key, value)),
             }
         }
         cells
     }
 
+    fn get(&self, f: DealField) -> Option<(&'r str, &'r str)> {
+        self.fields[f as usize]
+    }
+
     fn text(&self, f: DealField) -> Option<String> {
-        self.fields.get(&f).map(|(_, v)| v.to_string())
+        self.get(f).map(|(_, v)| v.to_string())
     }
 
     fn reject(&self, cell: Option<(&str, &str)>, reason: impl Into<String>) -> DealReject {
@@ -270,7 +276,7 @@ impl<'r> RowCells<'r> {
         missing: &str,
         unreadable: &str,
     ) -> Result<T, DealReject> {
-        let Some(&cell) = self.fields.get(&f) else {
+        let Some(cell) = self.get(f) else {
             return Err(self.reject(None, missing));
         };
         parse(cell.1).ok_or_else(|| self.reject(Some(cell), unreadable))
@@ -278,7 +284,7 @@ impl<'r> RowCells<'r> {
 
     /// A field the deal can do without: unreadable, its cell is kept in `extra`.
     fn optional<T>(&mut self, f: DealField, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
-        let &cell = self.fields.get(&f)?;
+        let cell = self.get(f)?;
         let parsed = parse(cell.1);
         if parsed.is_none() {
             self.extra.push(cell);
@@ -311,7 +317,7 @@ impl DealReader<'_> {
             "no amount",
             "not an amount (use 1234.50, 1 234,50 or 1234 ₽)",
         )?;
-        let mut status = match cells.fields.contains_key(&DealField::Status) {
+        let mut status = match cells.get(DealField::Status).is_some() {
             false => DealStatus::Won,
             true => cells.required(DealField::Status, DealStatus::parse, "", "unknown status: use won, lost, refunded or open (or успешно, отказ, возврат, в работе)")?,
         };
@@ -319,7 +325,7 @@ impl DealReader<'_> {
             amount = -amount;
             status = DealStatus::Refunded;
         }
-        let currency = match cells.fields.contains_key(&DealField::Currency) {
+        let currency = match cells.get(DealField::Currency).is_some() {
             false => marked.unwrap_or_else(|| self.currency.to_string()),
             true => cells.required(
                 DealField::Currency,
@@ -409,6 +415,11 @@ mod tests {
             currency: "RUB",
         }
         .read(&row(headers, values))
+    }
+
+    #[test]
+    fn the_cell_table_has_a_place_for_every_field() {
+        assert_eq!(DealField::Channel as usize + 1, DealField::COUNT);
     }
 
     #[test]

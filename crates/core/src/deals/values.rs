@@ -109,6 +109,11 @@ pub fn parse_currency(raw: &str) -> Option<String> {
 /// `12,5` and `0,125` are decimals): money has two decimals, so three digits after the only
 /// separator are a thousands group in every export we have seen.
 pub fn parse_amount(raw: &str) -> Option<(f64, Option<String>)> {
+    // Most cells are plain numbers (`12 345,67`, `29.33`): no currency to look for.
+    let plain = |b: u8| b.is_ascii_digit() || matches!(b, b' ' | b',' | b'.' | b'-' | b'\'');
+    if raw.bytes().all(plain) {
+        return number(raw).map(|n| (n, None));
+    }
     let mut v = raw.trim().to_lowercase();
     let mut currency = None;
     for (mark, code) in CURRENCY_MARKS {
@@ -125,6 +130,11 @@ pub fn parse_amount(raw: &str) -> Option<(f64, Option<String>)> {
             }
         }
     }
+    number(&v).map(|n| (n, currency))
+}
+
+/// A number with the separators [`parse_amount`] describes, and no currency.
+fn number(v: &str) -> Option<f64> {
     let v: String = v
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\'' && *c != '\u{202f}')
@@ -141,11 +151,10 @@ pub fn parse_amount(raw: &str) -> Option<(f64, Option<String>)> {
     {
         return None;
     }
-    let number = plain_number(digits)?;
-    let value: f64 = number.parse().ok()?;
+    let value: f64 = plain_number(digits)?.parse().ok()?;
     value
         .is_finite()
-        .then_some((if negative { -value } else { value }, currency))
+        .then_some(if negative { -value } else { value })
 }
 
 /// `digits` (digits, `,` and `.`) as a number Rust parses, or `None` when ambiguous.
@@ -193,8 +202,8 @@ fn plain_number(digits: &str) -> Option<String> {
 /// time: the date formats lead files use, `YYYYMMDD` (CDNOW, 1C exports) and timestamps.
 pub fn parse_date(raw: &str, offset: FixedOffset) -> Option<NaiveDate> {
     let s = raw.trim();
-    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    if let Some(d) = fixed_width_date(s.as_bytes()) {
+        return Some(d);
     }
     const DATES: [&str; 6] = [
         "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y", "%Y.%m.%d",
@@ -206,6 +215,24 @@ pub fn parse_date(raw: &str, offset: FixedOffset) -> Option<NaiveDate> {
         return Some(d);
     }
     parse_timestamp(s, offset).map(|t| t.with_timezone(&offset).date_naive())
+}
+
+/// `YYYYMMDD`, `YYYY-MM-DD` and `DD.MM.YYYY` read by position: what almost every
+/// export writes, without a format parser per cell.
+fn fixed_width_date(b: &[u8]) -> Option<NaiveDate> {
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(r)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    let (y, m, d) = match (b.len(), b.get(2), b.get(4)) {
+        (8, _, _) => (num(0..4)?, num(4..6)?, num(6..8)?),
+        (10, _, Some(b'-')) if b[7] == b'-' => (num(0..4)?, num(5..7)?, num(8..10)?),
+        (10, Some(b'.'), _) if b[5] == b'.' => (num(6..10)?, num(3..5)?, num(0..2)?),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y as i32, m, d)
 }
 
 #[cfg(test)]
@@ -248,6 +275,9 @@ mod tests {
         // 22:30 UTC is the next day in Moscow.
         assert_eq!(parse_date("2026-03-05T22:30:00Z", msk), d(2026, 3, 6));
         assert_eq!(parse_date("soon", msk), None);
+        assert_eq!(parse_date("31.02.2026", msk), None);
+        assert_eq!(parse_date("2026-13-01", msk), None);
+        assert_eq!(parse_date("5.3.2026", msk), d(2026, 3, 5));
         assert_eq!(DealStatus::parse(""), Some(DealStatus::Won));
         assert_eq!(DealStatus::parse("Успешно"), Some(DealStatus::Won));
         assert_eq!(DealStatus::parse("Closed-Lost"), Some(DealStatus::Lost));

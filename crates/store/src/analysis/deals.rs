@@ -67,10 +67,11 @@ CREATE TABLE IF NOT EXISTS spend (
 -- IF NOT EXISTS: every writable open runs the schema, and must write nothing when it is
 -- there (a full disk still lets a run be marked failed); a changed definition needs a
 -- view of a new name.
+-- Deal ids grow with the file and the row, so the latest row is the largest id.
 CREATE VIEW IF NOT EXISTS deals_current AS
 SELECT * FROM deals
-QUALIFY deal_ref IS NULL
-     OR row_number() OVER (PARTITION BY deal_ref ORDER BY file_id DESC, source_row DESC) = 1;
+WHERE deal_ref IS NULL
+   OR deal_id IN (SELECT max(deal_id) FROM deals WHERE deal_ref IS NOT NULL GROUP BY deal_ref);
 "#;
 
 /// What kind of file `deal_files` records.

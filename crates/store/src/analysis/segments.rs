@@ -91,6 +91,10 @@ impl Store {
             .conn
             .query_row("SELECT EXISTS (SELECT 1 FROM deals)", [], |r| r.get(0))
             .map_err(db("looking for deals"))?;
+        let clock = std::time::Instant::now();
+        let lap = |what: &str| {
+            tracing::debug!(ms = clock.elapsed().as_millis() as u64, "segment: {what}")
+        };
         if has_deals {
             self.link_deals()?;
         } else {
@@ -103,10 +107,14 @@ impl Store {
             None => self.main_currency()?,
         };
         stats.currency = currency.clone();
+        lap("deals linked");
         self.sum_customers(currency.as_deref().unwrap_or(""), as_of)?;
+        lap("customers summed");
         self.score_customers(settings, as_of)?;
+        lap("customers scored");
         self.create_segment_views(settings, warmth)?;
         self.count_segment_stats(&mut stats)?;
+        lap("counted");
         stats.custom_segments = settings.custom.len() as u64;
         Ok(stats)
     }
@@ -160,7 +168,7 @@ impl Store {
     fn main_currency(&self) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row(
-                "SELECT mode(currency) FROM deals_current WHERE status = 'won'",
+                "SELECT mode(currency) FROM deals JOIN deal_owners USING (deal_id) WHERE status = 'won'",
                 [],
                 |r| r.get(0),
             )
@@ -177,7 +185,7 @@ impl Store {
                  SELECT o.customer_key, any_value(o.lead_id), min(d.deal_date), max(d.deal_date),
                         count(*), count(DISTINCT d.deal_date), sum(d.amount),
                         arg_min(d.channel, d.deal_date)
-                 FROM deals_current d JOIN deal_owners o USING (deal_id)
+                 FROM deals d JOIN deal_owners o USING (deal_id)
                  WHERE d.status = 'won' AND d.currency = ? AND d.deal_date <= ?
                  GROUP BY o.customer_key",
                 params![currency, as_of],
@@ -322,7 +330,7 @@ impl Store {
             .query_row(
                 "SELECT count(*), count(o.lead_id),
                         count(*) FILTER (WHERE d.status = 'won' AND d.currency <> ?)
-                 FROM deals_current d LEFT JOIN deal_owners o USING (deal_id)",
+                 FROM deals d JOIN deal_owners o USING (deal_id)",
                 params![currency],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )

@@ -47,34 +47,26 @@ pub struct Prediction {
 }
 
 impl Store {
-    /// Every customer's purchase history up to `until` (won deals in `currency`), counted
-    /// as the models do: days with a purchase, the first not a repeat; weeks = days ÷ 7.
-    pub fn customer_histories(
-        &self,
-        currency: &str,
-        until: NaiveDate,
-    ) -> Result<Vec<CustomerHistory>, StoreError> {
+    /// Every customer's purchase history up to `until`, counted as the models do: days
+    /// with a purchase, the first not a repeat; weeks = days ÷ 7. Reads the purchase days
+    /// [`Store::prepare_analysis`] gathered (won deals in the analysis currency).
+    pub fn customer_histories(&self, until: NaiveDate) -> Result<Vec<CustomerHistory>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
-                "WITH days AS (
-                     SELECT o.customer_key, any_value(o.lead_id) AS lead_id, d.deal_date AS day,
-                            sum(d.amount) AS amount
-                     FROM deals_current d JOIN deal_owners o USING (deal_id)
-                     WHERE d.status = 'won' AND d.currency = ? AND d.deal_date <= ?
-                     GROUP BY o.customer_key, d.deal_date),
-                 per AS (
-                     SELECT customer_key, any_value(lead_id) AS lead_id, count(*) - 1 AS x,
-                            min(day) AS first, max(day) AS last,
+                "WITH per AS (
+                     SELECT cid, count(*) - 1 AS x, min(day) AS first, max(day) AS last,
                             sum(amount) - arg_min(amount, day) AS repeat_sum
-                     FROM days GROUP BY customer_key)
-                 SELECT customer_key, lead_id, x, (last - first) / 7.0, (?::DATE - first) / 7.0,
+                     FROM analysis_days GROUP BY cid)
+                 SELECT c.customer_key, c.lead_id, x, (last - first) / 7.0, (?::DATE - first) / 7.0,
                         CASE WHEN x > 0 THEN repeat_sum / x ELSE 0 END
-                 FROM per ORDER BY customer_key",
+                 FROM per p
+                 JOIN (SELECT hash(customer_key) AS cid, customer_key, lead_id FROM customers) c USING (cid)
+                 ORDER BY c.customer_key",
             )
             .map_err(db("reading purchase histories"))?;
         let rows = stmt
-            .query_map(params![currency, until, until], |r| {
+            .query_map(params![until], |r| {
                 Ok(CustomerHistory {
                     customer_key: r.get(0)?,
                     lead_id: r.get(1)?,
