@@ -527,9 +527,8 @@ fn deal_erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
         )),
         // After the deals: which they were is read from `deal_owners` above.
         step("deal_owners", format!(
-            "DELETE FROM deal_owners WHERE lead_id IN ({leads}) OR customer_key IN ({keys})
-                 OR deal_id IN (SELECT deal_id FROM deals WHERE customer_ref = '{anonymous}')",
-            keys = strs_sql(&keys)
+            "DELETE FROM deal_owners WHERE lead_id IN ({leads})
+                 OR deal_id IN (SELECT deal_id FROM deals WHERE customer_ref = '{anonymous}')"
         )),
         // Another deal's free text may name the person.
         step("deals", format!(

@@ -41,11 +41,18 @@ impl DealStatus {
     /// A status cell in the words of `data/deal_statuses.tsv`; an empty one is `won` (a
     /// row of an orders export is an order).
     pub fn parse(raw: &str) -> Option<DealStatus> {
-        let v = fold_status(raw);
-        if v.is_empty() {
-            return Some(DealStatus::Won);
+        thread_local! {
+            static SEEN: std::cell::RefCell<crate::memo::Table<Option<DealStatus>>> =
+                Default::default();
         }
-        STATUS_WORDS.get(&v).copied()
+        // A file holds a handful of status words, millions of times.
+        crate::memo::cached(&SEEN, raw, |raw| {
+            let v = fold_status(raw);
+            if v.is_empty() {
+                return Some(DealStatus::Won);
+            }
+            STATUS_WORDS.get(&v).copied()
+        })
     }
 }
 

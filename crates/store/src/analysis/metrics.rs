@@ -137,8 +137,8 @@ fn u(v: i64) -> u64 {
 
 impl Store {
     /// The customers' won deals (in the analysis currency, up to `until`) as
-    /// `analysis_days`: one row per customer (`cid`, a 64-bit hash of the customer key:
-    /// grouping by a number, not text, halves these queries) and day with a purchase, and the activity
+    /// `analysis_days`: one row per customer (`cid`, `customers.customer_id`) and day with
+    /// a purchase, and the activity
     /// spans (`activity`: from the day after a purchase to the next purchase or
     /// `lost_after_days` later) the start and end counts come from.
     pub fn prepare_analysis(
@@ -150,7 +150,7 @@ impl Store {
         self.conn
             .execute(
                 "CREATE OR REPLACE TEMP TABLE analysis_days AS
-                 SELECT hash(o.customer_key) AS cid, d.deal_date AS day, sum(d.amount) AS amount,
+                 SELECT o.customer_id AS cid, d.deal_date AS day, sum(d.amount) AS amount,
                         count(*) AS orders
                  FROM deals d JOIN deal_owners o USING (deal_id)
                  WHERE d.status = 'won' AND d.currency = ? AND d.deal_date <= ?
@@ -245,7 +245,7 @@ impl Store {
         until: NaiveDate,
     ) -> Result<Vec<SourceFigures>, StoreError> {
         let sql = "WITH cust AS (
-                 SELECT c.customer_key, hash(c.customer_key) AS cid,
+                 SELECT c.customer_key, c.customer_id AS cid,
                         coalesce(c.first_channel, l.sources[1], 'unknown') AS source
                  FROM customers c LEFT JOIN leads l ON l.lead_id = c.lead_id),
              year_ago AS (SELECT (?::DATE - INTERVAL 365 DAY)::DATE AS d),

@@ -17,13 +17,17 @@ use std::sync::Arc;
 
 pub(crate) const SEGMENT_TABLES: &str = r#"-- Who each deal is of: its lead (given, or found by phone or e-mail, or through another
 -- deal of the same CRM customer) and the customer key the analysis counts by.
+-- customer_id: the lead's id, or (a customer who is no lead) minus a 63-bit hash of their
+-- customer key: numbers, so millions of deals group fast.
 CREATE TABLE IF NOT EXISTS deal_owners (
     deal_id BIGINT NOT NULL,
     lead_id BIGINT,
-    customer_key VARCHAR NOT NULL
+    customer_id BIGINT NOT NULL
 );
--- Won deals in the analysis currency up to the stage's day, per customer.
+-- Won deals in the analysis currency up to the stage's day, per customer. customer_key:
+-- lead:ID, or crm:REF, phone:+7…, email:… for customers who are no lead.
 CREATE TABLE IF NOT EXISTS customers (
+    customer_id BIGINT NOT NULL,
     customer_key VARCHAR NOT NULL,
     lead_id BIGINT,
     first_purchase DATE,
@@ -70,6 +74,13 @@ fn federal_district_sql(column: &str) -> String {
     }
     sql + " END"
 }
+
+/// The key of a customer who is no lead, from their deal `d`: the CRM's customer id first,
+/// then a lead id the base does not know, the phone, the e-mail.
+const NON_LEAD_KEY: &str = "CASE WHEN d.customer_ref IS NOT NULL THEN 'crm:' || d.customer_ref
+     WHEN d.given_lead_id IS NOT NULL THEN 'lead:' || d.given_lead_id
+     WHEN d.phone_e164 IS NOT NULL THEN 'phone:' || d.phone_e164
+     ELSE 'email:' || d.email END";
 
 impl Store {
     /// The segment stage as of `as_of`: links deals to leads, sums each customer's won
@@ -121,7 +132,7 @@ impl Store {
 
     fn link_deals(&self) -> Result<(), StoreError> {
         self.conn
-            .execute_batch(
+            .execute_batch(&format!(
                 "CREATE OR REPLACE TEMP TABLE merged_into AS
                  WITH RECURSIVE chain(from_lead, into_lead, hops) AS (
                      SELECT from_lead, into_lead, 1 FROM lead_merges
@@ -154,13 +165,11 @@ impl Store {
                      GROUP BY customer_ref)
                  SELECT x.deal_id, coalesce(x.lead_id, r.lead_id),
                         CASE WHEN coalesce(x.lead_id, r.lead_id) IS NOT NULL
-                                  THEN 'lead:' || coalesce(x.lead_id, r.lead_id)
-                             WHEN x.customer_ref IS NOT NULL THEN 'crm:' || x.customer_ref
-                             WHEN x.given_lead_id IS NOT NULL THEN 'lead:' || x.given_lead_id
-                             WHEN x.phone_e164 IS NOT NULL THEN 'phone:' || x.phone_e164
-                             ELSE 'email:' || x.email END
+                             THEN coalesce(x.lead_id, r.lead_id)
+                             ELSE -1 - (hash({key}) >> 1)::BIGINT END
                  FROM direct x LEFT JOIN by_ref r USING (customer_ref);",
-            )
+                key = NON_LEAD_KEY.replace("d.", "x.")
+            ))
             .map_err(db("linking deals to leads"))
     }
 
@@ -181,13 +190,29 @@ impl Store {
             .map_err(db("summing customers"))?;
         self.conn
             .execute(
-                "INSERT INTO customers
-                 SELECT o.customer_key, any_value(o.lead_id), min(d.deal_date), max(d.deal_date),
-                        count(*), count(DISTINCT d.deal_date), sum(d.amount),
-                        arg_min(d.channel, d.deal_date)
-                 FROM deals d JOIN deal_owners o USING (deal_id)
-                 WHERE d.status = 'won' AND d.currency = ? AND d.deal_date <= ?
-                 GROUP BY o.customer_key",
+                &format!(
+                    "INSERT INTO customers
+                     WITH won AS (
+                         SELECT o.customer_id, o.lead_id, d.deal_id, d.deal_date, d.amount
+                         FROM deals d JOIN deal_owners o USING (deal_id)
+                         WHERE d.status = 'won' AND d.currency = ? AND d.deal_date <= ?),
+                     -- Per day first, per customer then: two groupings on numbers are
+                     -- cheaper than a distinct count.
+                     days AS (
+                         SELECT customer_id, deal_date, any_value(lead_id) AS lead_id,
+                                count(*) AS orders, sum(amount) AS amount, min(deal_id) AS first_deal
+                         FROM won GROUP BY customer_id, deal_date),
+                     per AS (
+                         SELECT customer_id, any_value(lead_id) AS lead_id, min(deal_date) AS first,
+                                max(deal_date) AS last, sum(orders) AS orders, count(*) AS days,
+                                sum(amount) AS revenue, arg_min(first_deal, deal_date) AS first_deal
+                         FROM days GROUP BY customer_id)
+                     SELECT p.customer_id,
+                            CASE WHEN p.lead_id IS NOT NULL THEN 'lead:' || p.lead_id ELSE {key} END,
+                            p.lead_id, p.first, p.last, p.orders, p.days, p.revenue, d.channel
+                     FROM per p JOIN deals d ON d.deal_id = p.first_deal",
+                    key = NON_LEAD_KEY
+                ),
                 params![currency, as_of],
             )
             .map_err(db("summing customers"))?;

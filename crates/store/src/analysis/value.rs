@@ -61,7 +61,7 @@ impl Store {
                  SELECT c.customer_key, c.lead_id, x, (last - first) / 7.0, (?::DATE - first) / 7.0,
                         CASE WHEN x > 0 THEN repeat_sum / x ELSE 0 END
                  FROM per p
-                 JOIN (SELECT hash(customer_key) AS cid, customer_key, lead_id FROM customers) c USING (cid)
+                 JOIN (SELECT customer_id AS cid, customer_key, lead_id FROM customers) c USING (cid)
                  ORDER BY c.customer_key",
             )
             .map_err(db("reading purchase histories"))?;
