@@ -618,15 +618,22 @@ fn deals_read_the_same_from_cp1251_csv_xlsx_and_jsonl() {
     }
     book.save(&xlsx_path).unwrap();
     let jsonl_path = dir.path().join("deals.jsonl");
+    // Each line in its own key order, empty values left out, as form and shop exports do.
     let lines: Vec<String> = rows
         .iter()
-        .map(|r| {
-            let obj: serde_json::Map<String, Value> = header
+        .enumerate()
+        .map(|(i, r)| {
+            let mut pairs: Vec<String> = header
                 .iter()
                 .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(h, v)| format!("{}:{}", Value::from(*h), Value::from(*v)))
                 .collect();
-            Value::Object(obj).to_string()
+            pairs.rotate_left(i);
+            if i == 1 {
+                pairs.reverse();
+            }
+            format!("{{{}}}", pairs.join(","))
         })
         .collect();
     std::fs::write(&jsonl_path, lines.join("\n") + "\n").unwrap();
@@ -676,4 +683,121 @@ fn deals_read_the_same_from_cp1251_csv_xlsx_and_jsonl() {
     for got in seen {
         assert_eq!(got, want);
     }
+}
+
+/// An order of several products is several rows under one number; exported again in a
+/// later file it is as that file has it.
+#[test]
+fn a_re_exported_order_counts_as_the_latest_file_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.duckdb");
+    let first = dir.path().join("orders-1.csv");
+    std::fs::write(
+        &first,
+        "Номер заказа;Дата;Клиент;Сумма;Товар\nA-1;05.03.2026;K1;30000;Диван\nA-1;05.03.2026;K1;5000;Стул\nA-2;06.03.2026;K2;700;Лампа\n",
+    )
+    .unwrap();
+    ok(run(&[
+        "deals",
+        "import",
+        s(&first),
+        "--db",
+        s(&db),
+        "--quiet",
+    ]));
+    let revenue = |db: &Path| {
+        let a = json(run(&[
+            "analyse",
+            "--db",
+            s(db),
+            "--until",
+            "2026-12-01",
+            "--json",
+        ]));
+        a["headline"]["revenue"].as_f64().unwrap()
+    };
+    assert_eq!(revenue(&db), 35_700.0);
+    let second = dir.path().join("orders-2.csv");
+    std::fs::write(
+        &second,
+        "Номер заказа;Дата;Клиент;Сумма;Статус\nA-1;05.03.2026;K1;35000;Возврат\n",
+    )
+    .unwrap();
+    ok(run(&[
+        "deals",
+        "import",
+        s(&second),
+        "--db",
+        s(&db),
+        "--quiet",
+    ]));
+    assert_eq!(revenue(&db), 700.0);
+}
+
+/// Deals of one CRM customer (the id may be their name) all lose who bought, even those
+/// without the contact the erasure names; so do deals sharing another contact with them.
+#[test]
+fn erasure_reaches_every_deal_of_the_crm_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.duckdb");
+    let deals = dir.path().join("d.csv");
+    std::fs::write(
+        &deals,
+        "Клиент;Телефон;E-mail;Дата;Сумма\nИванова Анна;+7 903 111-22-33;;01.02.2026;100\nИванова Анна;;;02.02.2026;200\n;+7 903 111-22-33;anna@example.ru;03.02.2026;300\n;;anna@example.ru;04.02.2026;400\nПетров;+7 903 999-00-00;;05.02.2026;500\n",
+    )
+    .unwrap();
+    ok(run(&[
+        "deals",
+        "import",
+        s(&deals),
+        "--db",
+        s(&db),
+        "--quiet",
+    ]));
+    ok(run(&[
+        "analyse",
+        "--db",
+        s(&db),
+        "--until",
+        "2026-12-01",
+        "--json",
+    ]));
+    ok(run(&[
+        "erase",
+        "--phone",
+        "+7 903 111-22-33",
+        "--db",
+        s(&db),
+        "--json",
+    ]));
+    let left = |sql: &str| count(&db, sql);
+    assert_eq!(
+        left("SELECT count(*) FROM deals WHERE customer_ref = 'Иванова Анна'"),
+        0
+    );
+    assert_eq!(
+        left("SELECT count(*) FROM deals WHERE phone_e164 = '+79031112233'"),
+        0
+    );
+    assert_eq!(
+        left("SELECT count(*) FROM deals WHERE email = 'anna@example.ru'"),
+        0
+    );
+    assert_eq!(
+        left("SELECT count(*) FROM customers WHERE customer_key LIKE '%Иванова%' OR customer_key LIKE '%anna@%' OR customer_key LIKE '%79031112233%'"),
+        0
+    );
+    assert_eq!(
+        left("SELECT count(*) FROM deals WHERE customer_ref = 'Петров'"),
+        1
+    );
+    let a = json(run(&[
+        "analyse",
+        "--db",
+        s(&db),
+        "--until",
+        "2026-12-01",
+        "--json",
+    ]));
+    assert_eq!(a["headline"]["revenue"], 1500.0);
 }

@@ -133,9 +133,9 @@ pub fn analyse(
             None => (None, Vec::new()),
         };
         lap("models fitted");
-        if model.is_some() {
-            store.land_customer_value(until, options.horizon_weeks, &histories, &predictions)?;
-        }
+        // Without a model the table is emptied: no prediction outlives its customers.
+        let predicted = if model.is_some() { &histories[..] } else { &[] };
+        store.land_customer_value(until, options.horizon_weeks, predicted, &predictions)?;
         lap("values landed");
         let totals = store.analysis_totals(&currency, until)?;
         lap("totals");

@@ -25,6 +25,9 @@ fn t(s: impl Into<String>) -> V {
     V::T(s.into())
 }
 
+/// Months since the first purchase the cohort sheet shows at most.
+const MAX_MONTHS: usize = 1_200;
+
 /// A sheet: its name, header and rows.
 type Sheet = (&'static str, Vec<String>, Vec<Vec<V>>);
 
@@ -162,7 +165,14 @@ fn sources(a: &Analysis) -> Sheet {
 }
 
 fn cohorts(a: &Analysis) -> Sheet {
-    let width = a.cohorts.iter().map(|c| c.buying.len()).max().unwrap_or(0);
+    // A sheet has 16,384 columns; 1,200 months is a century of history.
+    let width = a
+        .cohorts
+        .iter()
+        .map(|c| c.buying.len())
+        .max()
+        .unwrap_or(0)
+        .min(MAX_MONTHS);
     let mut header = head(&["cohort", "customers"]);
     header.extend((0..width).map(|k| format!("month {k}")));
     let rows = a
@@ -170,7 +180,7 @@ fn cohorts(a: &Analysis) -> Sheet {
         .iter()
         .map(|c| {
             let mut row = vec![t(c.cohort.clone()), n(c.customers as f64)];
-            row.extend(c.buying.iter().map(|b| n(*b as f64)));
+            row.extend(c.buying.iter().take(MAX_MONTHS).map(|b| n(*b as f64)));
             row
         })
         .collect();

@@ -496,10 +496,17 @@ fn deal_erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
     let by_contact = format!("phone_e164 IN ({phones}) OR email IN ({emails})");
     let mentions = |text: &str| plan.mentions_sql(text);
     let step = |table: &'static str, sql: String| Step { table, sql };
-    // The person's deals: by contact, by lead, or of a CRM customer one of whose deals was.
+    // The person's deals: by contact or lead, by another contact on one of those deals,
+    // or of a CRM customer one of whose deals was (that id may be their name).
+    let theirs = format!(
+        "SELECT * FROM deals WHERE {by_contact} OR given_lead_id IN ({leads})
+             OR deal_id IN (SELECT deal_id FROM deal_owners WHERE lead_id IN ({leads}))"
+    );
     let erased_deals = format!(
-        "{by_contact} OR given_lead_id IN ({leads})
-         OR deal_id IN (SELECT deal_id FROM deal_owners WHERE lead_id IN ({leads}))"
+        "deal_id IN (SELECT deal_id FROM ({theirs}))
+         OR phone_e164 IN (SELECT phone_e164 FROM ({theirs}))
+         OR email IN (SELECT email FROM ({theirs}))
+         OR customer_ref IN (SELECT customer_ref FROM ({theirs}))"
     );
     let keys: Vec<String> = plan
         .phones
@@ -508,17 +515,23 @@ fn deal_erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
         .chain(plan.emails.iter().map(|e| format!("email:{e}")))
         .chain(plan.lead_ids.iter().map(|l| format!("lead:{l}")))
         .collect();
+    let keys = strs_sql(&keys);
+    // Customers whose deals are the person's, read before the deals are anonymised.
     let customer = format!(
-        "lead_id IN ({leads}) OR customer_key IN ({}) OR customer_key IN (
-             SELECT 'crm:' || customer_ref FROM deals WHERE customer_ref IS NOT NULL AND ({erased_deals}))",
-        strs_sql(&keys)
+        "lead_id IN ({leads}) OR customer_key IN ({keys}) OR customer_id IN (
+             SELECT customer_id FROM deal_owners
+             WHERE deal_id IN (SELECT deal_id FROM deals WHERE {erased_deals}))"
+    );
+    let customer_keyed = format!(
+        "lead_id IN ({leads}) OR customer_key IN ({keys})
+             OR customer_key IN (SELECT customer_key FROM customers WHERE {customer})"
     );
     let anonymous = format!("erased-{:x}", chrono::Utc::now().timestamp_micros());
     vec![
         step("customer_rfm", format!(
             "DELETE FROM customer_rfm WHERE customer_key IN (SELECT customer_key FROM customers WHERE {customer})"
         )),
-        step("customer_value", format!("DELETE FROM customer_value WHERE {customer}")),
+        step("customer_value", format!("DELETE FROM customer_value WHERE {customer_keyed}")),
         step("customers", format!("DELETE FROM customers WHERE {customer}")),
         step("deals", format!(
             "UPDATE deals SET phone_e164 = NULL, email = NULL, customer_name = NULL, extra = NULL,
@@ -533,7 +546,19 @@ fn deal_erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
         // Another deal's free text may name the person.
         step("deals", format!(
             "UPDATE deals SET customer_name = NULL, extra = NULL WHERE {}",
-            mentions("coalesce(customer_name, '') || ' ' || coalesce(extra::VARCHAR, '') || ' ' || coalesce(product, '')")
+            mentions("coalesce(customer_name, '') || ' ' || coalesce(extra::VARCHAR, '')")
+        )),
+        step("deals", format!(
+            "UPDATE deals SET product = '[erased]' WHERE {}",
+            mentions("coalesce(product, '')")
+        )),
+        step("deals", format!(
+            "UPDATE deals SET category = '[erased]' WHERE {}",
+            mentions("coalesce(category, '')")
+        )),
+        step("deals", format!(
+            "UPDATE deals SET channel = '[erased]' WHERE {}",
+            mentions("coalesce(channel, '')")
         )),
         step("deal_rejects", format!(
             "UPDATE deal_rejects SET value = '[erased]' WHERE {}",

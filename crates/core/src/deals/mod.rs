@@ -109,6 +109,11 @@ pub enum DealColumnsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealColumns {
     pub fields: Vec<Option<DealField>>,
+    /// Each column's key as the readers name cells (`unique_headers`), and the field by
+    /// key: a JSONL line lists its keys in its own order and may leave some out, so a cell
+    /// whose position does not hold its key is placed by key.
+    keys: Vec<std::sync::Arc<str>>,
+    by_key: HashMap<String, Option<DealField>>,
 }
 
 impl DealColumns {
@@ -176,7 +181,17 @@ impl DealColumns {
                 "Телефон, E-mail, Клиент, customer_id",
             ));
         }
-        Ok(DealColumns { fields })
+        let keys = crate::sources::headers::unique_headers(headers);
+        let by_key = keys
+            .iter()
+            .map(|k| k.to_string())
+            .zip(fields.iter().copied())
+            .collect();
+        Ok(DealColumns {
+            fields,
+            keys,
+            by_key,
+        })
     }
 }
 
@@ -243,7 +258,11 @@ impl<'r> RowCells<'r> {
             if value.is_empty() {
                 continue;
             }
-            match columns.fields.get(i).copied().flatten() {
+            let field = match columns.keys.get(i) {
+                Some(k) if **k == *cell.key => columns.fields[i],
+                _ => columns.by_key.get(&*cell.key).copied().flatten(),
+            };
+            match field {
                 Some(f) => cells.fields[f as usize] = Some((&cell.key, value)),
                 None => cells.extra.push((&cell.key, value)),
             }

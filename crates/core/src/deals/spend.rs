@@ -41,7 +41,7 @@ fn spend_field(header: &str) -> Option<SpendField> {
 
 /// Spend file columns, by position.
 #[derive(Debug, Clone)]
-pub struct SpendColumns(Vec<Option<SpendField>>);
+pub struct SpendColumns(Vec<Option<SpendField>>, Vec<std::sync::Arc<str>>);
 
 impl SpendColumns {
     /// Maps a header row; a spend file needs a source, an amount and a period (one column,
@@ -77,7 +77,10 @@ impl SpendColumns {
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
-            None => Ok(SpendColumns(fields)),
+            None => Ok(SpendColumns(
+                fields,
+                crate::sources::headers::unique_headers(headers),
+            )),
         }
     }
 }
@@ -127,9 +130,15 @@ pub fn read_spend(
     if let Some(p) = &row.problem {
         return Err((p.field.clone(), p.reason.clone()));
     }
+    // By the cell's key, not its position: JSONL lines order their keys as they like.
     let get = |f: SpendField| {
-        row.cells.iter().enumerate().find_map(|(i, c)| {
-            (columns.0.get(i).copied().flatten() == Some(f) && !c.value.trim().is_empty())
+        row.cells.iter().find_map(|c| {
+            let field = columns
+                .1
+                .iter()
+                .position(|k| **k == *c.key)
+                .and_then(|i| columns.0[i]);
+            (field == Some(f) && !c.value.trim().is_empty())
                 .then(|| (c.key.to_string(), c.value.trim().to_string()))
         })
     };

@@ -110,11 +110,12 @@ pub fn parse_currency(raw: &str) -> Option<String> {
 /// An amount cell: the number and the currency its sign or code names, if any.
 ///
 /// Separators: spaces (also no-break and thin ones) and `'` group thousands. With both `,`
-/// and `.` present, the later one is the decimal mark (`1.234,56`, `1,234.56`). With one
-/// kind only, it is a decimal mark unless it is followed by exactly three digits and is
-/// repeated or leads a non-zero integer part (`1,234` and `1.234.567` group thousands,
-/// `12,5` and `0,125` are decimals): money has two decimals, so three digits after the only
-/// separator are a thousands group in every export we have seen.
+/// and `.` present, the later one is the decimal mark (`1.234,56`, `1,234.56`). A lone `.`
+/// is always a decimal point: spreadsheets and JSON write numbers so (`119.988` from a VAT
+/// formula is 119.988). A lone `,` is a decimal comma unless exactly three digits follow it
+/// and the integer part is not zero (`1,234` groups thousands, `12,5` and `0,125` are
+/// decimals): money has two decimals. A repeated separator groups thousands
+/// (`1.234.567`, `1,234,567`).
 pub fn parse_amount(raw: &str) -> Option<(f64, Option<String>)> {
     // Most cells are plain numbers (`12 345,67`, `29.33`): no currency to look for.
     let plain = |b: u8| b.is_ascii_digit() || matches!(b, b' ' | b',' | b'.' | b'-' | b'\'');
@@ -175,7 +176,8 @@ fn plain_number(digits: &str) -> Option<String> {
             let last = digits.rfind(sep)?;
             let after = digits.len() - last - 1;
             let int_part = &digits[..last];
-            let grouping = after == 3 && (repeated || !int_part.trim_start_matches('0').is_empty());
+            let grouping = after == 3
+                && (repeated || (sep == ',' && !int_part.trim_start_matches('0').is_empty()));
             if grouping {
                 None
             } else if repeated {
@@ -212,16 +214,24 @@ pub fn parse_date(raw: &str, offset: FixedOffset) -> Option<NaiveDate> {
     if let Some(d) = fixed_width_date(s.as_bytes()) {
         return Some(d);
     }
-    const DATES: [&str; 6] = [
-        "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y", "%Y.%m.%d",
-    ];
-    if let Some(d) = DATES
+    // A two-digit year (`05.03.26`) is read as 20YY or 19YY, never as the year 26: chrono's
+    // `%Y` takes any number of digits, so `%y` goes first for these.
+    let two_digit_year = s.rsplit(['.', '/']).next().is_some_and(|y| y.len() == 2);
+    const SHORT: [&str; 2] = ["%d.%m.%y", "%d/%m/%y"];
+    const DATES: [&str; 5] = ["%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%Y.%m.%d"];
+    let formats: &[&str] = if two_digit_year { &SHORT } else { &DATES };
+    let date = formats
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
-    {
-        return Some(d);
-    }
-    parse_timestamp(s, offset).map(|t| t.with_timezone(&offset).date_naive())
+        .or_else(|| parse_timestamp(s, offset).map(|t| t.with_timezone(&offset).date_naive()))?;
+    plausible(date)
+}
+
+/// Deals are dated between 1900 and 2200; anything else is a misread cell.
+fn plausible(d: NaiveDate) -> Option<NaiveDate> {
+    (1900..=2200)
+        .contains(&chrono::Datelike::year(&d))
+        .then_some(d)
 }
 
 /// `YYYYMMDD`, `YYYY-MM-DD` and `DD.MM.YYYY` read by position: what almost every
@@ -239,7 +249,7 @@ fn fixed_width_date(b: &[u8]) -> Option<NaiveDate> {
         (10, Some(b'.'), _) if b[5] == b'.' => (num(6..10)?, num(3..5)?, num(0..2)?),
         _ => return None,
     };
-    NaiveDate::from_ymd_opt(y as i32, m, d)
+    NaiveDate::from_ymd_opt(y as i32, m, d).and_then(plausible)
 }
 
 #[cfg(test)]
@@ -258,6 +268,8 @@ mod tests {
         assert_eq!(amount("1.234,56"), Some(1234.56));
         assert_eq!(amount("1,234.56"), Some(1234.56));
         assert_eq!(amount("1,234"), Some(1234.0));
+        assert_eq!(amount("119.988"), Some(119.988));
+        assert_eq!(amount("1,234,567"), Some(1234567.0));
         assert_eq!(amount("1.234.567"), Some(1234567.0));
         assert_eq!(amount("12,5"), Some(12.5));
         assert_eq!(amount("0,125"), Some(0.125));
@@ -285,6 +297,10 @@ mod tests {
         assert_eq!(parse_date("31.02.2026", msk), None);
         assert_eq!(parse_date("2026-13-01", msk), None);
         assert_eq!(parse_date("5.3.2026", msk), d(2026, 3, 5));
+        assert_eq!(parse_date("05.03.26", msk), d(2026, 3, 5));
+        assert_eq!(parse_date("05/03/26", msk), d(2026, 3, 5));
+        assert_eq!(parse_date("05.03.0026", msk), None);
+        assert_eq!(parse_date("00010101", msk), None);
         assert_eq!(DealStatus::parse(""), Some(DealStatus::Won));
         assert_eq!(DealStatus::parse("Успешно"), Some(DealStatus::Won));
         assert_eq!(DealStatus::parse("Closed-Lost"), Some(DealStatus::Lost));

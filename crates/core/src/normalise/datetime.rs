@@ -3,7 +3,7 @@
 //! zone is taken in the configured zone offset (Moscow, UTC+3, by default: Russian forms
 //! export local time without saying so).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 /// Moscow has been UTC+3 all year since 2014.
 pub const MOSCOW_OFFSET_SECONDS: i32 = 3 * 3600;
@@ -54,11 +54,23 @@ pub fn parse_timestamp(raw: &str, naive_offset: FixedOffset) -> Option<DateTime<
                 .iter()
                 .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })?;
+        })
+        .and_then(|t| t.with_year(full_year(t.year())))?;
     naive_offset
         .from_local_datetime(&naive)
         .single()
         .map(|dt| dt.with_timezone(&Utc))
+}
+
+/// A year written with two digits (`20.11.26`: chrono's `%Y` takes it as the year 26) as
+/// the year it means: 00–68 → 2000–2068, 69–99 → 1969–1999 (POSIX `%y`). A withdrawal
+/// dated "20.11.26" read as the year 26 would lose to any consent given since.
+fn full_year(year: i32) -> i32 {
+    match year {
+        0..=68 => 2000 + year,
+        69..=99 => 1900 + year,
+        _ => year,
+    }
 }
 
 /// Like [`parse_timestamp`], but a date without a time means the *end* of that day. For
@@ -67,7 +79,8 @@ pub fn parse_timestamp_late(raw: &str, naive_offset: FixedOffset) -> Option<Date
     let s = raw.trim();
     let date_only = DATE_FORMATS
         .iter()
-        .find_map(|f| NaiveDate::parse_from_str(s, f).ok());
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+        .and_then(|d| d.with_year(full_year(d.year())));
     match date_only {
         Some(d) => naive_offset
             .from_local_datetime(&d.and_hms_opt(23, 59, 59)?)
@@ -141,5 +154,27 @@ mod tests {
         fn never_panics(s in "\\PC{0,30}") {
             let _ = parse_timestamp(&s, msk());
         }
+    }
+
+    #[test]
+    fn two_digit_years_are_this_century_not_the_first() {
+        assert_eq!(
+            iso("20.11.26").as_deref(),
+            Some("2026-11-19T21:00:00+00:00")
+        );
+        assert_eq!(
+            iso("20.11.26 13:15").as_deref(),
+            Some("2026-11-20T10:15:00+00:00")
+        );
+        let late = parse_timestamp_late("20.11.26", msk()).unwrap();
+        assert_eq!(late.to_rfc3339(), "2026-11-20T20:59:59+00:00");
+        assert_eq!(
+            iso("01.02.99").as_deref(),
+            Some("1999-01-31T21:00:00+00:00")
+        );
+        assert_eq!(
+            iso("20.11.2026").as_deref(),
+            Some("2026-11-19T21:00:00+00:00")
+        );
     }
 }

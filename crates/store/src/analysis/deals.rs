@@ -1,6 +1,7 @@
 //! Deals and spend as loaded (`deal_files`, `deals`, `deal_rejects`, `spend`). Rows are
 //! only ever appended; a file whose bytes were loaded before is not loaded again, and a
-//! deal re-exported under the same reference is read as its latest row (`deals_current`).
+//! deal re-exported under the same reference is read as the latest file has it
+//! (`deals_current`).
 
 use crate::landing::{batch, text_column};
 use crate::{db, Store, StoreError};
@@ -62,16 +63,17 @@ CREATE TABLE IF NOT EXISTS spend (
     currency VARCHAR NOT NULL,
     note VARCHAR
 );
--- A deal exported again (same reference, a later file) is its latest row: a status that
--- went from won to refunded counts as refunded. Deals without a reference are all kept.
--- IF NOT EXISTS: every writable open runs the schema, and must write nothing when it is
--- there (a full disk still lets a run be marked failed); a changed definition needs a
--- view of a new name.
--- Deal ids grow with the file and the row, so the latest row is the largest id.
+-- A deal exported again (same reference in a later file) is as the latest file has it:
+-- all of that file's rows for it (an order of several products is several rows), none of
+-- the earlier files'; a status that went from won to refunded counts as refunded. Deals
+-- without a reference are all kept. IF NOT EXISTS: every writable open runs the schema and
+-- must write nothing when it is there (a full disk still lets a run be marked failed); a
+-- changed definition needs a view of a new name.
 CREATE VIEW IF NOT EXISTS deals_current AS
 SELECT * FROM deals
 WHERE deal_ref IS NULL
-   OR deal_id IN (SELECT max(deal_id) FROM deals WHERE deal_ref IS NOT NULL GROUP BY deal_ref);
+   OR (deal_ref, file_id) IN (SELECT (deal_ref, max(file_id)) FROM deals
+                              WHERE deal_ref IS NOT NULL GROUP BY deal_ref);
 "#;
 
 /// What kind of file `deal_files` records.
