@@ -186,11 +186,16 @@ impl Store {
                                                      date_trunc('{p}', ?::DATE),
                                                      INTERVAL 1 {p})) AS g
                        FROM analysis_days)),
+             -- Per customer and period first, then per period: counting rows of that is a
+             -- distinct count without one.
+             bought AS (
+                 SELECT cid, date_trunc('{p}', day)::DATE AS start, sum(amount) AS revenue,
+                        sum(orders) AS orders
+                 FROM analysis_days GROUP BY 1, 2),
              sales AS (
-                 SELECT date_trunc('{p}', a.day)::DATE AS start, sum(a.amount) AS revenue,
-                        sum(a.orders) AS orders, count(DISTINCT a.cid) AS buyers,
-                        count(DISTINCT a.cid) FILTER (WHERE f.first < date_trunc('{p}', a.day)) AS repeat_buyers
-                 FROM analysis_days a JOIN first f USING (cid) GROUP BY 1),
+                 SELECT b.start, sum(b.revenue) AS revenue, sum(b.orders) AS orders,
+                        count(*) AS buyers, count(*) FILTER (WHERE f.first < b.start) AS repeat_buyers
+                 FROM bought b JOIN first f USING (cid) GROUP BY 1),
              news AS (SELECT date_trunc('{p}', first)::DATE AS start, count(*) AS n FROM first GROUP BY 1),
              froms AS (SELECT active_from AS d, count(*) AS n FROM activity GROUP BY 1),
              tos AS (SELECT active_to AS d, count(*) AS n FROM activity GROUP BY 1),
@@ -251,8 +256,9 @@ impl Store {
              year_ago AS (SELECT (?::DATE - INTERVAL 365 DAY)::DATE AS d),
              act AS (
                  SELECT cu.source,
-                        count(DISTINCT a.cid) FILTER (WHERE a.active_from <= (SELECT d FROM year_ago) AND a.active_to >= (SELECT d FROM year_ago)) AS before,
-                        count(DISTINCT a.cid) FILTER (WHERE a.active_from <= ?::DATE + 1 AND a.active_to >= ?::DATE + 1) AS now
+                        -- A customer's spans do not overlap: one covers a day at most.
+                        count(*) FILTER (WHERE a.active_from <= (SELECT d FROM year_ago) AND a.active_to >= (SELECT d FROM year_ago)) AS before,
+                        count(*) FILTER (WHERE a.active_from <= ?::DATE + 1 AND a.active_to >= ?::DATE + 1) AS now
                  FROM activity a JOIN cust cu USING (cid) GROUP BY 1),
              recent AS (
                  SELECT cu.source, sum(a.orders) AS orders, sum(a.amount) AS revenue,
@@ -320,10 +326,10 @@ impl Store {
             .prepare(
                 "WITH f AS (SELECT cid, date_trunc('month', min(day)) AS cohort
                             FROM analysis_days GROUP BY 1),
+                 months AS (SELECT DISTINCT cid, date_trunc('month', day) AS month FROM analysis_days),
                  cells AS (
-                     SELECT f.cohort, datediff('month', f.cohort, date_trunc('month', a.day)) AS k,
-                            count(DISTINCT a.cid) AS n
-                     FROM analysis_days a JOIN f USING (cid) GROUP BY 1, 2)
+                     SELECT f.cohort, datediff('month', f.cohort, m.month) AS k, count(*) AS n
+                     FROM months m JOIN f USING (cid) GROUP BY 1, 2)
                  SELECT strftime(cohort, '%Y-%m'), list(n ORDER BY k), list(k ORDER BY k)
                  FROM cells GROUP BY cohort ORDER BY cohort",
             )
