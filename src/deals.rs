@@ -5,6 +5,7 @@
 
 use crate::consent_commands::{in_transaction, CommandError};
 use crate::normalise::Normaliser;
+use crate::outcomes::{nothing_usable, RowReject};
 use crate::sources::csv::TextLayout;
 use crate::sources::{open_table, SourceKind, SourceSpec};
 use crate::store::analysis::deals::DealFileKind;
@@ -43,21 +44,12 @@ pub struct TableImport {
     pub by_kind: BTreeMap<String, u64>,
     pub rows_rejected: u64,
     /// The first rejects (all are in `deal_rejects`).
-    pub rejects: Vec<RejectRow>,
+    pub rejects: Vec<RowReject>,
     /// The same bytes were loaded before (from this path): nothing changed.
     pub already_loaded_from: Option<String>,
     pub header: Vec<String>,
     /// What each header was read as.
     pub mapping: Vec<(String, Option<String>)>,
-}
-
-/// A row that was not loaded.
-#[derive(Debug, Clone, Serialize)]
-pub struct RejectRow {
-    pub row: u64,
-    pub field: Option<String>,
-    pub value: Option<String>,
-    pub reason: String,
 }
 
 /// Rejects listed in the summary; the rest are in the base.
@@ -95,8 +87,8 @@ fn spec(path: &Path, options: &TableOptions) -> Result<(SourceSpec, TextLayout),
     Ok((spec, layout))
 }
 
-fn reject_row(r: &DealReject) -> RejectRow {
-    RejectRow {
+fn reject_row(r: &DealReject) -> RowReject {
+    RowReject {
         row: r.source_row,
         field: r.field.clone(),
         value: r.value.clone(),
@@ -145,14 +137,7 @@ pub fn import_deals(
         )?;
         load_deals(store, file_id, opened.rows, &reader, path, &mut out)?;
         if out.loaded == 0 {
-            return Err(CommandError::BadInput(format!(
-                "{}: no row gave a deal (first problem: {}); nothing was loaded",
-                path.display(),
-                out.rejects
-                    .first()
-                    .map(|r| format!("row {}: {}", r.row, r.reason))
-                    .unwrap_or_else(|| "the file has no data rows".into())
-            )));
+            return Err(nothing_usable(path, "deal", &out.rejects));
         }
         store.finish_deal_file(file_id, out.rows_read, out.loaded, out.rows_rejected)?;
         Ok(())
@@ -292,14 +277,8 @@ pub fn import_spend(
     }
     out.loaded = rows.len() as u64;
     if rows.is_empty() {
-        return Err(CommandError::BadInput(format!(
-            "{}: no row gave a spend (first problem: {}); nothing was loaded",
-            path.display(),
-            rejects
-                .first()
-                .map(|r| format!("row {}: {}", r.source_row, r.reason))
-                .unwrap_or_else(|| "the file has no data rows".into())
-        )));
+        let first: Vec<RowReject> = rejects.first().map(reject_row).into_iter().collect();
+        return Err(nothing_usable(path, "spend", &first));
     }
     in_transaction(store, |store| {
         let file_id = store.begin_deal_file(

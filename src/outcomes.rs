@@ -182,13 +182,12 @@ fn event(
 }
 
 /// The error for a file none of whose rows could be used, naming the first problem.
-fn nothing_usable(path: &Path, what: &str, rows_rejected: &[RowReject]) -> CommandError {
+pub(crate) fn nothing_usable(path: &Path, what: &str, rows_rejected: &[RowReject]) -> CommandError {
     CommandError::BadInput(format!(
         "{}: no usable {what} in any row (first problem: {}); nothing was recorded",
         path.display(),
         rows_rejected
             .first()
-            .map(RowReject::to_string)
-            .unwrap_or_default()
+            .map_or_else(|| "the file has no data rows".into(), RowReject::to_string)
     ))
 }

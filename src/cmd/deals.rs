@@ -146,12 +146,7 @@ fn print_import(r: &TableImport, what: &str, json: bool) {
         println!("  {k:<20} {n:>10}");
     }
     for reject in &r.rejects {
-        let at = match (&reject.field, &reject.value) {
-            (Some(f), Some(v)) => format!(", column {f:?}, value {v:?}"),
-            (Some(f), None) => format!(", column {f:?}"),
-            _ => String::new(),
-        };
-        println!("  {}: row {}{at}: {}", r.file, reject.row, reject.reason);
+        println!("  {}: {reject}", r.file);
     }
     if r.rows_rejected > r.rejects.len() as u64 {
         println!(
