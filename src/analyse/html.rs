@@ -23,6 +23,15 @@ pub fn money(v: f64) -> String {
     out
 }
 
+/// `untouched for 6 months` → `Untouched for 6 months`.
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |v| format!("{v:.1} %"))
 }
@@ -256,13 +265,7 @@ fn periods(o: &mut String, a: &Analysis, lang: Lang) {
 
 fn cohorts(o: &mut String, a: &Analysis, lang: Lang) {
     let t = |ru, en| lang.pick(ru, en);
-    let width = a
-        .cohorts
-        .iter()
-        .map(|c| c.buying.len())
-        .max()
-        .unwrap_or(0)
-        .min(24);
+    let width = a.cohort_months(24);
     let _ = write!(
         o,
         "<section><h2>{}</h2><table id=\"cohorts\"><thead><tr><th>{}</th><th>{}</th>",
@@ -396,7 +399,6 @@ fn sources(o: &mut String, sources: &[SourceRow], lang: Lang) {
 
 fn freshness(o: &mut String, a: &Analysis, lang: Lang) {
     let t = |ru, en| lang.pick(ru, en);
-    let f = &a.freshness;
     let share = |n: u64, d: u64| {
         if d > 0 {
             n as f64 / d as f64 * 100.0
@@ -404,49 +406,17 @@ fn freshness(o: &mut String, a: &Analysis, lang: Lang) {
             0.0
         }
     };
-    let rows = vec![
-        (
-            t("Без касаний 6 месяцев", "Untouched for 6 months").to_string(),
-            share(f.untouched_6_months, f.leads),
-            format!(
-                "{:.1} % ({})",
-                share(f.untouched_6_months, f.leads),
-                f.untouched_6_months
-            ),
-        ),
-        (
-            t("Без касаний 12 месяцев", "Untouched for 12 months").to_string(),
-            share(f.untouched_12_months, f.leads),
-            format!(
-                "{:.1} % ({})",
-                share(f.untouched_12_months, f.leads),
-                f.untouched_12_months
-            ),
-        ),
-        (
-            t("Негодные строки", "Invalid rows").to_string(),
-            share(f.invalid_rows, f.rows_read),
-            format!(
-                "{:.1} % ({})",
-                share(f.invalid_rows, f.rows_read),
-                f.invalid_rows
-            ),
-        ),
-        (
-            t("Дубли", "Duplicate records").to_string(),
-            share(f.duplicate_records, f.records),
-            format!(
-                "{:.1} % ({})",
-                share(f.duplicate_records, f.records),
-                f.duplicate_records
-            ),
-        ),
-        (
-            t("Не звонить", "Suppressed").to_string(),
-            share(f.suppressed, f.leads),
-            format!("{:.1} % ({})", share(f.suppressed, f.leads), f.suppressed),
-        ),
-    ];
+    let rows: Vec<(String, f64, String)> = super::freshness_rows(&a.freshness)
+        .into_iter()
+        .map(|(en, ru, n, of)| {
+            let name = t(ru, en);
+            (
+                capitalised(name),
+                share(n, of),
+                format!("{:.1} % ({n})", share(n, of)),
+            )
+        })
+        .collect();
     let _ = write!(
         o,
         "<section><h2>{}</h2>{}<p class=\"note\">{}</p></section>",

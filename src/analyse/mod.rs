@@ -171,34 +171,41 @@ pub fn analyse(
     })
 }
 
+/// (active now − new in the last year) ÷ active a year before; none without customers a
+/// year before.
+fn yearly_retention(before: f64, now: f64, new: f64) -> Option<f64> {
+    (before > 0.0).then(|| (now - new) / before)
+}
+
+/// 1 ÷ (1 − yearly retention), at most [`MAX_LIFETIME_YEARS`].
+fn lifetime_years(retention: f64) -> f64 {
+    1.0 / (1.0 - retention.min(1.0)).max(1.0 / MAX_LIFETIME_YEARS)
+}
+
+/// Average check × purchases per year × average lifetime, when all three are known.
+fn lifetime_value(check: Option<f64>, per_year: Option<f64>, lifetime: Option<f64>) -> Option<f64> {
+    Some(check? * per_year? * lifetime?)
+}
+
 fn source_row(f: SourceFigures) -> SourceRow {
-    let retention = (f.customers_active_a_year_before > 0).then(|| {
-        (f.customers_active_now as f64 - f.new_customers_last_year as f64)
-            / f.customers_active_a_year_before as f64
-    });
-    let lifetime =
-        retention.map(|r| (1.0 / (1.0 - r.min(1.0)).max(1.0 / MAX_LIFETIME_YEARS)).max(0.0));
+    let retention = yearly_retention(
+        f.customers_active_a_year_before as f64,
+        f.customers_active_now as f64,
+        f.new_customers_last_year as f64,
+    );
+    let lifetime = retention.map(lifetime_years);
     let average_check = ratio(f.revenue, f.orders as f64);
     let per_year = ratio(f.orders_last_year as f64, f.buyers_last_year as f64);
-    let lifetime_value = match (average_check, per_year, lifetime) {
-        (Some(c), Some(p), Some(l)) => Some(c * p * l),
-        _ => None,
-    };
+    let cost_per = |n: u64| (f.spend > 0.0).then(|| ratio(f.spend, n as f64)).flatten();
     SourceRow {
-        acquisition_cost: (f.spend > 0.0)
-            .then(|| ratio(f.spend, f.customers as f64))
-            .flatten(),
-        cost_per_lead: (f.spend > 0.0)
-            .then(|| ratio(f.spend, f.leads as f64))
-            .flatten(),
-        cost_per_callable_lead: (f.spend > 0.0)
-            .then(|| ratio(f.spend, f.callable_leads as f64))
-            .flatten(),
+        acquisition_cost: cost_per(f.customers),
+        cost_per_lead: cost_per(f.leads),
+        cost_per_callable_lead: cost_per(f.callable_leads),
         average_check,
         purchases_per_year: per_year,
         retention_rate_year: retention.map(|r| r * 100.0),
         average_lifetime_years: lifetime,
-        lifetime_value,
+        lifetime_value: lifetime_value(average_check, per_year, lifetime),
         figures: f,
     }
 }
@@ -206,17 +213,13 @@ fn source_row(f: SourceFigures) -> SourceRow {
 fn headline(totals: Totals, sources: &[SourceRow]) -> Headline {
     let sum =
         |f: fn(&SourceFigures) -> u64| sources.iter().map(|s| f(&s.figures)).sum::<u64>() as f64;
-    let before = sum(|f| f.customers_active_a_year_before);
-    let retention = (before > 0.0)
-        .then(|| (sum(|f| f.customers_active_now) - sum(|f| f.new_customers_last_year)) / before);
-    let orders_year = sum(|f| f.orders_last_year);
-    let buyers_year = sum(|f| f.buyers_last_year);
+    let retention = yearly_retention(
+        sum(|f| f.customers_active_a_year_before),
+        sum(|f| f.customers_active_now),
+        sum(|f| f.new_customers_last_year),
+    );
+    let per_year = ratio(sum(|f| f.orders_last_year), sum(|f| f.buyers_last_year));
     let average_check = ratio(totals.revenue, totals.orders as f64);
-    let lifetime = retention.map(|r| 1.0 / (1.0 - r.min(1.0)).max(1.0 / MAX_LIFETIME_YEARS));
-    let lifetime_value = match (average_check, ratio(orders_year, buyers_year), lifetime) {
-        (Some(c), Some(p), Some(l)) => Some(c * p * l),
-        _ => None,
-    };
     Headline {
         average_check,
         repeat_purchase_rate: ratio(
@@ -224,9 +227,47 @@ fn headline(totals: Totals, sources: &[SourceRow]) -> Headline {
             totals.customers as f64,
         ),
         revenue_per_customer: ratio(totals.revenue, totals.customers as f64),
-        lifetime_value,
+        lifetime_value: lifetime_value(average_check, per_year, retention.map(lifetime_years)),
         retention_rate_year: retention.map(|r| r * 100.0),
         totals,
+    }
+}
+
+/// The freshness figures both renderings show: (English, Russian, count, of how many).
+fn freshness_rows(f: &Freshness) -> [(&'static str, &'static str, u64, u64); 5] {
+    [
+        (
+            "untouched for 6 months",
+            "Без касаний 6 месяцев",
+            f.untouched_6_months,
+            f.leads,
+        ),
+        (
+            "untouched for 12 months",
+            "Без касаний 12 месяцев",
+            f.untouched_12_months,
+            f.leads,
+        ),
+        (
+            "invalid rows",
+            "Негодные строки",
+            f.invalid_rows,
+            f.rows_read,
+        ),
+        ("duplicate records", "Дубли", f.duplicate_records, f.records),
+        ("suppressed", "Не звонить", f.suppressed, f.leads),
+    ]
+}
+
+impl Analysis {
+    /// Months since the first purchase the longest cohort spans, at most `cap`.
+    fn cohort_months(&self, cap: usize) -> usize {
+        self.cohorts
+            .iter()
+            .map(|c| c.buying.len())
+            .max()
+            .unwrap_or(0)
+            .min(cap)
     }
 }
 

@@ -166,13 +166,7 @@ fn sources(a: &Analysis) -> Sheet {
 
 fn cohorts(a: &Analysis) -> Sheet {
     // A sheet has 16,384 columns; 1,200 months is a century of history.
-    let width = a
-        .cohorts
-        .iter()
-        .map(|c| c.buying.len())
-        .max()
-        .unwrap_or(0)
-        .min(MAX_MONTHS);
+    let width = a.cohort_months(MAX_MONTHS);
     let mut header = head(&["cohort", "customers"]);
     header.extend((0..width).map(|k| format!("month {k}")));
     let rows = a
@@ -209,15 +203,10 @@ fn rfm(a: &Analysis) -> Sheet {
 }
 
 fn freshness(a: &Analysis) -> Sheet {
-    let f = &a.freshness;
-    let row = |what: &str, k: u64, of: u64| vec![t(what), n(k as f64), n(of as f64)];
-    let rows = vec![
-        row("untouched for 6 months", f.untouched_6_months, f.leads),
-        row("untouched for 12 months", f.untouched_12_months, f.leads),
-        row("invalid rows", f.invalid_rows, f.rows_read),
-        row("duplicate records", f.duplicate_records, f.records),
-        row("suppressed", f.suppressed, f.leads),
-    ];
+    let rows = super::freshness_rows(&a.freshness)
+        .into_iter()
+        .map(|(what, _, count, of)| vec![t(what), n(count as f64), n(of as f64)])
+        .collect();
     ("Freshness", head(&["figure", "count", "of"]), rows)
 }
 

@@ -388,19 +388,25 @@ impl Store {
                 "--segment: this base has no segments yet; run a pipeline (the segment stage) or `leadpipe analyse` first".into(),
             ));
         }
-        let known = self.segment_sizes()?;
         let mut leads = std::collections::HashSet::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT lead_id FROM lead_segments
+                 WHERE lower(segment) = ? OR lower(dimension || ':' || segment) = ?",
+            )
+            .map_err(db("reading a segment"))?;
         for name in names {
             let wanted = name.trim().to_lowercase();
-            let matches: Vec<&SegmentSize> = known
-                .iter()
-                .filter(|s| {
-                    s.segment.to_lowercase() == wanted
-                        || format!("{}:{}", s.dimension, s.segment).to_lowercase() == wanted
-                })
-                .collect();
-            if matches.is_empty() {
-                let listed: Vec<String> = known
+            let members = stmt
+                .query_map(params![wanted, wanted], |r| r.get::<_, Option<i64>>(0))
+                .map_err(db("reading a segment"))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db("reading a segment"))?;
+            // No row at all: no such segment (one of customers who are no leads has rows).
+            if members.is_empty() {
+                let listed: Vec<String> = self
+                    .segment_sizes()?
                     .iter()
                     .map(|s| format!("{}:{}", s.dimension, s.segment))
                     .collect();
@@ -409,21 +415,7 @@ impl Store {
                     listed.join(", ")
                 )));
             }
-            for m in matches {
-                let mut stmt = self
-                    .conn
-                    .prepare(
-                        "SELECT DISTINCT lead_id FROM lead_segments
-                         WHERE lead_id IS NOT NULL AND dimension = ? AND segment = ?",
-                    )
-                    .map_err(db("reading a segment"))?;
-                let ids = stmt
-                    .query_map(params![m.dimension, m.segment], |r| r.get::<_, i64>(0))
-                    .map_err(db("reading a segment"))?;
-                for id in ids {
-                    leads.insert(id.map_err(db("reading a segment"))?);
-                }
-            }
+            leads.extend(members.into_iter().flatten());
         }
         Ok(leads)
     }
