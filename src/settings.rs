@@ -402,9 +402,9 @@ mod tests {
         assert!(TypedTime::parse("yesterday", false).is_err());
     }
 
-    #[test]
-    fn stored_values_read_back_one_by_one_and_bad_ones_are_left_out() {
-        let given = GivenSettings {
+    /// Every setting given, none at its default.
+    fn every_setting_given() -> GivenSettings {
+        GivenSettings {
             default_region: Some("KZ".into()),
             naive_time_offset: Some("+05:00".into()),
             threshold: Some(0.97),
@@ -419,7 +419,12 @@ mod tests {
                 ..SegmentSettings::default()
             }),
             lang: Some(Lang::En),
-        };
+        }
+    }
+
+    #[test]
+    fn stored_values_read_back_one_by_one_and_bad_ones_are_left_out() {
+        let given = every_setting_given();
         let mut read = GivenSettings::default();
         for (key, raw) in given.to_meta() {
             read = GivenSettings::from_meta(key, &raw).unwrap().or(read);
@@ -446,22 +451,7 @@ mod tests {
 
     #[test]
     fn what_is_stored_reads_back_the_same() {
-        let given = GivenSettings {
-            default_region: Some("KZ".into()),
-            naive_time_offset: Some("+05:00".into()),
-            threshold: Some(0.97),
-            origin_priority: Some(vec![Origin::Open, Origin::Form, Origin::Purchased]),
-            warmth: Some(WarmthSettings::default()),
-            segments: Some(SegmentSettings {
-                sleeping_after_days: 60,
-                custom: vec![crate::analysis::segments::CustomSegment {
-                    name: "VIP".into(),
-                    predicate: "revenue > 100000".into(),
-                }],
-                ..SegmentSettings::default()
-            }),
-            lang: Some(Lang::En),
-        };
+        let given = every_setting_given();
         let meta = given.to_meta();
         assert_eq!(meta.len(), 7);
         assert_eq!(meta[LANG], "en");

@@ -8,51 +8,13 @@
 
 mod common;
 
-use common::{browser, root};
+use common::{browser, dump_dom, root, screenshot_at};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Loads `url` in headless Chromium and returns the DOM after scripts ran.
-fn dump_dom(chrome: &Path, url: &str) -> String {
-    let out = Command::new(chrome)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-            url,
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .expect("chromium runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn screenshot(chrome: &Path, url: &str, png: &Path) {
     screenshot_at(chrome, url, png, (1100, 1600));
-}
-
-/// A screenshot of the window (`width`, `height`), not of the whole page.
-fn screenshot_at(chrome: &Path, url: &str, png: &Path, (width, height): (u32, u32)) {
-    let status = Command::new(chrome)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            &format!("--window-size={width},{height}"),
-            &format!("--screenshot={}", png.display()),
-            url,
-        ])
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .expect("chromium runs");
-    assert!(status.success());
 }
 
 struct Server(Child);

@@ -52,6 +52,49 @@ pub fn browser() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// Loads `url` in headless Chromium and returns the DOM after scripts ran.
+pub fn dump_dom(chrome: &Path, url: &str) -> String {
+    let out = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            url,
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("chromium runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A screenshot of the window (`width`, `height`), not of the whole page.
+pub fn screenshot_at(chrome: &Path, url: &str, png: &Path, (width, height): (u32, u32)) {
+    let status = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            &format!("--window-size={width},{height}"),
+            &format!("--screenshot={}", png.display()),
+            url,
+        ])
+        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("chromium runs");
+    assert!(status.success());
+}
+
+/// The JSON a command that must have succeeded printed on stdout.
+pub fn json(o: Output) -> serde_json::Value {
+    serde_json::from_slice(&ok(o).stdout).expect("JSON on stdout")
+}
+
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
