@@ -11,7 +11,7 @@ use crate::sources::{open_table, SourceKind, SourceSpec};
 use crate::store::analysis::deals::DealFileKind;
 use crate::store::Store;
 use leadpipe_core::deals::spend::{read_spend, SpendColumns};
-use leadpipe_core::deals::{DealColumns, DealReader, DealReject};
+use leadpipe_core::deals::{Deal, DealColumns, DealReader, DealReject};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,9 @@ pub struct TableImport {
     /// Loaded deals by status (deals files) or spend by source (spend files).
     pub by_kind: BTreeMap<String, u64>,
     pub rows_rejected: u64,
+    /// Rows of earlier files this one re-exported (same deal number): they no longer
+    /// count (`deals_current`).
+    pub earlier_rows_replaced: u64,
     /// The first rejects (all are in `deal_rejects`).
     pub rejects: Vec<RowReject>,
     /// The same bytes were loaded before (from this path): nothing changed.
@@ -139,6 +142,7 @@ pub fn import_deals(
         if out.loaded == 0 {
             return Err(nothing_usable(path, "deal", &out.rejects));
         }
+        out.earlier_rows_replaced = store.supersede_earlier_deals(file_id)?;
         store.finish_deal_file(file_id, out.rows_read, out.loaded, out.rows_rejected)?;
         Ok(())
     })?;
@@ -159,10 +163,13 @@ fn load_deals(
     path: &Path,
     out: &mut TableImport,
 ) -> Result<(), CommandError> {
-    use rayon::prelude::*;
     let (mut deals, mut rejects) = (Vec::with_capacity(SLICE), Vec::new());
-    // The file is read (and decoded) on a thread of its own while chunks are parsed.
+    // Three stages at once: the file is read (and decoded) on a thread of its own, chunks
+    // are parsed on every core by another, and this thread lands what was parsed (DuckDB
+    // compressing the columns is a fifth of the work; it no longer holds the parsing up).
     let (send, chunks) = std::sync::mpsc::sync_channel::<Vec<crate::record::RawRow>>(2);
+    let (send_parsed, parsed) =
+        std::sync::mpsc::sync_channel::<Result<ParsedChunk, CommandError>>(2);
     std::thread::scope(|scope| -> Result<(), CommandError> {
         scope.spawn(move || {
             let mut rows = rows;
@@ -173,25 +180,19 @@ fn load_deals(
                 }
             }
         });
-        for chunk in chunks {
-            out.rows_read += chunk.len() as u64;
-            if let Some(row) = chunk.iter().find(|r| {
-                r.problem
-                    .as_ref()
-                    .is_some_and(|p| p.code == crate::sources::READ_FAILED)
-            }) {
-                return Err(CommandError::BadInput(format!(
-                    "{}: row {}: {}; nothing was loaded",
-                    path.display(),
-                    row.source_row,
-                    row.problem
-                        .as_ref()
-                        .map(|p| p.reason.as_str())
-                        .unwrap_or_default()
-                )));
+        scope.spawn(move || {
+            for chunk in chunks {
+                let result = parse_chunk(&chunk, reader, path);
+                let failed = result.is_err();
+                if send_parsed.send(result).is_err() || failed {
+                    break;
+                }
             }
-            let parsed: Vec<_> = chunk.par_iter().map(|row| reader.read(row)).collect();
-            for result in parsed {
+        });
+        for chunk in parsed {
+            let (rows, results) = chunk?;
+            out.rows_read += rows;
+            for result in results {
                 match result {
                     Ok(deal) => {
                         *out.by_kind.entry(deal.status.as_str().into()).or_default() += 1;
@@ -215,6 +216,38 @@ fn load_deals(
     store.land_deals(file_id, &deals)?;
     flush_rejects(store, file_id, &mut rejects, out)?;
     Ok(())
+}
+
+/// A chunk's row count and what each row gave.
+type ParsedChunk = (u64, Vec<Result<Deal, DealReject>>);
+
+/// Parses a chunk of rows on every core; a row the reader could not read at all (not a
+/// bad value: a broken file) stops the import.
+fn parse_chunk(
+    chunk: &[crate::record::RawRow],
+    reader: &DealReader,
+    path: &Path,
+) -> Result<ParsedChunk, CommandError> {
+    use rayon::prelude::*;
+    if let Some(row) = chunk.iter().find(|r| {
+        r.problem
+            .as_ref()
+            .is_some_and(|p| p.code == crate::sources::READ_FAILED)
+    }) {
+        return Err(CommandError::BadInput(format!(
+            "{}: row {}: {}; nothing was loaded",
+            path.display(),
+            row.source_row,
+            row.problem
+                .as_ref()
+                .map(|p| p.reason.as_str())
+                .unwrap_or_default()
+        )));
+    }
+    Ok((
+        chunk.len() as u64,
+        chunk.par_iter().map(|row| reader.read(row)).collect(),
+    ))
 }
 
 fn flush_rejects(

@@ -5,12 +5,12 @@
 //! `html` and `xlsx` render and `--json` prints.
 
 pub mod html;
+pub mod sources;
 pub mod xlsx;
 
 use crate::analysis::clv::{fit_bg_nbd, fit_gamma_gamma, BgNbd, CustomerSummary, GammaGamma};
 use crate::analysis::segments::SegmentSettings;
 use crate::consent_commands::{in_transaction, CommandError};
-use crate::store::analysis::metrics::SourceFigures;
 use crate::store::analysis::metrics::{Cohort, Freshness, Period, PeriodFigures, RfmCell, Totals};
 use crate::store::analysis::segments::SegmentStats;
 use crate::store::analysis::value::{CustomerHistory, Prediction};
@@ -18,6 +18,7 @@ use crate::store::Store;
 use crate::warmth::WarmthSettings;
 use chrono::NaiveDate;
 use serde::Serialize;
+use sources::SourceFigures;
 
 /// Customers the models are fitted on at most: a larger base is sampled evenly (by a hash
 /// of the customer key). Maximum-likelihood estimates on 50,000 customers are within
@@ -124,10 +125,19 @@ pub fn analyse(
         let segment = store.segment(settings, warmth, until)?;
         lap("segment stage");
         let currency = segment.currency.clone().unwrap_or_default();
-        store.prepare_analysis(&currency, until, settings.lost_after_days)?;
-        lap("deals prepared");
-        let histories = store.customer_histories(until)?;
-        lap("histories read");
+        let customers = store.analysis_customers()?;
+        lap("customers read");
+        let purchases = store.purchases(&customers)?;
+        lap("purchase days read");
+        let histories: Vec<CustomerHistory> = customers
+            .iter()
+            .zip(purchases.summaries(until))
+            .map(|(c, summary)| CustomerHistory {
+                customer_key: c.customer_key.clone(),
+                lead_id: c.lead_id,
+                summary,
+            })
+            .collect();
         let (model, predictions) = match fit_models(&histories, options.horizon_weeks) {
             Some((fit, p)) => (Some(fit), p),
             None => (None, Vec::new()),
@@ -138,18 +148,27 @@ pub fn analyse(
         store.land_customer_value(until, options.horizon_weeks, predicted, &predictions)?;
         lap("values landed");
         let totals = store.analysis_totals(&currency, until)?;
-        lap("totals");
-        let sources: Vec<SourceRow> = store
-            .source_figures(&currency, until)?
-            .into_iter()
-            .map(source_row)
-            .collect();
-        lap("sources");
+        let values: Option<Vec<f64>> = model.is_some().then(|| {
+            predictions
+                .iter()
+                .map(|p| p.expected_purchases * p.expected_spend)
+                .collect()
+        });
+        let lost_after = settings.lost_after_days;
+        let sources: Vec<SourceRow> = sources::source_figures(
+            store,
+            &customers,
+            &purchases,
+            values.as_deref(),
+            (&currency, until, lost_after),
+        )?
+        .into_iter()
+        .map(source_row)
+        .collect();
         let headline = headline(totals, &sources);
-        let periods = store.period_figures(options.period, until)?;
-        lap("periods");
-        let cohorts = store.cohorts()?;
-        lap("cohorts");
+        let periods = purchases.periods(options.period, until, lost_after);
+        let cohorts = purchases.cohorts();
+        lap("totals, sources, periods, cohorts");
         let rfm = store.rfm_grid()?;
         let freshness = store.freshness(until)?;
         lap("rfm grid and freshness");

@@ -145,6 +145,12 @@ fn print_import(r: &TableImport, what: &str, json: bool) {
     for (k, n) in &r.by_kind {
         println!("  {k:<20} {n:>10}");
     }
+    if r.earlier_rows_replaced > 0 {
+        println!(
+            "  {} rows of earlier files replaced (the same deal numbers again)",
+            r.earlier_rows_replaced
+        );
+    }
     for reject in &r.rejects {
         println!("  {}: {reject}", r.file);
     }

@@ -162,6 +162,7 @@ impl Store {
             read_only: false,
         };
         store.mark_schema_current()?;
+        store.fill_deal_superseded()?;
         Ok(store)
     }
 

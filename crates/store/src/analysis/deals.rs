@@ -63,17 +63,20 @@ CREATE TABLE IF NOT EXISTS spend (
     currency VARCHAR NOT NULL,
     note VARCHAR
 );
+-- Rows a later file re-exported (the same deal_ref): filled when that file is loaded, so
+-- reading the current deals is an anti-join rather than a grouping of every reference.
+CREATE TABLE IF NOT EXISTS deal_superseded (
+    deal_id BIGINT NOT NULL,
+    by_file_id BIGINT NOT NULL
+);
 -- A deal exported again (same reference in a later file) is as the latest file has it:
 -- all of that file's rows for it (an order of several products is several rows), none of
 -- the earlier files'; a status that went from won to refunded counts as refunded. Deals
 -- without a reference are all kept. IF NOT EXISTS: every writable open runs the schema and
--- must write nothing when it is there (a full disk still lets a run be marked failed); a
--- changed definition needs a view of a new name.
+-- must write nothing when it is there (a full disk still lets a run be marked failed);
+-- bases made before `deal_superseded` get this definition once (`fill_deal_superseded`).
 CREATE VIEW IF NOT EXISTS deals_current AS
-SELECT * FROM deals
-WHERE deal_ref IS NULL
-   OR (deal_ref, file_id) IN (SELECT (deal_ref, max(file_id)) FROM deals
-                              WHERE deal_ref IS NOT NULL GROUP BY deal_ref);
+SELECT d.* FROM deals d ANTI JOIN deal_superseded s USING (deal_id);
 "#;
 
 /// What kind of file `deal_files` records.
@@ -151,6 +154,46 @@ impl Store {
             )
             .map_err(db("counting a deals file"))?;
         Ok(())
+    }
+
+    /// Marks the rows of earlier files that file `file_id` re-exported (same `deal_ref`)
+    /// as superseded; call once its deals have landed.
+    pub fn supersede_earlier_deals(&self, file_id: i64) -> Result<u64, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT INTO deal_superseded
+                 SELECT d.deal_id, ? FROM deals d
+                 WHERE d.file_id < ? AND d.deal_ref IN (
+                           SELECT deal_ref FROM deals WHERE file_id = ? AND deal_ref IS NOT NULL)
+                   AND d.deal_id NOT IN (SELECT deal_id FROM deal_superseded)",
+                params![file_id, file_id, file_id],
+            )
+            .map_err(db("marking re-exported deals"))?;
+        Ok(n as u64)
+    }
+
+    /// Bases whose deals were loaded before `deal_superseded` existed: works out which
+    /// rows later files re-exported, once, and points `deals_current` at the table. Reads
+    /// one meta key on every later open.
+    pub(crate) fn fill_deal_superseded(&self) -> Result<(), StoreError> {
+        const DONE: &str = "deal_superseded_filled";
+        if self.meta(DONE)?.is_some() {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch(
+                "DELETE FROM deal_superseded;
+                 INSERT INTO deal_superseded
+                 SELECT d.deal_id, l.file_id FROM deals d
+                 JOIN (SELECT deal_ref, max(file_id) AS file_id FROM deals
+                       WHERE deal_ref IS NOT NULL GROUP BY deal_ref) l
+                   ON l.deal_ref = d.deal_ref AND d.file_id < l.file_id;
+                 CREATE OR REPLACE VIEW deals_current AS
+                 SELECT d.* FROM deals d ANTI JOIN deal_superseded s USING (deal_id);",
+            )
+            .map_err(db("marking re-exported deals"))?;
+        self.set_meta(DONE, "1")
     }
 
     /// Appends deals of file `file_id`, numbered on from the base's last deal id.
@@ -266,5 +309,94 @@ impl Store {
             ("note", text_column(spend, |s| s.note.as_deref())),
         ];
         self.append("spend", batch("spend", cols)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadpipe_core::deals::DealStatus;
+
+    fn deal(row: u64, deal_ref: &str, amount: f64) -> Deal {
+        Deal {
+            source_row: row,
+            deal_ref: Some(deal_ref.into()),
+            date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            amount,
+            currency: "RUB".into(),
+            status: DealStatus::Won,
+            customer_ref: Some("C-1".into()),
+            lead_id: None,
+            phone_e164: None,
+            email: None,
+            name: None,
+            product: None,
+            category: None,
+            quantity: None,
+            channel: None,
+            extra: None,
+        }
+    }
+
+    fn current(store: &Store) -> Vec<(String, f64)> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT deal_ref, amount FROM deals_current ORDER BY deal_ref, amount")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Loads file 1 (A, B as two rows) and file 2 (B again, one row, and C).
+    fn load_two_files(store: &Store, supersede: bool) {
+        for (hash, deals) in [
+            (
+                "one",
+                vec![deal(1, "A", 10.0), deal(2, "B", 20.0), deal(3, "B", 5.0)],
+            ),
+            ("two", vec![deal(1, "B", 30.0), deal(2, "C", 40.0)]),
+        ] {
+            let file = store
+                .begin_deal_file(DealFileKind::Deals, hash, hash, "test")
+                .unwrap();
+            store.land_deals(file, &deals).unwrap();
+            if supersede {
+                store.supersede_earlier_deals(file).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_later_file_replaces_every_earlier_row_of_a_deal_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("b.duckdb")).unwrap();
+        load_two_files(&store, true);
+        let want: Vec<(String, f64)> =
+            vec![("A".into(), 10.0), ("B".into(), 30.0), ("C".into(), 40.0)];
+        assert_eq!(current(&store), want);
+        // The same file's numbers again replace nothing more.
+        assert_eq!(store.supersede_earlier_deals(2).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_base_loaded_before_the_superseded_table_is_worked_out_once_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.duckdb");
+        {
+            let store = Store::open(&path).unwrap();
+            load_two_files(&store, false);
+            // As an older build left it: no mark, and the view grouping every number.
+            store.forget_meta("deal_superseded_filled").unwrap();
+            store
+                .conn
+                .execute_batch("CREATE OR REPLACE VIEW deals_current AS SELECT * FROM deals")
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let want: Vec<(String, f64)> =
+            vec![("A".into(), 10.0), ("B".into(), 30.0), ("C".into(), 40.0)];
+        assert_eq!(current(&store), want);
     }
 }

@@ -106,20 +106,26 @@ impl Store {
         let lap = |what: &str| {
             tracing::debug!(ms = clock.elapsed().as_millis() as u64, "segment: {what}")
         };
-        if has_deals {
-            self.link_deals()?;
-        } else {
-            self.conn
-                .execute_batch("DELETE FROM deal_owners")
-                .map_err(db("linking deals to leads"))?;
-        }
         let currency = match &settings.currency {
             Some(c) => Some(c.clone()),
-            None => self.main_currency()?,
+            None if has_deals => self.main_currency()?,
+            None => None,
         };
         stats.currency = currency.clone();
+        if has_deals {
+            self.link_deals(currency.as_deref().unwrap_or(""), as_of)?;
+        } else {
+            self.conn
+                .execute_batch(
+                    "CREATE OR REPLACE TEMP TABLE deal_links (
+                         deal_id BIGINT, lead_id BIGINT, customer_id BIGINT, deal_date DATE,
+                         amount DOUBLE, won BOOLEAN, in_currency BOOLEAN, counted BOOLEAN)",
+                )
+                .map_err(db("linking deals to leads"))?;
+        }
+        self.own_deals()?;
         lap("deals linked");
-        self.sum_customers(currency.as_deref().unwrap_or(""), as_of)?;
+        self.sum_customers()?;
         lap("customers summed");
         self.score_customers(settings, as_of)?;
         lap("customers scored");
@@ -130,9 +136,11 @@ impl Store {
         Ok(stats)
     }
 
-    fn link_deals(&self) -> Result<(), StoreError> {
+    /// Finds each current deal's owner: the temporary `deal_links` (every current deal
+    /// with its owner and whether it counts: won, in `currency`, on or before `as_of`).
+    fn link_deals(&self, currency: &str, as_of: NaiveDate) -> Result<(), StoreError> {
         self.conn
-            .execute_batch(&format!(
+            .execute_batch(
                 "CREATE OR REPLACE TEMP TABLE merged_into AS
                  WITH RECURSIVE chain(from_lead, into_lead, hops) AS (
                      SELECT from_lead, into_lead, 1 FROM lead_merges
@@ -140,19 +148,25 @@ impl Store {
                      SELECT c.from_lead, m.into_lead, c.hops + 1
                      FROM chain c JOIN lead_merges m ON m.from_lead = c.into_lead
                      WHERE c.hops < 64)
-                 SELECT from_lead, arg_max(into_lead, hops) AS into_lead FROM chain GROUP BY from_lead;
-                 DELETE FROM deal_owners;
-                 INSERT INTO deal_owners
+                 SELECT from_lead, arg_max(into_lead, hops) AS into_lead FROM chain GROUP BY from_lead;",
+            )
+            .map_err(db("linking deals to leads"))?;
+        // Every lead's contacts are hashed whole: a semi-join against the deals' contacts
+        // first would read the 5M deals once more to save hashing a few hundred thousand.
+        self.conn
+            .execute(
+                &format!(
+                    "CREATE OR REPLACE TEMP TABLE deal_links AS
                  WITH by_phone AS (
                      SELECT p AS phone_e164, min(lead_id) AS lead_id
-                     FROM (SELECT lead_id, unnest(phones) AS p FROM leads)
-                     WHERE p IN (SELECT phone_e164 FROM deals) GROUP BY p),
+                     FROM (SELECT lead_id, unnest(phones) AS p FROM leads) GROUP BY p),
                  by_email AS (
                      SELECT e AS email, min(lead_id) AS lead_id
-                     FROM (SELECT lead_id, unnest(emails) AS e FROM leads)
-                     WHERE e IN (SELECT email FROM deals) GROUP BY e),
+                     FROM (SELECT lead_id, unnest(emails) AS e FROM leads) GROUP BY e),
                  direct AS (
                      SELECT d.deal_id, d.customer_ref, d.phone_e164, d.email, d.given_lead_id,
+                            d.deal_date, d.amount, d.status = 'won' AS won,
+                            d.currency = ? AS in_currency,
                             coalesce(given.lead_id, bp.lead_id, be.lead_id) AS lead_id
                      FROM deals_current d
                      LEFT JOIN merged_into mi ON mi.from_lead = d.given_lead_id
@@ -163,13 +177,31 @@ impl Store {
                      SELECT customer_ref, mode(lead_id) AS lead_id FROM direct
                      WHERE customer_ref IS NOT NULL AND lead_id IS NOT NULL
                      GROUP BY customer_ref)
-                 SELECT x.deal_id, coalesce(x.lead_id, r.lead_id),
-                        CASE WHEN coalesce(x.lead_id, r.lead_id) IS NOT NULL
-                             THEN coalesce(x.lead_id, r.lead_id)
-                             ELSE -1 - (hash({key}) >> 1)::BIGINT END
-                 FROM direct x LEFT JOIN by_ref r USING (customer_ref);",
-                key = NON_LEAD_KEY.replace("d.", "x.")
-            ))
+                 SELECT x.deal_id, coalesce(x.lead_id, r.lead_id) AS lead_id,
+                        coalesce(x.lead_id, r.lead_id, -1 - (hash({key}) >> 1)::BIGINT) AS customer_id,
+                        x.deal_date, x.amount, x.won, x.in_currency,
+                        x.won AND x.in_currency AND x.deal_date <= ? AS counted
+                 FROM direct x LEFT JOIN by_ref r USING (customer_ref)",
+                    key = NON_LEAD_KEY.replace("d.", "x.")
+                ),
+                params![currency, as_of],
+            )
+            .map_err(db("linking deals to leads"))?;
+        Ok(())
+    }
+
+    /// `deal_owners` and `purchase_days` from `deal_links`.
+    fn own_deals(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "DELETE FROM deal_owners;
+                 INSERT INTO deal_owners SELECT deal_id, lead_id, customer_id FROM deal_links;
+                 -- Per customer and day: what the customer figures and the analysis count.
+                 CREATE OR REPLACE TEMP TABLE purchase_days AS
+                 SELECT customer_id AS cid, deal_date AS day, any_value(lead_id) AS lead_id,
+                        count(*) AS orders, sum(amount) AS amount, min(deal_id) AS first_deal
+                 FROM deal_links WHERE counted GROUP BY customer_id, deal_date;",
+            )
             .map_err(db("linking deals to leads"))
     }
 
@@ -177,46 +209,30 @@ impl Store {
     fn main_currency(&self) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row(
-                "SELECT mode(currency) FROM deals JOIN deal_owners USING (deal_id) WHERE status = 'won'",
+                "SELECT mode(currency) FROM deals_current WHERE status = 'won'",
                 [],
                 |r| r.get(0),
             )
             .map_err(db("finding the deals' currency"))
     }
 
-    fn sum_customers(&self, currency: &str, as_of: NaiveDate) -> Result<(), StoreError> {
+    fn sum_customers(&self) -> Result<(), StoreError> {
         self.conn
-            .execute("DELETE FROM customers", [])
-            .map_err(db("summing customers"))?;
-        self.conn
-            .execute(
-                &format!(
-                    "INSERT INTO customers
-                     WITH won AS (
-                         SELECT o.customer_id, o.lead_id, d.deal_id, d.deal_date, d.amount
-                         FROM deals d JOIN deal_owners o USING (deal_id)
-                         WHERE d.status = 'won' AND d.currency = ? AND d.deal_date <= ?),
-                     -- Per day first, per customer then: two groupings on numbers are
-                     -- cheaper than a distinct count.
-                     days AS (
-                         SELECT customer_id, deal_date, any_value(lead_id) AS lead_id,
-                                count(*) AS orders, sum(amount) AS amount, min(deal_id) AS first_deal
-                         FROM won GROUP BY customer_id, deal_date),
-                     per AS (
-                         SELECT customer_id, any_value(lead_id) AS lead_id, min(deal_date) AS first,
-                                max(deal_date) AS last, sum(orders) AS orders, count(*) AS days,
-                                sum(amount) AS revenue, arg_min(first_deal, deal_date) AS first_deal
-                         FROM days GROUP BY customer_id)
-                     SELECT p.customer_id,
-                            CASE WHEN p.lead_id IS NOT NULL THEN 'lead:' || p.lead_id ELSE {key} END,
-                            p.lead_id, p.first, p.last, p.orders, p.days, p.revenue, d.channel
-                     FROM per p JOIN deals d ON d.deal_id = p.first_deal",
-                    key = NON_LEAD_KEY
-                ),
-                params![currency, as_of],
-            )
-            .map_err(db("summing customers"))?;
-        Ok(())
+            .execute_batch(&format!(
+                "DELETE FROM customers;
+                 INSERT INTO customers
+                 WITH per AS (
+                     SELECT cid, any_value(lead_id) AS lead_id, min(day) AS first,
+                            max(day) AS last, sum(orders) AS orders, count(*) AS days,
+                            sum(amount) AS revenue, arg_min(first_deal, day) AS first_deal
+                     FROM purchase_days GROUP BY cid)
+                 SELECT p.cid,
+                        CASE WHEN p.lead_id IS NOT NULL THEN 'lead:' || p.lead_id ELSE {key} END,
+                        p.lead_id, p.first, p.last, p.orders, p.days, p.revenue, d.channel
+                 FROM per p JOIN deals d ON d.deal_id = p.first_deal",
+                key = NON_LEAD_KEY
+            ))
+            .map_err(db("summing customers"))
     }
 
     /// RFM quintiles and life cycle of every customer, computed in `leadpipe_core` (the
@@ -349,14 +365,12 @@ impl Store {
     }
 
     fn count_segment_stats(&self, stats: &mut SegmentStats) -> Result<(), StoreError> {
-        let currency = stats.currency.clone().unwrap_or_default();
         let (deals, linked, other): (i64, i64, i64) = self
             .conn
             .query_row(
-                "SELECT count(*), count(o.lead_id),
-                        count(*) FILTER (WHERE d.status = 'won' AND d.currency <> ?)
-                 FROM deals d JOIN deal_owners o USING (deal_id)",
-                params![currency],
+                "SELECT count(*), count(lead_id), count(*) FILTER (WHERE won AND NOT in_currency)
+                 FROM deal_links",
+                [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .map_err(db("counting deals"))?;

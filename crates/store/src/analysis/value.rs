@@ -5,9 +5,12 @@ use crate::landing::{batch, text_column};
 use crate::{db, Store, StoreError};
 use chrono::{NaiveDate, Utc};
 use duckdb::arrow::array::TimestampMicrosecondBuilder;
+use duckdb::arrow::array::{Array, AsArray};
 use duckdb::arrow::array::{ArrayRef, Date32Builder, Float64Builder, Int64Builder};
-use duckdb::params;
+use duckdb::arrow::datatypes::{Date32Type, Float64Type, Int64Type};
 use leadpipe_core::analysis::clv::CustomerSummary;
+use leadpipe_core::analysis::purchases::Purchases;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 pub(crate) const CUSTOMER_VALUE: &str = r#"-- The lifetime-value model's view of each customer as of `until` (time in weeks, repeat
@@ -46,41 +49,81 @@ pub struct Prediction {
     pub expected_spend: f64,
 }
 
+/// A customer as the analysis counts them, in customer-key order: their source is the
+/// channel of their first deal, else their lead's first source.
+#[derive(Debug, Clone)]
+pub struct AnalysisCustomer {
+    pub customer_id: i64,
+    pub customer_key: String,
+    pub lead_id: Option<i64>,
+    pub source: String,
+}
+
 impl Store {
-    /// Every customer's purchase history up to `until`, counted as the models do: days
-    /// with a purchase, the first not a repeat; weeks = days ÷ 7. Reads the purchase days
-    /// [`Store::prepare_analysis`] gathered (won deals in the analysis currency).
-    pub fn customer_histories(&self, until: NaiveDate) -> Result<Vec<CustomerHistory>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "WITH per AS (
-                     SELECT cid, count(*) - 1 AS x, min(day) AS first, max(day) AS last,
-                            sum(amount) - arg_min(amount, day) AS repeat_sum
-                     FROM analysis_days GROUP BY cid)
-                 SELECT c.customer_key, c.lead_id, x, (last - first) / 7.0, (?::DATE - first) / 7.0,
-                        CASE WHEN x > 0 THEN repeat_sum / x ELSE 0 END
-                 FROM per p
-                 JOIN (SELECT customer_id AS cid, customer_key, lead_id FROM customers) c USING (cid)
-                 ORDER BY c.customer_key",
-            )
-            .map_err(db("reading purchase histories"))?;
-        let rows = stmt
-            .query_map(params![until], |r| {
-                Ok(CustomerHistory {
-                    customer_key: r.get(0)?,
-                    lead_id: r.get(1)?,
-                    summary: CustomerSummary {
-                        x: r.get::<_, i64>(2)? as u32,
-                        t_x: r.get(3)?,
-                        big_t: r.get(4)?,
-                        mean_spend: r.get(5)?,
-                    },
-                })
-            })
-            .map_err(db("reading purchase histories"))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(db("reading purchase histories"))
+    /// Every customer of the segment stage (`customers`), in customer-key order.
+    pub fn analysis_customers(&self) -> Result<Vec<AnalysisCustomer>, StoreError> {
+        const CONTEXT: &str = "reading customers";
+        let batches = self.read_arrow(
+            "SELECT c.customer_id, c.customer_key, c.lead_id,
+                    coalesce(c.first_channel, l.sources[1], 'unknown')
+             FROM customers c LEFT JOIN leads l ON l.lead_id = c.lead_id
+             ORDER BY c.customer_key",
+            [],
+            CONTEXT,
+        )?;
+        let mut out = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+        for b in &batches {
+            let ids = b.column(0).as_primitive::<Int64Type>();
+            let keys = b.column(1).as_string::<i32>();
+            let leads = b.column(2).as_primitive::<Int64Type>();
+            let sources = b.column(3).as_string::<i32>();
+            for i in 0..b.num_rows() {
+                out.push(AnalysisCustomer {
+                    customer_id: ids.value(i),
+                    customer_key: keys.value(i).to_string(),
+                    lead_id: leads.is_valid(i).then(|| leads.value(i)),
+                    source: sources.value(i).to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The purchase days the segment stage left on this connection (won deals in the
+    /// analysis currency up to its day), by index into `customers`.
+    pub fn purchases(&self, customers: &[AnalysisCustomer]) -> Result<Purchases, StoreError> {
+        const CONTEXT: &str = "reading purchase days";
+        let index: FxHashMap<i64, u32> = customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.customer_id, i as u32))
+            .collect();
+        let batches = self.read_arrow(
+            "SELECT cid, day, amount, orders FROM purchase_days",
+            [],
+            CONTEXT,
+        )?;
+        let epoch = NaiveDate::default(); // 1970-01-01, day 0 of a DATE
+        let mut rows = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+        for b in &batches {
+            let cids = b.column(0).as_primitive::<Int64Type>();
+            let days = b.column(1).as_primitive::<Date32Type>();
+            let amounts = b.column(2).as_primitive::<Float64Type>();
+            let orders = b.column(3).as_primitive::<Int64Type>();
+            for i in 0..b.num_rows() {
+                // Every purchase day's customer is one of `customers` (both come from
+                // the same stage); a day without one would be a bug, not data.
+                let Some(&c) = index.get(&cids.value(i)) else {
+                    return Err(StoreError::Invalid(format!(
+                        "purchase days of customer {} who is not in customers: run the segment stage again",
+                        cids.value(i)
+                    )));
+                };
+                let day = epoch + chrono::TimeDelta::days(i64::from(days.value(i)));
+                rows.push((c, day, amounts.value(i), orders.value(i).max(0) as u64));
+            }
+        }
+        Ok(Purchases::new(customers.len(), rows))
     }
 
     /// Replaces `customer_value` with these predictions (one per history, same order).
