@@ -303,6 +303,7 @@ pub const ERASED_TABLES: &[&str] = &[
 pub const TABLES_WITHOUT_PERSONAL_DATA: &[(&str, &str)] = &[
     ("leadpipe_meta", "settings and the hashing salt"),
     ("lead_merges", "lead ids only"),
+    ("deal_superseded", "deal and file ids only"),
     ("match_weights", "the model's weights only"),
     ("record_successors", "record ids only"),
     (

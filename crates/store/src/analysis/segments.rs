@@ -198,8 +198,8 @@ impl Store {
                  INSERT INTO deal_owners SELECT deal_id, lead_id, customer_id FROM deal_links;
                  -- Per customer and day: what the customer figures and the analysis count.
                  CREATE OR REPLACE TEMP TABLE purchase_days AS
-                 SELECT customer_id AS cid, deal_date AS day, any_value(lead_id) AS lead_id,
-                        count(*) AS orders, sum(amount) AS amount, min(deal_id) AS first_deal
+                 SELECT customer_id AS cid, deal_date AS day, count(*) AS orders,
+                        sum(amount) AS amount, min(deal_id) AS first_deal
                  FROM deal_links WHERE counted GROUP BY customer_id, deal_date;",
             )
             .map_err(db("linking deals to leads"))
@@ -222,7 +222,8 @@ impl Store {
                 "DELETE FROM customers;
                  INSERT INTO customers
                  WITH per AS (
-                     SELECT cid, any_value(lead_id) AS lead_id, min(day) AS first,
+                     -- A customer who is a lead is numbered by the lead's id (see deal_owners).
+                     SELECT cid, CASE WHEN cid >= 0 THEN cid END AS lead_id, min(day) AS first,
                             max(day) AS last, sum(orders) AS orders, count(*) AS days,
                             sum(amount) AS revenue, arg_min(first_deal, day) AS first_deal
                      FROM purchase_days GROUP BY cid)
@@ -326,16 +327,19 @@ impl Store {
                 district = federal_district_sql("l.region_code"),
             ))
             .map_err(db("creating the lead_profile view"))?;
-        let mut parts = vec![
-            "SELECT lead_id, customer_key, 'life_cycle' AS dimension, life_cycle AS segment FROM lead_profile".to_string(),
-            "SELECT NULL::BIGINT, c.customer_key, 'life_cycle', r.life_cycle FROM customers c JOIN customer_rfm r USING (customer_key) WHERE c.lead_id IS NULL".into(),
-            "SELECT c.lead_id, c.customer_key, 'rfm', r.rfm_segment FROM customers c JOIN customer_rfm r USING (customer_key)".into(),
-            "SELECT lead_id, customer_key, 'warmth', warmth_tier_now FROM lead_profile WHERE warmth_tier_now IS NOT NULL".into(),
-            "SELECT lead_id, customer_key, 'region', coalesce(region_name, region) FROM lead_profile WHERE coalesce(region_name, region) IS NOT NULL".into(),
-            "SELECT lead_id, customer_key, 'federal_district', federal_district FROM lead_profile WHERE federal_district IS NOT NULL".into(),
-            "SELECT lead_id, customer_key, 'timezone', timezone FROM lead_profile WHERE timezone IS NOT NULL".into(),
-            "SELECT lead_id, customer_key, 'gender', gender FROM lead_profile WHERE gender IS NOT NULL".into(),
-            "SELECT lead_id, customer_key, 'engagement', CASE WHEN coalesce(warmth_engagement, 0) > 0 THEN 'engaged' ELSE 'not_engaged' END FROM lead_profile".into(),
+        // Every lead's dimensions from one read of `lead_profile` (its warmth decays as it
+        // is read): a list per lead, unnested, rather than a scan per dimension.
+        let mut per_lead = vec![
+            ("'life_cycle'", "life_cycle".to_string()),
+            ("'warmth'", "warmth_tier_now".into()),
+            ("'region'", "coalesce(region_name, region)".into()),
+            ("'federal_district'", "federal_district".into()),
+            ("'timezone'", "timezone".into()),
+            ("'gender'", "gender".into()),
+            (
+                "'engagement'",
+                "CASE WHEN coalesce(warmth_engagement, 0) > 0 THEN 'engaged' ELSE 'not_engaged' END".into(),
+            ),
         ];
         for c in &settings.custom {
             let name = c.name.trim().replace('\'', "''");
@@ -351,15 +355,31 @@ impl Store {
                         c.name
                     ))
                 })?;
-            parts.push(format!(
-                "SELECT lead_id, customer_key, 'custom', '{name}' FROM lead_profile WHERE ({})",
-                c.predicate
+            per_lead.push((
+                "'custom'",
+                format!("CASE WHEN ({}) THEN '{name}' END", c.predicate),
             ));
         }
+        let list: Vec<String> = per_lead
+            .iter()
+            .map(|(dimension, segment)| {
+                format!("{{'dimension': {dimension}, 'segment': {segment}}}")
+            })
+            .collect();
         self.conn
             .execute_batch(&format!(
-                "CREATE OR REPLACE VIEW lead_segments AS\n{}",
-                parts.join("\nUNION ALL\n")
+                "CREATE OR REPLACE VIEW lead_segments AS
+                 SELECT lead_id, customer_key, struct_extract(s, 'dimension') AS dimension,
+                        struct_extract(s, 'segment') AS segment
+                 FROM (SELECT lead_id, customer_key, unnest([{}]) AS s FROM lead_profile)
+                 WHERE struct_extract(s, 'segment') IS NOT NULL
+                 UNION ALL
+                 SELECT NULL::BIGINT, c.customer_key, 'life_cycle', r.life_cycle
+                 FROM customers c JOIN customer_rfm r USING (customer_key) WHERE c.lead_id IS NULL
+                 UNION ALL
+                 SELECT c.lead_id, c.customer_key, 'rfm', r.rfm_segment
+                 FROM customers c JOIN customer_rfm r USING (customer_key)",
+                list.join(",\n                        ")
             ))
             .map_err(db("creating the lead_segments view"))
     }
