@@ -185,7 +185,13 @@ fn a_users_segment_is_listed_and_a_broken_one_is_named() {
     let good = dir.path().join("good.toml");
     std::fs::write(
         &good,
-        with("[[segments.custom]]\nname = \"Москва\"\nwhere = \"region_name = 'Москва' OR city = 'Москва'\""),
+        with(concat!(
+            "[[segments.custom]]\nname = \"Москва\"\nwhere = \"region_name = 'Москва' OR city = 'Москва'\"\n",
+            // A subquery, a correlated EXISTS and a quote in a name.
+            "[[segments.custom]]\nname = \"Купили\"\nwhere = \"lead_id IN (SELECT lead_id FROM customers)\"\n",
+            "[[segments.custom]]\nname = \"Buyer's list\"\n",
+            "where = \"EXISTS (SELECT 1 FROM customers c WHERE c.lead_id = lead_profile.lead_id)\""
+        )),
     )
     .unwrap();
     let db = dir.path().join("b.duckdb");
@@ -202,6 +208,23 @@ fn a_users_segment_is_listed_and_a_broken_one_is_named() {
         ),
         moscow
     );
+    // With deals, the segments that read customers have members.
+    let deals = root().join("fixtures/deals.csv");
+    ok(run(&[
+        "deals",
+        "import",
+        s(&deals),
+        "--db",
+        s(&db),
+        "--quiet",
+    ]));
+    ok(run(&["segments", "--refresh", "--db", s(&db)]));
+    let buyers = count(&db, "SELECT count(lead_id) FROM customers");
+    assert!(buyers > 0);
+    for name in ["Купили", "Buyer''s list"] {
+        let sql = format!("SELECT count(*) FROM lead_segments WHERE segment = '{name}'");
+        assert_eq!(count(&db, &sql), buyers, "{name}");
+    }
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,

@@ -95,6 +95,10 @@ impl DealFileKind {
     }
 }
 
+/// `leadpipe_meta` key: the last deals file whose re-exported rows are in
+/// `deal_superseded`.
+const SUPERSEDED_THROUGH: &str = "deal_superseded_through";
+
 fn days(d: NaiveDate) -> i32 {
     (d - NaiveDate::default()).num_days() as i32 // NaiveDate::default() is 1970-01-01
 }
@@ -170,30 +174,60 @@ impl Store {
                 params![file_id, file_id, file_id],
             )
             .map_err(db("marking re-exported deals"))?;
+        self.set_meta(SUPERSEDED_THROUGH, &file_id.to_string())?;
         Ok(n as u64)
     }
 
-    /// Bases whose deals were loaded before `deal_superseded` existed: works out which
-    /// rows later files re-exported, once, and points `deals_current` at the table. Reads
-    /// one meta key on every later open.
+    /// Keeps `deal_superseded` up to date on open: a base whose deals were loaded before
+    /// the table existed has it worked out whole, once (and `deals_current` pointed at
+    /// it); deals files an older build loaded since (it marks nothing) are marked in
+    /// order. Reads one meta key and one maximum otherwise.
     pub(crate) fn fill_deal_superseded(&self) -> Result<(), StoreError> {
-        const DONE: &str = "deal_superseded_filled";
-        if self.meta(DONE)?.is_some() {
-            return Ok(());
-        }
-        self.conn
-            .execute_batch(
-                "DELETE FROM deal_superseded;
-                 INSERT INTO deal_superseded
-                 SELECT d.deal_id, l.file_id FROM deals d
-                 JOIN (SELECT deal_ref, max(file_id) AS file_id FROM deals
-                       WHERE deal_ref IS NOT NULL GROUP BY deal_ref) l
-                   ON l.deal_ref = d.deal_ref AND d.file_id < l.file_id;
-                 CREATE OR REPLACE VIEW deals_current AS
-                 SELECT d.* FROM deals d ANTI JOIN deal_superseded s USING (deal_id);",
+        let latest: i64 = self
+            .conn
+            .query_row(
+                "SELECT coalesce(max(file_id), 0) FROM deal_files WHERE kind = 'deals'",
+                [],
+                |r| r.get(0),
             )
             .map_err(db("marking re-exported deals"))?;
-        self.set_meta(DONE, "1")
+        let through: Option<i64> = self.meta(SUPERSEDED_THROUGH)?.and_then(|v| v.parse().ok());
+        match through {
+            Some(t) if t >= latest => Ok(()),
+            Some(t) => {
+                let mut stmt = self
+                    .conn
+                    .prepare(
+                        "SELECT file_id FROM deal_files WHERE kind = 'deals' AND file_id > ?
+                         ORDER BY file_id",
+                    )
+                    .map_err(db("marking re-exported deals"))?;
+                let files = stmt
+                    .query_map([t], |r| r.get::<_, i64>(0))
+                    .map_err(db("marking re-exported deals"))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db("marking re-exported deals"))?;
+                for f in files {
+                    self.supersede_earlier_deals(f)?;
+                }
+                Ok(())
+            }
+            None => {
+                self.conn
+                    .execute_batch(
+                        "DELETE FROM deal_superseded;
+                         INSERT INTO deal_superseded
+                         SELECT d.deal_id, l.file_id FROM deals d
+                         JOIN (SELECT deal_ref, max(file_id) AS file_id FROM deals
+                               WHERE deal_ref IS NOT NULL GROUP BY deal_ref) l
+                           ON l.deal_ref = d.deal_ref AND d.file_id < l.file_id;
+                         CREATE OR REPLACE VIEW deals_current AS
+                         SELECT d.* FROM deals d ANTI JOIN deal_superseded s USING (deal_id);",
+                    )
+                    .map_err(db("marking re-exported deals"))?;
+                self.set_meta(SUPERSEDED_THROUGH, &latest.to_string())
+            }
+        }
     }
 
     /// Appends deals of file `file_id`, numbered on from the base's last deal id.
@@ -388,7 +422,7 @@ mod tests {
             let store = Store::open(&path).unwrap();
             load_two_files(&store, false);
             // As an older build left it: no mark, and the view grouping every number.
-            store.forget_meta("deal_superseded_filled").unwrap();
+            store.forget_meta(SUPERSEDED_THROUGH).unwrap();
             store
                 .conn
                 .execute_batch("CREATE OR REPLACE VIEW deals_current AS SELECT * FROM deals")
@@ -398,5 +432,29 @@ mod tests {
         let want: Vec<(String, f64)> =
             vec![("A".into(), 10.0), ("B".into(), 30.0), ("C".into(), 40.0)];
         assert_eq!(current(&store), want);
+    }
+
+    #[test]
+    fn files_an_older_build_loaded_are_marked_on_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.duckdb");
+        {
+            let store = Store::open(&path).unwrap();
+            // An older build loaded both files into a base that had the table: nothing
+            // marked, the mark where this build left it.
+            load_two_files(&store, false);
+            assert_eq!(
+                store.meta(SUPERSEDED_THROUGH).unwrap().as_deref(),
+                Some("0")
+            );
+        }
+        let store = Store::open(&path).unwrap();
+        let want: Vec<(String, f64)> =
+            vec![("A".into(), 10.0), ("B".into(), 30.0), ("C".into(), 40.0)];
+        assert_eq!(current(&store), want);
+        assert_eq!(
+            store.meta(SUPERSEDED_THROUGH).unwrap().as_deref(),
+            Some("2")
+        );
     }
 }

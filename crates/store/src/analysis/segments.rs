@@ -343,11 +343,12 @@ impl Store {
         ];
         for c in &settings.custom {
             let name = c.name.trim().replace('\'', "''");
-            // Checked alone first, so a mistake names its segment.
+            let segment = format!("CASE WHEN ({}) THEN '{name}' END", c.predicate);
+            // Checked alone first, in the form the view uses, so a mistake names its
+            // segment.
             self.conn
                 .prepare(&format!(
-                    "SELECT count(*) FROM lead_profile WHERE ({})",
-                    c.predicate
+                    "SELECT unnest([{{'dimension': 'custom', 'segment': {segment}}}]) FROM lead_profile"
                 ))
                 .map_err(|e| {
                     StoreError::Invalid(format!(
@@ -355,10 +356,7 @@ impl Store {
                         c.name
                     ))
                 })?;
-            per_lead.push((
-                "'custom'",
-                format!("CASE WHEN ({}) THEN '{name}' END", c.predicate),
-            ));
+            per_lead.push(("'custom'", segment));
         }
         let list: Vec<String> = per_lead
             .iter()
