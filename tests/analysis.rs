@@ -621,6 +621,16 @@ fn erasure_reaches_every_deal_of_the_crm_customer() {
         left("SELECT count(*) FROM deals WHERE customer_ref = 'Петров'"),
         1
     );
+    // The address known only from her deals is kept as a salted hash with her number,
+    // so a list bringing either back is refused; Петров's number is not.
+    assert_eq!(
+        left("SELECT count(*) FROM suppressions WHERE reason = 'erasure' AND kind = 'email'"),
+        1
+    );
+    assert_eq!(
+        left("SELECT count(*) FROM suppressions WHERE reason = 'erasure' AND kind = 'phone'"),
+        1
+    );
     let a = json(run(&[
         "analyse",
         "--db",

@@ -11,6 +11,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+mod deals;
+use deals::deal_erasure_steps;
+
 /// What an erasure will remove (`--dry-run` prints this) and did remove.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ErasurePlan {
@@ -150,7 +153,7 @@ impl Store {
             found.emails.extend(em);
             found.inns.extend(inn);
         }
-        Ok(())
+        self.grow_traces_by_deals(found)
     }
 
     /// (record_id, lead_id) pairs of a query.
@@ -485,89 +488,6 @@ fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
     .into_iter()
     .chain(deal_erasure_steps(plan))
     .collect()
-}
-
-/// The statements that clear `plan` from the deals and what the segment stage and
-/// `analyse` derived from them. The person's deals stay (revenue is the business's) with
-/// who bought erased: one anonymous customer per erasure.
-fn deal_erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
-    let leads = ids_sql(&plan.lead_ids);
-    let phones = strs_sql(&plan.phones);
-    let emails = strs_sql(&plan.emails);
-    let by_contact = format!("phone_e164 IN ({phones}) OR email IN ({emails})");
-    let mentions = |text: &str| plan.mentions_sql(text);
-    let step = |table: &'static str, sql: String| Step { table, sql };
-    // The person's deals: by contact or lead, by another contact on one of those deals,
-    // or of a CRM customer one of whose deals was (that id may be their name).
-    let theirs = format!(
-        "SELECT * FROM deals WHERE {by_contact} OR given_lead_id IN ({leads})
-             OR deal_id IN (SELECT deal_id FROM deal_owners WHERE lead_id IN ({leads}))"
-    );
-    let erased_deals = format!(
-        "deal_id IN (SELECT deal_id FROM ({theirs}))
-         OR phone_e164 IN (SELECT phone_e164 FROM ({theirs}))
-         OR email IN (SELECT email FROM ({theirs}))
-         OR customer_ref IN (SELECT customer_ref FROM ({theirs}))"
-    );
-    let keys: Vec<String> = plan
-        .phones
-        .iter()
-        .map(|p| format!("phone:{p}"))
-        .chain(plan.emails.iter().map(|e| format!("email:{e}")))
-        .chain(plan.lead_ids.iter().map(|l| format!("lead:{l}")))
-        .collect();
-    let keys = strs_sql(&keys);
-    // Customers whose deals are the person's, read before the deals are anonymised.
-    let customer = format!(
-        "lead_id IN ({leads}) OR customer_key IN ({keys}) OR customer_id IN (
-             SELECT customer_id FROM deal_owners
-             WHERE deal_id IN (SELECT deal_id FROM deals WHERE {erased_deals}))"
-    );
-    let customer_keyed = format!(
-        "lead_id IN ({leads}) OR customer_key IN ({keys})
-             OR customer_key IN (SELECT customer_key FROM customers WHERE {customer})"
-    );
-    let anonymous = format!("erased-{:x}", chrono::Utc::now().timestamp_micros());
-    vec![
-        step("customer_rfm", format!(
-            "DELETE FROM customer_rfm WHERE customer_key IN (SELECT customer_key FROM customers WHERE {customer})"
-        )),
-        step("customer_value", format!("DELETE FROM customer_value WHERE {customer_keyed}")),
-        step("customers", format!("DELETE FROM customers WHERE {customer}")),
-        step("deals", format!(
-            "UPDATE deals SET phone_e164 = NULL, email = NULL, customer_name = NULL, extra = NULL,
-                 given_lead_id = NULL, customer_ref = '{anonymous}'
-             WHERE {erased_deals}"
-        )),
-        // After the deals: which they were is read from `deal_owners` above.
-        step("deal_owners", format!(
-            "DELETE FROM deal_owners WHERE lead_id IN ({leads})
-                 OR deal_id IN (SELECT deal_id FROM deals WHERE customer_ref = '{anonymous}')"
-        )),
-        // Another deal's free text may name the person.
-        step("deals", format!(
-            "UPDATE deals SET customer_name = NULL, extra = NULL WHERE {}",
-            mentions("coalesce(customer_name, '') || ' ' || coalesce(extra::VARCHAR, '')")
-        )),
-        step("deals", format!(
-            "UPDATE deals SET product = '[erased]' WHERE {}",
-            mentions("coalesce(product, '')")
-        )),
-        step("deals", format!(
-            "UPDATE deals SET category = '[erased]' WHERE {}",
-            mentions("coalesce(category, '')")
-        )),
-        step("deals", format!(
-            "UPDATE deals SET channel = '[erased]' WHERE {}",
-            mentions("coalesce(channel, '')")
-        )),
-        step("deal_rejects", format!(
-            "UPDATE deal_rejects SET value = '[erased]' WHERE {}",
-            mentions("coalesce(value, '')")
-        )),
-        step("deal_files", format!("UPDATE deal_files SET path = '[erased]' WHERE {}", mentions("path"))),
-        step("spend", format!("UPDATE spend SET note = '[erased]' WHERE {}", mentions("coalesce(note, '')"))),
-    ]
 }
 
 /// The digits a person would type for this number at home: the national number for
