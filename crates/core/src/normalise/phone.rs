@@ -225,6 +225,13 @@ pub fn international_display(e164: &str) -> Option<String> {
 /// Splits `number доб. 12` into the number and `12`. Only a marker followed by digits to the
 /// end counts, so letters inside a number (`8-800-GO-…`) are left to the parser.
 fn split_extension(s: &str) -> (&str, Option<String>) {
+    // Every marker has a letter or `#`: a cell of digits, spaces and punctuation (almost
+    // every number) has none, and skips the lowercasing and the eight searches.
+    if s.bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_alphabetic() && b != b'#')
+    {
+        return (s, None);
+    }
     let lower = s.to_lowercase();
     // Work on byte offsets of `lower`; lowercase of these markers keeps byte lengths for
     // ASCII and Cyrillic alike, so offsets carry over when `s` and `lower` have equal length.
