@@ -344,7 +344,7 @@ fn sources(o: &mut String, sources: &[SourceRow], lang: Lang) {
     let mut bars = Vec::new();
     for s in sources
         .iter()
-        .filter(|s| s.figures.customers > 0 || s.figures.spend > 0.0)
+        .filter(|s| s.figures.activity.customers > 0 || s.figures.spend > 0.0)
     {
         if let Some(v) = s.lifetime_value {
             bars.push((format!("{} · LTV", s.figures.source), v, money(v)));
@@ -368,8 +368,8 @@ fn sources(o: &mut String, sources: &[SourceRow], lang: Lang) {
             f.source.clone(),
             f.leads.to_string(),
             f.callable_leads.to_string(),
-            f.customers.to_string(),
-            money(f.revenue),
+            f.activity.customers.to_string(),
+            money(f.activity.revenue),
             money(f.spend),
             opt_money(s.acquisition_cost),
             opt_money(s.cost_per_callable_lead),

@@ -9,6 +9,7 @@ pub mod sources;
 pub mod xlsx;
 
 use crate::analysis::clv::{fit_bg_nbd, fit_gamma_gamma, BgNbd, CustomerSummary, GammaGamma};
+use crate::analysis::purchases::GroupActivity;
 use crate::analysis::segments::SegmentSettings;
 use crate::consent_commands::{in_transaction, CommandError};
 use crate::store::analysis::metrics::{Cohort, Freshness, Period, PeriodFigures, RfmCell, Totals};
@@ -207,17 +208,18 @@ fn lifetime_value(check: Option<f64>, per_year: Option<f64>, lifetime: Option<f6
 }
 
 fn source_row(f: SourceFigures) -> SourceRow {
+    let a = &f.activity;
     let retention = yearly_retention(
-        f.customers_active_a_year_before as f64,
-        f.customers_active_now as f64,
-        f.new_customers_last_year as f64,
+        a.customers_active_a_year_before as f64,
+        a.customers_active_now as f64,
+        a.new_customers_last_year as f64,
     );
     let lifetime = retention.map(lifetime_years);
-    let average_check = ratio(f.revenue, f.orders as f64);
-    let per_year = ratio(f.orders_last_year as f64, f.buyers_last_year as f64);
+    let average_check = ratio(a.revenue, a.orders as f64);
+    let per_year = ratio(a.orders_last_year as f64, a.buyers_last_year as f64);
     let cost_per = |n: u64| (f.spend > 0.0).then(|| ratio(f.spend, n as f64)).flatten();
     SourceRow {
-        acquisition_cost: cost_per(f.customers),
+        acquisition_cost: cost_per(a.customers),
         cost_per_lead: cost_per(f.leads),
         cost_per_callable_lead: cost_per(f.callable_leads),
         average_check,
@@ -230,8 +232,9 @@ fn source_row(f: SourceFigures) -> SourceRow {
 }
 
 fn headline(totals: Totals, sources: &[SourceRow]) -> Headline {
-    let sum =
-        |f: fn(&SourceFigures) -> u64| sources.iter().map(|s| f(&s.figures)).sum::<u64>() as f64;
+    let sum = |f: fn(&GroupActivity) -> u64| {
+        sources.iter().map(|s| f(&s.figures.activity)).sum::<u64>() as f64
+    };
     let retention = yearly_retention(
         sum(|f| f.customers_active_a_year_before),
         sum(|f| f.customers_active_now),

@@ -9,25 +9,19 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// One source's figures: its leads, the customers it brought and what it cost.
+/// One source's figures: its leads, the customers it brought (their purchases, and the
+/// last year's, as [`GroupActivity`] counts them) and what it cost.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SourceFigures {
     pub source: String,
     pub leads: u64,
     /// Leads with advertising call consent now.
     pub callable_leads: u64,
-    pub customers: u64,
-    pub orders: u64,
-    pub revenue: f64,
     pub spend: f64,
     /// Mean of the lifetime-value model's expected value per customer (next horizon).
     pub expected_value_per_customer: Option<f64>,
-    pub customers_active_a_year_before: u64,
-    pub customers_active_now: u64,
-    pub new_customers_last_year: u64,
-    pub orders_last_year: u64,
-    pub revenue_last_year: f64,
-    pub buyers_last_year: u64,
+    #[serde(flatten)]
+    pub activity: GroupActivity,
 }
 
 impl SourceFigures {
@@ -36,17 +30,9 @@ impl SourceFigures {
             source,
             leads: 0,
             callable_leads: 0,
-            customers: activity.customers,
-            orders: activity.orders,
-            revenue: activity.revenue,
             spend: 0.0,
             expected_value_per_customer: None,
-            customers_active_a_year_before: activity.customers_active_a_year_before,
-            customers_active_now: activity.customers_active_now,
-            new_customers_last_year: activity.new_customers_last_year,
-            orders_last_year: activity.orders_last_year,
-            revenue_last_year: activity.revenue_last_year,
-            buyers_last_year: activity.buyers_last_year,
+            activity,
         }
     }
 }
@@ -93,7 +79,7 @@ pub fn source_figures(
     }
     let mut rows: Vec<SourceFigures> = by_name.into_values().collect();
     // Name order within equal revenue: the map's, and the sort is stable.
-    rows.sort_by(|a, b| b.revenue.total_cmp(&a.revenue));
+    rows.sort_by(|a, b| b.activity.revenue.total_cmp(&a.activity.revenue));
     Ok(rows)
 }
 

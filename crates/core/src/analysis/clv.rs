@@ -115,17 +115,19 @@ pub fn bg_nbd_log_likelihood(p: &[f64; 4], customers: &[CustomerSummary]) -> f64
     let terms: Vec<(f64, f64)> = (0..=max_x)
         .map(|x| bg_nbd_x_terms(r, alpha, a, b, x))
         .collect();
-    // Fixed chunks summed in order: the same total whatever the threads, so a fit is
-    // repeatable to the last bit.
+    ordered_sum(customers, |c| bg_nbd_ll(r, alpha, terms[c.x as usize], c))
+}
+
+/// Σ `term(c)` on every core, in fixed chunks summed in order: the same total whatever the
+/// threads, so a fit is repeatable to the last bit.
+fn ordered_sum(
+    customers: &[CustomerSummary],
+    term: impl Fn(&CustomerSummary) -> f64 + Sync,
+) -> f64 {
     use rayon::prelude::*;
     let parts: Vec<f64> = customers
         .par_chunks(4096)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|c| bg_nbd_ll(r, alpha, terms[c.x as usize], c))
-                .sum::<f64>()
-        })
+        .map(|chunk| chunk.iter().map(&term).sum::<f64>())
         .collect();
     parts.iter().sum()
 }
@@ -224,24 +226,13 @@ fn gamma_gamma_ll(p: f64, q: f64, g: f64, head: f64, c: &CustomerSummary) -> f64
     head + (p * x - 1.0) * m.ln() - (p * x + q) * (g + m * x).ln()
 }
 
-/// Log-likelihood of the repeat customers' mean spends under Gamma-Gamma (p, q, γ), in
-/// fixed chunks summed in order (repeatable whatever the threads).
+/// Log-likelihood of the repeat customers' mean spends under Gamma-Gamma (p, q, γ).
 fn gamma_gamma_log_likelihood(p: f64, q: f64, g: f64, repeat: &[CustomerSummary]) -> f64 {
-    use rayon::prelude::*;
     let max_x = repeat.iter().map(|c| c.x).max().unwrap_or(0);
     let terms: Vec<f64> = (0..=max_x)
         .map(|x| gamma_gamma_x_terms(p, q, g, x))
         .collect();
-    let parts: Vec<f64> = repeat
-        .par_chunks(4096)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|c| gamma_gamma_ll(p, q, g, terms[c.x as usize], c))
-                .sum::<f64>()
-        })
-        .collect();
-    parts.iter().sum()
+    ordered_sum(repeat, |c| gamma_gamma_ll(p, q, g, terms[c.x as usize], c))
 }
 
 /// Fits Gamma-Gamma on the customers with repeat purchases and a positive mean spend.
@@ -409,7 +400,7 @@ mod tests {
     #[test]
     fn spend_the_same_for_everyone_stops_at_the_parameter_bound() {
         // Every customer spends about the same per purchase: the Gamma-Gamma fit would
-        // walk q and γ towards infinity; it stops at e^20 instead.
+        // walk q and γ towards infinity; it stops at the bound instead.
         let customers: Vec<CustomerSummary> = (0..2_000)
             .map(|i| CustomerSummary {
                 x: 1 + i % 7,

@@ -178,11 +178,12 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Keeps `deal_superseded` up to date on open: a base whose deals were loaded before
-    /// the table existed has it worked out whole, once (and `deals_current` pointed at
-    /// it); deals files an older build loaded since (it marks nothing) are marked in
-    /// order. Reads one meta key and one maximum otherwise.
+    /// Keeps `deal_superseded` up to date on open: deals files loaded since the last one
+    /// marked (by an older build, which marks nothing; or into a base made before the
+    /// table existed, whose `deals_current` is then made again from the schema) are marked
+    /// in the order they were loaded. Reads one meta key and one maximum otherwise.
     pub(crate) fn fill_deal_superseded(&self) -> Result<(), StoreError> {
+        const CONTEXT: &str = "marking re-exported deals";
         let latest: i64 = self
             .conn
             .query_row(
@@ -190,44 +191,36 @@ impl Store {
                 [],
                 |r| r.get(0),
             )
-            .map_err(db("marking re-exported deals"))?;
+            .map_err(db(CONTEXT))?;
         let through: Option<i64> = self.meta(SUPERSEDED_THROUGH)?.and_then(|v| v.parse().ok());
-        match through {
-            Some(t) if t >= latest => Ok(()),
-            Some(t) => {
-                let mut stmt = self
-                    .conn
-                    .prepare(
-                        "SELECT file_id FROM deal_files WHERE kind = 'deals' AND file_id > ?
-                         ORDER BY file_id",
-                    )
-                    .map_err(db("marking re-exported deals"))?;
-                let files = stmt
-                    .query_map([t], |r| r.get::<_, i64>(0))
-                    .map_err(db("marking re-exported deals"))?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(db("marking re-exported deals"))?;
-                for f in files {
-                    self.supersede_earlier_deals(f)?;
-                }
-                Ok(())
-            }
-            None => {
-                self.conn
-                    .execute_batch(
-                        "DELETE FROM deal_superseded;
-                         INSERT INTO deal_superseded
-                         SELECT d.deal_id, l.file_id FROM deals d
-                         JOIN (SELECT deal_ref, max(file_id) AS file_id FROM deals
-                               WHERE deal_ref IS NOT NULL GROUP BY deal_ref) l
-                           ON l.deal_ref = d.deal_ref AND d.file_id < l.file_id;
-                         CREATE OR REPLACE VIEW deals_current AS
-                         SELECT d.* FROM deals d ANTI JOIN deal_superseded s USING (deal_id);",
-                    )
-                    .map_err(db("marking re-exported deals"))?;
-                self.set_meta(SUPERSEDED_THROUGH, &latest.to_string())
-            }
+        if through.is_some_and(|t| t >= latest) {
+            return Ok(());
         }
+        if through.is_none() {
+            // The view an older build made groups every deal number: the schema's reads
+            // this table.
+            self.conn
+                .execute_batch("DELETE FROM deal_superseded; DROP VIEW IF EXISTS deals_current")
+                .map_err(db(CONTEXT))?;
+            crate::schema::create(&self.conn)?;
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT file_id FROM deal_files WHERE kind = 'deals' AND file_id > ?
+                 ORDER BY file_id",
+            )
+            .map_err(db(CONTEXT))?;
+        let files = stmt
+            .query_map([through.unwrap_or(0)], |r| r.get::<_, i64>(0))
+            .map_err(db(CONTEXT))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db(CONTEXT))?;
+        for f in files {
+            self.supersede_earlier_deals(f)?;
+        }
+        // A base without deals files: the mark says so, and the next open reads only.
+        self.set_meta(SUPERSEDED_THROUGH, &latest.to_string())
     }
 
     /// Appends deals of file `file_id`, numbered on from the base's last deal id.

@@ -81,7 +81,7 @@ pub(super) fn deal_erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
              OR customer_key IN (SELECT customer_key FROM customers WHERE {customer})"
     );
     let anonymous = format!("erased-{:x}", chrono::Utc::now().timestamp_micros());
-    vec![
+    let mut steps = vec![
         step("customer_rfm", format!(
             "DELETE FROM customer_rfm WHERE customer_key IN (SELECT customer_key FROM customers WHERE {customer})"
         )),
@@ -102,23 +102,23 @@ pub(super) fn deal_erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
             "UPDATE deals SET customer_name = NULL, extra = NULL WHERE {}",
             mentions("coalesce(customer_name, '') || ' ' || coalesce(extra::VARCHAR, '')")
         )),
-        step("deals", format!(
-            "UPDATE deals SET product = '[erased]' WHERE {}",
-            mentions("coalesce(product, '')")
-        )),
-        step("deals", format!(
-            "UPDATE deals SET category = '[erased]' WHERE {}",
-            mentions("coalesce(category, '')")
-        )),
-        step("deals", format!(
-            "UPDATE deals SET channel = '[erased]' WHERE {}",
-            mentions("coalesce(channel, '')")
-        )),
-        step("deal_rejects", format!(
-            "UPDATE deal_rejects SET value = '[erased]' WHERE {}",
-            mentions("coalesce(value, '')")
-        )),
-        step("deal_files", format!("UPDATE deal_files SET path = '[erased]' WHERE {}", mentions("path"))),
-        step("spend", format!("UPDATE spend SET note = '[erased]' WHERE {}", mentions("coalesce(note, '')"))),
-    ]
+    ];
+    // Any other text column that may name the person is replaced where it does.
+    for (table, column) in [
+        ("deals", "product"),
+        ("deals", "category"),
+        ("deals", "channel"),
+        ("deal_rejects", "value"),
+        ("deal_files", "path"),
+        ("spend", "note"),
+    ] {
+        steps.push(step(
+            table,
+            format!(
+                "UPDATE {table} SET {column} = '[erased]' WHERE {}",
+                mentions(&format!("coalesce({column}, '')"))
+            ),
+        ));
+    }
+    steps
 }
