@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{browser, count, dump_dom, json, ok, root, run, s, screenshot_at};
+use common::{browser, count, dump_dom, import_deals, json, ok, root, run, s, screenshot_at};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -210,14 +210,7 @@ fn a_users_segment_is_listed_and_a_broken_one_is_named() {
     );
     // With deals, the segments that read customers have members.
     let deals = root().join("fixtures/deals.csv");
-    ok(run(&[
-        "deals",
-        "import",
-        s(&deals),
-        "--db",
-        s(&db),
-        "--quiet",
-    ]));
+    import_deals(&deals, &db);
     ok(run(&["segments", "--refresh", "--db", s(&db)]));
     let buyers = count(&db, "SELECT count(lead_id) FROM customers");
     assert!(buyers > 0);
@@ -245,14 +238,7 @@ fn a_users_segment_is_listed_and_a_broken_one_is_named() {
 fn the_analysis_page_renders_its_charts_with_numbers_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_base(dir.path());
-    ok(run(&[
-        "deals",
-        "import",
-        s(&root().join("fixtures/deals.csv")),
-        "--db",
-        s(&db),
-        "--quiet",
-    ]));
+    import_deals(&root().join("fixtures/deals.csv"), &db);
     let page = dir.path().join("analysis.html");
     ok(run(&[
         "analyse",
@@ -333,14 +319,7 @@ fn the_analysis_page_renders_its_charts_with_numbers_in_chromium() {
 fn erasing_a_person_erases_who_bought_and_keeps_the_revenue() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_base(dir.path());
-    ok(run(&[
-        "deals",
-        "import",
-        s(&root().join("fixtures/deals.csv")),
-        "--db",
-        s(&db),
-        "--quiet",
-    ]));
+    import_deals(&root().join("fixtures/deals.csv"), &db);
     ok(run(&[
         "analyse",
         "--db",
@@ -527,14 +506,7 @@ fn a_re_exported_order_counts_as_the_latest_file_has_it() {
         "Номер заказа;Дата;Клиент;Сумма;Товар\nA-1;05.03.2026;K1;30000;Диван\nA-1;05.03.2026;K1;5000;Стул\nA-2;06.03.2026;K2;700;Лампа\n",
     )
     .unwrap();
-    ok(run(&[
-        "deals",
-        "import",
-        s(&first),
-        "--db",
-        s(&db),
-        "--quiet",
-    ]));
+    import_deals(&first, &db);
     let revenue = |db: &Path| {
         let a = json(run(&[
             "analyse",
@@ -553,14 +525,7 @@ fn a_re_exported_order_counts_as_the_latest_file_has_it() {
         "Номер заказа;Дата;Клиент;Сумма;Статус\nA-1;05.03.2026;K1;35000;Возврат\n",
     )
     .unwrap();
-    ok(run(&[
-        "deals",
-        "import",
-        s(&second),
-        "--db",
-        s(&db),
-        "--quiet",
-    ]));
+    import_deals(&second, &db);
     assert_eq!(revenue(&db), 700.0);
 }
 
@@ -576,14 +541,7 @@ fn erasure_reaches_every_deal_of_the_crm_customer() {
         "Клиент;Телефон;E-mail;Дата;Сумма\nИванова Анна;+7 903 111-22-33;;01.02.2026;100\nИванова Анна;;;02.02.2026;200\n;+7 903 111-22-33;anna@example.ru;03.02.2026;300\n;;anna@example.ru;04.02.2026;400\nПетров;+7 903 999-00-00;;05.02.2026;500\n",
     )
     .unwrap();
-    ok(run(&[
-        "deals",
-        "import",
-        s(&deals),
-        "--db",
-        s(&db),
-        "--quiet",
-    ]));
+    import_deals(&deals, &db);
     ok(run(&[
         "analyse",
         "--db",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{json, ok, root, run, s};
+use common::{import_deals, json, ok, root, run, s};
 use serde_json::Value;
 
 /// A small deterministic generator (SplitMix64).
@@ -82,14 +82,7 @@ fn period_figures_and_cohorts_equal_an_independent_pandas_computation() {
         let deals = dir.path().join("deals.csv");
         std::fs::write(&deals, generated_deals(seed, customers)).unwrap();
         let db = dir.path().join("g.duckdb");
-        ok(run(&[
-            "deals",
-            "import",
-            s(&deals),
-            "--db",
-            s(&db),
-            "--quiet",
-        ]));
+        import_deals(&deals, &db);
         let out = run(&["analyse", "--db", s(&db), "--until", until, "--json"]);
         let analysis = dir.path().join("analysis.json");
         std::fs::write(&analysis, &ok(out).stdout).unwrap();

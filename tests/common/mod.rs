@@ -31,6 +31,18 @@ pub fn ok(o: Output) -> Output {
     o
 }
 
+/// `leadpipe deals import DEALS --db DB --quiet`, which must succeed.
+pub fn import_deals(deals: &Path, db: &Path) {
+    ok(run(&[
+        "deals",
+        "import",
+        s(deals),
+        "--db",
+        s(db),
+        "--quiet",
+    ]));
+}
+
 /// A number a query over the base gives (read-only, beside any other reader).
 pub fn count(db: &Path, sql: &str) -> i64 {
     let store = leadpipe::store::Store::open_read_only(db).unwrap();
