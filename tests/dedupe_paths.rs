@@ -190,8 +190,8 @@ fn records_held_for_deduplication_survive_a_later_source_being_renormalised() {
     assert_eq!(count(&staged, a_records), count(&whole, a_records));
 }
 
-/// Held records that outgrow their memory budget land early, without leads, and get them
-/// by update: the result must not change.
+/// Held records that outgrow their memory budget wait in files beside the base: the
+/// result must not change, and the files go when the run ends.
 #[test]
 fn records_that_outgrow_the_hold_budget_get_the_same_leads() {
     let dir = tempfile::tempdir().unwrap();
@@ -207,7 +207,7 @@ fn records_that_outgrow_the_hold_budget_get_the_same_leads() {
         "--as-of",
         as_of,
     ]));
-    // A budget of 0 MB: every batch lands as soon as it is held.
+    // A budget of 0 MB: every batch goes to a file as soon as it is held.
     let spilled = dir.path().join("spilled.duckdb");
     ok(std::process::Command::new(env!("CARGO_BIN_EXE_leadpipe"))
         .env("LEADPIPE_LOG", "warn")
@@ -215,6 +215,12 @@ fn records_that_outgrow_the_hold_budget_get_the_same_leads() {
         .args(["import", s(&csv), "--db", s(&spilled), "--as-of", as_of])
         .output()
         .unwrap());
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".held-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let a = assignments(&held);
     assert!(a.len() > 2500);
     assert_eq!(a, assignments(&spilled));

@@ -80,8 +80,8 @@ impl RunOptions {
     }
 }
 
-/// Where this run's new records are. Held, they wait in memory (spilling to a side table
-/// when large) for deduplication, which lands them once, with their leads; that saves
+/// Where this run's new records are. Held, they wait in memory (spilling to files beside
+/// the base when large) for deduplication, which lands them once, with their leads; that saves
 /// writing every new record twice. Not held when deduplication does not follow, or when a
 /// provider may still change records.
 pub enum NewRecords {
@@ -120,7 +120,7 @@ impl NewRecords {
     /// Lands the held records now (records re-derived from the base are read back instead).
     pub(super) fn land_now(&mut self, store: &Store) -> Result<(), StoreError> {
         match self.take_held() {
-            Some(held) => store.land_held(held.batches),
+            Some(held) => store.land_held(held.into_parts().1),
             None => Ok(()),
         }
     }

@@ -20,8 +20,9 @@ use crate::dedupe::{
     MatchRecord, NameFrequencies, MIN_RECORDS_TO_FIT,
 };
 use crate::store::dedupe::LandedMembers;
-use crate::store::held::HeldRecords;
+use crate::store::held::{HeldBatches, LeadCursor};
 use crate::store::warmth::WarmthStats;
+use crate::store::StoreError;
 use duckdb::arrow::record_batch::RecordBatch;
 use std::time::Instant;
 
@@ -34,7 +35,7 @@ pub const REFIT_GROWTH: f64 = 1.0;
 /// many of the match keys belong to records in `records` already.
 struct NewRecords {
     keys: Vec<MatchRecord>,
-    held: Vec<RecordBatch>,
+    held: HeldBatches,
     in_table: usize,
 }
 
@@ -113,21 +114,16 @@ fn keep_decisions_of_files_read_again(ctx: &mut RunContext) -> Result<(), RunErr
     Ok(())
 }
 
-/// The run's new records: held ones (with those that spilled to the table early), and
-/// records an earlier run left without a lead (an `--only import` run, or records a
-/// provider changed before this step).
+/// The run's new records: held ones, and records an earlier run left without a lead (an
+/// `--only import` run, or records a provider changed before this step).
 fn new_records(ctx: &mut RunContext) -> Result<NewRecords, RunError> {
     let run_id = ctx.run_id;
     Ok(match ctx.new_records.take_held() {
-        Some(HeldRecords {
-            match_keys,
-            batches,
-            spilled,
-            ..
-        }) => {
+        Some(held) => {
+            let (match_keys, batches) = held.into_parts();
             let mut keys = ctx.store.load_unlinked_match_records(Some(run_id))?;
-            let in_table = keys.len() + spilled;
-            keys.extend(match_keys);
+            let in_table = keys.len();
+            append(&mut keys, match_keys);
             NewRecords {
                 keys,
                 held: batches,
@@ -139,7 +135,7 @@ fn new_records(ctx: &mut RunContext) -> Result<NewRecords, RunError> {
             NewRecords {
                 in_table: keys.len(),
                 keys,
-                held: Vec::new(),
+                held: HeldBatches::default(),
             }
         }
     })
@@ -184,7 +180,7 @@ fn what_to_cluster(
 /// Nothing to link and nothing re-derived: no lead changes.
 fn relink_nothing(
     ctx: &RunContext,
-    held: Vec<RecordBatch>,
+    held: HeldBatches,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     ctx.store.land_held(held)?;
     ctx.store.scope_leads(&[], false)?;
@@ -208,7 +204,7 @@ fn cluster_whole_base(
         held,
         in_table,
     } = new;
-    records.extend(keys);
+    append(&mut records, keys);
     sort_by_record_id(&mut records[..linked + in_table]);
     let load_ms = started.elapsed().as_millis() as u64;
     // A base too small to fit on keeps the stored model, names included.
@@ -287,7 +283,7 @@ fn cluster_touched(
     } else {
         (LandedMembers::OfScopeLeads, Vec::new())
     };
-    records.extend(keys);
+    append(&mut records, keys);
     sort_by_record_id(&mut records[..old + in_table]);
     let sizes = store.block_sizes(&records)?;
     lap("block sizes read");
@@ -324,6 +320,16 @@ fn cluster_touched(
     Ok((stats, scored))
 }
 
+/// `more` after `records`, moved whole when `records` is empty: a first build's ten
+/// million match keys are ~2.6 GB, and copying them twice cost ~6 s.
+fn append(records: &mut Vec<MatchRecord>, mut more: Vec<MatchRecord>) {
+    if records.is_empty() {
+        *records = more;
+    } else {
+        records.append(&mut more);
+    }
+}
+
 fn sort_by_record_id(records: &mut [MatchRecord]) {
     records.sort_unstable_by_key(|r| r.record_id);
 }
@@ -336,7 +342,7 @@ fn sort_by_record_id(records: &mut [MatchRecord]) {
 fn land_outcome(
     ctx: &RunContext,
     records: Vec<MatchRecord>,
-    held: Vec<RecordBatch>,
+    held: HeldBatches,
     landed: usize,
     outcome: DedupeOutcome,
     load_ms: u64,
@@ -395,7 +401,7 @@ fn land_outcome(
 /// records land with their leads and the golden records replace the old ones.
 fn land_golden_records(
     ctx: &RunContext,
-    held: Vec<RecordBatch>,
+    held: HeldBatches,
     (held_ids, held_leads): (&[i64], &[i64]),
     (landed, mut members): (LandedMembers, Vec<RecordBatch>),
     stats: &mut DedupeStats,
@@ -403,21 +409,22 @@ fn land_golden_records(
     let whole = landed == LandedMembers::All;
     let store = ctx.store;
     let clock = Instant::now();
-    let lead_slices = crate::store::held::leads_by_batch(&held, held_ids, held_leads)?;
-    let held_members = held
-        .iter()
-        .zip(&lead_slices)
-        .map(|(batch, leads)| crate::dedupe::golden::members_of(batch, leads))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| RunError::Internal(format!("held records as members: {e}")))?;
-    members.extend(held_members);
+    // Those in files are read back one batch at a time; their members are much smaller.
+    let mut cursor = LeadCursor::new(held_ids, held_leads)?;
+    members.extend(held.map(|batch| {
+        let leads = cursor.next(batch)?;
+        crate::dedupe::golden::members_of(batch, leads).map_err(|message| StoreError::Batch {
+            table: "records",
+            message: format!("held records as members: {message}"),
+        })
+    })?);
+    cursor.finish()?;
     let golden = store.golden_records(&ctx.settings.origin_priority, members, landed)?;
     stats
         .phase_ms
         .push(("build_golden_records", clock.elapsed().as_millis() as u64));
     let clock = Instant::now();
-    store.land_held_with_leads(held, &lead_slices)?;
-    drop(lead_slices);
+    store.land_held_with_leads(held, (held_ids, held_leads))?;
     stats
         .phase_ms
         .push(("land_new_records", clock.elapsed().as_millis() as u64));

@@ -63,6 +63,10 @@ pub enum StoreError {
         "match_decisions: decision {id} is of kind {kind:?}, unknown to this version of leadpipe; use the version that wrote it"
     )]
     UnknownDecision { id: i64, kind: String },
+    /// A run's held records could not be written to or read from their file beside the
+    /// base (a full disk, say).
+    #[error("held records in {path}: {message}")]
+    Spill { path: PathBuf, message: String },
     /// A setting (a user's SQL segment, say) the base cannot use; the message names it.
     #[error("{0}")]
     Invalid(String),
@@ -98,6 +102,8 @@ pub(crate) const META: &str = r#"CREATE TABLE IF NOT EXISTS leadpipe_meta (
 
 pub struct Store {
     conn: Connection,
+    /// The database file (a run's held records spill beside it).
+    path: PathBuf,
     /// Opened with [`Store::open_read_only`]: DuckDB refuses writes, so nothing tries.
     read_only: bool,
 }
@@ -145,6 +151,7 @@ impl Store {
             }
         }
         let conn = lock::connect(path, false, wait)?;
+        let store_path = path.to_path_buf();
         conn.register_table_function::<scan::BatchScan>(scan::FUNCTION)
             .map_err(db("registering the bulk loader"))?;
         // DuckDB's default (80% of RAM) let a 1M-row run keep ~1 GB of blocks it had
@@ -159,8 +166,10 @@ impl Store {
         schema::create(&conn)?;
         let store = Store {
             conn,
+            path: store_path,
             read_only: false,
         };
+        store.remove_leftover_spills();
         store.mark_schema_current()?;
         store.fill_deal_superseded()?;
         Ok(store)
@@ -199,6 +208,7 @@ impl Store {
             .map_err(db("registering the bulk loader"))?;
         Ok(Store {
             conn,
+            path: path.to_path_buf(),
             read_only: true,
         })
     }
