@@ -120,7 +120,7 @@ impl NewRecords {
     /// Lands the held records now (records re-derived from the base are read back instead).
     pub(super) fn land_now(&mut self, store: &Store) -> Result<(), StoreError> {
         match self.take_held() {
-            Some(held) => store.land_held(held.into_parts().1),
+            Some(held) => store.land_held(held.into_batches()),
             None => Ok(()),
         }
     }

@@ -422,7 +422,7 @@ pub fn assess(a: &MatchRecord, b: &MatchRecord) -> (Comparison, Option<Veto>) {
     (compare_with(a, b, &p), veto_with(a, b, &p))
 }
 
-fn compare_with(a: &MatchRecord, b: &MatchRecord, parts: &Parts) -> Comparison {
+fn compare_with<'a>(a: &'a MatchRecord, b: &'a MatchRecord, parts: &Parts) -> Comparison {
     let phone = if a.phones.is_empty() || b.phones.is_empty() {
         None
     } else if a.phones.iter().any(|p| b.phones.contains(p)) {
@@ -433,7 +433,7 @@ fn compare_with(a: &MatchRecord, b: &MatchRecord, parts: &Parts) -> Comparison {
     let email = match (&a.email, &b.email) {
         (Some(x), Some(y)) if x == y => Some(EmailLevel::Equal),
         (Some(x), Some(y)) => {
-            let fixed = |e: &str, alt: &Option<String>| alt.as_deref().unwrap_or(e).to_string();
+            let fixed = |e: &'a str, alt: &'a Option<String>| alt.as_deref().unwrap_or(e);
             if fixed(x, &a.email_alt) == fixed(y, &b.email_alt) || same_mailbox(x, y) {
                 Some(EmailLevel::Typo)
             } else {
