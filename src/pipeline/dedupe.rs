@@ -275,8 +275,8 @@ fn cluster_touched(
         held,
         in_table,
     } = new;
-    // New records already in the table (spilled, or left by an earlier run) were not
-    // read as members: then the golden records read theirs from the table.
+    // New records already in the table (left by an earlier run) were not read as
+    // members: then the golden records read theirs from the table.
     let members = if in_table == 0 {
         (LandedMembers::Given, members)
     } else {
@@ -396,8 +396,9 @@ fn land_outcome(
     Ok((stats, scored))
 }
 
-/// Golden records from the landed members and the held ones (not read back); then the held
-/// records land with their leads and the golden records replace the old ones.
+/// Golden records from the landed members and the held ones (those in memory as they are,
+/// those in files read back a batch at a time); then the held records land with their
+/// leads and the golden records replace the old ones.
 fn land_golden_records(
     ctx: &RunContext,
     held: HeldBatches,

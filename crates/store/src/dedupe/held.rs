@@ -128,6 +128,8 @@ pub struct HeldBatches {
     /// Arrow IPC streams, deleted when dropped; one per spill and schema.
     files: Vec<tempfile::TempPath>,
     memory: Vec<RecordBatch>,
+    /// Records in `files`, all before those in `memory`.
+    rows_in_files: usize,
 }
 
 impl HeldBatches {
@@ -145,8 +147,10 @@ impl HeldBatches {
             let failed = |e: ArrowError| spill_error(&path, e);
             let mut writer = StreamWriter::try_new_buffered(file, &schema).map_err(failed)?;
             writer.write(&first).map_err(failed)?;
+            self.rows_in_files += first.num_rows();
             while let Some(batch) = batches.next_if(|b| b.schema() == schema) {
                 writer.write(&batch).map_err(failed)?;
+                self.rows_in_files += batch.num_rows();
             }
             writer.finish().map_err(failed)?;
             writer.flush().map_err(failed)?;
@@ -155,16 +159,33 @@ impl HeldBatches {
         Ok(())
     }
 
-    /// Calls `each` with the batches part by part, in record order: each file's (read
-    /// back whole: a file holds what outgrew [`hold_limit`] once), then those in memory.
-    fn each_part(
-        &self,
-        mut each: impl FnMut(Vec<RecordBatch>) -> Result<(), StoreError>,
+    /// Calls `each` with the batches part by part, each with the place (in record order)
+    /// of its first record: those in memory first, so that they are freed before the
+    /// files are read back, then each file's, read back whole (a file holds what
+    /// outgrew [`hold_limit`] once). Rows land in any order, so landing holds about one
+    /// part at a time.
+    fn into_each_part(
+        self,
+        mut each: impl FnMut(Vec<RecordBatch>, usize) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        for path in &self.files {
-            each(read_spill(path)?.collect::<Result<_, _>>()?)?;
+        let HeldBatches {
+            files,
+            memory,
+            rows_in_files,
+        } = self;
+        each(memory, rows_in_files)?;
+        let mut first = 0;
+        for path in &files {
+            let part: Vec<RecordBatch> = read_spill(path)?.collect::<Result<_, _>>()?;
+            let rows = part.iter().map(RecordBatch::num_rows).sum::<usize>();
+            each(part, first)?;
+            first += rows;
         }
-        each(self.memory.clone())
+        if first == rows_in_files {
+            Ok(())
+        } else {
+            Err(out_of_step())
+        }
     }
 
     /// `map` of every batch, in record order, those in files read back one at a time.
@@ -185,10 +206,6 @@ impl HeldBatches {
             out.push(map(batch)?);
         }
         Ok(out)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty() && self.memory.is_empty()
     }
 }
 
@@ -242,7 +259,13 @@ impl Store {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(".arrows") {
+            // Only `PREFIX` + the random letters and digits + `.arrows`: the files of a
+            // base named `base.duckdb.held-x` start with this base's prefix too.
+            let random = name
+                .strip_prefix(prefix.as_str())
+                .and_then(|rest| rest.strip_suffix(".arrows"));
+            if random.is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -275,7 +298,7 @@ impl Store {
     /// Lands held record batches as they are (no leads yet), when deduplication will
     /// read them back, or update their leads, after all.
     pub fn land_held(&self, batches: HeldBatches) -> Result<(), StoreError> {
-        batches.each_part(|part| {
+        batches.into_each_part(|part, _| {
             let part = part.iter().map(landing_form).collect::<Result<_, _>>()?;
             self.land("records", part)
         })
@@ -291,8 +314,13 @@ impl Store {
         batches: HeldBatches,
         (ids, leads): (&[i64], &[i64]),
     ) -> Result<(), StoreError> {
-        let mut cursor = LeadCursor::new(ids, leads)?;
-        batches.each_part(|part| {
+        if ids.len() != leads.len() {
+            return Err(out_of_step());
+        }
+        let mut landed = 0;
+        batches.into_each_part(|part, first| {
+            let (ids, leads) = (ids.get(first..), leads.get(first..));
+            let mut cursor = LeadCursor::new(ids.unwrap_or(&[]), leads.unwrap_or(&[]))?;
             let mut landing = Vec::with_capacity(part.len());
             for batch in &part {
                 let leads = cursor.next(batch)?;
@@ -300,11 +328,18 @@ impl Store {
                 let lead = schema.index_of("lead_id").map_err(|_| out_of_step())?;
                 columns[lead] = Arc::new(Int64Array::from(leads.to_vec()));
                 landing.push(RecordBatch::try_new(schema, columns).map_err(arrow_error)?);
+                landed += batch.num_rows();
             }
             drop(part);
             self.land_in_parallel("records", landing)
         })?;
-        cursor.finish()
+        // Each part matched the ids from its own place on, and the parts do not overlap:
+        // all of them are covered once when the counts agree.
+        if landed == ids.len() {
+            Ok(())
+        } else {
+            Err(out_of_step())
+        }
     }
 }
 
@@ -493,14 +528,15 @@ mod tests {
             let mut held = HeldBatches {
                 files: Vec::new(),
                 memory: batches,
+                rows_in_files: 0,
             };
             held.spill(&store.spill_dir(), &store.spill_prefix())
                 .unwrap();
             held.memory.push(second);
             held
         };
-        // Leads for the wrong records: refused (the file's part landed before the
-        // mismatch in memory was met; the run's transaction rolls it back).
+        // Leads for the wrong records: refused (each part is checked as it lands; the
+        // run's transaction rolls back any part that landed before).
         let held = make_held();
         let spilled = held.files[0].to_path_buf();
         assert!(spilled.exists());
@@ -567,6 +603,7 @@ mod tests {
         let held = HeldBatches {
             files: Vec::new(),
             memory: vec![held_batch(&at, &ids, &recs).unwrap()],
+            rows_in_files: 0,
         };
         store.land_held_with_leads(held, (&ids, &[1; 7])).unwrap();
         // Record 3 keeps its lead; the others move, three records per UPDATE.
@@ -599,11 +636,14 @@ mod tests {
         drop(Store::open(&path).unwrap());
         let ours = dir.path().join(".a.duckdb.held-x1Yz.arrows");
         let theirs = dir.path().join(".b.duckdb.held-x1Yz.arrows");
+        let similar = dir.path().join(".a.duckdb.held-x.held-x1Yz.arrows");
+        std::fs::write(&similar, b"a base named a.duckdb.held-x").unwrap();
         std::fs::write(&ours, b"left by a killed run").unwrap();
         std::fs::write(&theirs, b"another base's run").unwrap();
         drop(Store::open(&path).unwrap());
         assert!(!ours.exists());
         assert!(theirs.exists());
+        assert!(similar.exists());
     }
 
     #[test]
