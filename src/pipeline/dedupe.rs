@@ -363,9 +363,15 @@ fn land_outcome(
     } = outcome;
     stats.phase_ms.insert(0, ("load_records", load_ms));
     stats.phase_ms.extend(landing);
-    if !whole {
-        store.scope_leads(&lead_of, true)?;
-    }
+    // Only leads whose members changed get new golden records and consent: a touched
+    // lead that came out of clustering with the same records is the same lead.
+    let changed = if whole {
+        Default::default()
+    } else {
+        let changed = changed_leads(&records[..landed], &lead_of);
+        store.scope_leads(&changed.iter().copied().collect::<Vec<_>>(), false)?;
+        changed
+    };
     // The match keys, pairs and links are let go before the held records land and DuckDB
     // builds the golden records, its most memory-hungry query.
     let held_ids: Vec<i64> = records[landed..].iter().map(|r| r.record_id).collect();
@@ -381,7 +387,13 @@ fn land_outcome(
     };
     let more = loaded
         .iter()
-        .map(|b| crate::dedupe::golden::relabel(b, |id| lead_of_record.get(&id).copied()))
+        .map(|b| {
+            crate::dedupe::golden::relabel(
+                b,
+                |id| lead_of_record.get(&id).copied(),
+                |lead| changed.contains(&lead),
+            )
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RunError::Internal(format!("touched records as members: {e}")))?;
     drop_in_parallel(records);
@@ -394,6 +406,21 @@ fn land_outcome(
         &mut stats,
     )?;
     Ok((stats, scored))
+}
+
+/// The leads a re-clustering changed: every lead a record joined or left (`landed` are
+/// the records that had leads before, in `lead_of`'s order; the rest are new and join
+/// theirs), including old leads now merged away.
+fn changed_leads(landed: &[MatchRecord], lead_of: &[i64]) -> std::collections::HashSet<i64> {
+    let mut changed = std::collections::HashSet::new();
+    for (i, &lead) in lead_of.iter().enumerate() {
+        let before = landed.get(i).and_then(|r| r.lead_id);
+        if before != Some(lead) {
+            changed.insert(lead);
+            changed.extend(before);
+        }
+    }
+    changed
 }
 
 /// Golden records from the landed members and the held ones (those in memory as they are,
@@ -439,4 +466,35 @@ fn land_golden_records(
         .phase_ms
         .push(("land_golden_records", clock.elapsed().as_millis() as u64));
     Ok(scored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn had(lead_id: Option<i64>) -> MatchRecord {
+        MatchRecord {
+            lead_id,
+            ..MatchRecord::default()
+        }
+    }
+
+    /// Lead 1 keeps its records and gains lead 2's (merged away), lead 3 keeps its own,
+    /// lead 5 loses one to the new lead 6, and a new record starts lead 7: leads 1, 2, 5,
+    /// 6 and 7 changed; lead 3 came out the same.
+    #[test]
+    fn changed_leads_are_those_a_record_joined_or_left() {
+        let landed = [
+            had(Some(1)),
+            had(Some(2)),
+            had(Some(3)),
+            had(Some(3)),
+            had(Some(5)),
+            had(Some(5)),
+        ];
+        let lead_of = [1, 1, 3, 3, 5, 6, 7];
+        let mut changed: Vec<i64> = changed_leads(&landed, &lead_of).into_iter().collect();
+        changed.sort_unstable();
+        assert_eq!(changed, vec![1, 2, 5, 6, 7]);
+    }
 }

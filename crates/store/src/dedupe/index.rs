@@ -217,31 +217,40 @@ impl Store {
 
     /// Adds to `touched_leads` every lead a group refusal ties to one in it (the pair
     /// was confident; only the order of merges kept the groups apart, and that order can
-    /// change when a touched lead is clustered again), until nothing is added.
+    /// change when a touched lead is clustered again), until nothing is added. The tied
+    /// pairs of leads are found once (two lookups in `records`), then followed.
     fn close_over_refusals(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "CREATE OR REPLACE TEMP TABLE tied AS
+                 SELECT DISTINCT ra.lead_id AS a, rb.lead_id AS b
+                 FROM match_refusals m
+                 JOIN records ra ON ra.record_id = m.record_a
+                 JOIN records rb ON rb.record_id = m.record_b
+                 WHERE m.conflict_a IS NOT NULL
+                   AND ra.lead_id IS NOT NULL AND rb.lead_id IS NOT NULL",
+            )
+            .map_err(db("finding the leads new records touch"))?;
         loop {
             let added = self
                 .conn
                 .execute(
                     "INSERT INTO touched_leads
-                     WITH tied AS (
-                         SELECT ra.lead_id AS a, rb.lead_id AS b
-                         FROM match_refusals m
-                         JOIN records ra ON ra.record_id = m.record_a
-                         JOIN records rb ON rb.record_id = m.record_b
-                         WHERE m.conflict_a IS NOT NULL)
                      SELECT DISTINCT b FROM tied WHERE a IN (SELECT lead_id FROM touched_leads)
-                       AND b IS NOT NULL AND b NOT IN (SELECT lead_id FROM touched_leads)
+                       AND b NOT IN (SELECT lead_id FROM touched_leads)
                      UNION
                      SELECT DISTINCT a FROM tied WHERE b IN (SELECT lead_id FROM touched_leads)
-                       AND a IS NOT NULL AND a NOT IN (SELECT lead_id FROM touched_leads)",
+                       AND a NOT IN (SELECT lead_id FROM touched_leads)",
                     [],
                 )
                 .map_err(db("finding the leads new records touch"))?;
             if added == 0 {
-                return Ok(());
+                break;
             }
         }
+        self.conn
+            .execute_batch("DROP TABLE tied")
+            .map_err(db("finding the leads new records touch"))
     }
 
     /// How many records the stored model was fitted on (`None`: it was never fitted).

@@ -67,12 +67,14 @@ pub const MEMBER_COLUMNS: usize = MEMBER_FIELDS.len() + 1;
 
 /// A member batch (first [`MEMBER_COLUMNS`] columns in [`member_columns`]' shape) with
 /// each record's lead replaced by `lead_of(record_id)`: members read before a run
-/// re-clustered them, given their new leads.
+/// re-clustered them, given their new leads. Only the members of leads `keep` accepts
+/// stay (a re-clustered lead whose members are the same needs no new golden record).
 pub fn relabel(
     members: &RecordBatch,
     lead_of: impl Fn(i64) -> Option<i64>,
+    keep: impl Fn(i64) -> bool,
 ) -> Result<RecordBatch, String> {
-    use arrow::array::{AsArray, Int64Array};
+    use arrow::array::{AsArray, BooleanArray, Int64Array};
     use arrow::datatypes::Int64Type;
     let records = members
         .column(RECORD)
@@ -85,13 +87,15 @@ pub fn relabel(
         })
         .collect::<Result<Vec<i64>, String>>()?
         .into();
+    let kept: BooleanArray = leads.values().iter().map(|&l| Some(keep(l))).collect();
     let mut columns = members.columns()[..MEMBER_COLUMNS].to_vec();
     columns[0] = Arc::new(leads);
     let schema = members
         .schema()
         .project(&(0..MEMBER_COLUMNS).collect::<Vec<_>>())
         .map_err(|e| e.to_string())?;
-    RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| e.to_string())
+    let relabelled = RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| e.to_string())?;
+    arrow::compute::filter_record_batch(&relabelled, &kept).map_err(|e| e.to_string())
 }
 
 /// The `records` columns [`members_sql`] reads after `lead_id`, in its order: what ranks
