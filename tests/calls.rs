@@ -424,3 +424,45 @@ fn golden_records_land_scored_as_the_warmth_stage_scores_them() {
         "the warmth stage scores these otherwise: {missing:?}"
     );
 }
+
+/// An increment that does not touch a lead with engagement points still scores that lead
+/// again (its points lapse as events leave the window), while the leads it changed land
+/// scored: Смирнова's visit and reply count in November and are gone 100 days later,
+/// when a list with only someone else comes in.
+#[test]
+fn an_increment_elsewhere_lets_engagement_points_lapse() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = base(dir.path());
+    smirnova_visits_and_replies(dir.path(), &db, NOON_MSK);
+    assert_eq!(engagement(&db, "+79031112233"), 2 + 8);
+    let more = dir.path().join("more.jsonl");
+    std::fs::write(
+        &more,
+        r#"{"name": "Новиков Илья", "phone": "+7 915 777-88-99", "city": "Тверь", "consent": "да", "consent_at": "2027-03-01 09:00"}"#,
+    )
+    .unwrap();
+    let out = ok(run(&[
+        "import",
+        s(&more),
+        "--origin",
+        "form",
+        "--db",
+        s(&db),
+        "--as-of",
+        "2027-03-03T12:00:00+03:00",
+        "--json",
+    ]));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["dedupe"]["incremental"], true, "{summary}");
+    assert_eq!(engagement(&db, "+79031112233"), 0, "lapsed");
+    assert!(summary["warmth"]["leads"].as_u64().unwrap() >= 2, "{summary}");
+    let conn = Connection::open(&db).unwrap();
+    let novikov: Option<i64> = conn
+        .query_row(
+            "SELECT warmth_score FROM leads WHERE phone_e164 = '+79157778899'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(novikov.is_some(), "the new lead landed scored");
+}
