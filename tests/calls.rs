@@ -455,7 +455,10 @@ fn an_increment_elsewhere_lets_engagement_points_lapse() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["dedupe"]["incremental"], true, "{summary}");
     assert_eq!(engagement(&db, "+79031112233"), 0, "lapsed");
-    assert!(summary["warmth"]["leads"].as_u64().unwrap() >= 2, "{summary}");
+    assert!(
+        summary["warmth"]["leads"].as_u64().unwrap() >= 2,
+        "{summary}"
+    );
     let conn = Connection::open(&db).unwrap();
     let novikov: Option<i64> = conn
         .query_row(
