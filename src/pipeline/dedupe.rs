@@ -182,7 +182,7 @@ fn relink_nothing(
     held: HeldBatches,
 ) -> Result<(DedupeStats, Option<WarmthStats>), RunError> {
     ctx.store.land_held(held)?;
-    ctx.store.scope_leads(&[], false)?;
+    ctx.store.scope_leads(&[])?;
     Ok((DedupeStats::default(), None))
 }
 
@@ -369,7 +369,7 @@ fn land_outcome(
         Default::default()
     } else {
         let changed = changed_leads(&records[..landed], &lead_of);
-        store.scope_leads(&changed.iter().copied().collect::<Vec<_>>(), false)?;
+        store.scope_leads(&changed.iter().copied().collect::<Vec<_>>())?;
         changed
     };
     // The match keys, pairs and links are let go before the held records land and DuckDB

@@ -1,8 +1,8 @@
 //! The warmth step: leads scored as of the run (rules: `leadpipe_core::warmth`). Golden
 //! records rebuilt by deduplication in this run landed scored already (scoring does not
 //! read consent). After an incremental run, the leads with engagement points are scored
-//! (and the leads it changed, unless they landed scored); the others keep their points, and readers decay recency
-//! to their own time. Otherwise every lead is scored.
+//! (and the leads it changed, unless they landed scored); the others keep their points,
+//! and readers decay recency to their own time. Otherwise every lead is scored.
 
 use super::context::{ChangedLeads, RunContext};
 use super::summary::StageReport;

@@ -170,8 +170,8 @@ impl Store {
     /// and those with engagement points or touched last by an engagement (later than
     /// their records say), which lapse as events leave the window. The
     /// other leads' points stay as they were; readers decay recency to their own time
-    /// (`WarmthSettings::read_sql`). With `scope_scored`, the changed leads landed scored
-    /// as of `now` already (`landed`: what that scoring found) and only the others are
+    /// (`WarmthSettings::read_sql`). With `landed`, the changed leads landed scored
+    /// as of `now` already (`landed` is what that scoring found) and only the others are
     /// scored here.
     pub fn score_changed_warmth(
         &self,

@@ -119,23 +119,13 @@ impl Store {
     }
 
     /// The temp table `scope_leads`: the leads a run changed, whose golden records and
-    /// consent are derived again. The leads of `lead_of`, and with `and_touched` those in
-    /// `touched_leads` ([`Store::leads_touched_by`]: the run's old leads, some of them now
-    /// merged away).
-    pub fn scope_leads(&self, lead_of: &[i64], and_touched: bool) -> Result<(), StoreError> {
-        let mut ids = lead_of.to_vec();
+    /// consent are derived again (those a record joined or left, including leads merged
+    /// away).
+    pub fn scope_leads(&self, leads: &[i64]) -> Result<(), StoreError> {
+        let mut ids = leads.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        self.temp_ids("scope_leads", "lead_id", ids.into_iter())?;
-        if and_touched {
-            self.conn
-                .execute_batch(
-                    "INSERT INTO scope_leads SELECT lead_id FROM touched_leads
-                     WHERE lead_id NOT IN (SELECT lead_id FROM scope_leads)",
-                )
-                .map_err(db("marking the leads that changed"))?;
-        }
-        Ok(())
+        self.temp_ids("scope_leads", "lead_id", ids.into_iter())
     }
 
     /// Forgets the links and refusals a run is about to find again: every one (`whole`),
