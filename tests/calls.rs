@@ -257,6 +257,25 @@ fn smirnova_visits_and_replies(dir: &Path, db: &Path, as_of: &str) -> PathBuf {
     events
 }
 
+/// Imports web-form rows (JSON lines) into the base as of `as_of`; returns the run's
+/// summary.
+fn import_forms(dir: &Path, db: &Path, rows: &[&str], as_of: &str) -> serde_json::Value {
+    let more = dir.join("more.jsonl");
+    std::fs::write(&more, rows.join("\n")).unwrap();
+    let out = ok(run(&[
+        "import",
+        s(&more),
+        "--origin",
+        "form",
+        "--db",
+        s(db),
+        "--as-of",
+        as_of,
+        "--json",
+    ]));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn call_results_and_events_come_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -357,29 +376,16 @@ fn golden_records_land_scored_as_the_warmth_stage_scores_them() {
     smirnova_visits_and_replies(dir.path(), &db, NOON_MSK);
     // New rows: one more submission by Смирнова, and a new person. Golden records are
     // rebuilt and scored as of the run's time.
-    let more = dir.path().join("more.jsonl");
-    std::fs::write(
-        &more,
-        [
+    let as_of = "2026-11-23T15:00:00+03:00";
+    let summary = import_forms(
+        dir.path(),
+        &db,
+        &[
             r#"{"name": "Смирнова Анна Петровна", "phone": "8 903 111 22 33", "email": "smirnova@mail.ru", "city": "Москва", "consent": "да", "consent_at": "2026-11-20 10:00"}"#,
             r#"{"name": "Новиков Илья", "phone": "+7 915 777-88-99", "city": "Тверь", "consent": "да", "consent_at": "2026-11-23 09:00"}"#,
-        ]
-        .join("\n"),
-    )
-    .unwrap();
-    let as_of = "2026-11-23T15:00:00+03:00";
-    let out = ok(run(&[
-        "import",
-        s(&more),
-        "--origin",
-        "form",
-        "--db",
-        s(&db),
-        "--as-of",
+        ],
         as_of,
-        "--json",
-    ]));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    );
     // The run scored the leads it changed and those with engagement points (Смирнова's);
     // the others keep their points and decay at read time.
     let scored = summary["warmth"]["leads"].as_u64().unwrap();
@@ -435,24 +441,14 @@ fn an_increment_elsewhere_lets_engagement_points_lapse() {
     let db = base(dir.path());
     smirnova_visits_and_replies(dir.path(), &db, NOON_MSK);
     assert_eq!(engagement(&db, "+79031112233"), 2 + 8);
-    let more = dir.path().join("more.jsonl");
-    std::fs::write(
-        &more,
-        r#"{"name": "Новиков Илья", "phone": "+7 915 777-88-99", "city": "Тверь", "consent": "да", "consent_at": "2027-03-01 09:00"}"#,
-    )
-    .unwrap();
-    let out = ok(run(&[
-        "import",
-        s(&more),
-        "--origin",
-        "form",
-        "--db",
-        s(&db),
-        "--as-of",
+    let summary = import_forms(
+        dir.path(),
+        &db,
+        &[
+            r#"{"name": "Новиков Илья", "phone": "+7 915 777-88-99", "city": "Тверь", "consent": "да", "consent_at": "2027-03-01 09:00"}"#,
+        ],
         "2027-03-03T12:00:00+03:00",
-        "--json",
-    ]));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    );
     assert_eq!(summary["dedupe"]["incremental"], true, "{summary}");
     assert_eq!(engagement(&db, "+79031112233"), 0, "lapsed");
     assert!(
