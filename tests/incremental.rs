@@ -5,7 +5,7 @@
 //! records and consent.
 
 mod common;
-use common::{count, ok, root, run, s};
+use common::{count, json, ok, root, run, s};
 use leadpipe::gen::Rng;
 use leadpipe::store::Store;
 use std::path::{Path, PathBuf};
@@ -262,6 +262,30 @@ fn increments_equal_one_clustering_of_the_whole_base() {
     }
 }
 
+/// A base whose match index an older build wrote (its stamp the key hash alone, without
+/// the sizes of oversized blocks) is clustered whole by its next run, which writes the
+/// index anew; the run after that is incremental again.
+#[test]
+fn a_base_indexed_by_an_older_build_is_clustered_whole_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = increments(dir.path(), 3000, 5, 2200, 2);
+    let db = dir.path().join("daily.duckdb");
+    let incremental = |part: &Path| {
+        let out = json(ok(run(&["import", s(part), "--db", s(&db), "--json"])));
+        out["dedupe"]["incremental"].as_bool().unwrap()
+    };
+    assert!(!incremental(&parts[0]));
+    {
+        let store = Store::open(&db).unwrap();
+        let stamp = store.meta("match_index_probe").unwrap().unwrap();
+        let (probe, layout) = stamp.split_once('/').unwrap();
+        assert_eq!(layout, "oversized-blocks");
+        store.set_meta("match_index_probe", probe).unwrap();
+    }
+    assert!(!incremental(&parts[1]), "an old index was trusted");
+    assert!(incremental(&parts[2]));
+}
+
 /// Reviewers correct the base between increments: the biggest lead loses its newest
 /// record, two leads that share a surname are merged, and two records of another lead
 /// are labelled different people. Later increments must honour them as a whole
@@ -357,7 +381,9 @@ fn refit_fits_the_model_again_and_keeps_lead_ids_where_people_stay_together() {
 /// written twice with a surname typo (`Фролов Олег`, `Фролоф Олег`) is merged on it. Ten
 /// more people on the number make the block too big; it is split by surname, and the two
 /// spellings are no longer compared. A whole clustering then keeps them apart, so the
-/// increment must cluster that lead again although no new record shares its surname.
+/// increment must cluster that lead again although no new record shares its surname. A
+/// later list touching both spellings by name finds the block too big from the base's
+/// index and keeps them apart.
 #[test]
 fn a_block_pushed_past_its_size_is_clustered_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -458,6 +484,25 @@ fn a_block_pushed_past_its_size_is_clustered_again() {
     assert!(
         count(&daily, together) < merged_before,
         "the bigger block kept every pair together"
+    );
+    // A third list touches both spellings by name, from other numbers: the switchboard
+    // is in this run's scope only through them, and must still count as too big (the
+    // base's index keeps its size), or the two would be compared and merged again.
+    let c = dir.path().join("c.csv");
+    let third = [
+        header.to_string(),
+        "300,Фролов Олег,+7 916 555-00-01,,Москва,".into(),
+        "301,Фролоф Олег,+7 916 555-00-02,,Москва,".into(),
+    ];
+    std::fs::write(&c, third.join("\n") + "\n").unwrap();
+    let spellings = "SELECT count(DISTINCT lead_id) FROM records
+                     WHERE phone_e164 = '+74957770000' AND full_name LIKE 'Фрол%'";
+    assert_eq!(count(&daily, spellings), 2, "the spellings were not split");
+    ok(run(&["import", s(&c), "--db", s(&daily), "--as-of", as_of]));
+    assert_eq!(
+        count(&daily, spellings),
+        2,
+        "the third list joined the spellings"
     );
     let whole = dir.path().join("whole.duckdb");
     std::fs::copy(&daily, &whole).unwrap();

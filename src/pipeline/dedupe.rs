@@ -237,7 +237,7 @@ fn cluster_whole_base(
         store.store_model_names(names, records.len())?;
     }
     store.forget_clustering(true)?;
-    store.rebuild_match_index(&records)?;
+    store.rebuild_match_index(&records, &outcome.oversized_blocks)?;
     ctx.changed_leads = ChangedLeads::All;
     let landed = linked + in_table;
     land_outcome(

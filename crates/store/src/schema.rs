@@ -16,7 +16,7 @@ const SCHEMA_META_KEY: &str = "schema_fingerprint";
 /// [`fingerprint`], stays what older builds wrote.
 pub(crate) fn script() -> String {
     let (records, leads) = (import::records::ddl(), dedupe::leads::ddl());
-    let groups: [&[&str]; 6] = [
+    let groups: [&[&str]; 7] = [
         &[
             runs::RUNS,
             import::SOURCE_FILES,
@@ -53,6 +53,7 @@ pub(crate) fn script() -> String {
             analysis::segments::SEGMENT_TABLES,
             analysis::value::CUSTOMER_VALUE,
         ],
+        &[dedupe::index::MATCH_OVERSIZED_BLOCKS],
     ];
     let mut script = String::new();
     for group in groups {

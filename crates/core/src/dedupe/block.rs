@@ -87,6 +87,19 @@ pub fn surname_hash(r: &MatchRecord) -> Option<u64> {
 /// A candidate pair (i < j, indices into the records) and the kinds of key it shares.
 pub type Pair = (u32, u32, u8);
 
+/// Part of a block of more than [`MAX_BLOCK`] records: its key, a surname (`None`: the
+/// block's records without one) and how many of the block's records have it.
+pub type OversizedPart = (u64, Option<u64>, usize);
+
+/// What blocking found: the candidate pairs, its counts, and when it blocked a whole base
+/// (no sizes given) every oversized block's parts by surname, which the base's match index
+/// keeps (a part of the base blocked later needs those sizes and no others).
+pub struct Blocked {
+    pub pairs: Vec<Pair>,
+    pub stats: BlockingStats,
+    pub oversized: Vec<OversizedPart>,
+}
+
 /// How many records of the whole base hold a key, and hold it with a given surname. An
 /// incremental run blocks a few records of a big base: whether a block is compared
 /// all-pairs, split by surname or skipped depends on the block in the whole base, so that
@@ -128,6 +141,19 @@ impl BlockCounts {
         };
     }
 
+    /// The sizes of oversized blocks, from their parts: a block without any is at most
+    /// [`MAX_BLOCK`] (its size counts as 0), which is all blocking needs to know of it.
+    pub fn of_oversized(parts: &[OversizedPart]) -> BlockCounts {
+        let mut counts = BlockCounts::default();
+        for &(key, surname, n) in parts {
+            *counts.members.entry(key).or_default() += n;
+            if let Some(s) = surname {
+                counts.with_surname.insert((key, s), n);
+            }
+        }
+        counts
+    }
+
     /// Every counted block: key and size.
     pub fn blocks(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
         self.members.iter().map(|(&k, &n)| (k, n))
@@ -149,13 +175,11 @@ impl BlockSizes for BlockCounts {
 }
 
 /// Candidate pairs among `records`, sorted and unique. `sizes` gives each block's size in
-/// the whole base when `records` are only part of it (`None`: they are all of it).
+/// the whole base when `records` are only part of it (`None`: they are all of it, and the
+/// oversized blocks' parts are listed).
 // Long because it is one pass: keys, blocks, the oversized ones split by surname, then
 // one entry per pair; the helpers it would split into share every local.
-pub fn candidate_pairs(
-    records: &[MatchRecord],
-    sizes: Option<&dyn BlockSizes>,
-) -> (Vec<Pair>, BlockingStats) {
+pub fn candidate_pairs(records: &[MatchRecord], sizes: Option<&dyn BlockSizes>) -> Blocked {
     // Every (key, record) on all cores, then sorted: records sharing a key end up side by
     // side (a hash map of growing member lists cost a small allocation per key).
     let mut entries: Vec<(u64, u32, u8)> = records
@@ -194,15 +218,23 @@ pub fn candidate_pairs(
             out
         })
         .collect();
+    let mut oversized = Vec::new();
     for block in blocks.iter().filter(|b| size(b) > MAX_BLOCK) {
         stats.oversized_blocks += 1;
         let mut by_surname: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut without = 0;
         for &(_, m, _) in block.iter() {
             if let Some(last) = surname_hash(&records[m as usize]) {
                 by_surname.entry(last).or_default().push(m);
             } else {
-                stats.skipped_records += 1;
+                without += 1;
             }
+        }
+        stats.skipped_records += without;
+        if sizes.is_none() {
+            let key = block[0].0;
+            oversized.extend(by_surname.iter().map(|(&s, sub)| (key, Some(s), sub.len())));
+            oversized.extend((without > 0).then_some((key, None, without)));
         }
         for (surname, sub) in &by_surname {
             let whole = sizes.map_or(sub.len(), |s| s.members_with_surname(block[0].0, *surname));
@@ -224,7 +256,11 @@ pub fn candidate_pairs(
     }
     let pairs = merged;
     stats.pairs = pairs.len();
-    (pairs, stats)
+    Blocked {
+        pairs,
+        stats,
+        oversized,
+    }
 }
 
 /// A record's distinct blocking keys, as the base's match index keeps them.
@@ -263,7 +299,8 @@ mod tests {
 
     /// Blocking a part of the records with the whole set's block sizes finds exactly the
     /// pairs the whole set has inside that part: a block of 64 that grows to 65 loses its
-    /// pairs in both, one split by surname keeps the same ones.
+    /// pairs in both, one split by surname keeps the same ones. The oversized blocks'
+    /// sizes alone (what the base's match index keeps) find the same pairs.
     #[test]
     fn a_part_blocked_with_the_whole_sizes_finds_the_whole_pairs_inside_it() {
         let surnames = ["Иванов", "Петров", "Сидоров", "Кузнецов", ""];
@@ -290,22 +327,26 @@ mod tests {
                     r
                 })
                 .collect();
-            let (whole, _) = candidate_pairs(&records, None);
-            let whole = ids(&records, &whole);
+            let blocked = candidate_pairs(&records, None);
+            let whole = ids(&records, &blocked.pairs);
             let sizes = BlockCounts::of(&records);
+            let oversized = BlockCounts::of_oversized(&blocked.oversized);
             let part: Vec<MatchRecord> = records
                 .iter()
                 .filter(|_| rng.below(3) > 0)
                 .cloned()
                 .collect();
             let inside: BTreeSet<i64> = part.iter().map(|r| r.record_id).collect();
-            let (found, _) = candidate_pairs(&part, Some(&sizes));
             let expected: BTreeSet<(i64, i64)> = whole
                 .iter()
                 .filter(|(a, b)| inside.contains(a) && inside.contains(b))
                 .copied()
                 .collect();
+            let found = candidate_pairs(&part, Some(&sizes)).pairs;
             assert_eq!(ids(&part, &found), expected, "seed {seed}");
+            // The oversized blocks' sizes alone find the same pairs.
+            let found = candidate_pairs(&part, Some(&oversized)).pairs;
+            assert_eq!(ids(&part, &found), expected, "seed {seed}, oversized only");
         }
     }
 }

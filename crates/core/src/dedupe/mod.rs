@@ -120,6 +120,9 @@ pub struct DedupeOutcome {
     pub weights: Weights,
     /// The name frequencies of a model fitted by this call (`None`: the given model).
     pub fitted_names: Option<NameFrequencies>,
+    /// Every block too big to compare whole, by surname, when `records` were the whole
+    /// base (no sizes given); empty otherwise.
+    pub oversized_blocks: Vec<block::OversizedPart>,
     pub stats: DedupeStats,
 }
 
@@ -314,7 +317,11 @@ pub fn link(
         None => (None, HashMap::default()),
     };
     lap(&mut stats, "term_frequencies");
-    let (pairs, blocking) = block::candidate_pairs(records, input.sizes);
+    let block::Blocked {
+        pairs,
+        stats: blocking,
+        oversized,
+    } = block::candidate_pairs(records, input.sizes);
     stats.blocking = blocking;
     lap(&mut stats, "blocking");
 
@@ -497,6 +504,7 @@ pub fn link(
         merged_leads,
         weights,
         fitted_names: fit.then_some(tf),
+        oversized_blocks: oversized,
         stats,
     }
 }

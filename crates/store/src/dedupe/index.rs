@@ -6,7 +6,7 @@
 use crate::landing::batch;
 use crate::{db, Store, StoreError};
 use duckdb::arrow::array::{ArrayRef, Int64Array};
-use leadpipe_core::dedupe::block::{self, BlockCounts, BlockSizes, MAX_BLOCK};
+use leadpipe_core::dedupe::block::{self, BlockCounts, BlockSizes, OversizedPart, MAX_BLOCK};
 use leadpipe_core::dedupe::{MatchRecord, NameFrequencies};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -21,6 +21,20 @@ pub(crate) const MATCH_KEYS: &str = r#"CREATE TABLE IF NOT EXISTS match_keys (
 );
 "#;
 
+/// Every block of the index too big to compare whole (more than [`MAX_BLOCK`] records), by
+/// surname (`surname` NULL: its records without one): all an incremental run needs to know
+/// of its scope's blocks beyond the scope, as a block not here is at most [`MAX_BLOCK`].
+/// Counting the scope's blocks in `match_keys` instead took a scan of it (0.4 s for the
+/// 121k records 10,000 new rows touch in a 10M-record base); this table holds 26k blocks
+/// at that size. A whole run lists them; an incremental run counts again the blocks its
+/// new records name, the only ones that grow.
+pub(crate) const MATCH_OVERSIZED_BLOCKS: &str = r#"CREATE TABLE IF NOT EXISTS match_oversized_blocks (
+    key BIGINT NOT NULL,
+    surname BIGINT,
+    members BIGINT NOT NULL
+);
+"#;
+
 /// The stored model's name frequencies: how many of the records it was fitted on held
 /// each name (surname | first name), by the name's hash. Fixed until the model is fitted
 /// again, so a pair scores the same in whichever run compares it.
@@ -30,10 +44,17 @@ pub(crate) const MATCH_NAMES: &str = r#"CREATE TABLE IF NOT EXISTS match_names (
 );
 "#;
 
-/// `leadpipe_meta` keys: the hash probe the index was built with, and how many records
-/// the stored model was fitted on (absent: the model is the default one).
+/// `leadpipe_meta` keys: the hash probe and the layout the index was built with, and how
+/// many records the stored model was fitted on (absent: the model is the default one).
 const INDEX_PROBE: &str = "match_index_probe";
 const FITTED_ON: &str = "model_fitted_on";
+
+/// What [`INDEX_PROBE`] holds for an index built by this build: the key hash's probe, and
+/// the layout (a base indexed before `match_oversized_blocks` existed stored the probe
+/// alone; its next run clusters the whole base, which fills the table).
+fn index_stamp() -> String {
+    format!("{}/oversized-blocks", block::key_probe())
+}
 
 fn ids_column(values: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(values))
@@ -42,7 +63,7 @@ fn ids_column(values: impl Iterator<Item = i64>) -> ArrayRef {
 impl Store {
     /// True when the index holds every linked record's keys, built with today's hash.
     pub fn match_index_ready(&self) -> Result<bool, StoreError> {
-        Ok(self.meta(INDEX_PROBE)? == Some(block::key_probe().to_string()))
+        Ok(self.meta(INDEX_PROBE)? == Some(index_stamp()))
     }
 
     /// Marks the index out of date, so the next run clusters the whole base: erasure
@@ -51,13 +72,32 @@ impl Store {
         self.forget_meta(INDEX_PROBE)
     }
 
-    /// Replaces the whole index with the keys of `records` (a full run holds them all).
-    pub fn rebuild_match_index(&self, records: &[MatchRecord]) -> Result<(), StoreError> {
+    /// Replaces the whole index with the keys of `records` (a full run holds them all)
+    /// and their `oversized` blocks (as blocking them all listed them).
+    pub fn rebuild_match_index(
+        &self,
+        records: &[MatchRecord],
+        oversized: &[OversizedPart],
+    ) -> Result<(), StoreError> {
         self.conn
-            .execute_batch("DELETE FROM match_keys")
+            .execute_batch("DELETE FROM match_keys; DELETE FROM match_oversized_blocks;")
             .map_err(db("rebuilding the match index"))?;
         self.index_match_keys(records)?;
-        self.set_meta(INDEX_PROBE, &block::key_probe().to_string())
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("key", ids_column(oversized.iter().map(|p| p.0 as i64))),
+            (
+                "surname",
+                Arc::new(Int64Array::from_iter(
+                    oversized.iter().map(|p| p.1.map(|s| s as i64)),
+                )),
+            ),
+            ("members", ids_column(oversized.iter().map(|p| p.2 as i64))),
+        ];
+        self.append(
+            "match_oversized_blocks",
+            batch("match_oversized_blocks", cols)?,
+        )?;
+        self.set_meta(INDEX_PROBE, &index_stamp())
     }
 
     /// Adds the keys of `records` (new ones) to the index, a slice of records at a time
@@ -86,16 +126,51 @@ impl Store {
         Ok(())
     }
 
-    /// Sizes in the whole base (the index, which holds `records`' keys already) of every
-    /// block a key of `records` names, and per surname for blocks too big to compare
-    /// whole.
+    /// Sizes in the whole base (the index, which holds `records`' keys already) of the
+    /// blocks a key of `records` names that are too big to compare whole, and of their
+    /// parts by surname; any other block they name holds at most [`MAX_BLOCK`] records
+    /// (its size reads 0).
     pub fn block_sizes(&self, records: &[MatchRecord]) -> Result<BlockCounts, StoreError> {
         self.scope_keys(records)?;
-        let sizes = self.sizes_in("match_keys JOIN scope_keys USING (key)")?;
+        let parts = self.block_parts(
+            "SELECT key, surname, members FROM match_oversized_blocks JOIN scope_keys USING (key)",
+        )?;
         self.conn
             .execute_batch("DROP TABLE scope_keys")
             .map_err(db("sizing blocks"))?;
-        Ok(sizes)
+        Ok(BlockCounts::of_oversized(&parts))
+    }
+
+    /// Rows (key, surname, members) of `sql`: blocks' parts by surname.
+    fn block_parts(&self, sql: &str) -> Result<Vec<(u64, Option<u64>, usize)>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(db("sizing blocks"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, Option<i64>>(1)?.map(|s| s as u64),
+                    r.get::<_, i64>(2)? as usize,
+                ))
+            })
+            .map_err(db("sizing blocks"))?;
+        rows.collect::<Result<_, _>>().map_err(db("sizing blocks"))
+    }
+
+    /// Counts again in `block_rows` (every index row of the blocks the new records name)
+    /// those blocks that are now too big to compare whole, and replaces their rows in
+    /// `match_oversized_blocks`: the new records' blocks are the only ones a run grows.
+    fn count_grown_blocks(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE grown AS
+                 SELECT key, surname, count(*) AS members FROM block_rows
+                 WHERE key IN (SELECT key FROM block_rows GROUP BY key HAVING count(*) > {MAX_BLOCK})
+                 GROUP BY key, surname;
+                 DELETE FROM match_oversized_blocks WHERE key IN (SELECT key FROM grown);
+                 INSERT INTO match_oversized_blocks SELECT key, surname, members FROM grown;
+                 DROP TABLE grown;"
+            ))
+            .map_err(db("counting the blocks new records grew"))
     }
 
     /// The temp table `scope_keys`: the distinct blocking keys of `records`.
@@ -123,29 +198,13 @@ impl Store {
             .map_err(db("sizing blocks"))
     }
 
-    /// Block sizes from the index rows of `rows` (a FROM clause with key, surname) by key
-    /// and surname in one pass: the blocks' sizes are the sums, and the parts by surname
-    /// are kept for blocks too big to compare whole (two passes, by key and then by key
-    /// and surname, took twice as long on a 10M-row base).
-    fn sizes_in(&self, rows: &str) -> Result<BlockCounts, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT key, surname, count(*) FROM {rows} GROUP BY key, surname"
-            ))
-            .map_err(db("sizing blocks"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)? as u64,
-                    r.get::<_, Option<i64>>(1)?.map(|s| s as u64),
-                    r.get::<_, i64>(2)? as usize,
-                ))
-            })
-            .map_err(db("sizing blocks"))?;
-        let parts: Vec<(u64, Option<u64>, usize)> = rows
-            .collect::<Result<_, _>>()
-            .map_err(db("sizing blocks"))?;
+    /// Block sizes from the index rows in `block_rows` by key and surname in one pass:
+    /// the blocks' sizes are the sums, and the parts by surname are kept for blocks too
+    /// big to compare whole (two passes, by key and then by key and surname, took twice as
+    /// long on a 10M-row base).
+    fn sizes_of_block_rows(&self) -> Result<BlockCounts, StoreError> {
+        let parts = self
+            .block_parts("SELECT key, surname, count(*) FROM block_rows GROUP BY key, surname")?;
         let mut totals: HashMap<u64, usize> = HashMap::default();
         for &(k, _, n) in &parts {
             *totals.entry(k).or_default() += n;
@@ -168,7 +227,8 @@ impl Store {
     /// every record whose block the new ones push over that size (its pairs go); then,
     /// repeatedly, every lead held apart from one of those only by a refusal that a
     /// re-clustering could decide otherwise. `also`: leads to cluster again anyway (those
-    /// a reviewer's new decision names).
+    /// a reviewer's new decision names). The new records' blocks are counted here, so
+    /// those now too big to compare whole are recorded in `match_oversized_blocks` too.
     pub fn leads_touched_by(
         &self,
         new: &[MatchRecord],
@@ -176,7 +236,8 @@ impl Store {
     ) -> Result<Vec<i64>, StoreError> {
         let clock = std::time::Instant::now();
         self.block_rows(new)?;
-        let sizes = self.sizes_in("block_rows")?;
+        let sizes = self.sizes_of_block_rows()?;
+        self.count_grown_blocks()?;
         tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: sizes");
         // How many of each block's members, and of each surname's, are new.
         let new_counts = BlockCounts::of(new);
@@ -389,53 +450,67 @@ mod tests {
                      (1, 3, 4, 0.99, 'gender_differs', NULL, NULL);",
             )
             .unwrap();
-        store.rebuild_match_index(&old).unwrap();
+        store.rebuild_match_index(&old, &[]).unwrap();
         let new = vec![person(6, None, "+79160000001")];
         store.index_match_keys(&new).unwrap();
         assert_eq!(store.leads_touched_by(&new, &[]).unwrap(), vec![1, 2, 3]);
         assert_eq!(store.leads_touched_by(&[], &[5]).unwrap(), vec![5]);
     }
 
-    /// A number held by 70 records (a switchboard), 40 of them Ивановы, 25 Петровы and 5
-    /// without a surname: the block's size counts all 70, and its parts by surname are
-    /// there because it is too big to compare whole; a number two Сидоровы share has
-    /// none.
+    /// A number held by 60 records (a switchboard) is a block compared whole: the index
+    /// keeps no size for it, nor for a number two Сидоровы share. Ten more records on
+    /// the number (70: 40 Ивановы, 25 Петровы, 5 without a surname) make it too big, and
+    /// the run that brings them records its size and its parts by surname, as a whole
+    /// run over the 72 records does.
     #[test]
-    fn block_sizes_count_whole_blocks_and_split_big_ones_by_surname() {
+    fn the_index_keeps_the_sizes_of_blocks_too_big_to_compare_whole() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.duckdb")).unwrap();
         let surname = |i: i64| match i {
-            1..=40 => Some("ivanov".to_string()),
-            41..=65 => Some("petrov".to_string()),
+            1..=35 | 61..=65 => Some("ivanov".to_string()),
+            36..=55 | 66..=70 => Some("petrov".to_string()),
             _ => None,
         };
-        let mut base: Vec<MatchRecord> = (1..=70)
-            .map(|i| MatchRecord {
-                last_key: surname(i),
-                ..person(i, Some(i), "+74950000000")
-            })
-            .collect();
+        let on_switchboard = |i: i64| MatchRecord {
+            last_key: surname(i),
+            ..person(i, Some(i), "+74950000000")
+        };
+        let mut base: Vec<MatchRecord> = (1..=60).map(on_switchboard).collect();
         for i in [71, 72] {
             base.push(MatchRecord {
                 last_key: Some("sidorov".into()),
                 ..person(i, Some(i), "+79161111111")
             });
         }
-        store.rebuild_match_index(&base).unwrap();
-        let sizes = store
-            .block_sizes(&[base[0].clone(), base[70].clone()])
-            .unwrap();
         let switchboard = block::distinct_keys(&person(0, None, "+74950000000"));
         let pair = block::distinct_keys(&person(0, None, "+79161111111"));
         assert_eq!((switchboard.len(), pair.len()), (1, 1));
         let (switchboard, pair) = (switchboard[0], pair[0]);
-        assert_eq!(sizes.members(switchboard), 70);
-        assert_eq!(sizes.members(pair), 2);
         let ivanov = block::surname_hash(&base[0]).unwrap();
         let petrov = block::surname_hash(&base[50]).unwrap();
-        assert_eq!(sizes.members_with_surname(switchboard, ivanov), 40);
-        assert_eq!(sizes.members_with_surname(switchboard, petrov), 25);
-        let parts: Vec<(u64, u64, usize)> = sizes.surname_parts().collect();
-        assert_eq!(parts.len(), 2, "{parts:?}");
+        let probe = [base[0].clone(), base[60].clone()];
+
+        let oversized = block::candidate_pairs(&base, None).oversized;
+        store.rebuild_match_index(&base, &oversized).unwrap();
+        let sizes = store.block_sizes(&probe).unwrap();
+        assert_eq!((sizes.members(switchboard), sizes.members(pair)), (0, 0));
+
+        let new: Vec<MatchRecord> = (61..=70).map(on_switchboard).collect();
+        store.index_match_keys(&new).unwrap();
+        store.leads_touched_by(&new, &[]).unwrap();
+        base.extend(new);
+        let whole = block::candidate_pairs(&base, None).oversized;
+        assert_eq!(whole.len(), 3, "{whole:?}");
+        let fresh = Store::open(&dir.path().join("whole.duckdb")).unwrap();
+        fresh.rebuild_match_index(&base, &whole).unwrap();
+        for store in [&store, &fresh] {
+            let sizes = store.block_sizes(&probe).unwrap();
+            assert_eq!(sizes.members(switchboard), 70);
+            assert_eq!(sizes.members(pair), 0);
+            assert_eq!(sizes.members_with_surname(switchboard, ivanov), 40);
+            assert_eq!(sizes.members_with_surname(switchboard, petrov), 25);
+            let parts: Vec<(u64, u64, usize)> = sizes.surname_parts().collect();
+            assert_eq!(parts.len(), 2, "{parts:?}");
+        }
     }
 }

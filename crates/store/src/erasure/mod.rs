@@ -308,6 +308,10 @@ pub const TABLES_WITHOUT_PERSONAL_DATA: &[(&str, &str)] = &[
     ("lead_merges", "lead ids only"),
     ("deal_superseded", "deal and file ids only"),
     ("match_weights", "the model's weights only"),
+    (
+        "match_oversized_blocks",
+        "sizes of blocks of over 64 records (hashed keys): no one record's",
+    ),
     ("record_successors", "record ids only"),
     (
         "match_names",
