@@ -275,14 +275,44 @@ fn a_base_indexed_by_an_older_build_is_clustered_whole_once() {
         out["dedupe"]["incremental"].as_bool().unwrap()
     };
     assert!(!incremental(&parts[0]));
+    // Seventy people on one switchboard number: a block too big to compare whole.
+    let switchboard = dir.path().join("switchboard.csv");
+    let mut rows = vec!["entity_id,ФИО,Телефон,E-mail,Город,Компания".to_string()];
+    for (i, a) in ["Ан", "Бор", "Вер", "Гал", "Дол", "Ерш", "Жук"]
+        .iter()
+        .enumerate()
+    {
+        for (j, b) in [
+            "ов", "ин", "ев", "ский", "ишин", "енко", "ич", "ан", "ых", "ец",
+        ]
+        .iter()
+        .enumerate()
+        {
+            rows.push(format!("{i}{j},{a}{b} Олег,+7 495 777-00-00,,Москва,"));
+        }
+    }
+    std::fs::write(&switchboard, rows.join("\n") + "\n").unwrap();
+    assert!(incremental(&switchboard));
+    let oversized = "SELECT count(*) FROM match_oversized_blocks";
+    assert!(
+        count(&db, oversized) > 0,
+        "the switchboard is not oversized"
+    );
     {
         let store = Store::open(&db).unwrap();
         let stamp = store.meta("match_index_probe").unwrap().unwrap();
         let (probe, layout) = stamp.split_once('/').unwrap();
         assert_eq!(layout, "oversized-blocks");
         store.set_meta("match_index_probe", probe).unwrap();
+        // An older build had no sizes of oversized blocks: the whole run must write them.
+        let emptied = "DELETE FROM match_oversized_blocks";
+        store.connection().execute_batch(emptied).unwrap();
     }
     assert!(!incremental(&parts[1]), "an old index was trusted");
+    assert!(
+        count(&db, oversized) > 0,
+        "the whole run wrote no oversized block"
+    );
     assert!(incremental(&parts[2]));
 }
 
@@ -487,7 +517,9 @@ fn a_block_pushed_past_its_size_is_clustered_again() {
     );
     // A third list touches both spellings by name, from other numbers: the switchboard
     // is in this run's scope only through them, and must still count as too big (the
-    // base's index keeps its size), or the two would be compared and merged again.
+    // base's index keeps its size), or the two would be compared and merged again. Into
+    // this base (its index grown by an increment) and into a copy clustered whole first
+    // (its index written by a whole run).
     let c = dir.path().join("c.csv");
     let third = [
         header.to_string(),
@@ -498,16 +530,24 @@ fn a_block_pushed_past_its_size_is_clustered_again() {
     let spellings = "SELECT count(DISTINCT lead_id) FROM records
                      WHERE phone_e164 = '+74957770000' AND full_name LIKE 'Фрол%'";
     assert_eq!(count(&daily, spellings), 2, "the spellings were not split");
-    ok(run(&["import", s(&c), "--db", s(&daily), "--as-of", as_of]));
-    assert_eq!(
-        count(&daily, spellings),
-        2,
-        "the third list joined the spellings"
-    );
-    let whole = dir.path().join("whole.duckdb");
-    std::fs::copy(&daily, &whole).unwrap();
-    ok(run(&["recluster", "--db", s(&whole), "--as-of", as_of]));
-    assert_same(&daily, &whole);
+    let rebuilt = dir.path().join("rebuilt.duckdb");
+    std::fs::copy(&daily, &rebuilt).unwrap();
+    ok(run(&["recluster", "--db", s(&rebuilt), "--as-of", as_of]));
+    for db in [&daily, &rebuilt] {
+        let import = ["import", s(&c), "--db", s(db), "--as-of", as_of, "--json"];
+        let out = json(ok(run(&import)));
+        assert_eq!(out["dedupe"]["incremental"], true, "{}", db.display());
+        assert_eq!(
+            count(db, spellings),
+            2,
+            "the third list joined the spellings in {}",
+            db.display()
+        );
+        let whole = dir.path().join("whole.duckdb");
+        std::fs::copy(db, &whole).unwrap();
+        ok(run(&["recluster", "--db", s(&whole), "--as-of", as_of]));
+        assert_same(db, &whole);
+    }
 }
 
 /// A stricter threshold in the pipeline file changes which pairs merge everywhere, not

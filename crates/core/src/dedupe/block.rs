@@ -103,14 +103,15 @@ pub struct Blocked {
 /// How many records of the whole base hold a key, and hold it with a given surname. An
 /// incremental run blocks a few records of a big base: whether a block is compared
 /// all-pairs, split by surname or skipped depends on the block in the whole base, so that
-/// the pairs found are the ones a run over every record would find.
+/// the pairs found are the ones a run over every record would find. Only whether a block
+/// holds more than [`MAX_BLOCK`] records matters: a size may read 0 for a smaller one.
 pub trait BlockSizes: Sync {
     fn members(&self, key: u64) -> usize;
     fn members_with_surname(&self, key: u64, surname: u64) -> usize;
 }
 
 /// Block sizes as counted: a set of records' own ([`BlockCounts::of`]), or the whole
-/// base's as its index reports them ([`BlockCounts::set`]).
+/// base's as its index reports them ([`BlockCounts::of_oversized`], [`BlockCounts::set`]).
 #[derive(Debug, Default)]
 pub struct BlockCounts {
     members: HashMap<u64, usize>,
@@ -199,7 +200,8 @@ pub fn candidate_pairs(records: &[MatchRecord], sizes: Option<&dyn BlockSizes>) 
         ..BlockingStats::default()
     };
     blocks.retain(|b| b.len() >= 2);
-    let size = |b: &[(u64, u32, u8)]| sizes.map_or(b.len(), |s| s.members(b[0].0));
+    // A block holds at least the records here that name it, whatever `sizes` says.
+    let size = |b: &[(u64, u32, u8)]| sizes.map_or(b.len(), |s| s.members(b[0].0).max(b.len()));
     let emit = |members: &[u32], kind: u8, pairs: &mut Vec<Pair>| {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
@@ -237,7 +239,9 @@ pub fn candidate_pairs(records: &[MatchRecord], sizes: Option<&dyn BlockSizes>) 
             oversized.extend((without > 0).then_some((key, None, without)));
         }
         for (surname, sub) in &by_surname {
-            let whole = sizes.map_or(sub.len(), |s| s.members_with_surname(block[0].0, *surname));
+            let whole = sizes.map_or(sub.len(), |s| {
+                s.members_with_surname(block[0].0, *surname).max(sub.len())
+            });
             if whole <= MAX_BLOCK {
                 emit(sub, block[0].2, &mut pairs);
             } else {

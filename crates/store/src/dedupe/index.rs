@@ -1,7 +1,8 @@
-//! The match index: every linked record's blocking keys, hashed (`match_keys`), and the
-//! stored model's name frequencies (`match_names`). An incremental run looks its new
-//! records' keys up here to find the part of the base they can change, instead of reading
-//! every record's match keys back.
+//! The match index: every linked record's blocking keys, hashed (`match_keys`), the sizes
+//! of the blocks too big to compare whole (`match_oversized_blocks`), and the stored
+//! model's name frequencies (`match_names`). An incremental run looks its new records' keys
+//! up here to find the part of the base they can change, instead of reading every
+//! record's match keys back.
 
 use crate::landing::batch;
 use crate::{db, Store, StoreError};
@@ -61,7 +62,8 @@ fn ids_column(values: impl Iterator<Item = i64>) -> ArrayRef {
 }
 
 impl Store {
-    /// True when the index holds every linked record's keys, built with today's hash.
+    /// True when the index holds every linked record's keys, built with today's hash and
+    /// in today's layout (with the sizes of oversized blocks).
     pub fn match_index_ready(&self) -> Result<bool, StoreError> {
         Ok(self.meta(INDEX_PROBE)? == Some(index_stamp()))
     }
@@ -458,10 +460,10 @@ mod tests {
     }
 
     /// A number held by 60 records (a switchboard) is a block compared whole: the index
-    /// keeps no size for it, nor for a number two Сидоровы share. Ten more records on
-    /// the number (70: 40 Ивановы, 25 Петровы, 5 without a surname) make it too big, and
-    /// the run that brings them records its size and its parts by surname, as a whole
-    /// run over the 72 records does.
+    /// keeps no size for it, nor for a number two Сидоровы share, nor at 64 records. The
+    /// 65th makes it too big, and the run that brings it records its size and its parts
+    /// by surname; five more (70: 40 Ивановы, 25 Петровы, 5 without a surname) replace
+    /// them, as a whole run over the 72 records counts them.
     #[test]
     fn the_index_keeps_the_sizes_of_blocks_too_big_to_compare_whole() {
         let dir = tempfile::tempdir().unwrap();
@@ -495,10 +497,16 @@ mod tests {
         let sizes = store.block_sizes(&probe).unwrap();
         assert_eq!((sizes.members(switchboard), sizes.members(pair)), (0, 0));
 
-        let new: Vec<MatchRecord> = (61..=70).map(on_switchboard).collect();
-        store.index_match_keys(&new).unwrap();
-        store.leads_touched_by(&new, &[]).unwrap();
-        base.extend(new);
+        let mut grow = |ids: std::ops::RangeInclusive<i64>| {
+            let new: Vec<MatchRecord> = ids.map(on_switchboard).collect();
+            store.index_match_keys(&new).unwrap();
+            store.leads_touched_by(&new, &[]).unwrap();
+            base.extend(new);
+            store.block_sizes(&probe).unwrap().members(switchboard)
+        };
+        assert_eq!(grow(61..=64), 0, "64 records are compared whole");
+        assert_eq!(grow(65..=65), 65);
+        assert_eq!(grow(66..=70), 70);
         let whole = block::candidate_pairs(&base, None).oversized;
         assert_eq!(whole.len(), 3, "{whole:?}");
         let fresh = Store::open(&dir.path().join("whole.duckdb")).unwrap();

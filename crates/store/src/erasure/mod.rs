@@ -272,6 +272,9 @@ pub const ERASED_TABLES: &[&str] = &[
     // The reviewer's reason may name the person: it is blanked, the decision kept.
     "match_decisions",
     "match_keys",
+    // A block's size with its hashed key and surname: the erased records' blocks go (the
+    // index is rebuilt by the next run anyway).
+    "match_oversized_blocks",
     "match_refusals",
     "records",
     "rejects",
@@ -308,10 +311,6 @@ pub const TABLES_WITHOUT_PERSONAL_DATA: &[(&str, &str)] = &[
     ("lead_merges", "lead ids only"),
     ("deal_superseded", "deal and file ids only"),
     ("match_weights", "the model's weights only"),
-    (
-        "match_oversized_blocks",
-        "sizes of blocks of over 64 records (hashed keys): no one record's",
-    ),
     ("record_successors", "record ids only"),
     (
         "match_names",
@@ -441,6 +440,10 @@ fn erasure_steps(plan: &ErasurePlan) -> Vec<Step> {
              WHERE reason <> '[erased]' AND list_has_any(records_a || records_b,
                  [{recs}]::BIGINT[] || (SELECT coalesce(list(old_record_id), []::BIGINT[])
                                       FROM record_successors WHERE new_record_id IN ({recs})))"
+        )),
+        step("match_oversized_blocks", format!(
+            "DELETE FROM match_oversized_blocks
+             WHERE key IN (SELECT key FROM match_keys WHERE record_id IN ({recs}))"
         )),
         step("match_keys", format!("DELETE FROM match_keys WHERE record_id IN ({recs})")),
         step("match_refusals", format!(
