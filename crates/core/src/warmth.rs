@@ -131,11 +131,48 @@ impl WarmthSettings {
         self.scoring_sql_for(now, "leads")
     }
 
-    /// [`Self::scoring_sql`] for the golden records in relation `leads`: the table, or
-    /// golden records about to replace it.
+    /// [`Self::scoring_sql`] for the golden records in relation `leads` (a part of the
+    /// table), counting their records in `records`.
+    pub fn scoring_sql_for(&self, now: chrono::DateTime<chrono::Utc>, leads: &str) -> String {
+        let touch = format!(
+            "SELECT r.lead_id, count(*) AS n, count(DISTINCT r.source) AS sources,
+                    -- When the person last did something: submitted, consented, or
+                    -- the date the list gives. Not when we bought or imported it.
+                    max(coalesce(r.created_at, r.consent_at)) AS last_seen
+             FROM records r
+             WHERE r.lead_id IN (SELECT lead_id FROM {leads}) GROUP BY r.lead_id"
+        );
+        self.scoring_sql_with(now, leads, &touch)
+    }
+
+    /// [`Self::scoring_sql_for`] for golden records just built (relation `leads` with
+    /// `record_count`, `sources` and `last_seen_at`, the newest `created_at` of their
+    /// records): the counts are theirs, and only records with a consent time but no date
+    /// of their own are read, for when they were last seen. The same figures as counting
+    /// in `records`, without grouping every record by lead (0.3 s at 1M rows, 3.5 s at
+    /// 10M).
+    pub fn golden_scoring_sql(&self, now: chrono::DateTime<chrono::Utc>, leads: &str) -> String {
+        let touch = format!(
+            "SELECT g.lead_id, g.record_count AS n, len(g.sources) AS sources,
+                    greatest(g.last_seen_at, u.consented) AS last_seen
+             FROM {leads} g LEFT JOIN (
+                 SELECT lead_id, max(consent_at) AS consented FROM records
+                 WHERE created_at IS NULL AND consent_at IS NOT NULL
+                   AND lead_id IN (SELECT lead_id FROM {leads})
+                 GROUP BY lead_id) u USING (lead_id)"
+        );
+        self.scoring_sql_with(now, leads, &touch)
+    }
+
+    /// The scoring SQL with `touch` (lead_id, n records, sources, last_seen) in it.
     // Long because it is one SQL statement with the settings written in: split into
     // pieces, the CTEs would no longer read as the query DuckDB runs.
-    pub fn scoring_sql_for(&self, now: chrono::DateTime<chrono::Utc>, leads: &str) -> String {
+    fn scoring_sql_with(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        leads: &str,
+        touch: &str,
+    ) -> String {
         let s = self;
         let now_sql = format!("'{}'::TIMESTAMPTZ", now.to_rfc3339());
         let window_start = now - chrono::Duration::days(i64::from(s.engagement_window_days));
@@ -144,13 +181,7 @@ impl WarmthSettings {
             "CREATE OR REPLACE TEMP TABLE warmth AS
              WITH lp AS (SELECT lead_id, unnest(phones) AS v FROM {leads}),
                   le AS (SELECT lead_id, unnest(emails) AS v FROM {leads}),
-                  touch AS (
-                    SELECT r.lead_id, count(*) AS n, count(DISTINCT r.source) AS sources,
-                           -- When the person last did something: submitted, consented, or
-                           -- the date the list gives. Not when we bought or imported it.
-                           max(coalesce(r.created_at, r.consent_at)) AS last_seen
-                    FROM records r
-                    WHERE r.lead_id IN (SELECT lead_id FROM {leads}) GROUP BY r.lead_id),
+                  touch AS ({touch}),
                   -- One event per file row, however many of the lead's contacts it names.
                   eng AS (
                     SELECT DISTINCT lead_id, kind, outcome, occurred_at, event_key FROM (

@@ -345,13 +345,14 @@ impl Store {
             .execute_batch(&format!(
                 "CREATE OR REPLACE TEMP TABLE golden_scored AS
                  SELECT lead_id, phones, emails, origins, phone_e164, email,
-                        last_name, first_name, company, city
+                        last_name, first_name, company, city,
+                        record_count, sources, last_seen_at
                  FROM {}({});
                  {};
                  DROP TABLE golden_scored;",
                 scan::FUNCTION,
                 registered.0,
-                settings.scoring_sql_for(now, "golden_scored")
+                settings.golden_scoring_sql(now, "golden_scored")
             ))
             .map_err(db("scoring golden records"))?;
         drop(registered);
@@ -427,4 +428,56 @@ fn with_warmth(
 /// The names of the warmth columns golden records carry when scored before landing.
 pub(crate) fn golden_warmth_columns() -> impl Iterator<Item = &'static str> {
     GOLDEN_WARMTH.iter().map(|(name, _)| *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+
+    /// Scoring golden records with their own counts gives what counting their records
+    /// gives: lead 1 was last seen when one record's consent was given (that record has no
+    /// date of its own, and the consent is later than the other's date), lead 2 at its
+    /// newest date, lead 3 never; two sources, one, one.
+    #[test]
+    fn golden_records_score_as_their_records_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.duckdb")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO records (record_id, raw_id, run_id, source, file_hash, source_row,
+                                      origin, lead_id, created_at, consent_at) VALUES
+                   (1, 1, 1, 'a.csv', 'h', 1, 'form', 1, '2026-05-01 00:00:00+00', NULL),
+                   (2, 2, 1, 'b.csv', 'h', 1, 'form', 1, NULL, '2026-05-20 00:00:00+00'),
+                   (3, 3, 1, 'a.csv', 'h', 3, 'purchased', 2, '2026-04-01 00:00:00+00',
+                    '2026-04-03 00:00:00+00'),
+                   (4, 4, 1, 'a.csv', 'h', 4, 'purchased', 2, '2026-04-02 00:00:00+00', NULL),
+                   (5, 5, 1, 'a.csv', 'h', 5, 'open', 3, NULL, NULL);
+                 CREATE TEMP TABLE g AS
+                 SELECT lead_id, ['+79160000000'] AS phones, []::VARCHAR[] AS emails,
+                        list(DISTINCT origin) AS origins, '+79160000000' AS phone_e164,
+                        NULL::VARCHAR AS email, 'Иванов' AS last_name, 'Иван' AS first_name,
+                        NULL::VARCHAR AS company, NULL::VARCHAR AS city,
+                        count(*) AS record_count, list(DISTINCT source) AS sources,
+                        max(created_at) AS last_seen_at
+                 FROM records GROUP BY lead_id;",
+            )
+            .unwrap();
+        let settings = leadpipe_core::warmth::WarmthSettings::default();
+        let now = "2026-06-01T00:00:00Z".parse().unwrap();
+        let scored = |sql: String| -> Vec<String> {
+            store.conn.execute_batch(&sql).unwrap();
+            let mut stmt = store
+                .conn
+                .prepare("SELECT w::VARCHAR FROM warmth w ORDER BY lead_id")
+                .unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        };
+        let counted = scored(settings.scoring_sql_for(now, "g"));
+        let own = scored(settings.golden_scoring_sql(now, "g"));
+        assert_eq!(counted.len(), 3);
+        assert!(counted[0].contains("2026-05-20"), "{counted:?}");
+        assert_eq!(own, counted);
+    }
 }
