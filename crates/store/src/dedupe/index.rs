@@ -85,21 +85,26 @@ impl Store {
             .execute_batch("DELETE FROM match_keys; DELETE FROM match_oversized_blocks;")
             .map_err(db("rebuilding the match index"))?;
         self.index_match_keys(records)?;
+        self.land_oversized(oversized)?;
+        self.set_meta(INDEX_PROBE, &index_stamp())
+    }
+
+    /// Appends `parts` to `match_oversized_blocks`.
+    fn land_oversized(&self, parts: &[OversizedPart]) -> Result<(), StoreError> {
         let cols: Vec<(&str, ArrayRef)> = vec![
-            ("key", ids_column(oversized.iter().map(|p| p.0 as i64))),
+            ("key", ids_column(parts.iter().map(|p| p.0 as i64))),
             (
                 "surname",
                 Arc::new(Int64Array::from_iter(
-                    oversized.iter().map(|p| p.1.map(|s| s as i64)),
+                    parts.iter().map(|p| p.1.map(|s| s as i64)),
                 )),
             ),
-            ("members", ids_column(oversized.iter().map(|p| p.2 as i64))),
+            ("members", ids_column(parts.iter().map(|p| p.2 as i64))),
         ];
         self.append(
             "match_oversized_blocks",
             batch("match_oversized_blocks", cols)?,
-        )?;
-        self.set_meta(INDEX_PROBE, &index_stamp())
+        )
     }
 
     /// Adds the keys of `records` (new ones) to the index, a slice of records at a time
@@ -158,21 +163,22 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db("sizing blocks"))
     }
 
-    /// Counts again in `block_rows` (every index row of the blocks the new records name)
-    /// those blocks that are now too big to compare whole, and replaces their rows in
-    /// `match_oversized_blocks`: the new records' blocks are the only ones a run grows.
-    fn count_grown_blocks(&self) -> Result<(), StoreError> {
+    /// Replaces the rows of the blocks in `grown` (all of a block's parts, counted in
+    /// `block_rows` as the new records' blocks are) in `match_oversized_blocks`: the new
+    /// records' blocks are the only ones a run grows.
+    fn record_grown_blocks(&self, grown: &[OversizedPart]) -> Result<(), StoreError> {
+        if grown.is_empty() {
+            return Ok(());
+        }
+        let keys: HashSet<i64> = grown.iter().map(|p| p.0 as i64).collect();
+        self.temp_ids("grown_keys", "key", keys.into_iter())?;
         self.conn
-            .execute_batch(&format!(
-                "CREATE OR REPLACE TEMP TABLE grown AS
-                 SELECT key, surname, count(*) AS members FROM block_rows
-                 WHERE key IN (SELECT key FROM block_rows GROUP BY key HAVING count(*) > {MAX_BLOCK})
-                 GROUP BY key, surname;
-                 DELETE FROM match_oversized_blocks WHERE key IN (SELECT key FROM grown);
-                 INSERT INTO match_oversized_blocks SELECT key, surname, members FROM grown;
-                 DROP TABLE grown;"
-            ))
-            .map_err(db("counting the blocks new records grew"))
+            .execute_batch(
+                "DELETE FROM match_oversized_blocks WHERE key IN (SELECT key FROM grown_keys);
+                 DROP TABLE grown_keys;",
+            )
+            .map_err(db("counting the blocks new records grew"))?;
+        self.land_oversized(grown)
     }
 
     /// The temp table `scope_keys`: the distinct blocking keys of `records`.
@@ -203,8 +209,8 @@ impl Store {
     /// Block sizes from the index rows in `block_rows` by key and surname in one pass:
     /// the blocks' sizes are the sums, and the parts by surname are kept for blocks too
     /// big to compare whole (two passes, by key and then by key and surname, took twice as
-    /// long on a 10M-row base).
-    fn sizes_of_block_rows(&self) -> Result<BlockCounts, StoreError> {
+    /// long on a 10M-row base). Also every part of those big blocks, for the index.
+    fn sizes_of_block_rows(&self) -> Result<(BlockCounts, Vec<OversizedPart>), StoreError> {
         let parts = self
             .block_parts("SELECT key, surname, count(*) FROM block_rows GROUP BY key, surname")?;
         let mut totals: HashMap<u64, usize> = HashMap::default();
@@ -215,12 +221,16 @@ impl Store {
         for (&k, &n) in &totals {
             sizes.set(k, None, n);
         }
-        for (k, s, n) in parts {
-            if let Some(s) = s.filter(|_| totals[&k] > MAX_BLOCK) {
+        let oversized: Vec<OversizedPart> = parts
+            .into_iter()
+            .filter(|&(k, _, _)| totals[&k] > MAX_BLOCK)
+            .collect();
+        for &(k, s, n) in &oversized {
+            if let Some(s) = s {
                 sizes.set(k, Some(s), n);
             }
         }
-        Ok(sizes)
+        Ok((sizes, oversized))
     }
 
     /// The leads a run's `new` records can change (their keys are in the index already):
@@ -238,8 +248,8 @@ impl Store {
     ) -> Result<Vec<i64>, StoreError> {
         let clock = std::time::Instant::now();
         self.block_rows(new)?;
-        let sizes = self.sizes_of_block_rows()?;
-        self.count_grown_blocks()?;
+        let (sizes, oversized) = self.sizes_of_block_rows()?;
+        self.record_grown_blocks(&oversized)?;
         tracing::debug!(ms = clock.elapsed().as_millis() as u64, "touched: sizes");
         // How many of each block's members, and of each surname's, are new.
         let new_counts = BlockCounts::of(new);
