@@ -309,8 +309,10 @@ fn cluster_touched(
         model.weights.map(|w| (w, names)),
         store.next_lead_id()?,
     );
+    lap("linked");
     store.scope_records(&records)?;
     store.forget_clustering(false)?;
+    lap("links of the scope forgotten");
     ctx.changed_leads = ChangedLeads::InScope;
     let landed = old + in_table;
     let (mut stats, scored) = land_outcome(ctx, records, held, landed, outcome, load_ms, members)?;
