@@ -90,6 +90,17 @@ pub fn parse_company(raw: &str) -> Option<CompanyInfo> {
     })
 }
 
+/// Stems of legal forms written out in words (общество, предприятие …), lower case.
+const SPELLED_OUT_FORMS: [&str; 7] = [
+    "обществ",
+    "товарищ",
+    "предприят",
+    "учрежден",
+    "кооператив",
+    "хозяйств",
+    "фонд",
+];
+
 /// Could this text carry a legal form? A cheap test before [`parse_company`] on cells that
 /// are usually person names: forms are short capitalised abbreviations (ООО, ПАО, LLC),
 /// quoted names, or spelled out (общество, предприятие, учреждение …).
@@ -109,17 +120,7 @@ pub fn may_name_a_company(s: &str) -> bool {
                 c => c,
             })
             .collect();
-        [
-            "обществ",
-            "товарищ",
-            "предприят",
-            "учрежден",
-            "кооператив",
-            "хозяйств",
-            "фонд",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
+        SPELLED_OUT_FORMS.iter().any(|w| lower.contains(w))
     }
 }
 
@@ -387,17 +388,7 @@ mod tests {
         let lower = s.to_lowercase();
         s.split(|c: char| !c.is_alphabetic())
             .any(|w| (2..=6).contains(&w.chars().count()) && w.chars().all(char::is_uppercase))
-            || [
-                "обществ",
-                "товарищ",
-                "предприят",
-                "учрежден",
-                "кооператив",
-                "хозяйств",
-                "фонд",
-            ]
-            .iter()
-            .any(|w| lower.contains(w))
+            || SPELLED_OUT_FORMS.iter().any(|w| lower.contains(w))
     }
 
     proptest! {
